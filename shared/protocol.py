@@ -1,0 +1,356 @@
+"""The wire protocol between Interlane clients and servers.
+
+Every message is one binary websocket frame holding one msgpack map with a "type" key.
+This module is the contract: the schemas of every message, encoding and decoding with size
+limits, and validation that turns anything a client sends into either a clean dict or a
+`ProtocolError` carrying an error code and a sentence a person can read. docs/protocol.md
+describes the same messages for people.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+MAX_NAME_CHARS = 20
+MAX_CHAT_CHARS = 200
+MAX_TOKEN_CHARS = 64
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1: nothing to confuse
+CODE_LENGTH = 5
+RING_SEGMENTS = 64
+
+CONTROL_ACTIONS = (
+    "faster",
+    "slower",
+    "brake",
+    "left",
+    "right",
+    "signal_left",
+    "signal_right",
+    "hazard",
+    "yield",
+    "gap",
+    "assist",
+)
+HOST_COMMANDS = (
+    "start",
+    "pause",
+    "resume",
+    "end",
+    "kick",
+    "bots",
+    "incident",
+    "next",
+    "lock",
+    "extend",
+    "message",
+    "decide",
+)
+ROLES = ("player", "spectator")
+PHASES = ("lobby", "council", "driving", "paused", "debrief", "finished")
+
+# Bits of the `flags` integer of a car in a snapshot.
+FLAG_BRAKING = 1
+FLAG_SIGNAL_LEFT = 2
+FLAG_SIGNAL_RIGHT = 4
+FLAG_HAZARD = 8
+FLAG_PLAYER = 16
+FLAG_CRASHED = 32
+FLAG_TRUCK = 64
+FLAG_AEB = 128
+
+
+class ProtocolError(Exception):
+    """A message that cannot be accepted; `code` is machine-readable, `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one field of a message may hold."""
+
+    kind: type | tuple[type, ...]
+    required: bool = True
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    max_len: int | None = None
+
+
+_INT = int
+_NUM = (int, float)
+_STR = str
+
+CLIENT_MESSAGES: dict[str, dict[str, Field]] = {
+    "hello": {
+        "protocol": Field(_INT),
+        "name": Field(_STR, required=False, max_len=200),
+    },
+    "create": {
+        "protocol": Field(_INT),
+        "name": Field(_STR, max_len=200),
+        "scenario": Field(_STR, required=False, max_len=64),
+        "program": Field(_STR, required=False, max_len=64),
+        "bots": Field(_INT, required=False, minimum=0, maximum=200),
+        "seed": Field(_INT, required=False, minimum=0, maximum=2**31 - 1),
+        "play": Field(bool, required=False),
+    },
+    "join": {
+        "protocol": Field(_INT),
+        "code": Field(_STR, max_len=16),
+        "name": Field(_STR, max_len=200),
+        "role": Field(_STR, choices=ROLES),
+        "token": Field(_STR, required=False, max_len=MAX_TOKEN_CHARS),
+    },
+    "control": {
+        "action": Field(_STR, choices=CONTROL_ACTIONS),
+        "value": Field((int, str), required=False, max_len=8),
+    },
+    "host": {
+        "command": Field(_STR, choices=HOST_COMMANDS),
+        "value": Field((int, bool), required=False, minimum=-200, maximum=200),
+        "player": Field(_INT, required=False, minimum=0, maximum=2**31 - 1),
+        "lane": Field(_INT, required=False, minimum=0, maximum=3),
+        "x": Field(_NUM, required=False, minimum=0, maximum=1_000_000),
+        "seconds": Field(_NUM, required=False, minimum=1, maximum=3600),
+        "text": Field(_STR, required=False, max_len=MAX_CHAT_CHARS * 4),
+        "convention": Field(_STR, required=False, max_len=32),
+        "option": Field(_STR, required=False, max_len=32),
+    },
+    "propose": {
+        "convention": Field(_STR, max_len=32),
+        "option": Field(_STR, max_len=32),
+    },
+    "vote": {
+        "convention": Field(_STR, max_len=32),
+        "option": Field(_STR, max_len=32),
+    },
+    "chat": {
+        "text": Field(_STR, max_len=MAX_CHAT_CHARS * 4),
+    },
+    "ping": {
+        "t": Field(_NUM),
+    },
+    "leave": {},
+}
+
+# Which extra fields each host command needs (checked after the schema).
+HOST_COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
+    "kick": ("player",),
+    "bots": ("value",),
+    "lock": ("value",),
+    "extend": ("seconds",),
+    "message": ("text",),
+    "decide": ("convention", "option"),
+}
+
+SERVER_MESSAGES: dict[str, dict[str, Field]] = {
+    "welcome": {
+        "protocol": Field(_INT),
+        "server": Field(_STR),
+        "scenarios": Field(list),
+        "programs": Field(list),
+    },
+    "joined": {
+        "code": Field(_STR),
+        "role": Field(_STR, choices=("host", "player", "spectator")),
+        "token": Field(_STR),
+        "player": Field(_INT),
+        "car": Field(_INT, required=False),
+    },
+    "room": {
+        "code": Field(_STR),
+        "phase": Field(_STR, choices=PHASES),
+        "players": Field(list),
+        "scenario": Field(_STR),
+        "rulebook": Field(dict),
+        "round": Field(_INT),
+        "rounds": Field(_INT),
+        "locked": Field(bool),
+        "clock": Field(_NUM),
+        "council": Field(dict, required=False),
+        "scoring": Field(_STR, required=False),
+        "program": Field(_STR, required=False),
+        "ring": Field(dict, required=False),
+    },
+    "snapshot": {
+        "tick": Field(_INT),
+        "t": Field(_NUM),
+        "you": Field(dict, required=False),
+        "cars": Field(list),
+        "ring": Field(list),
+        "events": Field(list),
+        "team": Field(dict, required=False),
+    },
+    "debrief": {
+        "round": Field(_INT),
+    },
+    "chat": {
+        "player": Field(_INT),
+        "name": Field(_STR),
+        "text": Field(_STR),
+    },
+    "notice": {
+        "text": Field(_STR),
+    },
+    "error": {
+        "code": Field(_STR),
+        "message": Field(_STR),
+    },
+    "pong": {
+        "t": Field(_NUM),
+    },
+    "bye": {
+        "reason": Field(_STR),
+    },
+}
+
+
+def encode(message: Mapping[str, Any]) -> bytes:
+    """Pack one message for the wire. Raises ProtocolError("too_big") past the frame limit."""
+    data: bytes = msgpack.packb(message, use_bin_type=True)
+    if len(data) > MAX_FRAME_BYTES:
+        raise ProtocolError("too_big", f"message of {len(data)} bytes exceeds {MAX_FRAME_BYTES}")
+    return data
+
+
+def decode(frame: bytes | str) -> dict[str, Any]:
+    """Unpack one frame into a map with a string "type", or raise ProtocolError("malformed")."""
+    if isinstance(frame, str):
+        raise ProtocolError("malformed", "frames must be binary msgpack, not text")
+    if len(frame) > MAX_FRAME_BYTES:
+        raise ProtocolError("too_big", f"frame of {len(frame)} bytes exceeds {MAX_FRAME_BYTES}")
+    try:
+        value = msgpack.unpackb(frame, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated exception types
+        raise ProtocolError("malformed", f"not a msgpack message ({type(exc).__name__})") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError("malformed", "a message must be a map")
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("malformed", 'a message needs a string "type"')
+    return value
+
+
+def _check_field(kind: str, name: str, spec: Field, value: Any) -> None:
+    allowed = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
+    # bool is an int in Python; only accept it where bool is explicitly allowed
+    if isinstance(value, bool) and bool not in allowed:
+        raise ProtocolError("bad_field", f"{kind}.{name} must not be true/false")
+    if not isinstance(value, allowed):
+        names = " or ".join(t.__name__ for t in allowed)
+        raise ProtocolError("bad_field", f"{kind}.{name} must be {names}")
+    if spec.choices is not None and value not in spec.choices:
+        raise ProtocolError("bad_value", f"{kind}.{name} must be one of {list(spec.choices)}")
+    if isinstance(value, str) and spec.max_len is not None and len(value) > spec.max_len:
+        raise ProtocolError("too_long", f"{kind}.{name} is longer than {spec.max_len} characters")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value != value:  # NaN
+            raise ProtocolError("bad_value", f"{kind}.{name} must be a number")
+        if spec.minimum is not None and value < spec.minimum:
+            raise ProtocolError("bad_value", f"{kind}.{name} must be at least {spec.minimum}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise ProtocolError("bad_value", f"{kind}.{name} must be at most {spec.maximum}")
+
+
+def validate(message: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Field]]) -> dict:
+    """Check a decoded message against its schema; return a copy without unknown fields."""
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in schemas:
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}")
+    schema = schemas[kind]
+    clean: dict[str, Any] = {"type": kind}
+    for name, spec in schema.items():
+        if name not in message or message[name] is None:
+            if spec.required:
+                raise ProtocolError("missing_field", f"{kind} needs the field {name!r}")
+            continue
+        _check_field(kind, name, spec, message[name])
+        clean[name] = message[name]
+    if kind == "host":
+        for name in HOST_COMMAND_FIELDS.get(clean["command"], ()):
+            if name not in clean:
+                raise ProtocolError(
+                    "missing_field", f"host command {clean['command']!r} needs {name!r}"
+                )
+    if kind == "control":
+        _check_control(clean)
+    return clean
+
+
+def _check_control(msg: dict[str, Any]) -> None:
+    action, value = msg["action"], msg.get("value")
+    if action == "gap" and value not in (1, 2, 3):
+        raise ProtocolError("bad_value", "control gap needs value 1, 2 or 3")
+    if action == "assist" and value not in ("on", "off"):
+        raise ProtocolError("bad_value", 'control assist needs value "on" or "off"')
+
+
+def parse_client_frame(frame: bytes | str) -> dict[str, Any]:
+    """Decode and validate one frame from a client: the single gate for network input."""
+    return validate(decode(frame), CLIENT_MESSAGES)
+
+
+def parse_server_frame(frame: bytes | str) -> dict[str, Any]:
+    """Decode and validate one frame from a server, so a client never trusts a bad one."""
+    return validate(decode(frame), SERVER_MESSAGES)
+
+
+def check_protocol_version(message: Mapping[str, Any]) -> None:
+    """Refuse a client that speaks another protocol version, with the code "protocol"."""
+    version = message.get("protocol")
+    if version is not None and version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            "protocol",
+            f"this server speaks protocol {PROTOCOL_VERSION}, the client speaks {version}",
+        )
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Plain, printable text: control and format characters removed, whitespace folded, trimmed.
+
+    Markup is not touched here (a name may contain brackets); it is the renderer's job to show
+    text as text. This removes what could move a terminal's cursor or hide characters.
+    """
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category.startswith("C"):  # Cc control, Cf format, Cs surrogate, Co private, Cn
+            kept.append(" " if ch in "\t\n\r" else "")
+        elif category in ("Zl", "Zp"):
+            kept.append(" ")
+        else:
+            kept.append(ch)
+    folded = " ".join("".join(kept).split())
+    return folded[:limit].strip()
+
+
+def clean_name(name: str) -> str:
+    """A player's display name: plain printable text of at most MAX_NAME_CHARS characters."""
+    return clean_text(name, MAX_NAME_CHARS)
+
+
+def pack_car(
+    car_id: int, lane: float, x: float, v: float, flags: int
+) -> tuple[int, int, int, int, int]:
+    """One car in a snapshot, quantised: [id, lane×100, x in dm, v in cm/s, flags].
+
+    Lane is the lateral position (1.5 = halfway from lane 1 to lane 2 during a lane change).
+    """
+    return (car_id, round(lane * 100), round(x * 10), max(0, round(v * 100)), flags)
+
+
+def unpack_car(row: list[int] | tuple[int, ...]) -> tuple[int, float, float, float, int]:
+    """The inverse of pack_car: (id, lane, x metres, v m/s, flags)."""
+    car_id, lane, x, v, flags = row[:5]
+    return car_id, lane / 100, x / 10, v / 100, flags
