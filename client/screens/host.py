@@ -1,0 +1,331 @@
+"""The facilitator's dashboard: the room at a glance and every control over it.
+
+A facilitator runs a workshop from here while the room watches the projector, so the join
+code is drawn big, the whole ring shows where traffic is jammed, the roster says who is
+connected and whose car a bot is driving, and each control is a button *and* a key (shown
+in the footer) that sends one `host` message (shared.protocol.HOST_COMMANDS). The screen
+holds no game logic: the server decides, this only asks and shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.coordinate import Coordinate
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Log, Static
+
+from client.screens.roomview import (
+    PlayerRow,
+    app_state,
+    fmt_clock,
+    message_of,
+    my_role,
+    phase_label,
+    plain,
+    plain_text,
+    players_of,
+)
+from client.widgets.bigcode import BigCode
+from client.widgets.charts import TeamFigures
+from client.widgets.ring_overview import RingOverview
+
+BOTS_STEP = 5
+EXTEND_SECONDS = 60
+
+# button id -> (label, action); the same actions are bound to keys below
+CONTROLS: tuple[tuple[str, str, str], ...] = (
+    ("btn-start", "Start", "start"),
+    ("btn-pause", "Pause", "pause"),
+    ("btn-resume", "Resume", "resume"),
+    ("btn-end", "End round", "end"),
+    ("btn-next", "Next", "next"),
+    ("btn-extend", "+1 min", "extend"),
+    ("btn-bots-more", f"+{BOTS_STEP} bots", "bots_more"),
+    ("btn-bots-less", f"−{BOTS_STEP} bots", "bots_less"),
+    ("btn-incident", "Incident", "incident"),
+    ("btn-kick", "Kick", "kick"),
+    ("btn-lock", "Lock", "lock"),
+    ("btn-message", "Message", "message"),
+)
+HOST_ACTIONS = frozenset(action for _, _, action in CONTROLS)
+
+
+def status_text(row: PlayerRow) -> Text:
+    """Who is at the wheel, in words and a shape (never colour alone)."""
+    if row.role == "spectator":
+        return Text("◌ watching", style="dim")
+    if not row.connected:
+        return Text("○ away, bot drives", style="yellow")
+    if row.bot:
+        return Text("◇ bot drives", style="yellow")
+    return Text("● connected", style="green")
+
+
+class HostScreen(Screen[None]):
+    """Host dashboard: code, ring overview, team figures, roster and controls."""
+
+    DEFAULT_CSS = """
+    HostScreen { layout: vertical; }
+    HostScreen #host-top { height: auto; }
+    HostScreen #host-code { width: 31; height: 3; }
+    HostScreen #host-headline { width: 1fr; height: auto; padding: 0 1; }
+    HostScreen #host-status { height: auto; }
+    HostScreen #host-ring { margin: 0 0 0 0; }
+    HostScreen #host-controls { grid-size: 6; grid-gutter: 0 1; height: auto; }
+    HostScreen #host-controls Button { width: 1fr; min-width: 8; }
+    HostScreen #host-main { height: 1fr; }
+    HostScreen #host-players { width: 3fr; height: 1fr; }
+    HostScreen #host-feed { width: 2fr; height: 1fr; border-left: vkey $foreground 30%; }
+    HostScreen #host-broadcast { height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("s", "start", "Start"),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "resume", "Resume"),
+        Binding("e", "end", "End"),
+        Binding("n", "next", "Next"),
+        Binding("plus,equals_sign", "extend", "+1 min"),
+        Binding("b", "bots_more", f"+{BOTS_STEP} bots"),
+        Binding("B", "bots_less", f"−{BOTS_STEP} bots"),
+        Binding("i", "incident", "Incident"),
+        Binding("k", "kick", "Kick"),
+        Binding("l", "lock", "Lock"),
+        Binding("m", "message", "Message"),
+    ]
+
+    def __init__(self, role: str | None = None, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._role = role
+        self.room: dict[str, Any] | None = None
+        self.snapshot: dict[str, Any] | None = None
+
+    # -- who is looking ----------------------------------------------------------------
+
+    @property
+    def is_host(self) -> bool:
+        """Only the host gets the controls; anyone else sees the overview only."""
+        role = self._role if self._role is not None else my_role(self.app)
+        return role == "host"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.is_host or action not in HOST_ACTIONS
+
+    # -- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="host-top"):
+            yield BigCode("", id="host-code")
+            with Vertical(id="host-headline"):
+                yield Static(id="host-status")
+                yield TeamFigures(id="host-figures")
+        yield RingOverview(id="host-ring")
+        with Grid(id="host-controls"):
+            for button_id, label, _ in CONTROLS:
+                yield Button(label, id=button_id, compact=True)
+        with Horizontal(id="host-main"):
+            yield DataTable(id="host-players", cursor_type="row", zebra_stripes=True)
+            yield Log(id="host-feed", max_lines=300)
+        yield Input(
+            placeholder="Broadcast a message to everyone (Enter sends)",
+            id="host-broadcast",
+            compact=True,
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#host-players", DataTable)
+        table.add_column("Name", key="name")
+        table.add_column("Role", key="role")
+        table.add_column("Car", key="car")
+        table.add_column("Status", key="status")
+        table.add_column("Score", key="score")
+        host = self.is_host
+        self.query_one("#host-controls").display = host
+        self.query_one("#host-broadcast").display = host
+        room = app_state(self.app, "room")
+        if isinstance(room, dict):
+            self.apply_room(room)
+        else:
+            self._show_status()
+        snapshot = app_state(self.app, "snapshot")
+        if isinstance(snapshot, dict):
+            self.apply_snapshot(snapshot)
+        self.query_one("#host-players", DataTable).focus()
+
+    # -- incoming ----------------------------------------------------------------------
+
+    def on_server_message(self, event: Any) -> None:
+        """The app forwards every server message here (see docs/architecture.md)."""
+        msg = message_of(event)
+        if msg is not None:
+            self.handle(msg)
+
+    def handle(self, msg: dict[str, Any]) -> None:
+        """Apply one server message to the dashboard."""
+        kind = msg.get("type")
+        if kind == "room":
+            self.apply_room(msg)
+        elif kind == "snapshot":
+            self.apply_snapshot(msg)
+        elif kind in ("notice", "chat", "error"):
+            self._feed_message(msg)
+
+    def apply_room(self, room: dict[str, Any]) -> None:
+        self.room = room
+        code = room.get("code")
+        self.query_one("#host-code", BigCode).code = code if isinstance(code, str) else ""
+        road = room.get("ring")
+        if isinstance(road, dict):
+            self.query_one("#host-ring", RingOverview).set_road(road)
+        locked = bool(room.get("locked"))
+        self.query_one("#btn-lock", Button).label = "Unlock" if locked else "Lock"
+        self._fill_players(players_of(room))
+        self._show_status()
+
+    def apply_snapshot(self, snapshot: dict[str, Any], feed: bool = True) -> None:
+        self.snapshot = snapshot
+        self.query_one("#host-ring", RingOverview).update_snapshot(snapshot)
+        self.query_one("#host-figures", TeamFigures).update_figures(snapshot.get("team"))
+        if feed:
+            log = self.query_one("#host-feed", Log)
+            for event in snapshot.get("events") or []:
+                if isinstance(event, dict) and event.get("text"):
+                    log.write_line(plain(event.get("text")))
+        self._show_status()
+
+    def _feed_message(self, msg: dict[str, Any]) -> None:
+        log = self.query_one("#host-feed", Log)
+        kind = msg.get("type")
+        if kind == "chat":
+            log.write_line(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}")
+        elif kind == "notice":
+            log.write_line(f"» {plain(msg.get('text'))}")
+        else:
+            log.write_line(f"! {plain(msg.get('message'))}")
+
+    def _show_status(self) -> None:
+        room = self.room
+        text = Text()
+        text.append("Interlane host  ", style="bold")
+        if room is None:
+            text.append("waiting for the room…", style="dim")
+        else:
+            text.append(phase_label(room))
+            text.append(f"  ⏱ {fmt_clock(room.get('clock'))}")
+            scenario = room.get("scenario")
+            if isinstance(scenario, str):
+                text.append("  ")
+                text.append_text(plain_text(scenario, style="italic", limit=40))
+            text.append("  🔒 joining locked" if room.get("locked") else "  joining open")
+        if self.snapshot is not None:
+            cars = self.snapshot.get("cars") or []
+            text.append(f"  {len(cars)} cars", style="dim")
+        self.query_one("#host-status", Static).update(text)
+
+    def _fill_players(self, rows: list[PlayerRow]) -> None:
+        table = self.query_one("#host-players", DataTable)
+        selected = self.selected_player()
+        table.clear()
+        for row in rows:
+            table.add_row(
+                Text(row.name or "?"),
+                Text(row.role),
+                Text("–" if row.car is None else str(row.car)),
+                status_text(row),
+                Text("–" if row.score is None else f"{row.score:.0f}"),
+                key=str(row.id),
+            )
+        if selected is not None and str(selected) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(selected)))
+
+    def selected_player(self) -> int | None:
+        """The player id under the roster's cursor, or None when the roster is empty."""
+        table = self.query_one("#host-players", DataTable)
+        if table.row_count == 0:
+            return None
+        row = min(max(table.cursor_row, 0), table.row_count - 1)
+        key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+        return int(key) if key is not None and key.isdigit() else None
+
+    # -- outgoing ----------------------------------------------------------------------
+
+    def _host(self, command: str, **fields: Any) -> None:
+        self.app.send({"type": "host", "command": command, **fields})  # type: ignore[attr-defined]
+
+    def action_start(self) -> None:
+        self._host("start")
+
+    def action_pause(self) -> None:
+        self._host("pause")
+
+    def action_resume(self) -> None:
+        self._host("resume")
+
+    def action_end(self) -> None:
+        self._host("end")
+
+    def action_next(self) -> None:
+        self._host("next")
+
+    def action_extend(self) -> None:
+        self._host("extend", seconds=EXTEND_SECONDS)
+
+    def action_bots_more(self) -> None:
+        self._host("bots", value=BOTS_STEP)
+
+    def action_bots_less(self) -> None:
+        self._host("bots", value=-BOTS_STEP)
+
+    def action_incident(self) -> None:
+        # The server picks where (a busy lane ahead of the gantry); the host only says when.
+        self._host("incident")
+
+    def action_kick(self) -> None:
+        player = self.selected_player()
+        if player is None:
+            self.notify("Select a player in the roster first.", severity="warning")
+            return
+        row = next((r for r in players_of(self.room) if r.id == player), None)
+        if row is not None and row.role == "host":
+            self.notify("The host cannot kick themselves.", severity="warning")
+            return
+        self._host("kick", player=player)
+
+    def action_lock(self) -> None:
+        locked = bool(self.room.get("locked")) if self.room else False
+        self._host("lock", value=not locked)
+
+    def action_message(self) -> None:
+        box = self.query_one("#host-broadcast", Input)
+        if box.value.strip():
+            self._broadcast(box.value)
+        else:
+            box.focus()
+
+    @on(Input.Submitted, "#host-broadcast")
+    def _on_broadcast(self, event: Input.Submitted) -> None:
+        self._broadcast(event.value)
+
+    def _broadcast(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        self._host("message", text=text)
+        box = self.query_one("#host-broadcast", Input)
+        box.value = ""
+        self.query_one("#host-players", DataTable).focus()
+
+    @on(Button.Pressed, "#host-controls Button")
+    def _on_control(self, event: Button.Pressed) -> None:
+        for button_id, _, action in CONTROLS:
+            if event.button.id == button_id:
+                if self.check_action(action, ()):
+                    getattr(self, f"action_{action}")()
+                return

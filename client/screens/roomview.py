@@ -1,0 +1,170 @@
+"""Reading the room for the facilitator, projector, council and debrief screens.
+
+These screens are fed by the app's plumbing (a `ServerMessage` per server message and the
+latest `room`/`snapshot`/`debrief` in `app.state`) and by tests with plain dicts, so the
+parsing they share lives here: pull the message out of an event, read the app's state
+without caring whether it is an object or a dict, normalise the player list, and turn
+untrusted names and chat into text that shows literally (never markup, never terminal
+control sequences).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+
+
+def message_of(event: Any) -> dict[str, Any] | None:
+    """The message dict carried by a `ServerMessage` event (or the dict itself)."""
+    if isinstance(event, dict):
+        return event
+    for attr in ("msg", "message", "data", "payload"):
+        value = getattr(event, attr, None)
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def app_state(app: Any, key: str) -> Any:
+    """`app.state.<key>` or `app.state[key]`, or None when the app keeps no such thing."""
+    state = getattr(app, "state", None)
+    if state is None:
+        return None
+    if isinstance(state, dict):
+        return state.get(key)
+    return getattr(state, key, None)
+
+
+def my_role(app: Any) -> str | None:
+    """The role this client joined with ("host", "player" or "spectator"), if known."""
+    role = app_state(app, "role")
+    if isinstance(role, str):
+        return role
+    joined = app_state(app, "joined")
+    if isinstance(joined, dict) and isinstance(joined.get("role"), str):
+        return joined["role"]
+    return None
+
+
+def my_player(app: Any) -> int | None:
+    """This client's player id, if known."""
+    for key in ("player", "player_id"):
+        value = app_state(app, key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    joined = app_state(app, "joined")
+    if isinstance(joined, dict):
+        value = joined.get("player")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def my_car(app: Any) -> int | None:
+    """This client's car id, if it has one."""
+    value = app_state(app, "car")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    joined = app_state(app, "joined")
+    if isinstance(joined, dict):
+        value = joined.get("car")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def plain(value: Any, limit: int = 200) -> str:
+    """Untrusted text made safe to draw: control characters become visible `\\xNN` escapes.
+
+    Brackets are kept (they are shown literally because callers wrap the result in
+    rich.text.Text, never in markup); only characters that could move the cursor, change
+    colours or hide text are rewritten, so a name like "\\x1b[31m" reads exactly as typed.
+    """
+    if not isinstance(value, str):
+        value = "" if value is None else str(value)
+    out = []
+    for ch in value[: limit * 4]:
+        if unicodedata.category(ch).startswith("C") or unicodedata.category(ch) in ("Zl", "Zp"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)[: limit * 4]
+
+
+def plain_text(value: Any, style: str = "", limit: int = 200) -> Text:
+    """`plain()` wrapped in a Text so that no widget parses it as markup."""
+    return Text(plain(value, limit), style=style)
+
+
+def fmt_clock(seconds: Any) -> str:
+    """Seconds as m:ss (a dash for a missing value); negative clamps to 0:00."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
+        return "-:--"
+    total = max(0, int(seconds))
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def int_or_none(value: Any) -> int | None:
+    """An int from the wire, refusing bools and everything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+@dataclass(frozen=True)
+class PlayerRow:
+    """One member of the room as the screens show it."""
+
+    id: int
+    name: str
+    role: str
+    car: int | None
+    connected: bool
+    bot: bool
+    score: float | None = None
+
+
+def players_of(room: dict[str, Any] | None) -> list[PlayerRow]:
+    """The room's member list; rows that are not maps with an integer id are skipped."""
+    rows: list[PlayerRow] = []
+    if not isinstance(room, dict):
+        return rows
+    for entry in room.get("players") or []:
+        if not isinstance(entry, dict):
+            continue
+        pid = int_or_none(entry.get("id", entry.get("player")))
+        if pid is None:
+            continue
+        role = entry.get("role")
+        connected = entry.get("connected", True)
+        bot = entry.get("bot", entry.get("bot_driven", entry.get("driven_by") == "bot"))
+        score = entry.get("score")
+        rows.append(
+            PlayerRow(
+                id=pid,
+                name=plain(entry.get("name", ""), 40),
+                role=role if isinstance(role, str) else "player",
+                car=int_or_none(entry.get("car")),
+                connected=bool(connected),
+                bot=bool(bot),
+                score=score
+                if isinstance(score, int | float) and not isinstance(score, bool)
+                else None,
+            )
+        )
+    return rows
+
+
+def phase_label(room: dict[str, Any] | None) -> str:
+    """ "driving · round 2/4" style summary of where the room is."""
+    if not isinstance(room, dict):
+        return "waiting for the server"
+    phase = room.get("phase") if isinstance(room.get("phase"), str) else "?"
+    rnd, rounds = int_or_none(room.get("round")), int_or_none(room.get("rounds"))
+    if rnd is not None and rounds:
+        return f"{phase} · round {rnd}/{rounds}"
+    return phase
