@@ -1,0 +1,116 @@
+"""The projector view: what the whole room watches while it drives.
+
+Read from across a room, so few words and big shapes: the join code (late joiners copy
+it from the wall), the phase and clock, the whole ring coloured by speed, the team's
+figures in large digits (the team score, not a leaderboard: DESIGN §13), and the event feed.
+It sends nothing; anyone may look at it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Digits, Log, Static
+
+from client.screens.roomview import app_state, fmt_clock, message_of, phase_label, plain
+from client.widgets.bigcode import BigCode
+from client.widgets.charts import TeamFigures
+from client.widgets.ring_overview import RingOverview, legend_text
+
+
+class SpectatorScreen(Screen[None]):
+    """Whole ring, big team figures, room code, phase and clock, event feed."""
+
+    DEFAULT_CSS = """
+    SpectatorScreen { layout: vertical; }
+    SpectatorScreen #spec-top { height: 3; }
+    SpectatorScreen #spec-code { width: 31; }
+    SpectatorScreen #spec-info { width: 1fr; padding: 0 1; }
+    SpectatorScreen #spec-clock { width: auto; min-width: 10; }
+    SpectatorScreen #spec-ring { margin-top: 1; }
+    SpectatorScreen #spec-legend { height: 1; }
+    SpectatorScreen #spec-figures { margin-top: 1; }
+    SpectatorScreen #spec-feed { height: 1fr; min-height: 3; border-top: hkey $foreground 30%; }
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.room: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="spec-top"):
+            yield BigCode("", id="spec-code")
+            with Vertical(id="spec-info"):
+                yield Static(id="spec-phase")
+                yield Static(id="spec-join")
+            yield Digits("-:--", id="spec-clock")
+        yield RingOverview(id="spec-ring")
+        yield Static(self._legend(), id="spec-legend")
+        yield TeamFigures(big=True, id="spec-figures")
+        yield Log(id="spec-feed", max_lines=200)
+
+    @staticmethod
+    def _legend() -> Text:
+        text = Text("speed: ", style="dim")
+        for label, colour in legend_text():
+            text.append("■", style=colour)
+            text.append(f" {label}  ")
+        text.append("▲ player  ✖ crash", style="dim")
+        return text
+
+    def on_mount(self) -> None:
+        room = app_state(self.app, "room")
+        if isinstance(room, dict):
+            self.apply_room(room)
+        else:
+            self.query_one("#spec-phase", Static).update("waiting for the room…")
+        snapshot = app_state(self.app, "snapshot")
+        if isinstance(snapshot, dict):
+            self.apply_snapshot(snapshot)
+
+    def on_server_message(self, event: Any) -> None:
+        """The app forwards every server message here (see docs/architecture.md)."""
+        msg = message_of(event)
+        if msg is not None:
+            self.handle(msg)
+
+    def handle(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "room":
+            self.apply_room(msg)
+        elif kind == "snapshot":
+            self.apply_snapshot(msg)
+        elif kind == "notice":
+            self.query_one("#spec-feed", Log).write_line(f"» {plain(msg.get('text'))}")
+        elif kind == "chat":
+            name, text = plain(msg.get("name"), 40), plain(msg.get("text"))
+            self.query_one("#spec-feed", Log).write_line(f"{name}: {text}")
+
+    def apply_room(self, room: dict[str, Any]) -> None:
+        self.room = room
+        code = room.get("code") if isinstance(room.get("code"), str) else ""
+        self.query_one("#spec-code", BigCode).code = code
+        phase = Text(phase_label(room).upper(), style="bold")
+        scenario = room.get("scenario")
+        if isinstance(scenario, str):
+            phase.append("  ")
+            phase.append(plain(scenario, 40), style="italic")
+        self.query_one("#spec-phase", Static).update(phase)
+        join = "joining locked" if room.get("locked") else f"join: interlane join {plain(code, 8)}"
+        self.query_one("#spec-join", Static).update(Text(join, style="dim"))
+        self.query_one("#spec-clock", Digits).update(fmt_clock(room.get("clock")))
+        road = room.get("ring")
+        if isinstance(road, dict):
+            self.query_one("#spec-ring", RingOverview).set_road(road)
+
+    def apply_snapshot(self, snapshot: dict[str, Any]) -> None:
+        self.query_one("#spec-ring", RingOverview).update_snapshot(snapshot)
+        self.query_one("#spec-figures", TeamFigures).update_figures(snapshot.get("team"))
+        log = self.query_one("#spec-feed", Log)
+        for event in snapshot.get("events") or []:
+            if isinstance(event, dict) and event.get("text"):
+                log.write_line(plain(event.get("text")))
