@@ -9,8 +9,9 @@ describes the same messages for people.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ HOST_COMMANDS = (
     "decide",
 )
 ROLES = ("player", "spectator")
+MEMBER_ROLES = ("host", "player", "spectator")
 PHASES = ("lobby", "council", "driving", "paused", "debrief", "finished")
 
 # Bits of the `flags` integer of a car in a snapshot.
@@ -163,7 +165,7 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
     },
     "joined": {
         "code": Field(_STR),
-        "role": Field(_STR, choices=("host", "player", "spectator")),
+        "role": Field(_STR, choices=MEMBER_ROLES),
         "token": Field(_STR),
         "player": Field(_INT),
         "car": Field(_INT, required=False),
@@ -182,6 +184,11 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "scoring": Field(_STR, required=False),
         "program": Field(_STR, required=False),
         "ring": Field(dict, required=False),
+        "host": Field(_INT, required=False),
+        "title": Field(_STR, required=False),
+        "seconds": Field(_NUM, required=False),
+        "step": Field(_INT, required=False),
+        "steps": Field(_INT, required=False),
     },
     "snapshot": {
         "tick": Field(_INT),
@@ -194,6 +201,8 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
     },
     "debrief": {
         "round": Field(_INT),
+        "scenario": Field(_STR, required=False),
+        "metrics": Field(dict, required=False),
     },
     "chat": {
         "player": Field(_INT),
@@ -216,9 +225,25 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
 }
 
 
+# Messages the server may extend with fields a client does not know yet: a client keeps them
+# (after checking the fields it does know) so that an older client still works.
+OPEN_SERVER_MESSAGES = frozenset(SERVER_MESSAGES)
+
+_local = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    """One reusable Packer per thread: `packb` allocates a fresh buffer on every call."""
+    packer = getattr(_local, "packer", None)
+    if packer is None:
+        packer = msgpack.Packer(use_bin_type=True, autoreset=True)
+        _local.packer = packer
+    return packer
+
+
 def encode(message: Mapping[str, Any]) -> bytes:
     """Pack one message for the wire. Raises ProtocolError("too_big") past the frame limit."""
-    data: bytes = msgpack.packb(message, use_bin_type=True)
+    data: bytes = _packer().pack(message)
     if len(data) > MAX_FRAME_BYTES:
         raise ProtocolError("too_big", f"message of {len(data)} bytes exceeds {MAX_FRAME_BYTES}")
     return data
@@ -263,8 +288,16 @@ def _check_field(kind: str, name: str, spec: Field, value: Any) -> None:
             raise ProtocolError("bad_value", f"{kind}.{name} must be at most {spec.maximum}")
 
 
-def validate(message: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Field]]) -> dict:
-    """Check a decoded message against its schema; return a copy without unknown fields."""
+def validate(
+    message: Mapping[str, Any],
+    schemas: Mapping[str, Mapping[str, Field]],
+    keep_extra: frozenset[str] = frozenset(),
+) -> dict:
+    """Check a decoded message against its schema; return a copy without unknown fields.
+
+    Types listed in `keep_extra` keep their unknown fields (a server may add detail that an
+    older client can ignore); a client's messages never do, so nothing unchecked gets in.
+    """
     kind = message.get("type")
     if not isinstance(kind, str) or kind not in schemas:
         raise ProtocolError("unknown_type", f"unknown message type {kind!r}")
@@ -277,6 +310,10 @@ def validate(message: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Fiel
             continue
         _check_field(kind, name, spec, message[name])
         clean[name] = message[name]
+    if kind in keep_extra:
+        for name, value in message.items():
+            if name not in clean and isinstance(name, str) and value is not None:
+                clean[name] = value
     if kind == "host":
         for name in HOST_COMMAND_FIELDS.get(clean["command"], ()):
             if name not in clean:
@@ -303,7 +340,7 @@ def parse_client_frame(frame: bytes | str) -> dict[str, Any]:
 
 def parse_server_frame(frame: bytes | str) -> dict[str, Any]:
     """Decode and validate one frame from a server, so a client never trusts a bad one."""
-    return validate(decode(frame), SERVER_MESSAGES)
+    return validate(decode(frame), SERVER_MESSAGES, OPEN_SERVER_MESSAGES)
 
 
 def check_protocol_version(message: Mapping[str, Any]) -> None:
@@ -354,3 +391,44 @@ def unpack_car(row: list[int] | tuple[int, ...]) -> tuple[int, float, float, flo
     """The inverse of pack_car: (id, lane, x metres, v m/s, flags)."""
     car_id, lane, x, v, flags = row[:5]
     return car_id, lane / 100, x / 10, v / 100, flags
+
+
+def car_flags(
+    *,
+    braking: bool = False,
+    signal: int = 0,
+    hazard: bool = False,
+    player: bool = False,
+    crashed: bool = False,
+    truck: bool = False,
+    aeb: bool = False,
+) -> int:
+    """The `flags` integer of a snapshot car row from its parts."""
+    flags = 0
+    if braking:
+        flags |= FLAG_BRAKING
+    if signal < 0:
+        flags |= FLAG_SIGNAL_LEFT
+    elif signal > 0:
+        flags |= FLAG_SIGNAL_RIGHT
+    if hazard:
+        flags |= FLAG_HAZARD
+    if player:
+        flags |= FLAG_PLAYER
+    if crashed:
+        flags |= FLAG_CRASHED
+    if truck:
+        flags |= FLAG_TRUCK
+    if aeb:
+        flags |= FLAG_AEB
+    return flags
+
+
+def pack_ring(speeds_mps: Iterable[float]) -> list[int]:
+    """A ring summary for the wire: mean speed per segment in whole km/h (never negative)."""
+    return [max(0, round(v * 3.6)) for v in speeds_mps]
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    """An `error` message body, so every error on the wire has the same shape."""
+    return {"type": "error", "code": code, "message": message}

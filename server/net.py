@@ -1,0 +1,401 @@
+"""The websockets server: connections, the validation gate, rate limits and fan-out.
+
+Every frame a client sends passes `shared.protocol.parse_client_frame` before anything else
+sees it; what fails gets an `error` with a code and a sentence. Abuse (bad frames or too
+many of them) adds up on a per-connection score that decays with time; past a threshold the
+connection is closed with 1008. Sending never waits: a client whose socket buffer is still
+full from earlier frames is skipped for this tick (it gets the next snapshot instead), so
+one slow laptop cannot hold up a room.
+
+One `GameServer` runs in one asyncio loop. Rooms are stepped by one `Ticker` at 20 Hz, or
+— in tests — by `advance(n)`, which steps every room n times on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+
+from server.rooms import Member, Registry, RosterError
+from server.round import Room, default_world_factory, optional_module
+from server.ticker import Ticker
+from shared.protocol import (
+    MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    check_protocol_version,
+    encode,
+    error,
+    parse_client_frame,
+)
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "interlane"
+
+
+@dataclass
+class Limits:
+    """The defences' thresholds. Tests and the load benchmark loosen some of them."""
+
+    messages_per_second: float = 40.0  # a held key repeats ~30 times a second
+    message_burst: float = 80.0
+    abuse_close: float = 50.0  # abuse points that close a connection with 1008
+    abuse_decay: float = 2.0  # points forgiven per second
+    joins_per_second: float = 0.5  # per remote address: a classroom behind one NAT still fits
+    join_burst: float = 40.0
+    write_buffer: int = 64 * 1024  # bytes queued for a client before it is skipped
+    max_rooms: int = 2000
+    ping_interval: float = 5.0
+    ping_timeout: float = 10.0
+
+
+class Bucket:
+    """A token bucket: `rate` tokens a second up to `burst`; take() spends one."""
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Client:
+    """One websocket connection, as rooms see it (`send`, `close`) plus its abuse score."""
+
+    def __init__(self, ws: ServerConnection, limits: Limits, now: float) -> None:
+        self.ws = ws
+        self.limits = limits
+        self.bucket = Bucket(limits.messages_per_second, limits.message_burst, now)
+        self.abuse = 0.0
+        self.abuse_stamp = now
+        self.errors_sent = Bucket(5.0, 10.0, now)  # never answer a flood with a flood
+        self.sent = 0
+        self.skipped = 0
+        self.bytes_sent = 0
+        self.closing = False
+
+    def send(self, data: bytes) -> bool:
+        transport = self.ws.transport
+        if self.closing or transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > self.limits.write_buffer:
+            self.skipped += 1
+            return False
+        broadcast([self.ws], data)
+        self.sent += 1
+        self.bytes_sent += len(data)
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closing:
+            self.closing = True
+            asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+
+    def strike(self, now: float, points: float = 1.0) -> bool:
+        """Add abuse points; True when the connection has earned a close."""
+        self.abuse = max(0.0, self.abuse - (now - self.abuse_stamp) * self.limits.abuse_decay)
+        self.abuse_stamp = now
+        self.abuse += points
+        return self.abuse > self.limits.abuse_close
+
+    def reply_error(self, code: str, message: str, now: float) -> None:
+        if self.errors_sent.take(now):
+            self.send(encode(error(code, message)))
+
+
+class GameServer:
+    """Many rooms in one process, served over websockets.
+
+    `manual=True` (tests) runs no ticker: the test calls `await advance(n)`.
+    `store_factory` opens the history store lazily (None: rounds are not saved).
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        store: Any | None = None,
+        manual: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        world_factory: Callable[..., tuple[Any, Any]] = default_world_factory,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.store = store
+        self.manual = manual
+        self.clock = clock
+        self.world_factory = world_factory
+        self.registry = Registry()
+        self.ticker = Ticker(self.step_all)
+        self._server: Server | None = None
+        self._tick_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-debrief")
+        self._joins: dict[str, Bucket] = {}
+        self.room_failures: dict[str, int] = {}
+        self.clients: set[Client] = set()
+
+    # ---- life cycle ------------------------------------------------------------------
+
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> GameServer:
+        self._loop = asyncio.get_running_loop()
+        self._server = await serve(
+            self._handle,
+            host,
+            port,
+            ssl=ssl_context,
+            compression=None,
+            max_size=MAX_FRAME_BYTES,
+            max_queue=32,
+            ping_interval=self.limits.ping_interval,
+            ping_timeout=self.limits.ping_timeout,
+            close_timeout=2,
+            process_request=self._process_request,
+            server_header=SERVER_NAME,
+        )
+        if not self.manual:
+            self._tick_task = self._loop.create_task(self.ticker.run())
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self, reason: str = "the server is shutting down") -> None:
+        """Tell every client `bye`, close every connection cleanly, stop ticking."""
+        self.ticker.stop()
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._tick_task
+        bye = encode({"type": "bye", "reason": reason})
+        for client in list(self.clients):
+            client.send(bye)
+        for room in self.registry:
+            room.closed = True
+        if self._server is not None:
+            self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+            await self._server.wait_closed()
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    async def advance(self, ticks: int = 1) -> None:
+        """Step every room `ticks` times, letting the network flush between ticks (tests)."""
+        for _ in range(ticks):
+            self.step_all()
+            await asyncio.sleep(0)
+
+    def step_all(self) -> None:
+        """One tick of every room. A room that raises is logged; a room that keeps raising
+        is closed, so one broken round cannot take the server down."""
+        for room in self.registry:
+            try:
+                room.step()
+            except Exception:
+                log.exception("room %s failed its tick", room.code)
+                failures = self.room_failures.get(room.code, 0) + 1
+                self.room_failures[room.code] = failures
+                if failures >= 3:
+                    self._close_room(room, "this room failed and was closed")
+                continue
+            if room.empty:
+                self._close_room(room, "")
+
+    def _close_room(self, room: Room, reason: str) -> None:
+        room.closed = True
+        for member in room.roster:
+            if member.conn is not None:
+                if reason:
+                    room.send(member, {"type": "bye", "reason": reason})
+                member.conn.close(1011 if reason else 1000, reason[:100])
+        self.registry.remove(room.code)
+        self.room_failures.pop(room.code, None)
+
+    def offload(self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]):
+        """Run slow end-of-round work on the worker thread; `done` comes back on the loop."""
+        loop = self._loop
+        assert loop is not None
+
+        def finished(future: Any) -> None:
+            exc = future.exception()
+            result = None if exc is not None else future.result()
+            loop.call_soon_threadsafe(done, result, exc)
+
+        try:
+            self._worker.submit(job).add_done_callback(finished)
+        except RuntimeError as exc:  # shutting down
+            done(None, exc)
+
+    # ---- HTTP ------------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Any) -> Any:
+        if request.path.split("?", 1)[0] == "/healthz":
+            return connection.respond(HTTPStatus.OK, "OK\n")
+        return None
+
+    # ---- connections -----------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        client = Client(ws, self.limits, self.clock())
+        self.clients.add(client)
+        peer = ws.remote_address
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        state: dict[str, Any] = {"room": None, "member": None}
+        try:
+            async for frame in ws:
+                now = self.clock()
+                if not client.bucket.take(now):
+                    client.reply_error("rate_limited", "too many messages; slow down", now)
+                    if client.strike(now, 0.5):
+                        await ws.close(CloseCode.POLICY_VIOLATION, "too many messages")
+                        break
+                    continue
+                try:
+                    msg = parse_client_frame(frame)
+                    self._dispatch(client, msg, address, state)
+                except ProtocolError as exc:
+                    client.reply_error(exc.code, exc.message, now)
+                    if exc.code == "protocol":
+                        await ws.close(CloseCode.POLICY_VIOLATION, "unsupported protocol version")
+                        break
+                    if client.strike(now):
+                        await ws.close(CloseCode.POLICY_VIOLATION, "too many bad messages")
+                        break
+                except Exception:
+                    log.exception("unexpected failure handling a message")
+                    client.reply_error("internal", "the server could not handle that", now)
+                if client.closing:
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            room, member = state["room"], state["member"]
+            if room is not None and member is not None and member.conn is client:
+                try:
+                    room.disconnect(member)
+                except Exception:
+                    log.exception("room %s: disconnect failed", room.code)
+
+    def _dispatch(self, client: Client, msg: dict[str, Any], address: str, state: dict) -> None:
+        kind = msg["type"]
+        if kind == "ping":
+            client.send(encode({"type": "pong", "t": msg["t"]}))
+            return
+        if kind == "hello":
+            check_protocol_version(msg)
+            client.send(encode(self.welcome()))
+            return
+        room: Room | None = state["room"]
+        member: Member | None = state["member"]
+        if kind in ("create", "join"):
+            check_protocol_version(msg)
+            if member is not None and room is not None and room.roster.get(member.player) is member:
+                raise ProtocolError("bad_state", "this connection is already in a room")
+            if not self._join_allowed(address):
+                raise ProtocolError("rate_limited", "too many joins from your address; wait a bit")
+            room, member = (
+                self._create(client, msg) if kind == "create" else self._join(client, msg)
+            )
+            state["room"], state["member"] = room, member
+            return
+        if (
+            room is None
+            or member is None
+            or room.roster.get(member.player) is not member
+            or member.conn is not client
+        ):
+            raise ProtocolError("not_joined", "create or join a room first")
+        room.handle(member, msg)
+
+    def _join_allowed(self, address: str) -> bool:
+        now = self.clock()
+        bucket = self._joins.get(address)
+        if bucket is None:
+            if len(self._joins) > 10_000:
+                self._joins.clear()
+            bucket = self._joins[address] = Bucket(
+                self.limits.joins_per_second, self.limits.join_burst, now
+            )
+        return bucket.take(now)
+
+    def welcome(self) -> dict[str, Any]:
+        scenarios: list[str] = []
+        programs: list[str] = []
+        scenario_mod = optional_module("server.sim.scenario")
+        if scenario_mod is not None and hasattr(scenario_mod, "list_scenarios"):
+            try:
+                scenarios = [str(s) for s in scenario_mod.list_scenarios()]
+            except Exception:
+                log.exception("list_scenarios failed")
+        program_mod = optional_module("server.programs")
+        if program_mod is not None and hasattr(program_mod, "list_programs"):
+            try:
+                programs = [str(p) for p in program_mod.list_programs()]
+            except Exception:
+                log.exception("list_programs failed")
+        return {
+            "type": "welcome",
+            "protocol": PROTOCOL_VERSION,
+            "server": SERVER_NAME,
+            "scenarios": scenarios,
+            "programs": programs,
+        }
+
+    def _create(self, client: Client, msg: dict[str, Any]) -> tuple[Room, Member]:
+        if len(self.registry) >= self.limits.max_rooms:
+            raise ProtocolError("full", "this server has no room for another game")
+        code = self.registry.reserve_code()
+        try:
+            room = Room(
+                code,
+                clock=self.clock,
+                scenario=msg.get("scenario"),
+                program=msg.get("program"),
+                bots=msg.get("bots"),
+                seed=msg.get("seed"),
+                world_factory=self.world_factory,
+                offload=self.offload,
+                store=self.store,
+            )
+        except ValueError as exc:
+            raise ProtocolError("bad_value", str(exc)) from None
+        except Exception as exc:
+            # a scenario that does not load (ScenarioError) or similar: the creator's problem
+            log.info("create failed: %r", exc)
+            raise ProtocolError("bad_value", f"cannot create that room: {exc}") from None
+        self.registry.add(code, room)
+        member = room.join(msg["name"], "host", client, wants_car=bool(msg.get("play", False)))
+        return room, member
+
+    def _join(self, client: Client, msg: dict[str, Any]) -> tuple[Room, Member]:
+        room = self.registry.get(msg["code"])
+        if room is None or room.closed:
+            raise ProtocolError("no_room", "there is no room with that code")
+        try:
+            token = msg.get("token")
+            if token:
+                return room, room.rejoin(token, client)
+            return room, room.join(msg["name"], msg["role"], client)
+        except RosterError as exc:
+            raise ProtocolError(exc.code, exc.message) from None

@@ -1,0 +1,868 @@
+"""A room's life: lobby → (council) → driving ⇄ paused → debrief → next … → finished.
+
+`Room` is synchronous and knows nothing of sockets: the network layer hands it validated
+messages (`handle`) and calls `step()` once per tick; the room answers by calling `send` on
+its members' connections. That is what lets the tests step a room tick by tick without any
+clock, and what guarantees that nothing a client sends can stall the tick (no handler
+awaits anything, and each does a bounded amount of work).
+
+Other modules plug in here when they exist (council, programs, metrics, adherence, recorder,
+store, debrief): each is imported on demand, and a room without one still runs (a single
+round of the chosen scenario; a debrief with the round's own counts). The slow end-of-round
+work (analysis, saving) goes through `offload`, which the server runs on a worker thread so
+other rooms keep ticking.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.rooms import Conn, Member, Roster, RosterError
+from server.snapshots import TickView, snapshot_for
+from shared.conventions import Rulebook, default_rulebook, make_rulebook
+from shared.protocol import MAX_CHAT_CHARS, ProtocolError, clean_text, encode, error
+
+log = logging.getLogger(__name__)
+
+DT = 0.05
+DEFAULT_SCENARIO = "open-road"
+DEFAULT_ROUND_SECONDS = 240.0
+DEFAULT_COUNCIL_SECONDS = 180.0
+MAX_CONTROLS_PER_TICK = 8  # per car: more in one tick is noise, not driving
+TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
+ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
+FEED_TEXT = {
+    "crash": "{name} crashed",
+    "near_miss": "{name} had a near miss",
+    "hard_brake": "{name} braked hard",
+    "incident_start": "An incident blocks lane {lane}",
+    "incident_clear": "The incident in lane {lane} is cleared",
+    "takeover": "A bot drives {name}'s car",
+    "handback": "{name} is back at the wheel",
+}
+
+
+def optional_module(name: str) -> Any | None:
+    """Import a collaborator module if it exists; a room runs without it otherwise."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+    except Exception:  # a half-written module must not take the server down
+        log.exception("cannot import %s", name)
+        return None
+
+
+@dataclass
+class Plan:
+    """One step of a room's program, normalised from server.programs.Step (or a default)."""
+
+    kind: str  # "round" | "council"
+    title: str
+    scenario: str
+    seconds: float
+    rulebook: Any = "keep"  # "keep" | "council" | dict
+    scoring: str = "individual"
+    shocks: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    bots: int | None = None
+    mix: dict[str, float] | None = None
+    seed: int | None = None
+    intro: str = ""
+
+
+def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan]]:
+    """The steps of a room: a named program, or a single round of one scenario.
+
+    Raises ValueError with a sentence for the creator when the program cannot be loaded.
+    """
+    programs = optional_module("server.programs")
+    if program is not None or (scenario is None and programs is not None):
+        if programs is None:
+            raise ValueError("this server has no workshop programs")
+        name = program or "workshop"
+        try:
+            loaded = programs.load_program(name)
+        except Exception as exc:
+            raise ValueError(f"cannot load program {name!r}: {exc}") from None
+        plans = []
+        for step in loaded.steps:
+            plans.append(
+                Plan(
+                    kind=str(getattr(step, "kind", "round")),
+                    title=str(getattr(step, "title", "") or ""),
+                    scenario=str(getattr(step, "scenario", None) or scenario or DEFAULT_SCENARIO),
+                    seconds=float(
+                        getattr(step, "seconds", None)
+                        or (
+                            DEFAULT_COUNCIL_SECONDS
+                            if getattr(step, "kind", "") == "council"
+                            else DEFAULT_ROUND_SECONDS
+                        )
+                    ),
+                    rulebook=getattr(step, "rulebook", "keep"),
+                    scoring=str(getattr(step, "scoring", "individual") or "individual"),
+                    shocks=[
+                        (float(s[0]), str(s[1]), dict(s[2]) if len(s) > 2 and s[2] else {})
+                        for s in getattr(step, "shocks", ()) or ()
+                    ],
+                    bots=getattr(step, "bots", None),
+                    mix=getattr(step, "mix", None),
+                    seed=getattr(step, "seed", None),
+                    intro=str(getattr(step, "intro", "") or ""),
+                )
+            )
+        if not any(p.kind == "round" for p in plans):
+            raise ValueError(f"program {name!r} has no rounds")
+        return str(getattr(loaded, "name", name)), plans
+    name = scenario or DEFAULT_SCENARIO
+    return "", [Plan("round", name, name, DEFAULT_ROUND_SECONDS)]
+
+
+def default_world_factory(
+    scenario_name: str,
+    seed: int,
+    rulebook: Rulebook,
+    bots: int | None,
+    mix: Mapping[str, float] | None = None,
+) -> tuple[Any, Any]:
+    """Load the scenario and build its World (server.sim). Returns (scenario, world)."""
+    from server.sim.scenario import load_scenario
+    from server.sim.world import World
+
+    scenario = load_scenario(scenario_name)
+    return scenario, World(
+        scenario, seed=seed, rulebook=rulebook, bots=bots, mix=dict(mix) if mix else None
+    )
+
+
+def run_inline(job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+    """The default `offload`: do the work now (tests, and rooms without a server)."""
+    try:
+        result = job()
+    except Exception as exc:
+        done(None, exc)
+    else:
+        done(result, None)
+
+
+class Room:
+    """One room: its members, its program of rounds, and the world of the current round."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        clock: Callable[[], float],
+        scenario: str | None = None,
+        program: str | None = None,
+        bots: int | None = None,
+        seed: int | None = None,
+        world_factory: Callable[..., tuple[Any, Any]] = default_world_factory,
+        offload: Callable[..., None] = run_inline,
+        store: Any | None = None,
+    ) -> None:
+        self.code = code
+        self.clock = clock
+        self.roster = Roster(clock)
+        self.program_name, self.plans = plans_for(scenario, program)
+        self.bots = bots
+        self.base_seed = seed if seed is not None else secrets.randbelow(2**31 - 1000)
+        self.world_factory = world_factory
+        self.offload = offload
+        self.store = store
+        self.game_id: int | None = None
+        self.step_index = 0
+        self.round_no = 0  # rounds started so far (1-based number of the current one)
+        self.phase = "lobby"
+        self.locked = False
+        self.rulebook: Rulebook = default_rulebook()
+        self.scenario: Any = None
+        self.world: Any = None
+        self.council: Any = None
+        self.observers: dict[str, Any] = {}
+        self.round_events: list[Any] = []
+        self.seconds = 0.0  # length of the current round or council
+        self.seed = self.base_seed
+        self.round_bots: int | None = bots
+        self.round_mix: dict[str, float] | None = None
+        self.last_debrief: dict[str, Any] | None = None
+        self.history: list[dict[str, Any]] = []  # previous rounds' metrics, for the debrief
+        self.closed = False
+        self._controls: dict[int, list[tuple[str, Any]]] = {}
+        self._feed: list[dict[str, Any]] = []
+        self._ticks_in_phase = 0
+        self._shocks_done: set[int] = set()
+        self._prepare_step()
+
+    # ---- properties ------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan:
+        return self.plans[min(self.step_index, len(self.plans) - 1)]
+
+    @property
+    def host(self) -> Member | None:
+        return self.roster.host
+
+    @property
+    def empty(self) -> bool:
+        return len(self.roster) == 0
+
+    def clock_seconds(self) -> float:
+        """What the `room` message's clock shows: seconds left in the round or council."""
+        if self.phase in ("driving", "paused") and self.world is not None:
+            return max(0.0, round(self.seconds - self.world.tick * DT, 1))
+        if self.phase == "council" and self.council is not None:
+            return float(round(self.council.remaining, 1))
+        return 0.0
+
+    # ---- sending ---------------------------------------------------------------------
+
+    def send(self, member: Member, message: Mapping[str, Any]) -> None:
+        if member.conn is not None:
+            member.conn.send(encode(message))
+
+    def send_all(self, message: Mapping[str, Any]) -> None:
+        data = encode(message)
+        for member in self.roster.connected():
+            assert member.conn is not None
+            member.conn.send(data)
+
+    def room_message(self) -> dict[str, Any]:
+        host = self.host
+        msg: dict[str, Any] = {
+            "type": "room",
+            "code": self.code,
+            "phase": self.phase,
+            "players": self.roster.entries(),
+            "scenario": self.plan.scenario,
+            "rulebook": dict(self.rulebook),
+            "round": self.round_no,
+            "rounds": sum(1 for p in self.plans if p.kind == "round"),
+            "locked": self.locked,
+            "clock": self.clock_seconds(),
+            "scoring": self.plan.scoring,
+            "program": self.program_name,
+            "host": host.player if host else None,
+            "title": self.plan.title,
+            "seconds": self.seconds,
+            "step": self.step_index + 1,
+            "steps": len(self.plans),
+            "intro": self.plan.intro,
+        }
+        if self.council is not None and self.phase == "council":
+            msg["council"] = self.council.state()
+        if self.world is not None and hasattr(self.world, "road"):
+            msg["ring"] = self.world.road()
+        return msg
+
+    def announce(self) -> None:
+        """Tell everyone the room's state (phase, roster, rulebook): on every change."""
+        self.send_all(self.room_message())
+
+    # ---- membership ------------------------------------------------------------------
+
+    def join(self, name: str, role: str, conn: Conn, wants_car: bool | None = None) -> Member:
+        """A new member. The room's first `host` comes from create; here role is player/spectator."""
+        if self.closed or self.phase == "finished":
+            raise RosterError("finished", "this room has finished")
+        if self.locked and role != "host":
+            raise RosterError("locked", "the host has locked this room")
+        car_wanted = role == "player" if wants_car is None else wants_car
+        member = self.roster.add(name, role, conn, car_wanted)
+        self.send(
+            member,
+            {
+                "type": "joined",
+                "code": self.code,
+                "role": member.role,
+                "token": member.token,
+                "player": member.player,
+                **({"car": member.car} if member.car is not None else {}),
+            },
+        )
+        if car_wanted and self.world is not None and self.phase in ("driving", "paused"):
+            self._seat(member)
+        if self.council is not None and role != "spectator":
+            self.council.join(member.player)
+        self.announce()
+        if self.phase == "debrief" and self.last_debrief is not None:
+            self.send(member, self.last_debrief)
+        return member
+
+    def rejoin(self, token: str, conn: Conn) -> Member:
+        """A returning member gets its id, role and car back; the bot hands the car back."""
+        member = self.roster.rejoin(token, conn)
+        self.send(
+            member,
+            {
+                "type": "joined",
+                "code": self.code,
+                "role": member.role,
+                "token": member.token,
+                "player": member.player,
+                **({"car": member.car} if member.car is not None else {}),
+            },
+        )
+        if member.car is not None and self.world is not None and member.car in self.world.cars:
+            self.world.set_controller(member.car, "player")
+        self.announce()
+        if self.phase == "debrief" and self.last_debrief is not None:
+            self.send(member, self.last_debrief)
+        return member
+
+    def disconnect(self, member: Member) -> None:
+        """The connection dropped: a bot drives the car until the member rejoins."""
+        if self.roster.get(member.player) is not member or member.conn is None:
+            return
+        self.roster.disconnect(member)
+        self._bot_takes(member)
+        self.announce()
+
+    def leave(self, member: Member, reason: str = "left") -> None:
+        """The member is gone for good (left or kicked): its token no longer works."""
+        if self.roster.get(member.player) is not member:
+            return
+        self._bot_takes(member)
+        self.roster.remove(member)
+        if self.council is not None:
+            self.council.leave(member.player)
+        if member.conn is not None:
+            self.send(member, {"type": "bye", "reason": reason})
+            member.conn.close(1000, reason)
+            member.conn = None
+        self._ensure_host()
+        self.announce()
+
+    def _bot_takes(self, member: Member) -> None:
+        if member.car is not None and self.world is not None and member.car in self.world.cars:
+            self.world.set_controller(member.car, "bot", personality="steady")
+
+    def _seat(self, member: Member) -> None:
+        """Give a member a car in the current world."""
+        if member.car is None or member.car not in self.world.cars:
+            member.car = self.world.add_player_car()
+
+    def _ensure_host(self) -> None:
+        """A room always has a host while it has members: the earliest player takes over."""
+        if self.host is not None:
+            return
+        candidates = [m for m in self.roster if m.role == "player"] or list(self.roster)
+        if candidates:
+            candidates[0].role = "host"
+            if self.council is not None:
+                self.council.set_host(candidates[0].player)
+            self.send(candidates[0], {"type": "notice", "text": "You are now the host."})
+
+    # ---- messages from members -------------------------------------------------------
+
+    def handle(self, member: Member, msg: dict[str, Any]) -> None:
+        """One validated message from a member. Errors go back to the sender only."""
+        try:
+            kind = msg["type"]
+            if kind == "control":
+                self._control(member, msg)
+            elif kind == "host":
+                self._host_command(member, msg)
+            elif kind in ("propose", "vote"):
+                self._council_vote(member, msg)
+            elif kind == "chat":
+                self._chat(member, msg)
+            elif kind == "leave":
+                self.leave(member)
+            else:
+                raise ProtocolError("bad_state", f"{kind} is not expected inside a room")
+        except ProtocolError as exc:
+            self.send(member, error(exc.code, exc.message))
+
+    def _control(self, member: Member, msg: dict[str, Any]) -> None:
+        if member.car is None:
+            raise ProtocolError("no_car", "you have no car to drive (spectators watch)")
+        if self.phase != "driving":
+            raise ProtocolError("bad_state", f"nothing to drive while the room is {self.phase}")
+        queue = self._controls.setdefault(member.car, [])
+        if len(queue) < MAX_CONTROLS_PER_TICK:
+            queue.append((msg["action"], msg.get("value")))
+
+    def _chat(self, member: Member, msg: dict[str, Any]) -> None:
+        if member.role == "spectator":
+            raise ProtocolError("forbidden", "spectators watch; they do not chat")
+        text = clean_text(msg["text"], MAX_CHAT_CHARS)
+        if text:
+            self.send_all(
+                {"type": "chat", "player": member.player, "name": member.name, "text": text}
+            )
+
+    def _council_vote(self, member: Member, msg: dict[str, Any]) -> None:
+        if self.phase != "council" or self.council is None:
+            raise ProtocolError("bad_state", "proposals and votes happen in the council")
+        if member.role == "spectator":
+            raise ProtocolError("forbidden", "spectators do not vote")
+        council_mod = optional_module("server.council")
+        try:
+            if msg["type"] == "propose":
+                self.council.propose(member.player, msg["convention"], msg["option"])
+            else:
+                self.council.vote(member.player, msg["convention"], msg["option"])
+        except Exception as exc:
+            if council_mod is not None and isinstance(exc, council_mod.CouncilError):
+                raise ProtocolError(exc.code, exc.message) from None
+            raise
+        self.announce()
+
+    # ---- host commands ---------------------------------------------------------------
+
+    def _host_command(self, member: Member, msg: dict[str, Any]) -> None:
+        if not member.is_host:
+            raise ProtocolError("forbidden", "only the host can do that")
+        command = msg["command"]
+        handler = getattr(self, f"_cmd_{command}", None)
+        if handler is None:
+            raise ProtocolError("bad_value", f"unknown host command {command!r}")
+        handler(member, msg)
+
+    def _require(self, *phases: str) -> None:
+        if self.phase not in phases:
+            raise ProtocolError(
+                "bad_state",
+                f"cannot do that while the room is {self.phase} (needs {'/'.join(phases)})",
+            )
+
+    def _cmd_start(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("lobby", "council")
+        if self.phase == "council":
+            self._end_council()
+            return
+        if self.plan.kind == "council":
+            self._begin_council()
+        else:
+            self._begin_round()
+
+    def _cmd_pause(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("driving")
+        self.phase = "paused"
+        self.announce()
+
+    def _cmd_resume(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("paused")
+        self.phase = "driving"
+        self.announce()
+
+    def _cmd_end(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("driving", "paused", "council")
+        if self.phase == "council":
+            self._end_council()
+        else:
+            self._end_round()
+
+    def _cmd_next(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("debrief", "lobby")
+        # from the lobby: skip a step the host does not want (e.g. the practice round)
+        if self.phase == "lobby" and self.step_index + 1 >= len(self.plans):
+            raise ProtocolError("bad_state", "this is the last step of the program")
+        self.step_index += 1
+        self._prepare_step()
+        self.announce()
+
+    def _cmd_kick(self, member: Member, msg: dict[str, Any]) -> None:
+        target = self.roster.get(msg["player"])
+        if target is None:
+            raise ProtocolError("bad_value", "no such player in this room")
+        if target is member:
+            raise ProtocolError("bad_value", "the host cannot kick themselves")
+        self.leave(target, "kicked by the host")
+
+    def _cmd_bots(self, member: Member, msg: dict[str, Any]) -> None:
+        n = int(msg["value"])
+        if n == 0:
+            return
+        if self.world is None:
+            raise ProtocolError("bad_state", "there is no road yet")
+        if n > 0:
+            self.world.add_bots(n)
+        else:
+            self.world.remove_bots(-n)
+        self.announce()
+
+    def _cmd_incident(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("driving", "paused")
+        lanes = int(self.world.lanes)
+        lane = int(msg.get("lane", 0))
+        if lane >= lanes:
+            raise ProtocolError("bad_value", f"this road has lanes 0–{lanes - 1}")
+        x = float(msg.get("x", self._incident_x())) % float(self.world.length)
+        self.world.inject_incident(lane, x, float(msg.get("seconds", 30.0)))
+
+    def _incident_x(self) -> float:
+        """By default the incident appears ahead of the host's car, or half-way round."""
+        host = self.host
+        if host is not None and host.car is not None and host.car in self.world.cars:
+            return float(self.world.cars[host.car].x) + 400.0
+        return float(self.world.length) / 2
+
+    def _cmd_lock(self, member: Member, msg: dict[str, Any]) -> None:
+        self.locked = bool(msg["value"])
+        self.announce()
+
+    def _cmd_extend(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("driving", "paused", "council")
+        seconds = float(msg["seconds"])
+        if self.phase == "council":
+            self.council.extend(seconds)
+        else:
+            self.seconds = min(self.seconds + seconds, 3 * 3600.0)
+        self.announce()
+
+    def _cmd_message(self, member: Member, msg: dict[str, Any]) -> None:
+        text = clean_text(msg["text"], MAX_CHAT_CHARS)
+        if text:
+            self.send_all({"type": "notice", "text": text})
+
+    def _cmd_decide(self, member: Member, msg: dict[str, Any]) -> None:
+        self._require("council")
+        council_mod = optional_module("server.council")
+        try:
+            self.council.decide(msg["convention"], msg["option"])
+        except Exception as exc:
+            if council_mod is not None and isinstance(exc, council_mod.CouncilError):
+                raise ProtocolError(exc.code, exc.message) from None
+            raise
+        self.announce()
+
+    # ---- the program's steps ---------------------------------------------------------
+
+    def _prepare_step(self) -> None:
+        """Enter the current step's waiting state: a lobby with the next road, or the end."""
+        self._controls.clear()
+        self.council = None
+        if self.step_index >= len(self.plans):
+            self.phase = "finished"
+            self.world = None
+            return
+        plan = self.plan
+        self.phase = "lobby"
+        if plan.kind == "round":
+            if isinstance(plan.rulebook, dict):
+                self.rulebook = make_rulebook(plan.rulebook)
+            if plan.seed is not None:
+                seed = plan.seed
+            else:
+                seed = (self.base_seed + self.round_no + 1) % (2**31)
+            self.round_bots = self.bots if self.bots is not None else plan.bots
+            self.round_mix = plan.mix
+            self.scenario, self.world = self.world_factory(
+                plan.scenario, seed, self.rulebook, self.round_bots, self.round_mix
+            )
+            self.seed = seed
+            self.seconds = plan.seconds
+            for member in self.roster:
+                member.car = None
+
+    def _begin_council(self) -> None:
+        council_mod = optional_module("server.council")
+        if council_mod is None:
+            # no council on this server: keep the rulebook and go on to the next step
+            self.step_index += 1
+            self._prepare_step()
+            self.announce()
+            return
+        voters = [m.player for m in self.roster if m.role != "spectator"]
+        host = self.host
+        self.council = council_mod.Council(
+            members=voters,
+            host=host.player if host else None,
+            base=self.rulebook,
+            seconds=self.plan.seconds,
+        )
+        self.seconds = self.plan.seconds
+        self.phase = "council"
+        self._ticks_in_phase = 0
+        self.announce()
+
+    def _end_council(self) -> None:
+        if self.council is not None:
+            self.rulebook = make_rulebook(self.council.result())
+        self.step_index += 1
+        self._prepare_step()
+        self.announce()
+
+    def _begin_round(self) -> None:
+        if self.world is None:
+            self._prepare_step()
+        self.round_no += 1
+        if self.world is not None and hasattr(self.world, "set_rulebook"):
+            self.world.set_rulebook(self.rulebook)
+        for member in self.roster:
+            if member.wants_car:
+                self._seat(member)
+                if member.conn is None:
+                    self._bot_takes(member)
+        self.observers = self._make_observers()
+        self.round_events = []
+        self._shocks_done = set()
+        self._ticks_in_phase = 0
+        self.phase = "driving"
+        self.announce()
+
+    def _make_observers(self) -> dict[str, Any]:
+        """Whichever of metrics / adherence / recorder exist, built for this round's world."""
+        found: dict[str, Any] = {}
+        makers = (
+            ("metrics", "server.metrics", lambda m: m.RoundMetrics(self.world)),
+            (
+                "adherence",
+                "server.adherence",
+                lambda m: m.AdherenceTracker(self.rulebook, self.world.road()),
+            ),
+            ("recorder", "server.recorder", lambda m: m.Recorder()),
+        )
+        for key, module_name, make in makers:
+            module = optional_module(module_name)
+            if module is None:
+                continue
+            try:
+                found[key] = make(module)
+            except Exception:
+                log.exception("room %s: cannot start %s", self.code, key)
+        return found
+
+    # ---- the tick ----------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One tick of the room (the server calls it at 20 Hz for every room)."""
+        for member in self.roster.expire():
+            self._bot_takes(member)
+            if self.council is not None:
+                self.council.leave(member.player)
+            self._ensure_host()
+            self.announce()
+        if self.phase == "driving":
+            self._drive()
+        elif self.phase == "council" and self.council is not None:
+            self._ticks_in_phase += 1
+            if self.council.advance(DT):
+                self._end_council()
+            elif self._ticks_in_phase % ROOM_EVERY_TICKS == 0:
+                self.announce()
+
+    def _drive(self) -> None:
+        world = self.world
+        self._apply_shocks()
+        controls, self._controls = self._controls, {}
+        events = world.step(controls)
+        self.round_events.extend(e for e in events if getattr(e, "kind", "") != "gantry")
+        violations: list[Any] = []
+        for key, observer in list(self.observers.items()):
+            try:
+                result = observer.observe(world, events)
+            except Exception:
+                log.exception("room %s: observer %s failed; dropped", self.code, key)
+                del self.observers[key]
+                continue
+            if key == "adherence" and result:
+                violations = list(result)
+        self._feed.extend(self._feed_lines(events, violations))
+        self._send_snapshots()
+        self._feed = []
+        self._ticks_in_phase += 1
+        if self._ticks_in_phase % ROOM_EVERY_TICKS == 0:
+            self.announce()
+        if world.tick * DT >= self.seconds:
+            self._end_round()
+
+    def _apply_shocks(self) -> None:
+        for index, (at, kind, args) in enumerate(self.plan.shocks):
+            if index in self._shocks_done or self.world.tick * DT < at:
+                continue
+            self._shocks_done.add(index)
+            try:
+                if kind == "incident":
+                    lane = int(args.get("lane", 0))
+                    x = float(args.get("x", float(self.world.length) / 2))
+                    self.world.inject_incident(lane, x, float(args.get("seconds", 60.0)))
+                    text = f"Shock: an incident blocks lane {lane}"
+                elif kind == "bots":
+                    count = int(args.get("count", 5))
+                    if count >= 0:
+                        self.world.add_bots(count)
+                        text = "Shock: more traffic joins the road"
+                    else:
+                        self.world.remove_bots(-count)
+                        text = "Shock: some traffic leaves the road"
+                else:
+                    log.warning("room %s: unknown shock kind %r", self.code, kind)
+                    continue
+            except Exception:
+                log.exception("room %s: shock %r failed", self.code, kind)
+                continue
+            self._feed.append({"kind": "shock", "text": text})
+
+    def _name_of(self, car: int | None) -> str:
+        if car is None:
+            return "someone"
+        member = self.roster.by_car(car)
+        return member.name if member is not None else f"car {car}"
+
+    def _feed_lines(self, events: list[Any], violations: list[Any]) -> list[dict[str, Any]]:
+        lines = []
+        for event in events:
+            template = FEED_TEXT.get(event.kind)
+            if template is None:
+                continue
+            if event.kind in ("near_miss", "hard_brake") and self.roster.by_car(event.car) is None:
+                continue  # bots' brakes are too many to list; players' are the lesson
+            text = template.format(name=self._name_of(event.car), lane=event.lane)
+            lines.append({"kind": event.kind, "text": text, "car": event.car, "x": event.x})
+        for violation in violations:
+            car = getattr(violation, "car", None)
+            lines.append(
+                {
+                    "kind": "violation",
+                    "text": str(getattr(violation, "text", "")),
+                    "car": car,
+                    "x": self.world.cars[car].x if car in self.world.cars else 0.0,
+                }
+            )
+        return lines[:20]
+
+    def _send_snapshots(self) -> None:
+        world = self.world
+        view = TickView(world)
+        extra_team: dict[str, Any] = {}
+        metrics = self.observers.get("metrics")
+        with_scores = metrics is not None and world.tick % TEAM_EVERY_TICKS == 0
+        if with_scores and self.plan.scoring == "team":
+            try:
+                extra_team["team"] = metrics.live()
+            except Exception:
+                log.exception("room %s: metrics.live failed", self.code)
+        for member in self.roster.connected():
+            full = member.car is None or member.role in ("host", "spectator")
+            msg = snapshot_for(world, view, member.car, full, self._feed, extra_team)
+            if with_scores and member.car is not None and "you" in msg:
+                try:
+                    msg["you"]["score"] = metrics.individual(member.car)
+                except Exception:
+                    log.exception("room %s: metrics.individual failed", self.code)
+            assert member.conn is not None
+            member.conn.send(encode(msg))
+
+    # ---- the end of a round ------------------------------------------------------------
+
+    def _end_round(self) -> None:
+        """Stop driving, then (off the tick) analyse, save and send the debrief."""
+        self.phase = "debrief"
+        self._controls.clear()
+        self.announce()
+        job = self._debrief_job()
+        self.offload(job, self._debrief_ready)
+
+    def _debrief_job(self) -> Callable[[], dict[str, Any]]:
+        """Capture what the analysis needs now, so the job never touches the live room."""
+        world, scenario, plan = self.world, self.scenario, self.plan
+        round_no, seed, rulebook = self.round_no, self.seed, dict(self.rulebook)
+        bots, mix = self.round_bots, self.round_mix
+        observers = dict(self.observers)
+        events = list(self.round_events)
+        names = {m.car: m.name for m in self.roster if m.car is not None}
+        previous = list(self.history)
+        log_copy = list(world.log)
+        store, code, program = self.store, self.code, self.program_name
+        host = self.host
+        host_name = host.name if host else ""
+        game_id = self.game_id
+        counts: dict[str, int] = {}
+        for event in events:
+            counts[event.kind] = counts.get(event.kind, 0) + 1
+
+        def job() -> dict[str, Any]:
+            metrics: dict[str, Any] = {"ticks": world.tick, "events": counts}
+            if "metrics" in observers:
+                metrics = dict(observers["metrics"].result())
+            adherence = observers["adherence"].result() if "adherence" in observers else {}
+            recording = observers["recorder"].recording() if "recorder" in observers else None
+            debrief_mod = optional_module("server.debrief")
+            if debrief_mod is not None and recording is not None:
+                payload = dict(
+                    debrief_mod.analyse(
+                        scenario,
+                        seed,
+                        rulebook,
+                        bots,
+                        mix,
+                        log_copy,
+                        recording,
+                        metrics,
+                        adherence,
+                        names,
+                        previous,
+                    )
+                )
+            else:
+                payload = {
+                    "round": round_no,
+                    "scenario": plan.scenario,
+                    "seed": seed,
+                    "rulebook": rulebook,
+                    "duration_s": round(world.tick * DT, 2),
+                    "ticks": world.tick,
+                    "metrics": metrics,
+                }
+            payload["round"] = round_no
+            payload["title"] = plan.title
+            gid = game_id
+            if store is not None:
+                if gid is None:
+                    gid = store.create_game(code, program or plan.scenario, host_name)
+                store.save_round(
+                    gid,
+                    round_no,
+                    plan.scenario,
+                    seed,
+                    rulebook,
+                    bots,
+                    mix,
+                    log_copy,
+                    metrics,
+                    events,
+                    payload,
+                    names=names,
+                    ticks=world.tick,
+                )
+            payload["_game_id"] = gid
+            payload["_metrics"] = metrics
+            return payload
+
+        return job
+
+    def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
+        """Back on the room's thread: the round is saved; now everyone gets the debrief."""
+        if exc is not None or payload is None:
+            log.error("room %s: debrief failed: %r", self.code, exc)
+            payload = {
+                "round": self.round_no,
+                "scenario": self.plan.scenario,
+                "error": "the analysis of this round failed; the round was not saved",
+            }
+        else:
+            self.game_id = payload.pop("_game_id", self.game_id)
+            self.history.append(payload.pop("_metrics", {}))
+        message = {"type": "debrief", **payload}
+        self.last_debrief = message
+        if self.closed:
+            return
+        try:
+            self.send_all(message)
+        except ProtocolError:
+            log.error("room %s: the debrief is larger than a frame", self.code)
+            self.last_debrief = {
+                "type": "debrief",
+                "round": self.round_no,
+                "error": "this round's debrief is too large to send",
+            }
+            self.send_all(self.last_debrief)

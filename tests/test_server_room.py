@@ -1,0 +1,214 @@
+"""A room's life, stepped tick by tick without sockets or clocks (fake world, fake sends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.rooms import REJOIN_SECONDS, RosterError
+from server.round import Room
+from shared import protocol as p
+from tests.server_fake_world import fake_factory
+
+
+class FakeConn:
+    """Collects what the room sends, decoded through the client's own gate."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None
+
+    def send(self, data: bytes) -> bool:
+        self.frames.append(p.parse_server_frame(data))
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == kind]
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return self.of(kind)[-1]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_room(**kwargs: Any) -> tuple[Room, Clock]:
+    clock = Clock()
+    kwargs.setdefault("scenario", "test-road")
+    return Room("ABCDE", clock=clock, world_factory=fake_factory, **kwargs), clock
+
+
+def test_a_round_from_lobby_to_debrief() -> None:
+    room, _ = make_room()
+    host_conn, ana_conn, ben_conn = FakeConn(), FakeConn(), FakeConn()
+    host = room.join("Host", "host", host_conn, wants_car=False)
+    ana = room.join("Ana", "player", ana_conn)
+    room.join("Ben", "player", ben_conn)
+    assert ana_conn.last("joined")["role"] == "player"
+    assert host_conn.last("room")["phase"] == "lobby"
+    room.handle(host, {"type": "host", "command": "start"})
+    assert ana_conn.last("room")["phase"] == "driving"
+    assert ana.car is not None and host.car is None
+    room.step()
+    snap = ana_conn.last("snapshot")
+    assert snap["you"]["car"] == ana.car and len(snap["ring"]) == p.RING_SEGMENTS
+    assert "you" not in host_conn.last("snapshot")  # the host watches the whole ring
+    lane_before = snap["you"]["lane"]
+    room.handle(ana, {"type": "control", "action": "left"})
+    room.step()
+    assert ana_conn.last("snapshot")["you"]["lane"] == lane_before + 1
+    room.handle(host, {"type": "host", "command": "end"})
+    for conn in (host_conn, ana_conn, ben_conn):
+        assert conn.last("room")["phase"] == "debrief"
+        assert conn.last("debrief")["round"] == 1
+    room.handle(host, {"type": "host", "command": "next"})
+    assert ana_conn.last("room")["phase"] == "finished"
+
+
+def test_round_ends_when_its_time_is_up() -> None:
+    room, _ = make_room()
+    conn = FakeConn()
+    host = room.join("Solo", "host", conn, wants_car=True)
+    room.handle(host, {"type": "host", "command": "start"})
+    assert host.car is not None
+    ticks = int(room.seconds / 0.05)
+    for _ in range(ticks):
+        room.step()
+    assert room.phase == "debrief"
+    assert [s["tick"] for s in conn.of("snapshot")] == list(range(1, ticks + 1))
+    assert conn.of("snapshot")[-1]["you"]["car"] == host.car  # host and player at once
+
+
+@pytest.mark.parametrize("command", ["start", "pause", "end", "next", "kick", "bots", "lock"])
+def test_non_host_commands_are_refused_and_change_nothing(command: str) -> None:
+    room, _ = make_room()
+    host = room.join("Host", "host", FakeConn(), wants_car=False)
+    ana_conn = FakeConn()
+    ana = room.join("Ana", "player", ana_conn)
+    room.handle(host, {"type": "host", "command": "start"})
+    room.step()
+    before = (room.phase, room.locked, len(room.world.cars), len(room.roster), room.world.tick)
+    msg: dict[str, Any] = {"type": "host", "command": command, "player": host.player, "value": 3}
+    room.handle(ana, p.validate(msg, p.CLIENT_MESSAGES))
+    assert ana_conn.last("error")["code"] == "forbidden"
+    after = (room.phase, room.locked, len(room.world.cars), len(room.roster), room.world.tick)
+    assert before == after
+
+
+def test_disconnected_car_is_driven_by_a_bot_until_rejoin() -> None:
+    room, clock = make_room()
+    host = room.join("Host", "host", FakeConn(), wants_car=False)
+    ana = room.join("Ana", "player", FakeConn())
+    room.handle(host, {"type": "host", "command": "start"})
+    car = ana.car
+    assert car is not None
+    room.disconnect(ana)
+    assert room.world.cars[car].controller == "bot"
+    clock.now += REJOIN_SECONDS - 1
+    room.step()
+    again = FakeConn()
+    back = room.rejoin(ana.token, again)
+    assert back.car == car and room.world.cars[car].controller == "player"
+    assert again.last("joined")["car"] == car
+
+
+def test_token_expires_after_two_minutes() -> None:
+    room, clock = make_room()
+    room.join("Host", "host", FakeConn(), wants_car=False)
+    ana = room.join("Ana", "player", FakeConn())
+    room.disconnect(ana)
+    clock.now += REJOIN_SECONDS + 1
+    room.step()
+    with pytest.raises(RosterError):
+        room.rejoin(ana.token, FakeConn())
+
+
+def test_names_are_cleaned_and_unique() -> None:
+    room, _ = make_room()
+    room.join("Host", "host", FakeConn(), wants_car=False)
+    a = room.join("\x1b[2JAna\n", "player", FakeConn())
+    b = room.join("ana", "player", FakeConn())
+    c = room.join("   ", "spectator", FakeConn())
+    assert a.name == "[2JAna" and b.name == "ana"
+    d = room.join("[2JAna", "player", FakeConn())
+    assert d.name == "[2JAna 2"
+    assert c.name == "Driver"
+
+
+def test_lock_kick_and_chat() -> None:
+    room, _ = make_room()
+    host_conn = FakeConn()
+    host = room.join("Host", "host", host_conn, wants_car=False)
+    ana_conn = FakeConn()
+    ana = room.join("Ana", "player", ana_conn)
+    room.handle(host, {"type": "host", "command": "lock", "value": True})
+    with pytest.raises(RosterError):
+        room.join("Late", "player", FakeConn())
+    room.handle(ana, {"type": "chat", "text": "hi\x07 [b]all[/b]"})
+    assert host_conn.last("chat") == {
+        "type": "chat",
+        "player": ana.player,
+        "name": "Ana",
+        "text": "hi [b]all[/b]",
+    }
+    room.handle(host, {"type": "host", "command": "kick", "player": ana.player})
+    assert ana_conn.last("bye")["reason"].startswith("kicked")
+    assert ana_conn.closed is not None
+    assert room.roster.get(ana.player) is None
+    with pytest.raises(RosterError):
+        room.rejoin(ana.token, FakeConn())
+
+
+def test_host_leaving_hands_the_room_on() -> None:
+    room, _ = make_room()
+    host = room.join("Host", "host", FakeConn(), wants_car=False)
+    ana_conn = FakeConn()
+    ana = room.join("Ana", "player", ana_conn)
+    room.handle(host, {"type": "leave"})
+    assert ana.role == "host" and ana_conn.last("room")["host"] == ana.player
+
+
+def test_bots_pause_resume_incident_extend() -> None:
+    room, _ = make_room()
+    conn = FakeConn()
+    host = room.join("Host", "host", conn, wants_car=True)
+    room.handle(host, {"type": "host", "command": "start"})
+    n = len(room.world.cars)
+    room.handle(host, {"type": "host", "command": "bots", "value": 4})
+    room.handle(host, {"type": "host", "command": "bots", "value": -2})
+    assert len(room.world.cars) == n + 2
+    room.handle(host, {"type": "host", "command": "pause"})
+    tick = room.world.tick
+    room.step()
+    assert room.world.tick == tick and conn.last("room")["phase"] == "paused"
+    room.handle(host, {"type": "host", "command": "incident", "lane": 1, "x": 50.0})
+    assert room.world.incidents == [(1, 50.0, 30.0)]
+    room.handle(host, {"type": "host", "command": "incident", "lane": 3})
+    assert conn.last("error")["code"] == "bad_value"
+    room.handle(host, {"type": "host", "command": "resume"})
+    room.handle(host, {"type": "host", "command": "extend", "seconds": 60})
+    assert room.seconds == 300.0
+    room.step()
+    assert room.world.tick == tick + 1
+
+
+def test_controls_out_of_phase_or_without_car_are_errors() -> None:
+    room, _ = make_room()
+    host = room.join("Host", "host", FakeConn(), wants_car=False)
+    spec_conn = FakeConn()
+    spec = room.join("Proj", "spectator", spec_conn)
+    room.handle(spec, {"type": "control", "action": "left"})
+    assert spec_conn.last("error")["code"] == "no_car"
+    room.handle(host, {"type": "host", "command": "start"})
+    room.step()
+    assert "you" not in spec_conn.last("snapshot")
+    assert len(spec_conn.last("snapshot")["cars"]) == len(room.world.cars)
