@@ -1,0 +1,329 @@
+"""The Textual app: owns the one server connection, the client state and which screen shows.
+
+Screens never talk to the network themselves. The app runs `client.net.Connection` as an
+exclusive async worker on Textual's loop, folds every validated server message into
+`app.state`, posts it to the active screen as a `ServerMessage`, and switches screens when
+the room's phase changes (lobby → council → drive → debrief). Screens send with
+`self.app.send({...})`. Screens written by others (host dashboard, spectator, council,
+debrief, replay) are found by module and class name in `SCREENS` and imported lazily, so a
+build without one of them still runs and says what is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from client.net import Connection, hello
+from client.state import ClientState
+from shared.protocol import PROTOCOL_VERSION
+
+SCREENS: dict[str, tuple[str, str, str]] = {
+    # key: (module, class, what a person calls it)
+    "connect": ("client.screens.connect", "ConnectScreen", "connect"),
+    "lobby": ("client.screens.lobby", "LobbyScreen", "lobby"),
+    "drive": ("client.screens.drive", "DriveScreen", "drive"),
+    "council": ("client.screens.council", "CouncilScreen", "council"),
+    "debrief": ("client.screens.debrief", "DebriefScreen", "debrief"),
+    "host": ("client.screens.host", "HostScreen", "host dashboard"),
+    "spectator": ("client.screens.spectator", "SpectatorScreen", "spectator view"),
+    "replay": ("client.screens.replay", "ReplayScreen", "replay"),
+}
+"""Every screen the app can show. Each class is constructed with no arguments and reads
+`self.app.state` / `self.app.plan`; it receives `ServerMessage`s while it is active."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the app should do once it starts: which server, and create / join / watch."""
+
+    kind: str  # "solo" | "host" | "join" | "spectate" | "connect" | "replay"
+    url: str | None = None
+    name: str = "Player"
+    code: str | None = None
+    role: str = "player"  # for join: "player" | "spectator"
+    scenario: str | None = None
+    program: str | None = None
+    bots: int | None = None
+    seed: int | None = None
+    play: bool = False  # the creator drives too (solo)
+    autostart: bool = False  # start the round as soon as the room exists (solo)
+    game: str | None = None  # replay: game id
+    round_no: int | None = None
+    db: str | None = None
+
+
+class ServerMessage(Message, bubble=False):
+    """One validated message from the server (a dict with a "type")."""
+
+    def __init__(self, msg: dict[str, Any]) -> None:
+        super().__init__()
+        self.msg = msg
+
+
+class ConnectionStatus(Message, bubble=False):
+    """The connection changed: state is connecting | connected | lost | closed."""
+
+    def __init__(self, state: str, text: str) -> None:
+        super().__init__()
+        self.state = state
+        self.text = text
+
+
+class UnavailableScreen(Screen):
+    """Says plainly that a part of the game is not in this build, instead of crashing."""
+
+    BINDINGS = [Binding("escape,q", "app.quit", "Quit")]
+
+    def __init__(self, what: str, detail: str = "") -> None:
+        super().__init__()
+        self._what = what
+        self._detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="unavailable"):
+            yield Static(f"The {self._what} is not in this build yet.", markup=False)
+            if self._detail:
+                yield Static(self._detail, markup=False)
+        yield Footer()
+
+
+def load_screen_class(key: str) -> type[Screen] | None:
+    """The screen class registered under `key`, or None when its module is not there (yet)."""
+    module_name, class_name, _label = SCREENS[key]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    cls = getattr(module, class_name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, Screen) else None
+
+
+def screen_key(phase: str | None, role: str | None, driving: bool) -> str:
+    """Which screen a member sees in a phase. `driving`: this member has a car."""
+    if phase in ("debrief", "finished"):
+        return "debrief"
+    if role == "spectator":
+        return "spectator" if phase in ("driving", "paused") else "lobby"
+    if phase == "council":
+        return "council"
+    if role == "host" and not driving:
+        return "host"
+    if phase in ("driving", "paused"):
+        return "drive"
+    return "lobby"
+
+
+class InterlaneApp(App[int]):
+    """One game client. `clock` is injectable so tests and snapshots can freeze time."""
+
+    CSS_PATH = "interlane.tcss"
+    TITLE = "Interlane"
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        connect: bool = True,
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.clock = clock
+        self.state = ClientState()
+        self.connection: Connection | None = None
+        self._connect = connect
+        self._screen_key: str | None = None
+        self._started = False
+        self.missing_screen: str | None = None  # label of a wanted screen not in this build
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        first = {"connect": "connect", "replay": "replay"}.get(self.plan.kind, "lobby")
+        if self.plan.kind in ("host",) and load_screen_class("host") is not None:
+            first = "host"
+        self.show_screen(first)
+        if self._connect and self.plan.url and self.plan.kind != "connect":
+            self.start_connection(self.plan)
+
+    def start_connection(self, plan: Plan) -> None:
+        """Connect (or reconnect somewhere else) following `plan`."""
+        self.plan = plan
+        self.state = ClientState()
+        self._started = False
+        self._run_connection()
+
+    @work(exclusive=True, group="net", exit_on_error=False)
+    async def _run_connection(self) -> None:
+        assert self.plan.url is not None
+        if self.connection is not None:
+            self.connection.stop()
+        self.connection = Connection(
+            self.plan.url,
+            on_message=lambda msg: self.post_message(ServerMessage(msg)),
+            on_status=lambda state, text: self.post_message(ConnectionStatus(state, text)),
+            opening=self._opening,
+        )
+        await self.connection.run()
+
+    def _opening(self) -> list[dict[str, Any]]:
+        """First messages on a fresh socket: rejoin with our token once we have one."""
+        plan, state = self.plan, self.state
+        messages: list[dict[str, Any]] = [hello(plan.name)]
+        if state.code and state.token:
+            role = "spectator" if state.role == "spectator" else "player"
+            messages.append(
+                {
+                    "type": "join",
+                    "protocol": PROTOCOL_VERSION,
+                    "code": state.code,
+                    "name": plan.name,
+                    "role": role,
+                    "token": state.token,
+                }
+            )
+        elif plan.kind in ("solo", "host"):
+            create: dict[str, Any] = {
+                "type": "create",
+                "protocol": PROTOCOL_VERSION,
+                "name": plan.name,
+                "play": plan.play,
+            }
+            for key in ("scenario", "program", "bots", "seed"):
+                value = getattr(plan, key)
+                if value is not None:
+                    create[key] = value
+            messages.append(create)
+        elif plan.code:
+            messages.append(
+                {
+                    "type": "join",
+                    "protocol": PROTOCOL_VERSION,
+                    "code": plan.code,
+                    "name": plan.name,
+                    "role": plan.role,
+                }
+            )
+        return messages
+
+    # -- sending ------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Send one message to the server; False when offline (the intent is dropped)."""
+        if self.connection is None:
+            return False
+        return self.connection.send(message)
+
+    # -- receiving ----------------------------------------------------------------------
+
+    async def on_server_message(self, event: ServerMessage) -> None:
+        msg = event.msg
+        self.state.apply(msg, self.clock())
+        kind = msg["type"]
+        if kind == "error":
+            self.notify(msg["message"], title="Server", severity="error", markup=False)
+        elif kind == "notice":
+            self.notify(msg["text"], title="Notice", markup=False)
+        elif kind == "bye":
+            self.notify(msg["reason"], title="Disconnected", severity="warning", markup=False)
+        if kind in ("room", "joined", "debrief"):
+            self._route()
+        if kind == "room" and self.plan.autostart and not self._started:
+            if msg["phase"] == "lobby" and self.state.role == "host":
+                self._started = True
+                self.send({"type": "host", "command": "start"})
+            elif msg["phase"] != "lobby":
+                self._started = True
+        self.screen.post_message(ServerMessage(msg))
+
+    def on_connection_status(self, event: ConnectionStatus) -> None:
+        previous = self.state.connection
+        self.state.connection = event.state
+        self.state.connection_note = event.text
+        if event.state == "lost" and previous == "connected":
+            self.notify(event.text, title="Connection", severity="warning", markup=False)
+        elif event.state == "connected" and previous in ("lost", "connecting") and self.state.token:
+            self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+        elif event.state == "closed":
+            self.notify(event.text, title="Connection", severity="error", markup=False)
+        self.screen.post_message(ConnectionStatus(event.state, event.text))
+
+    # -- screens ------------------------------------------------------------------------
+
+    def _route(self) -> None:
+        state = self.state
+        if state.room is None:
+            return
+        driving = state.car is not None or state.role == "player"
+        key = screen_key(state.phase, state.role, driving)
+        self.show_screen(key)
+
+    def show_screen(self, key: str) -> None:
+        """Make the screen for `key` the active one (falling back to the lobby with a note)."""
+        if key == self._screen_key:
+            return
+        cls = load_screen_class(key)
+        label = SCREENS[key][2]
+        if cls is None and key == "replay":
+            screen: Screen = UnavailableScreen(
+                "replay screen", "Stored rounds can be exported with `interlane report GAME`."
+            )
+        elif cls is None:
+            self.missing_screen = label
+            if self._screen_key in ("lobby",) or (
+                self._screen_key is not None and load_screen_class(self._screen_key) is None
+            ):
+                self._screen_key = key  # the lobby stays; it shows the note on the next message
+                return
+            cls = load_screen_class("lobby")
+            assert cls is not None
+            screen = cls()
+        else:
+            self.missing_screen = None
+            screen = cls()
+        self._screen_key = key
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) <= 1:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+
+    @property
+    def screen_key(self) -> str | None:
+        return self._screen_key
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Controls", "Show the driving controls (?)", self.action_help)
+        if self.plan.url:
+            yield SystemCommand(
+                "Reconnect", "Drop the connection and rejoin with your token", self.action_reconnect
+            )
+
+    def action_help(self) -> None:
+        from client.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_reconnect(self) -> None:
+        if self.connection is not None:
+            await self.connection.drop()
+
+    def with_plan(self, **changes: Any) -> Plan:
+        return replace(self.plan, **changes)

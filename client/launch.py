@@ -1,0 +1,121 @@
+"""Entry points of the client subcommands: solo, host, join, spectate, replay.
+
+Each takes the arguments parsed by `client.cli` and returns an exit code. Solo and host run
+the game server inside this process (`server.embedded`), on a background thread, so a
+player needs nothing but this one command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from shared.protocol import clean_name
+
+
+def default_name() -> str:
+    """The login name, cleaned: a sensible default nobody has to type."""
+    try:
+        name = clean_name(getpass.getuser())
+    except Exception:  # getuser raises several things when there is no user database
+        name = ""
+    return name or "Driver"
+
+
+def _start_server(host: str, port: int, db: str | None) -> Any:
+    try:
+        from server.embedded import start_embedded
+    except ImportError as exc:
+        print(f"interlane: the embedded server is not in this build ({exc})", file=sys.stderr)
+        return None
+    return start_embedded(host=host, port=port, db=db)
+
+
+def _run(plan: Any, handle: Any = None) -> int:
+    from client.app import InterlaneApp
+
+    app = InterlaneApp(plan)
+    try:
+        result = app.run()
+    finally:
+        if handle is not None:
+            handle.stop()
+    return int(result or 0)
+
+
+def run_solo(args: argparse.Namespace) -> int:
+    """`interlane solo`: embedded server on loopback, create a room, drive, bots around."""
+    from client.app import Plan
+
+    handle = _start_server("127.0.0.1", 0, getattr(args, "db", None))
+    if handle is None:
+        return 3
+    plan = Plan(
+        kind="solo",
+        url=handle.url,
+        name=clean_name(args.name or "") or default_name(),
+        scenario=args.scenario,
+        bots=args.bots,
+        seed=args.seed,
+        play=True,
+        autostart=True,
+    )
+    return _run(plan, handle)
+
+
+def run_host(args: argparse.Namespace) -> int:
+    """`interlane host`: a server others can reach, and this terminal as its dashboard."""
+    from client.app import Plan
+
+    handle = _start_server(args.host, args.port, args.db)
+    if handle is None:
+        return 3
+    plan = Plan(
+        kind="host",
+        url=handle.url.replace("0.0.0.0", "127.0.0.1"),
+        name=clean_name(args.name or "") or "Host",
+        scenario=args.scenario,
+        program=None if args.scenario else args.program,
+        bots=args.bots,
+        play=False,
+    )
+    return _run(plan, handle)
+
+
+def run_join(args: argparse.Namespace) -> int:
+    """`interlane join CODE`: straight in with --name, else the join form filled in."""
+    from client.app import Plan
+
+    name = clean_name(args.name or "")
+    plan = Plan(
+        kind="join" if name else "connect",
+        url=args.server,
+        name=name or "Player",
+        code=args.code.strip().upper(),
+        role="player",
+    )
+    return _run(plan)
+
+
+def run_spectate(args: argparse.Namespace) -> int:
+    """`interlane spectate CODE`: the projector view; no car, no name needed."""
+    from client.app import Plan
+
+    plan = Plan(
+        kind="spectate",
+        url=args.server,
+        name="Spectator",
+        code=args.code.strip().upper(),
+        role="spectator",
+    )
+    return _run(plan)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """`interlane replay GAME`: scrub a stored round (the replay screen reads the store)."""
+    from client.app import Plan
+
+    plan = Plan(kind="replay", game=args.game, round_no=args.round_no, db=args.db)
+    return _run(plan)

@@ -1,0 +1,202 @@
+"""The drive screen: the minimap, the road around your car, the HUD and the event feed.
+
+Keys become `control` intents for the server (DESIGN §3); nothing moves locally until the
+server says so, because the server is authoritative. Snapshots arrive at 20 Hz; a timer
+draws at up to 40 frames a second from the interpolator, so motion is smooth between them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from client.app import ConnectionStatus, ServerMessage
+from client.state import you_value
+from client.widgets.feed import EventFeed, slow_ahead
+from client.widgets.hud import Hud, clock_text, kmh
+from client.widgets.minimap import Minimap
+from client.widgets.road import RoadView, View, lanes_of
+
+FRAME_SECONDS = 1 / 40
+BLINK_HZ = 1.25
+
+
+class DriveScreen(Screen):
+    """Your car on the shared road."""
+
+    BINDINGS = [
+        Binding("up", "control('faster')", "Faster", key_display="↑"),
+        Binding("down", "control('slower')", "Slower", key_display="↓"),
+        Binding("left", "control('left')", "Lane left", key_display="←"),
+        Binding("right", "control('right')", "Lane right", key_display="→"),
+        Binding("space", "control('brake')", "Brake"),
+        Binding("comma,q", "control('signal_left')", "Signal ◀", show=False),
+        Binding("full_stop,e", "control('signal_right')", "Signal ▶", show=False),
+        Binding("h", "control('hazard')", "Hazards", show=False),
+        Binding("y", "control('yield')", "Yield", show=False),
+        Binding("1", "gap(1)", "Gap close", show=False),
+        Binding("2", "gap(2)", "Gap normal", show=False),
+        Binding("3", "gap(3)", "Gap wide", show=False),
+        Binding("a", "toggle_assist", "Assist", show=False),
+        Binding("p", "pause", "Pause", show=False),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._centre_x = 0.0
+        self._warned_ahead = False
+        self._last_tick: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Minimap(id="minimap")
+        yield RoadView(id="road")
+        yield Hud(id="hud")
+        yield EventFeed(id="feed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        state = self.app.state  # type: ignore[attr-defined]
+        if state.snapshot is not None:
+            self._on_snapshot(state.snapshot)
+        else:
+            self._update_hud()
+        self._frame()
+        self.set_interval(FRAME_SECONDS, self._frame)
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def _frame(self) -> None:
+        app: Any = self.app
+        state = app.state
+        now = app.clock()
+        cars = state.interpolator.cars_at(now)
+        me = state.car
+        for car in cars:
+            if car.id == me:
+                self._centre_x = car.x
+                break
+        else:
+            x = you_value(state.you, "x")
+            if isinstance(x, int | float):
+                self._centre_x = float(x)
+        road = state.road
+        view = View(
+            cars=tuple(cars),
+            road=road,
+            centre_x=self._centre_x,
+            you=me,
+            names=state.player_names(),
+            blink_on=int(now * BLINK_HZ * 2) % 2 == 0,
+            lanes=lanes_of(road, cars),
+        )
+        self.query_one(RoadView).show(view)
+
+    def _update_hud(self) -> None:
+        app: Any = self.app
+        state = app.state
+        snapshot = state.snapshot or {}
+        room = state.room or {}
+        lanes = lanes_of(state.road, ())
+        t = snapshot.get("t")
+        clock = None
+        if isinstance(t, int | float):
+            clock = clock_text(t)
+            limit = room.get("seconds") or state.road.get("seconds")
+            if isinstance(limit, int | float) and limit > 0:
+                clock = f"{clock_text(t)} of {clock_text(limit)}"
+        banner = None
+        if state.phase == "paused":
+            banner = " PAUSED — the host has paused the round "
+        if (
+            state.connection in ("lost", "connecting")
+            and state.token
+            or state.connection == "closed"
+        ):
+            banner = f" {state.connection_note} "
+        self.query_one(Hud).show(
+            state.you, snapshot.get("team"), room.get("rulebook"), lanes, clock, banner
+        )
+
+    # -- messages -----------------------------------------------------------------------
+
+    def on_server_message(self, event: ServerMessage) -> None:
+        msg = event.msg
+        kind = msg["type"]
+        if kind == "snapshot":
+            self._on_snapshot(msg)
+        elif kind == "room":
+            self._update_hud()
+        elif kind == "chat":
+            self.query_one(EventFeed).add(f"{msg['name']}: {msg['text']}", "chat")
+        elif kind == "notice":
+            self.query_one(EventFeed).add(msg["text"], "notice")
+        elif kind == "error":
+            self.query_one(EventFeed).add(msg["message"], "notice")
+
+    def on_connection_status(self, event: ConnectionStatus) -> None:
+        if event.text:
+            self.query_one(EventFeed).add(event.text, "connection")
+        self._update_hud()
+
+    def _on_snapshot(self, snap: dict[str, Any]) -> None:
+        app: Any = self.app
+        state = app.state
+        tick = snap.get("tick")
+        if tick == self._last_tick:
+            return
+        self._last_tick = tick
+        t = snap.get("t")
+        feed = self.query_one(EventFeed)
+        feed.add_events(snap.get("events") or (), t if isinstance(t, int | float) else None)
+        you = state.you
+        x = you_value(you, "x")
+        length = float(state.road.get("length") or 0.0)
+        self.query_one(Minimap).show(
+            snap.get("ring") or (),
+            length,
+            float(x) if isinstance(x, int | float) else None,
+            state.road,
+        )
+        if isinstance(x, int | float):
+            v = float(you_value(you, "v", default=0.0))
+            found = slow_ahead(snap.get("ring") or (), length, float(x), kmh(v))
+            if found and not self._warned_ahead:
+                metres, speed = found
+                feed.add(
+                    f"A braking wave is coming: traffic at {speed} km/h {round(metres, -1):.0f} m ahead",
+                    "wave",
+                    t if isinstance(t, int | float) else None,
+                )
+            self._warned_ahead = found is not None
+        self._update_hud()
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> None:
+        app: Any = self.app
+        if not app.send(message):
+            self.notify("Not connected: that key did nothing.", severity="warning", markup=False)
+
+    def action_control(self, action: str) -> None:
+        self._send({"type": "control", "action": action})
+
+    def action_gap(self, value: int) -> None:
+        self._send({"type": "control", "action": "gap", "value": int(value)})
+
+    def action_toggle_assist(self) -> None:
+        app: Any = self.app
+        assist = you_value(app.state.you, "assist", default=True)
+        self._send({"type": "control", "action": "assist", "value": "off" if assist else "on"})
+
+    def action_pause(self) -> None:
+        app: Any = self.app
+        if app.state.role != "host":
+            self.notify("Only the host can pause the round.", markup=False)
+            return
+        command = "resume" if app.state.phase == "paused" else "pause"
+        self._send({"type": "host", "command": command})

@@ -1,0 +1,137 @@
+"""The lobby: the room code, who is here, the scenario and the rules; the host starts.
+
+It is also where the app parks a member while the screen for the current phase (council,
+debrief, …) is not in this build: the lobby then says so and keeps showing the live room,
+rather than pretending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Static
+
+from client.app import ConnectionStatus, ServerMessage
+from shared.conventions import describe
+
+PHASE_WORDS = {
+    "lobby": "waiting in the lobby",
+    "council": "in council",
+    "driving": "driving",
+    "paused": "paused",
+    "debrief": "in the debrief",
+    "finished": "finished",
+}
+
+
+def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
+    """Table rows for the room's players: names as plain Text, never markup."""
+    rows = []
+    for p in players:
+        if not isinstance(p, dict):
+            continue
+        name = Text(str(p.get("name", "?")))
+        role = Text(str(p.get("role", "player")))
+        connected = p.get("connected", True)
+        status = Text("● online" if connected else "○ away (a bot drives)")
+        car = p.get("car")
+        rows.append((name, role, status, Text("–" if car is None else f"car {car}")))
+    return rows
+
+
+class LobbyScreen(Screen):
+    """Room code, players, scenario, rulebook and — for the host — the start button."""
+
+    BINDINGS = [
+        Binding("s", "start", "Start round"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lobby"):
+            yield Static(id="lobby-code", markup=False)
+            yield Static(id="lobby-note", markup=False)
+            with Horizontal(id="lobby-body"):
+                table: DataTable[Text] = DataTable(id="lobby-players", cursor_type="none")
+                table.add_columns("Name", "Role", "Status", "Car")
+                yield table
+                yield Static(id="lobby-rules", markup=False)
+            with Horizontal(id="lobby-actions"):
+                yield Button("Start round", id="lobby-start", variant="primary")
+                yield Static(id="lobby-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_room()
+
+    def on_server_message(self, event: ServerMessage) -> None:
+        if event.msg["type"] in ("room", "joined", "welcome", "error"):
+            self.refresh_room()
+
+    def on_connection_status(self, event: ConnectionStatus) -> None:
+        self.refresh_room()
+
+    def refresh_room(self) -> None:
+        app: Any = self.app
+        state = app.state
+        room = state.room or {}
+        code = self.query_one("#lobby-code", Static)
+        if state.code:
+            code.update(Text(f"Room {state.code}", style="bold"))
+        elif state.connection in ("idle", "connecting"):
+            code.update(Text("Connecting…", style="bold"))
+        else:
+            code.update(Text("Not in a room", style="bold"))
+        note = Text()
+        missing = app.missing_screen
+        phase = room.get("phase")
+        if missing:
+            note.append(
+                f"The {missing} screen is not in this build yet; the room is "
+                f"{PHASE_WORDS.get(phase, phase or '…')}. This lobby keeps showing it live.",
+                style="bold",
+            )
+        elif phase:
+            scenario = room.get("scenario", "?")
+            note.append(f"Scenario: {scenario} · round {room.get('round', 0)}")
+            rounds = room.get("rounds")
+            if isinstance(rounds, int) and rounds > 0:
+                note.append(f" of {rounds}")
+            note.append(f" · {PHASE_WORDS.get(phase, phase)}")
+        self.query_one("#lobby-note", Static).update(note)
+        table = self.query_one("#lobby-players", DataTable)
+        table.clear()
+        for row in player_rows(room.get("players") or []):
+            table.add_row(*row)
+        rules = Text("Rules of the road\n", style="bold")
+        rules.append("\n".join(describe(room.get("rulebook") or {})))
+        self.query_one("#lobby-rules", Static).update(rules)
+        is_host = state.role == "host"
+        button = self.query_one("#lobby-start", Button)
+        button.display = is_host
+        button.disabled = not (is_host and phase == "lobby" and state.connection == "connected")
+        status = Text()
+        if state.connection != "connected" and state.connection_note:
+            status.append(state.connection_note)
+        elif phase == "lobby" and not is_host:
+            status.append("Waiting for the host to start the round…")
+        elif is_host and phase == "lobby":
+            status.append("Press Start (or s) when everyone is in.")
+        self.query_one("#lobby-status", Static).update(status)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "lobby-start":
+            self.action_start()
+
+    def action_start(self) -> None:
+        app: Any = self.app
+        if app.state.role != "host":
+            self.notify("Only the host starts the round.", markup=False)
+            return
+        if not app.send({"type": "host", "command": "start"}):
+            self.notify("Not connected.", severity="warning", markup=False)

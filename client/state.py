@@ -1,0 +1,232 @@
+"""The client's model of the game: the latest room, snapshot and debrief, and interpolation.
+
+The server sends 20 snapshots a second; a terminal can draw 30–60 frames. Drawing the
+latest snapshot as-is makes cars jump every 50 ms, so the drive screen draws the world as it
+was a little in the past, interpolated between the two snapshots around that moment (the
+netcode practice of rendering about one snapshot behind). Everything here is plain data and
+arithmetic — no Textual — so it is cheap to test and to benchmark.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.protocol import (
+    FLAG_PLAYER,
+    unpack_car,
+)
+
+INTERP_DELAY = 0.1
+"""Seconds behind the newest snapshot that we draw: two server ticks, so one lost or late
+snapshot still leaves a pair to interpolate between."""
+
+MAX_EXTRAPOLATE = 0.25
+"""How far past the newest snapshot we let cars coast at their speed before freezing them
+(a paused round or a stalled connection should stop the picture, not run it away)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CarView:
+    """One car as drawn: where it is at the rendered moment and what its lights say."""
+
+    id: int
+    lane: float
+    x: float
+    v: float
+    flags: int
+
+    @property
+    def is_player(self) -> bool:
+        return bool(self.flags & FLAG_PLAYER)
+
+
+@dataclass(slots=True)
+class _Frame:
+    t: float
+    arrived: float
+    cars: dict[int, tuple[float, float, float, int]]  # id -> (lane, x, v, flags)
+
+
+def wrap_delta(dx: float, length: float) -> float:
+    """The shortest signed distance along a ring of `length` metres (in [-L/2, L/2))."""
+    if length <= 0:
+        return dx
+    half = length / 2
+    return (dx + half) % length - half
+
+
+class Interpolator:
+    """Holds the last few snapshots and answers "where was every car at local time `now`?".
+
+    Server time `t` is mapped to the local clock by the smallest observed (arrival − t): the
+    snapshot that arrived with the least delay sets the offset, and later jitter only makes a
+    snapshot look late, never moves the picture backwards.
+    """
+
+    def __init__(self, length: float = 0.0, keep: int = 8) -> None:
+        self.length = length
+        self._frames: deque[_Frame] = deque(maxlen=keep)
+        self._offset: float | None = None
+
+    def clear(self) -> None:
+        self._frames.clear()
+        self._offset = None
+
+    def push(self, snapshot: dict[str, Any], arrived: float) -> None:
+        t = float(snapshot.get("t", 0.0))
+        if self._frames and t < self._frames[-1].t:
+            self.clear()  # a new round started: time went back
+        cars: dict[int, tuple[float, float, float, int]] = {}
+        for row in snapshot.get("cars", ()):
+            try:
+                car_id, lane, x, v, flags = unpack_car(row)
+            except (TypeError, ValueError):
+                continue  # a malformed row is skipped, the rest still draws
+            cars[int(car_id)] = (float(lane), float(x), float(v), int(flags))
+        self._frames.append(_Frame(t, arrived, cars))
+        offset = arrived - t
+        if self._offset is None or offset < self._offset:
+            self._offset = offset
+        else:
+            # let the offset creep up slowly so a clock that drifts does not freeze us
+            self._offset += (offset - self._offset) * 0.002
+
+    @property
+    def latest_t(self) -> float | None:
+        return self._frames[-1].t if self._frames else None
+
+    def render_time(self, now: float) -> float | None:
+        """The server time drawn at local time `now`."""
+        if not self._frames or self._offset is None:
+            return None
+        return now - self._offset - INTERP_DELAY
+
+    def cars_at(self, now: float) -> list[CarView]:
+        """Every known car at the moment drawn at `now`, interpolated or briefly coasted."""
+        t = self.render_time(now)
+        if t is None:
+            return []
+        frames = self._frames
+        newest = frames[-1]
+        if t >= newest.t or len(frames) == 1:
+            ahead = min(max(t - newest.t, 0.0), MAX_EXTRAPOLATE)
+            return [
+                CarView(cid, lane, self._wrap(x + v * ahead), v, flags)
+                for cid, (lane, x, v, flags) in newest.cars.items()
+            ]
+        older = frames[0]
+        newer = frames[-1]
+        for i in range(len(frames) - 1, 0, -1):
+            if frames[i - 1].t <= t:
+                older, newer = frames[i - 1], frames[i]
+                break
+        else:
+            return [
+                CarView(cid, lane, x, v, flags) for cid, (lane, x, v, flags) in older.cars.items()
+            ]
+        span = newer.t - older.t
+        alpha = 1.0 if span <= 0 else min(max((t - older.t) / span, 0.0), 1.0)
+        out: list[CarView] = []
+        old_cars = older.cars
+        for cid, (lane1, x1, v1, flags1) in newer.cars.items():
+            prev = old_cars.get(cid)
+            if prev is None:
+                out.append(CarView(cid, lane1, x1, v1, flags1))
+                continue
+            lane0, x0, v0, _flags0 = prev
+            dx = wrap_delta(x1 - x0, self.length)
+            out.append(
+                CarView(
+                    cid,
+                    lane0 + (lane1 - lane0) * alpha,
+                    self._wrap(x0 + dx * alpha),
+                    v0 + (v1 - v0) * alpha,
+                    flags1,
+                )
+            )
+        return out
+
+    def _wrap(self, x: float) -> float:
+        return x % self.length if self.length > 0 else x
+
+
+def you_value(you: dict[str, Any] | None, *keys: str, default: Any = None) -> Any:
+    """The first of `keys` present in the `you` map: the server names a few fields two ways."""
+    if not you:
+        return default
+    for key in keys:
+        value = you.get(key)
+        if value is not None:
+            return value
+    return default
+
+
+@dataclass
+class ClientState:
+    """What the app knows about the game; the single place screens read it from."""
+
+    code: str | None = None
+    role: str | None = None  # "host" | "player" | "spectator"
+    token: str | None = None
+    player: int | None = None
+    car: int | None = None
+    room: dict[str, Any] | None = None
+    snapshot: dict[str, Any] | None = None
+    debrief: dict[str, Any] | None = None
+    welcome: dict[str, Any] | None = None
+    connection: str = "idle"  # idle | connecting | connected | lost | closed
+    connection_note: str = ""
+    interpolator: Interpolator = field(default_factory=Interpolator)
+
+    @property
+    def phase(self) -> str | None:
+        return self.room.get("phase") if self.room else None
+
+    @property
+    def road(self) -> dict[str, Any]:
+        """The road description sent with the room (`world.road()`), or an empty road."""
+        if self.room and isinstance(self.room.get("ring"), dict):
+            return self.room["ring"]
+        return {}
+
+    @property
+    def you(self) -> dict[str, Any] | None:
+        if self.snapshot and isinstance(self.snapshot.get("you"), dict):
+            return self.snapshot["you"]
+        return None
+
+    def player_names(self) -> dict[int, str]:
+        """Car id -> player name, from the room's player list (for labelling player cars)."""
+        names: dict[int, str] = {}
+        for p in (self.room or {}).get("players", ()):
+            if isinstance(p, dict) and isinstance(p.get("car"), int):
+                names[p["car"]] = str(p.get("name", ""))
+        return names
+
+    def apply(self, msg: dict[str, Any], arrived: float) -> None:
+        """Fold one validated server message into the state."""
+        kind = msg["type"]
+        if kind == "joined":
+            self.code = msg["code"]
+            self.role = msg["role"]
+            self.token = msg["token"]
+            self.player = msg["player"]
+            self.car = msg.get("car")
+        elif kind == "room":
+            self.room = msg
+            length = self.road.get("length")
+            if isinstance(length, int | float) and length > 0:
+                self.interpolator.length = float(length)
+        elif kind == "snapshot":
+            self.snapshot = msg
+            you = self.you
+            car = you_value(you, "car", "id")
+            if isinstance(car, int):
+                self.car = car
+            self.interpolator.push(msg, arrived)
+        elif kind == "debrief":
+            self.debrief = msg
+        elif kind == "welcome":
+            self.welcome = msg

@@ -1,0 +1,174 @@
+"""The HUD: your speed and settings, the round clock, your and the team's figures, the rules.
+
+Every figure carries its unit or a word ("96 km/h", "gap 1.8 s", "lane 2 of 3"), and states
+such as signals or manual driving are spelled out, so nothing depends on colour. Built as
+`rich.text.Text` from data, never as markup, so no name or server string can style it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from client.state import you_value
+from shared.conventions import CATALOGUE
+
+GAP_NAMES = {1: "close", 2: "normal", 3: "wide"}
+RULE_SHORT = {
+    ("passing", "right"): "keep right",
+    ("passing", "left"): "keep left",
+    ("passing", "free"): "pass either side",
+    ("signal", "required"): "signal ≥2 s",
+    ("signal", "optional"): "signals optional",
+    ("following", "two_second"): "2-second gap",
+    ("following", "none"): "no gap rule",
+    ("merge", "zipper"): "zipper merge",
+    ("merge", "early"): "early merge",
+    ("hazards", "yes"): "hazards at queue tail",
+    ("hazards", "no"): "no tail hazards",
+}
+
+
+def clock_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def kmh(mps: float) -> int:
+    return round(mps * 3.6)
+
+
+def rules_summary(rulebook: Mapping[str, Any] | None) -> str:
+    """One line for the whole rulebook, e.g. "keep right · signal ≥2 s · limit 100 km/h"."""
+    if not rulebook:
+        return "no rules agreed"
+    parts = []
+    for convention in CATALOGUE:
+        value = rulebook.get(convention.key)
+        if value is None:
+            continue
+        if convention.key == "speed_limit":
+            parts.append("no limit" if value == "none" else f"limit {value} km/h")
+        else:
+            parts.append(RULE_SHORT.get((convention.key, str(value)), f"{convention.key} {value}"))
+    return " · ".join(parts)
+
+
+def speed_line(you: Mapping[str, Any] | None, lanes: int) -> Text:
+    """Speed, target, gap, lane, signals, assist."""
+    text = Text()
+    if not you:
+        text.append("waiting for your car…", style="italic")
+        return text
+    v = float(you_value(you, "v", default=0.0))
+    text.append(f"{kmh(v):>3} km/h", style="bold")
+    target_kmh = you_value(you, "target_kmh")
+    if target_kmh is None:
+        target = you_value(you, "target", "target_speed")
+        target_kmh = kmh(float(target)) if isinstance(target, int | float) else None
+    if target_kmh is not None:
+        text.append(f"  target {round(target_kmh)} km/h")
+    gap_s = you_value(you, "gap_s", "headway")
+    setting = you_value(you, "gap_setting", "gap")
+    text.append("  │ gap ")
+    if isinstance(gap_s, int | float) and gap_s < 99:
+        text.append(f"{gap_s:.1f} s", style="bold")
+    else:
+        text.append("clear")
+    if isinstance(setting, int) and setting in GAP_NAMES:
+        text.append(f" ({GAP_NAMES[setting]})")
+    lane = you_value(you, "lane")
+    if isinstance(lane, int | float):
+        text.append(f"  │ lane {int(lane + 0.5) + 1} of {lanes}")
+    signal = you_value(you, "signal", default=0)
+    if you_value(you, "hazard", default=False):
+        text.append("  │ ▲▼ HAZARDS", style="bold")
+    elif signal == -1 or signal == "left":
+        text.append("  │ ◀ signal left", style="bold")
+    elif signal == 1 or signal == "right":
+        text.append("  │ signal right ▶", style="bold")
+    assist = you_value(you, "assist", default=True)
+    text.append("  │ ")
+    text.append("ASSIST" if assist else "MANUAL", style="reverse" if not assist else "bold")
+    if you_value(you, "crashed", default=False):
+        text.append("  │ ╳ CRASHED", style="bold reverse")
+    return text
+
+
+def scores_line(
+    you: Mapping[str, Any] | None, team: Mapping[str, Any] | None, clock: str | None
+) -> Text:
+    """Round clock, individual figures and the team's."""
+    text = Text()
+    if clock:
+        text.append(f"Round {clock}", style="bold")
+        text.append("  │ ")
+    distance = you_value(you, "distance", "distance_m")
+    text.append("You ")
+    if isinstance(distance, int | float):
+        text.append(f"{distance / 1000:.2f} km", style="bold")
+    else:
+        text.append("–")
+    score = you_value(you, "score")
+    if isinstance(score, int | float):
+        text.append(f" · score {round(score)}")
+    text.append("  │ Team ")
+    if not team:
+        text.append("–")
+        return text
+    parts = []
+    if isinstance(team.get("flow_vph"), int | float):
+        parts.append(f"{round(team['flow_vph'])} veh/h")
+    if isinstance(team.get("mean_kmh"), int | float):
+        parts.append(f"avg {round(team['mean_kmh'])} km/h")
+    if isinstance(team.get("delay_vs"), int | float):
+        parts.append(f"delay {round(team['delay_vs'])} veh·s")
+    if isinstance(team.get("crashes"), int):
+        parts.append(f"{team['crashes']} crash" + ("" if team["crashes"] == 1 else "es"))
+    if isinstance(team.get("near_misses"), int):
+        parts.append(
+            f"{team['near_misses']} near miss" + ("" if team["near_misses"] == 1 else "es")
+        )
+    if isinstance(team.get("adherence"), int | float):
+        parts.append(f"rules kept {round(team['adherence'])}%")
+    text.append(" · ".join(parts) or "–")
+    return text
+
+
+class Hud(Static):
+    """Three lines under the road; updated per snapshot, not per frame."""
+
+    DEFAULT_CSS = """
+    Hud { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self._last_text: Text | None = None
+
+    def show(
+        self,
+        you: Mapping[str, Any] | None,
+        team: Mapping[str, Any] | None,
+        rulebook: Mapping[str, Any] | None,
+        lanes: int,
+        clock: str | None,
+        banner: str | None = None,
+    ) -> None:
+        text = Text()
+        if banner:
+            text.append(banner, style="bold reverse")
+            text.append("\n")
+        text.append_text(speed_line(you, lanes))
+        text.append("\n")
+        text.append_text(scores_line(you, team, clock))
+        text.append("\n")
+        text.append("Rules: ", style="bold")
+        text.append(rules_summary(rulebook))
+        if self._last_text is not None and self._last_text == text:
+            return
+        self._last_text = text
+        self.update(text)
