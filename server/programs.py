@@ -439,7 +439,8 @@ def known_scenarios() -> list[str] | None:
         from server.sim.scenario import list_scenarios
     except ImportError:
         return None
-    return list(list_scenarios())
+    names = list(list_scenarios())
+    return names or None  # no built-in scenario files yet: nothing to check against
 
 
 # --- finding the line of a key in TOML text --------------------------------------------

@@ -1,0 +1,563 @@
+"""Adherence: how closely each driver keeps the rulebook in force, measured tick by tick.
+
+An observer of a round (docs/architecture.md, "Observers of a round"): the round calls
+`observe(world, events)` once per tick and gets back the violations of that tick for the event
+feed; at the end `result()` gives per-car counters and a 0..100 score. It only reads the world.
+
+What is measured, and the definitions chosen (each only when its convention is in force):
+
+- **signal** (`signal = "required"`): every `lane_change` event is a lane change; it counts as
+  signalled when its value (seconds the signal was on before the move) is at least 2 s, less
+  half a tick for rounding. Otherwise: "changed lanes without signalling" (0 s) or "signalled
+  only 0.5 s before changing lanes".
+- **passing** (`passing = "right"`, mirrored for `"left"`): a car is *in the passing lane* when
+  it is settled (not mid-change) in a lane left of the *cruising lane*, the rightmost lane open
+  at its position (a lane counts as closed from its closure's first warning sign to the
+  closure's end, a ramp's acceleration lane is never a cruising lane, and a lane is closed from
+  200 m before to 50 m past a blocked spot). It is
+  *passing* while a car in a lane to its right, from 15 m behind to max(60 m, 6 s) ahead, goes
+  at least 1 m/s slower, or while a car beside it in the lane to its right (±15 m) blocks the
+  move back. In congestion (below 50 km/h) lanes are not for passing and nothing is counted.
+  Time in the passing lane while not passing counts after a 6 s grace (time to finish the pass
+  and move back); every 10 s of it is reported once.
+- **merge** (a `merge` event out of a closed lane; ramps are not closures): under `zipper` a
+  merge is in place within the last 150 m before the lane ends and in turn unless it cut in front
+  of the same car that let the previous merging car in; under `early` it is in place when it
+  began within 150 m after the first warning sign (or before it).
+- **speed**: the rulebook's limit and any speed zone of the road, whichever is lower; time more
+  than 3 km/h over it counts, and each speeding streak of 3 s is reported once.
+- **following** (`following = "two_second"`): above 30 km/h with a car ahead within 4 s, the
+  time headway (gap / speed) must be at least 1.8 s (2 s with 10 % tolerance); time below it
+  counts after a 5 s grace (someone cut in), and each such streak is reported once.
+- **hazards** (`hazards = "yes"`): a *queue approach* starts when a car at 50 km/h or more has a
+  leader within 150 m going 20 km/h or less, and ends when the car itself is down to 20 km/h
+  (it is now the queue's tail). It is warned when the hazard lights were on at some point from
+  the start until 3 s after the end. An approach that dissolves (the queue drives off, the car
+  changes lane) is not counted.
+
+A car's score is 100 × the mean of its components that had an opportunity (a count of 0 lane
+changes says nothing about signalling); with no opportunity at all it is 100. The team score
+is the mean of car scores. Violations are rate-limited per car and kind (one per 10 s) so that
+a hurried bot cannot flood the feed; the counters still count everything.
+
+Additions to the contract: `Violation.tick`, `Violation.render(name)`, `team(cars=None)`,
+`score(car)` and `rules()`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shared.conventions import make_rulebook, speed_limit_mps
+
+DT = 0.05  # one tick (server.sim.world.DT): observe() is called once per tick
+
+SIGNAL_LEAD_S = 2.0
+PASS_BEHIND_M = 15.0
+PASS_AHEAD_MIN_M = 60.0
+PASS_AHEAD_S = 6.0
+PASS_DV = 1.0
+CONGESTED_V = 50 / 3.6
+KEEP_GRACE_S = 6.0
+KEEP_REPORT_S = 10.0
+BLOCK_BEFORE_M = 200.0
+BLOCK_AFTER_M = 50.0
+ZIPPER_ZONE_M = 150.0
+EARLY_ZONE_M = 150.0
+DEFAULT_WARN_M = 500.0
+SPEED_TOLERANCE = 3 / 3.6
+SPEED_REPORT_S = 3.0
+GAP_RULE_S = 1.8
+GAP_MIN_V = 30 / 3.6
+GAP_FOLLOW_S = 4.0
+GAP_GRACE_S = 5.0
+QUEUE_FAST_V = 50 / 3.6
+QUEUE_SLOW_V = 20 / 3.6
+QUEUE_LOOKAHEAD_M = 150.0
+HAZARD_GRACE_S = 3.0
+REPORT_COOLDOWN_S = 10.0
+
+
+def _ticks(seconds: float) -> int:
+    return round(seconds / DT)
+
+
+def _until_tick(seconds: Any) -> int | None:
+    """The road's `until` (seconds into the round) as a tick; None = until cleared."""
+    return None if seconds is None else math.ceil(float(seconds) / DT)
+
+
+class _Car(Protocol):
+    id: int
+    lane: float
+    lane_index: int
+    x: float
+    v: float
+    signal: int
+    hazard: bool
+    crashed: bool
+
+
+class _Event(Protocol):
+    tick: int
+    kind: str
+    car: int | None
+    x: float
+    lane: int
+    other: int | None
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A breach of the rulebook for the event feed.
+
+    `text` is a plain-text template with `{name}` where the driver's name goes; fill it with
+    `render(name)`, which never interprets anything in the name.
+    """
+
+    car: int
+    kind: str
+    text: str
+    tick: int = 0
+
+    def render(self, name: str) -> str:
+        return self.text.replace("{name}", name)
+
+
+@dataclass
+class _Record:
+    """One car's counters (what result() reports) and its running streaks."""
+
+    lane_changes: int = 0
+    signalled: int = 0
+    observed_s: float = 0.0
+    passing_lane_s: float = 0.0
+    moving_s: float = 0.0
+    speeding_s: float = 0.0
+    following_s: float = 0.0
+    close_s: float = 0.0
+    merges: int = 0
+    merges_in_place: int = 0
+    merges_in_turn: int = 0
+    queue_tails: int = 0
+    hazards_used: int = 0
+    violations: int = 0
+    # streaks and episodes
+    keep_ticks: int = 0  # streaks are counted in ticks so that thresholds are exact
+    speed_ticks: int = 0
+    gap_ticks: int = 0
+    queue_open: bool = False
+    queue_warned: bool = False
+    queue_grace: int = -1  # ticks since the car joined a queue's tail, -1 when not waiting
+    last_report: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Block:
+    lane: int
+    x: float
+    until_tick: int | None
+
+
+class AdherenceTracker:
+    """Counts, per car, how the rulebook in force was kept; see the module docstring."""
+
+    def __init__(self, rulebook: Mapping[str, str] | None, road: Mapping[str, Any]) -> None:
+        self.rulebook = make_rulebook(rulebook)
+        self.road = road
+        self.length = float(road.get("length") or 0.0) or 1.0
+        self.lanes = int(road.get("lanes") or 1)
+        self.limit = speed_limit_mps(self.rulebook)
+        self.passing = self.rulebook["passing"]
+        self.records: dict[int, _Record] = {}
+        self.blocks: list[_Block] = [
+            _Block(int(i["lane"]), float(i["x"]), _until_tick(i.get("until")))
+            for i in road.get("incidents", ())
+        ]
+        self._last_merge_other: dict[int, int | None] = {}  # closed lane -> car let in front of
+        self._tick = 0
+
+    def rules(self) -> dict[str, bool]:
+        """Which measures are in force under this rulebook (merge and speed zones always are)."""
+        return {
+            "signal": self.rulebook["signal"] == "required",
+            "passing": self.passing != "free",
+            "merge": True,
+            "speed": self.limit is not None or bool(self.road.get("speed_zones")),
+            "following": self.rulebook["following"] == "two_second",
+            "hazards": self.rulebook["hazards"] == "yes",
+        }
+
+    # --- per tick -----------------------------------------------------------------------
+
+    def observe(self, world: Any, events: Iterable[_Event]) -> list[Violation]:
+        """Measure one tick; return the violations to show in the event feed."""
+        self._tick = int(getattr(world, "tick", self._tick + 1))
+        out: list[Violation] = []
+        cars: Mapping[int, _Car] = world.cars
+        for car_id in cars:
+            self.records.setdefault(car_id, _Record())
+        for event in events:
+            self._event(event, cars, out)
+        self.blocks = [b for b in self.blocks if b.until_tick is None or b.until_tick > self._tick]
+        lanes = self._lanes(cars)
+        for car in cars.values():
+            record = self.records[car.id]
+            if car.crashed:
+                continue
+            self._speed(car, record, out)
+            self._keep_side(car, record, lanes, out)
+            if self.rulebook["following"] == "two_second" or self.rulebook["hazards"] == "yes":
+                gap, leader_id = world.leader_of(car.id)
+                leader = cars.get(leader_id) if leader_id is not None else None
+                self._following(car, record, gap, leader, out)
+                self._hazards(car, record, gap, leader, out)
+        return out
+
+    def _event(self, event: _Event, cars: Mapping[int, _Car], out: list[Violation]) -> None:
+        if event.kind == "lane_change" and event.car is not None:
+            record = self.records.setdefault(event.car, _Record())
+            record.lane_changes += 1
+            seconds = float(event.value or 0.0)
+            if seconds >= SIGNAL_LEAD_S - DT / 2:
+                record.signalled += 1
+            elif self.rulebook["signal"] == "required":
+                text = (
+                    "{name} changed lanes without signalling"
+                    if seconds <= 0
+                    else f"{{name}} signalled only {seconds:.1f} s before changing lanes"
+                )
+                self._report(event.car, "signal", text, out)
+        elif event.kind == "merge" and event.car is not None:
+            self._merge(event, out)
+        elif event.kind == "incident_start":
+            until = None
+            if event.value is not None:
+                until = self._tick + math.ceil(float(event.value) / DT)
+            self.blocks.append(_Block(event.lane, event.x, until))
+        elif event.kind == "incident_clear":
+            near = [b for b in self.blocks if b.lane == event.lane]
+            if near:
+                self.blocks.remove(min(near, key=lambda b: self._dist(event.x, b.x)))
+
+    # --- merging at a closure -------------------------------------------------------------
+
+    def _closure_of(self, lane: int, x: float) -> dict[str, Any] | None:
+        """The closure of `lane` whose warning zone or closed span holds x."""
+        for closure in self.road.get("closures", ()):
+            if int(closure["lane"]) != lane:
+                continue
+            start, end = float(closure["start"]), float(closure["end"])
+            warn = self._warn_length(closure)
+            if self._ahead(x, start) <= warn + EARLY_ZONE_M or self._within(x, start, end):
+                return closure
+        return None
+
+    @staticmethod
+    def _warn_length(closure: Mapping[str, Any]) -> float:
+        """Metres of warning signs before the closure (the road's `warn`)."""
+        warn = closure.get("warn")
+        return DEFAULT_WARN_M if warn is None else max(0.0, float(warn))
+
+    def _merge(self, event: _Event, out: list[Violation]) -> None:
+        assert event.car is not None
+        closure = self._closure_of(event.lane, event.x)
+        if closure is None:
+            return  # a ramp merge: the merge convention is about closures
+        record = self.records.setdefault(event.car, _Record())
+        record.merges += 1
+        left = (
+            float(event.value)
+            if event.value is not None
+            else self._ahead(event.x, float(closure["start"]))
+        )
+        warn = self._warn_length(closure)
+        previous_other = self._last_merge_other.get(event.lane)
+        self._last_merge_other[event.lane] = event.other
+        in_turn = event.other is None or event.other != previous_other
+        if in_turn:
+            record.merges_in_turn += 1
+        if self.rulebook["merge"] == "zipper":
+            in_place = left <= ZIPPER_ZONE_M
+            if not in_place:
+                text = f"{{name}} merged {left:.0f} m before the end instead of zipping"
+                self._report(event.car, "merge", text, out)
+            elif not in_turn:
+                self._report(event.car, "merge", "{name} merged out of turn", out)
+            if in_place and in_turn:
+                record.merges_in_place += 1
+        else:
+            in_place = left >= warn - EARLY_ZONE_M
+            if in_place:
+                record.merges_in_place += 1
+            else:
+                text = f"{{name}} stayed in the closing lane until {left:.0f} m before the end"
+                self._report(event.car, "merge", text, out)
+
+    # --- keep right / keep left ---------------------------------------------------------
+
+    def _lanes(self, cars: Mapping[int, _Car]) -> dict[int, tuple[list[float], list[_Car]]]:
+        """Cars per lane sorted by position, for neighbour searches with bisect."""
+        if self.passing == "free":
+            return {}
+        grouped: dict[int, list[_Car]] = {}
+        for car in cars.values():
+            grouped.setdefault(car.lane_index, []).append(car)
+        lanes = {}
+        for lane, members in grouped.items():
+            members.sort(key=lambda c: c.x)
+            lanes[lane] = ([c.x for c in members], members)
+        return lanes
+
+    def _lane_open(self, lane: int, x: float) -> bool:
+        for closure in self.road.get("closures", ()):
+            if int(closure["lane"]) == lane:
+                start, end = float(closure["start"]), float(closure["end"])
+                if self._ahead(x, start) <= self._warn_length(closure) or self._within(
+                    x, start, end
+                ):
+                    return False
+        for ramp in self.road.get("ramps", ()):
+            if int(ramp["lane"]) == lane:
+                return False  # an acceleration lane is never a cruising lane
+        for block in self.blocks:
+            if block.lane == lane and (
+                self._ahead(x, block.x) <= BLOCK_BEFORE_M
+                or self._ahead(block.x, x) <= BLOCK_AFTER_M
+            ):
+                return False
+        return True
+
+    def _keep_side(
+        self,
+        car: _Car,
+        record: _Record,
+        lanes: Mapping[int, tuple[list[float], list[_Car]]],
+        out: list[Violation],
+    ) -> None:
+        if self.passing == "free" or self.lanes < 2:
+            return
+        record.observed_s += DT
+        lane = car.lane_index
+        hogging = False
+        if abs(car.lane - lane) < 0.05 and car.v >= CONGESTED_V:
+            # lanes "to the right" in the convention's sense: lower indices under keep right
+            side = (
+                range(lane - 1, -1, -1) if self.passing == "right" else range(lane + 1, self.lanes)
+            )
+            open_side = [k for k in side if self._lane_open(k, car.x)]
+            if open_side:
+                hogging = not self._passing(
+                    car, open_side, lanes, lane - 1 if self.passing == "right" else lane + 1
+                )
+        if not hogging:
+            record.keep_ticks = 0
+            return
+        record.keep_ticks += 1
+        over = record.keep_ticks - _ticks(KEEP_GRACE_S)
+        if over > 0:
+            record.passing_lane_s += DT
+            if (over - 1) % _ticks(KEEP_REPORT_S) == 0:
+                self._report(
+                    car.id,
+                    "passing",
+                    "{name} is cruising in the passing lane with nobody to pass",
+                    out,
+                )
+
+    def _passing(
+        self,
+        car: _Car,
+        side: list[int],
+        lanes: Mapping[int, tuple[list[float], list[_Car]]],
+        beside: int,
+    ) -> bool:
+        ahead = max(PASS_AHEAD_MIN_M, PASS_AHEAD_S * car.v)
+        for lane in side:
+            for other in self._near(lanes.get(lane), car.x, PASS_BEHIND_M, ahead):
+                if other.v < car.v - PASS_DV:
+                    return True
+                if lane == beside and abs(self._signed(other.x - car.x)) <= PASS_BEHIND_M:
+                    return True
+        return False
+
+    def _near(
+        self, lane: tuple[list[float], list[_Car]] | None, x: float, behind: float, ahead: float
+    ) -> Iterable[_Car]:
+        """Cars of a lane from `behind` metres behind x to `ahead` metres ahead, wrapping."""
+        if not lane:
+            return []
+        xs, members = lane
+        found: list[_Car] = []
+        lo, hi = x - behind, x + ahead
+        for shift in (-self.length, 0.0, self.length):
+            i = bisect.bisect_left(xs, lo + shift)
+            j = bisect.bisect_right(xs, hi + shift)
+            found.extend(members[i:j])
+        return found
+
+    # --- speed, gap, hazards ------------------------------------------------------------
+
+    def _limit_at(self, x: float) -> float | None:
+        limit = self.limit
+        for zone in self.road.get("speed_zones", ()):
+            if self._within(x, float(zone["start"]), float(zone["end"])):
+                zone_limit = float(zone["limit"])
+                limit = zone_limit if limit is None else min(limit, zone_limit)
+        return limit
+
+    def _speed(self, car: _Car, record: _Record, out: list[Violation]) -> None:
+        if car.v <= 0.1:
+            record.speed_ticks = 0
+            return
+        record.moving_s += DT
+        limit = self._limit_at(car.x)
+        if limit is None or car.v <= limit + SPEED_TOLERANCE:
+            record.speed_ticks = 0
+            return
+        record.speeding_s += DT
+        record.speed_ticks += 1
+        if record.speed_ticks == _ticks(SPEED_REPORT_S):
+            text = (
+                f"{{name}} is speeding: {car.v * 3.6:.0f} km/h where the limit is {limit * 3.6:.0f}"
+            )
+            self._report(car.id, "speed", text, out)
+
+    def _following(
+        self, car: _Car, record: _Record, gap: float, leader: _Car | None, out: list[Violation]
+    ) -> None:
+        if self.rulebook["following"] != "two_second":
+            return
+        if leader is None or car.v < GAP_MIN_V or gap > GAP_FOLLOW_S * car.v:
+            record.gap_ticks = 0
+            return
+        record.following_s += DT
+        headway = max(gap, 0.0) / car.v
+        if headway >= GAP_RULE_S:
+            record.gap_ticks = 0
+            return
+        record.gap_ticks += 1
+        if record.gap_ticks > _ticks(GAP_GRACE_S):
+            record.close_s += DT
+            if record.gap_ticks == _ticks(GAP_GRACE_S) + 1:
+                text = f"{{name}} is following too close ({headway:.1f} s gap)"
+                self._report(car.id, "following", text, out)
+
+    def _hazards(
+        self, car: _Car, record: _Record, gap: float, leader: _Car | None, out: list[Violation]
+    ) -> None:
+        if self.rulebook["hazards"] != "yes":
+            return
+        if record.queue_grace >= 0:
+            record.queue_warned = record.queue_warned or car.hazard
+            record.queue_grace += 1
+            if record.queue_grace >= _ticks(HAZARD_GRACE_S):
+                record.queue_grace = -1
+                record.queue_tails += 1
+                if record.queue_warned:
+                    record.hazards_used += 1
+                else:
+                    self._report(
+                        car.id,
+                        "hazards",
+                        "{name} reached the tail of a queue without hazard lights",
+                        out,
+                    )
+            return
+        approaching = leader is not None and gap <= QUEUE_LOOKAHEAD_M and leader.v <= QUEUE_SLOW_V
+        if not record.queue_open:
+            if approaching and car.v >= QUEUE_FAST_V:
+                record.queue_open, record.queue_warned = True, car.hazard
+            return
+        record.queue_warned = record.queue_warned or car.hazard
+        if car.v <= QUEUE_SLOW_V:
+            record.queue_open = False
+            record.queue_grace = 0
+        elif not approaching:
+            record.queue_open = False  # the queue dissolved or the car left the lane
+
+    # --- results ------------------------------------------------------------------------
+
+    def score(self, car_id: int) -> float:
+        """A car's adherence, 0..100 (100 when it had no chance to break any rule)."""
+        record = self.records.get(car_id)
+        if record is None:
+            return 100.0
+        rules = self.rules()
+        parts: list[float] = []
+        if rules["signal"] and record.lane_changes:
+            parts.append(record.signalled / record.lane_changes)
+        if rules["passing"] and record.observed_s > 0:
+            parts.append(1 - record.passing_lane_s / record.observed_s)
+        if record.merges:
+            parts.append(record.merges_in_place / record.merges)
+        if rules["speed"] and record.moving_s > 0:
+            parts.append(1 - record.speeding_s / record.moving_s)
+        if rules["following"] and record.following_s > 0:
+            parts.append(1 - record.close_s / record.following_s)
+        if rules["hazards"] and record.queue_tails:
+            parts.append(record.hazards_used / record.queue_tails)
+        if not parts:
+            return 100.0
+        return round(100 * max(0.0, min(1.0, sum(parts) / len(parts))), 1)
+
+    def team(self, cars: Iterable[int] | None = None) -> float | None:
+        """The mean adherence of the given cars (all observed cars by default), None if none."""
+        chosen = list(self.records) if cars is None else [c for c in cars if c in self.records]
+        if not chosen:
+            return None
+        return round(sum(self.score(c) for c in chosen) / len(chosen), 1)
+
+    def result(self) -> dict[int, dict[str, Any]]:
+        """Per car: the counters (seconds rounded to 0.1 s) and the 0..100 score."""
+        out: dict[int, dict[str, Any]] = {}
+        for car_id, r in sorted(self.records.items()):
+            out[car_id] = {
+                "lane_changes": r.lane_changes,
+                "signalled": r.signalled,
+                "passing_lane_s": round(r.passing_lane_s, 1),
+                "observed_s": round(r.observed_s, 1),
+                "merges": r.merges,
+                "merges_in_place": r.merges_in_place,
+                "merges_in_turn": r.merges_in_turn,
+                "speeding_s": round(r.speeding_s, 1),
+                "moving_s": round(r.moving_s, 1),
+                "close_s": round(r.close_s, 1),
+                "following_s": round(r.following_s, 1),
+                "queue_tails": r.queue_tails,
+                "hazards_used": r.hazards_used,
+                "violations": r.violations,
+                "score": self.score(car_id),
+            }
+        return out
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _report(self, car: int, kind: str, text: str, out: list[Violation]) -> None:
+        record = self.records.setdefault(car, _Record())
+        record.violations += 1
+        last = record.last_report.get(kind)
+        if last is not None and self._tick - last < REPORT_COOLDOWN_S / DT:
+            return
+        record.last_report[kind] = self._tick
+        out.append(Violation(car, kind, text, self._tick))
+
+    def _ahead(self, x: float, target: float) -> float:
+        """Metres from x forward to target around the ring."""
+        return (target - x) % self.length
+
+    def _within(self, x: float, start: float, end: float) -> bool:
+        span = (end - start) % self.length
+        return (x - start) % self.length <= span
+
+    def _signed(self, dx: float) -> float:
+        dx %= self.length
+        return dx - self.length if dx > self.length / 2 else dx
+
+    def _dist(self, a: float, b: float) -> float:
+        return abs(self._signed(a - b))
