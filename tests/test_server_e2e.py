@@ -17,8 +17,9 @@ from tests.server_fake_world import fake_factory
 def world_factory():
     """The real simulation when it is present, else the fake world."""
     try:
-        from server.round import default_world_factory
         from server.sim.world import World  # noqa: F401
+
+        from server.round import default_world_factory
 
         return default_world_factory
     except ImportError:
