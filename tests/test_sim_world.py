@@ -1,0 +1,124 @@
+"""The World's contract: the documented API, determinism, replay and counterfactual branches."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from server.sim.events import Event
+from server.sim.scenario import load_scenario
+from server.sim.world import DT, World
+
+
+def _drive(world: World, ticks: int, plan: dict[int, dict[int, list]] | None = None) -> list[Event]:
+    events: list[Event] = []
+    for _ in range(ticks):
+        events += world.step((plan or {}).get(world.tick, {}))
+    return events
+
+
+def test_public_car_attributes_exist() -> None:
+    world = World(load_scenario("open-road"), seed=3)
+    pid = world.add_player_car()
+    world.step()
+    car = world.cars[pid]
+    for name in [
+        "id",
+        "lane",
+        "lane_index",
+        "x",
+        "v",
+        "a",
+        "length",
+        "controller",
+        "personality",
+        "signal",
+        "hazard",
+        "braking",
+        "crashed",
+        "target_speed",
+        "gap_setting",
+        "assist",
+        "distance",
+    ]:
+        assert hasattr(car, name), name
+    assert car.controller == "player"
+    assert world.t == pytest.approx(DT)
+    assert 0 <= car.x < world.length
+    assert list(world.cars) == sorted(world.cars)
+
+
+def test_same_inputs_same_trajectories_and_other_seed_differs() -> None:
+    scenario = load_scenario("rush-hour").with_overrides(length=800, cars=70)
+    a = World(scenario, seed=5)
+    b = World(scenario, seed=5)
+    c = World(scenario, seed=6)
+    for w in (a, b, c):
+        _drive(w, 400)
+    assert a.state() == b.state()
+    assert a.state() != c.state()
+
+
+def test_replay_from_log_is_exact_with_player_controls_and_mutations() -> None:
+    scenario = load_scenario("open-road").with_overrides(length=1000, cars=20)
+    world = World(scenario, seed=2)
+    p = world.add_player_car()
+    plan = {
+        5: {p: [("faster", None), ("signal_left", None)]},
+        60: {p: [("left", None)]},
+        100: {p: [("brake", None), ("brake", None)]},
+        150: {p: [("gap", 1), ("assist", "off"), ("hazard", None)]},
+    }
+    events = _drive(world, 120, plan)
+    world.add_bots(3, "hurried")
+    world.inject_incident(1, 500.0, 5)
+    events += _drive(world, 80, plan)
+    world.set_controller(p, "bot")
+    events += _drive(world, 20)
+    world.set_controller(p, "player")
+    world.remove_bots(2)
+    events += _drive(world, 30)
+    again = World.replay(scenario, 2, None, None, None, world.log, until_tick=world.tick)
+    assert again.tick == world.tick
+    assert again.state() == world.state()
+    changes = [e for e in events if e.kind == "lane_change" and e.car == p]
+    assert changes and changes[0].value == pytest.approx(55 * DT)
+    assert {"takeover", "handback", "incident_start"} <= {e.kind for e in events}
+
+
+def test_counterfactual_deepcopy_equals_replay_branch() -> None:
+    """The debrief's move: at tick T swap a player for a steady bot and continue the log."""
+    scenario = load_scenario("rush-hour").with_overrides(length=600, cars=50)
+    world = World(scenario, seed=9)
+    p = world.add_player_car()
+    plan = {t: {p: [("brake", None)]} for t in range(100, 400, 25)}
+    plan[50] = {p: [("faster", None), ("faster", None)]}
+    _drive(world, 150, plan)
+    branch = copy.deepcopy(world)
+    _drive(world, 300, plan)
+    full_log = list(world.log)
+
+    branch.set_controller(p, "bot", "steady")
+    branch.run_log(full_log, until_tick=world.tick, skip_cars={p})
+
+    replayed = World.replay(scenario, 9, None, None, None, full_log, until_tick=150)
+    replayed.set_controller(p, "bot", "steady")
+    replayed.run_log(full_log, until_tick=world.tick, skip_cars={p})
+    assert branch.tick == replayed.tick == world.tick
+    assert branch.state() == replayed.state()
+    assert branch.state() != world.state()  # the brakes mattered
+
+
+def test_road_and_summaries() -> None:
+    world = World(load_scenario("lane-closure"), seed=1)
+    road = world.road()
+    assert road["length"] == world.length and road["lanes"] == 3
+    assert road["closures"] == [{"lane": 2, "start": 1600.0, "end": 2000.0, "warn": 500.0}]
+    for key in ("ramps", "incidents", "speed_zones", "fog", "gantry"):
+        assert key in road
+    summary = world.ring_summary(64)
+    assert len(summary) == 64 and all(v >= 0 for v in summary)
+    some = next(iter(world.cars))
+    gap, leader = world.leader_of(some)
+    assert gap > 0 and (leader is None or leader in world.cars)
