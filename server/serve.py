@@ -1,0 +1,105 @@
+"""`interlane server`: the headless game server, until SIGINT/SIGTERM.
+
+On a signal every client is told `bye`, connections are closed with 1001 and the process
+exits 0, so a facilitator's Ctrl-C never leaves clients hanging on a dead socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import ssl
+import sys
+from typing import Any
+
+from server.net import GameServer, Limits
+
+log = logging.getLogger("interlane.server")
+
+
+def ssl_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | None:
+    """A server TLS context from PEM files, or None for plain ws://. Raises ValueError."""
+    if not certfile and not keyfile:
+        return None
+    if not certfile or not keyfile:
+        raise ValueError("TLS needs both --certfile and --keyfile")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load the certificate/key: {exc}") from None
+    return context
+
+
+def open_store(db: str | None) -> Any | None:
+    """The history store, or None when this build has none. Raises ValueError on a bad file."""
+    try:
+        from server.store import Store, StoreError
+    except ImportError:
+        return None
+    try:
+        return Store(db)
+    except StoreError as exc:
+        raise ValueError(str(exc)) from None
+
+
+async def serve_until_signal(
+    host: str,
+    port: int,
+    *,
+    store: Any | None = None,
+    context: ssl.SSLContext | None = None,
+    limits: Limits | None = None,
+    ready: Any = None,
+) -> GameServer:
+    """Run a GameServer until SIGINT/SIGTERM; `ready(server)` is called once it listens."""
+    server = GameServer(store=store, limits=limits)
+    await server.start(host, port, context)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready(server)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await server.stop()
+    return server
+
+
+def run_server(args: argparse.Namespace) -> int:
+    """Entry point of `interlane server`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        context = ssl_context(args.certfile, args.keyfile)
+        store = open_store(args.db)
+    except ValueError as exc:
+        print(f"interlane server: {exc}", file=sys.stderr)
+        return 2
+    scheme = "wss" if context else "ws"
+
+    def ready(server: GameServer) -> None:
+        print(f"Interlane server on {scheme}://{args.host}:{server.port}", flush=True)
+        if store is not None:
+            print(f"history: {store.path}", flush=True)
+
+    try:
+        asyncio.run(
+            serve_until_signal(args.host, args.port, store=store, context=context, ready=ready)
+        )
+    except OSError as exc:
+        print(
+            f"interlane server: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if store is not None:
+            store.close()
+    print("Interlane server stopped.", flush=True)
+    return 0
