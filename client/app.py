@@ -234,7 +234,20 @@ class InterlaneApp(App[int]):
         msg = event.msg
         self.state.apply(msg, self.clock())
         kind = msg["type"]
-        if kind == "error":
+        if kind == "error" and msg["code"] == "token" and self.state.code:
+            # our seat expired (away too long): join the same room afresh
+            self.state.token = None
+            self.send(
+                {
+                    "type": "join",
+                    "protocol": PROTOCOL_VERSION,
+                    "code": self.state.code,
+                    "name": self.plan.name,
+                    "role": "spectator" if self.state.role == "spectator" else "player",
+                }
+            )
+            self.notify(msg["message"], title="Server", severity="warning", markup=False)
+        elif kind == "error":
             self.notify(msg["message"], title="Server", severity="error", markup=False)
         elif kind == "notice":
             self.notify(msg["text"], title="Notice", markup=False)

@@ -176,6 +176,9 @@ class ClientState:
     snapshot: dict[str, Any] | None = None
     debrief: dict[str, Any] | None = None
     welcome: dict[str, Any] | None = None
+    team: dict[str, Any] | None = None  # the latest team figures (sent every few ticks)
+    individual: dict[str, Any] | None = None  # the latest of your own figures
+    room_t: float | None = None  # snapshot time when the latest room message came
     connection: str = "idle"  # idle | connecting | connected | lost | closed
     connection_note: str = ""
     interpolator: Interpolator = field(default_factory=Interpolator)
@@ -197,6 +200,15 @@ class ClientState:
             return self.snapshot["you"]
         return None
 
+    def seconds_left(self) -> float | None:
+        """Seconds left in the round: the room's clock, counted down by snapshot time since."""
+        if not self.room or not isinstance(self.room.get("clock"), int | float):
+            return None
+        left = float(self.room["clock"])
+        if self.phase == "driving" and self.snapshot and self.room_t is not None:
+            left -= float(self.snapshot.get("t", 0.0)) - float(self.room_t)
+        return max(0.0, left)
+
     def player_names(self) -> dict[int, str]:
         """Car id -> player name, from the room's player list (for labelling player cars)."""
         names: dict[int, str] = {}
@@ -216,6 +228,9 @@ class ClientState:
             self.car = msg.get("car")
         elif kind == "room":
             self.room = msg
+            self.room_t = self.snapshot.get("t") if self.snapshot else None
+            if msg["phase"] not in ("driving", "paused"):
+                self.team = None
             length = self.road.get("length")
             if isinstance(length, int | float) and length > 0:
                 self.interpolator.length = float(length)
@@ -225,6 +240,13 @@ class ClientState:
             car = you_value(you, "car", "id")
             if isinstance(car, int):
                 self.car = car
+            if isinstance(msg.get("team"), dict):
+                self.team = msg["team"]
+            score = you_value(you, "score")
+            if isinstance(score, dict):
+                self.individual = score
+            elif isinstance(score, int | float):
+                self.individual = {"score": score}
             self.interpolator.push(msg, arrived)
         elif kind == "debrief":
             self.debrief = msg

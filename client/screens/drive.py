@@ -106,9 +106,9 @@ class DriveScreen(Screen):
         clock = None
         if isinstance(t, int | float):
             clock = clock_text(t)
-            limit = room.get("seconds") or state.road.get("seconds")
-            if isinstance(limit, int | float) and limit > 0:
-                clock = f"{clock_text(t)} of {clock_text(limit)}"
+            left = state.seconds_left()
+            if left is not None:
+                clock = f"{clock_text(t)}, {clock_text(left)} left"
         banner = None
         if state.phase == "paused":
             banner = " PAUSED — the host has paused the round "
@@ -119,7 +119,7 @@ class DriveScreen(Screen):
         ):
             banner = f" {state.connection_note} "
         self.query_one(Hud).show(
-            state.you, snapshot.get("team"), room.get("rulebook"), lanes, clock, banner
+            state.you, state.team, room.get("rulebook"), lanes, clock, banner, state.individual
         )
 
     # -- messages -----------------------------------------------------------------------

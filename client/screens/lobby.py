@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from client.app import ConnectionStatus, ServerMessage
+from client.screens.roomview import plain
 from shared.conventions import describe
 
 PHASE_WORDS = {
@@ -35,7 +36,7 @@ def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
     for p in players:
         if not isinstance(p, dict):
             continue
-        name = Text(str(p.get("name", "?")))
+        name = Text(plain(p.get("name", "?"), 40))
         role = Text(str(p.get("role", "player")))
         connected = p.get("connected", True)
         status = Text("● online" if connected else "○ away (a bot drives)")
@@ -58,7 +59,10 @@ class LobbyScreen(Screen):
             yield Static(id="lobby-note", markup=False)
             with Horizontal(id="lobby-body"):
                 table: DataTable[Text] = DataTable(id="lobby-players", cursor_type="none")
-                table.add_columns("Name", "Role", "Status", "Car")
+                table.add_column("Name", width=20)
+                table.add_column("Role", width=9)
+                table.add_column("Status", width=21)
+                table.add_column("Car", width=6)
                 yield table
                 yield Static(id="lobby-rules", markup=False)
             with Horizontal(id="lobby-actions"):

@@ -14,6 +14,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import RichLog
 
+from client.screens.roomview import plain
 from client.widgets.hud import clock_text
 
 KIND_MARKS: dict[str, tuple[str, str]] = {
@@ -78,7 +79,9 @@ class EventFeed(RichLog):
         if t is not None:
             line.append(clock_text(t) + " ", style="dim")
         line.append(mark + " ", style=style or None)
-        line.append(text, style=style if kind in ("crash", "wave", "incident_start") else None)
+        line.append(
+            plain(text, 400), style=style if kind in ("crash", "wave", "incident_start") else None
+        )
         self.write(line)
 
     def add_events(self, events: Sequence[Any], t: float | None) -> None:

@@ -99,7 +99,10 @@ def speed_line(you: Mapping[str, Any] | None, lanes: int) -> Text:
 
 
 def scores_line(
-    you: Mapping[str, Any] | None, team: Mapping[str, Any] | None, clock: str | None
+    you: Mapping[str, Any] | None,
+    team: Mapping[str, Any] | None,
+    clock: str | None,
+    individual: Mapping[str, Any] | None = None,
 ) -> Text:
     """Round clock, individual figures and the team's."""
     text = Text()
@@ -112,9 +115,12 @@ def scores_line(
         text.append(f"{distance / 1000:.2f} km", style="bold")
     else:
         text.append("–")
-    score = you_value(you, "score")
+    score = (individual or {}).get("score")
     if isinstance(score, int | float):
         text.append(f" · score {round(score)}")
+    penalty = (individual or {}).get("penalty_m")
+    if isinstance(penalty, int | float) and penalty > 0:
+        text.append(f" · penalty {round(penalty)} m")
     text.append("  │ Team ")
     if not team:
         text.append("–")
@@ -157,6 +163,7 @@ class Hud(Static):
         lanes: int,
         clock: str | None,
         banner: str | None = None,
+        individual: Mapping[str, Any] | None = None,
     ) -> None:
         text = Text()
         if banner:
@@ -164,7 +171,7 @@ class Hud(Static):
             text.append("\n")
         text.append_text(speed_line(you, lanes))
         text.append("\n")
-        text.append_text(scores_line(you, team, clock))
+        text.append_text(scores_line(you, team, clock, individual))
         text.append("\n")
         text.append("Rules: ", style="bold")
         text.append(rules_summary(rulebook))

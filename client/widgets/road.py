@@ -22,6 +22,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from client.screens.roomview import plain
 from client.state import CarView, wrap_delta
 from shared.protocol import (
     FLAG_AEB,
@@ -94,7 +95,8 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
         return []
     grid: list[list[tuple[str, str]]] = [[_BLANK] * width for _ in range(height)]
     lanes = view.lanes
-    road_rows = 2 * lanes + 1
+    pitch = 4 if height >= 4 * lanes + 3 else 2  # rows per lane: roomier on tall terminals
+    road_rows = pitch * lanes + 1
     top = max(0, (height - road_rows) // 2)
     length = float(view.road.get("length") or 0.0)
     cam_col = int(width * CAMERA_AT)
@@ -108,7 +110,7 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
         return cam_col + _delta(x - view.centre_x, length) / METRES_PER_COLUMN
 
     def lane_row(lane: int) -> int:
-        return top + 1 + 2 * (lanes - 1 - lane)
+        return top + pitch // 2 + pitch * (lanes - 1 - lane)
 
     # surface and markings
     for r in range(road_rows):
@@ -119,7 +121,7 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
         if r == 0 or r == road_rows - 1:
             for c in range(width):
                 row[c] = ("━", "edge")
-        elif r % 2 == 1:
+        elif r % pitch:
             for c in range(width):
                 row[c] = (" ", "asphalt")
         else:
@@ -127,13 +129,13 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
                 dash = math.floor(world_x(c + 0.5) / DASH_METRES) % 2 == 0
                 row[c] = ("─" if dash else " ", "dash")
 
-    _draw_features(grid, view, width, height, lanes, top, road_rows, column, lane_row)
+    _draw_features(grid, view, width, height, lanes, top, road_rows, column, lane_row, pitch)
 
     # cars: the others first, you last so you are never hidden
     mine = [c for c in view.cars if c.id == view.you]
     others = [c for c in view.cars if c.id != view.you]
     for car in others + mine:
-        _draw_car(grid, car, view, width, height, lanes, top, column)
+        _draw_car(grid, car, view, width, height, lanes, top, column, pitch)
 
     return [_strip(row) for row in grid]
 
@@ -142,22 +144,27 @@ def _delta(dx: float, length: float) -> float:
     return wrap_delta(dx, length) if length > 0 else dx
 
 
-def _draw_features(grid, view, width, height, lanes, top, road_rows, column, lane_row) -> None:  # noqa: ANN001
+def _draw_features(
+    grid, view, width, height, lanes, top, road_rows, column, lane_row, pitch
+) -> None:  # noqa: ANN001
     road = view.road
     bottom = top + road_rows - 1
+    spread = range(-(pitch // 2 - 1), pitch // 2)  # surface rows of a lane around its centre
     for closure in _items(road.get("closures")):
         lane = closure.get("lane")
         if not isinstance(lane, int) or not 0 <= lane < lanes:
             continue
         start, end = float(closure.get("start", 0)), float(closure.get("end", 0))
         warn = float(closure.get("warn", 500))
-        y = lane_row(lane)
         c0, c1 = column(start), column(start) + (end - start) / METRES_PER_COLUMN
-        if y < height:
+        for dy in spread:
+            y = lane_row(lane) + dy
+            if not 0 <= y < height:
+                continue
             for c in range(max(0, math.floor(c0)), min(width, math.ceil(c1))):
                 wx = start + (c - c0) * METRES_PER_COLUMN
                 cone = int(wx // 10) != int((wx + METRES_PER_COLUMN) // 10) or c == math.floor(c0)
-                grid[y][c] = ("▲", "cone") if cone else ("╱", "hatch")
+                grid[y][c] = ("▲", "cone") if cone and dy == 0 else ("╱", "hatch")
         edge = top if lane >= lanes / 2 else bottom
         sign_row = edge - 1 if edge == top else edge + 1
         if not 0 <= sign_row < height:
@@ -171,17 +178,18 @@ def _draw_features(grid, view, width, height, lanes, top, road_rows, column, lan
             continue
         start, end = float(ramp.get("start", 0)), float(ramp.get("end", 0))
         y = lane_row(lane)
-        if y >= height:
-            continue
         c0 = column(start)
         c1 = c0 + _ring_span(start, end, float(road.get("length") or 0)) / METRES_PER_COLUMN
+        below = y + pitch // 2
         for c in range(width):
             if not c0 <= c + 0.5 <= c1:
-                grid[y][c] = (" ", "verge")
-                if y + 1 < height and y + 1 != bottom:
-                    grid[y + 1][c] = ("━", "edge")
+                for dy in spread:
+                    if 0 <= y + dy < height:
+                        grid[y + dy][c] = (" ", "verge")
+                if 0 <= below < height and below != bottom:
+                    grid[below][c] = ("━", "edge")
         end_col = math.floor(c1)
-        if 0 <= end_col < width:
+        if 0 <= end_col < width and 0 <= y < height:
             grid[y][end_col] = ("◣", "cone")
     for incident in _items(road.get("incidents")):
         lane = incident.get("lane")
@@ -207,9 +215,9 @@ def _draw_features(grid, view, width, height, lanes, top, road_rows, column, lan
                 y = top + r
                 if y < height:
                     glyph, style = grid[y][c]
-                    if r % 2 == 1 and glyph == " ":
+                    if r % pitch and glyph == " ":
                         grid[y][c] = ("┊", "gantry_faint")
-                    elif r % 2 == 0:
+                    elif r % pitch == 0:
                         grid[y][c] = ("┃", "gantry")
 
 
@@ -233,7 +241,7 @@ def _put_text(grid, y: int, col: int, text: str, style: str, width: int) -> None
             grid[y][c] = (ch, style)
 
 
-def _draw_car(grid, car: CarView, view: View, width, height, lanes, top, column) -> None:  # noqa: ANN001
+def _draw_car(grid, car: CarView, view: View, width, height, lanes, top, column, pitch) -> None:  # noqa: ANN001
     flags = car.flags
     length = TRUCK_LENGTH if flags & FLAG_TRUCK else CAR_LENGTH
     front = column(car.x)
@@ -254,7 +262,7 @@ def _draw_car(grid, car: CarView, view: View, width, height, lanes, top, column)
     braking = bool(flags & (FLAG_BRAKING | FLAG_AEB))
     # half-rows: an aligned car covers half-rows 2r and 2r+1 of text row r
     lane = min(max(car.lane, -0.5), lanes - 0.5)
-    half = round(2 * (top + 1 + 2 * (lanes - 1 - lane)))
+    half = round(2 * (top + pitch / 2 + pitch * (lanes - 1 - lane)))
     aligned = half % 2 == 0
     body_style = "crash" if crashed else kind
     if aligned:
@@ -279,7 +287,7 @@ def _draw_car(grid, car: CarView, view: View, width, height, lanes, top, column)
                 if cells[-1] is not (full[0] if full else None) and len(cells) > 1:
                     cells[-1][1] = "▶"
             elif kind == "player" and full:
-                initial = (view.names.get(car.id) or "?").strip()[:1].upper() or "?"
+                initial = plain(view.names.get(car.id) or "?").strip()[:1].upper() or "?"
                 full[0][1], full[0][2] = initial, "player_mark"
         for c, glyph, style in cells:
             if 0 <= c < width:
