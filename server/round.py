@@ -720,10 +720,13 @@ class Room:
             lines.append({"kind": event.kind, "text": text, "car": event.car, "x": event.x})
         for violation in violations:
             car = getattr(violation, "car", None)
+            if self.roster.by_car(car) is None:
+                continue  # bots' breaches count in adherence; listing them would flood the feed
+            render = getattr(violation, "render", None)  # fills "{name}" in the template
             lines.append(
                 {
                     "kind": "violation",
-                    "text": str(getattr(violation, "text", "")),
+                    "text": str(render(self._name_of(car)) if callable(render) else violation.text),
                     "car": car,
                     "x": self.world.cars[car].x if car in self.world.cars else 0.0,
                 }
