@@ -72,7 +72,8 @@ MIGRATIONS: tuple[str, ...] = (
         x REAL,
         lane REAL,
         other INTEGER,
-        value REAL
+        value REAL,
+        target INTEGER
     );
     CREATE INDEX events_round ON events (round_id, tick);
     """,
@@ -126,13 +127,14 @@ def _event_row(round_id: int, event: Any) -> tuple[Any, ...]:
 
     return (
         round_id,
-        int(get("tick")),
+        int(get("tick") or 0),
         str(get("kind")),
         get("car"),
         num(get("x")),
         num(get("lane")),
         get("other"),
         num(get("value")),
+        get("target"),
     )
 
 
@@ -283,7 +285,7 @@ class Store:
                     )
                     round_id = int(cur.lastrowid or 0)
                     self._db.executemany(
-                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (_event_row(round_id, e) for e in events),
                     )
                     for car, name in names.items():
@@ -299,9 +301,7 @@ class Store:
                             "INSERT INTO round_drivers VALUES (?, ?, ?)", (round_id, pid, int(car))
                         )
             except sqlite3.IntegrityError as exc:
-                raise StoreError(
-                    f"cannot save round {round_no} of game {game_id}: {exc}"
-                ) from None
+                raise StoreError(f"cannot save round {round_no} of game {game_id}: {exc}") from None
         return round_id
 
     # ---- reading ----------------------------------------------------------------------------
@@ -387,7 +387,7 @@ class Store:
             events = [
                 dict(e)
                 for e in self._db.execute(
-                    "SELECT tick, kind, car, x, lane, other, value FROM events"
+                    "SELECT tick, kind, car, x, lane, other, value, target FROM events"
                     " WHERE round_id = ? ORDER BY rowid",
                     (row["id"],),
                 )

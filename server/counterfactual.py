@@ -1,0 +1,142 @@
+"""Counterfactual replays: what the road would have lost had one driver driven steadily.
+
+The simulation is a pure function of (scenario, seed, input log), so the round can be branched
+shortly before a wave root, the root's driver handed to a steady bot (their own inputs left
+out of the log from then on), and the rest of the round's inputs replayed unchanged. The total
+delay of every car over the following window, against the same window of the real round, is
+what that one action cost the group. Delay is measured tick by tick with the same yardstick as
+the round's own metrics (server.metrics.FreeFlow), so "41 vehicle-seconds" means the same in
+both runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from server.metrics import DT, FreeFlow
+from server.recorder import Recording
+
+LEAD_S = 2.0  # the branch starts this long before the root
+WINDOW_S = 45.0  # and the delay is compared over this long
+
+
+class Brancher:
+    """Produces worlds at given ticks of the round, as cheaply as the recording allows.
+
+    With checkpoints (world copies the recorder kept), a branch starts from the nearest copy
+    at or before the tick and replays at most the gap. Without them (a round read back from
+    the history file), the round is replayed once from the start, and copies are kept on the
+    way for every tick asked for in `prepare`.
+    """
+
+    def __init__(
+        self,
+        scenario: Any,
+        seed: int,
+        rulebook: Mapping[str, str] | None,
+        bots: int | None,
+        mix: Mapping[str, float] | None,
+        log: Sequence[Sequence[Any]],
+        rec: Recording,
+    ) -> None:
+        self.args = (scenario, seed, dict(rulebook) if rulebook is not None else None, bots, mix)
+        self.log = [tuple(e) for e in log]
+        self.rec = rec
+        self.copies: dict[int, Any] = dict(rec.checkpoints)
+
+    def _fresh(self) -> Any:
+        from server.sim.world import World
+
+        scenario, seed, rulebook, bots, mix = self.args
+        return World(scenario, seed, rulebook, bots, mix)
+
+    def prepare(self, ticks: Sequence[int]) -> None:
+        """Make sure a cheap start exists for each tick (one pass from the start if needed)."""
+        need = sorted(t for t in set(ticks) if not any(c <= t for c in self.copies))
+        if not need:
+            return
+        world = self._fresh()
+        for tick in need:
+            world.run_log(self.log, until_tick=tick)
+            self.copies[tick] = copy.deepcopy(world)
+
+    def world_at(self, tick: int) -> Any:
+        """A private copy of the world exactly as it was at `tick` (before that tick's inputs)."""
+        starts = [c for c in self.copies if c <= tick]
+        world = copy.deepcopy(self.copies[max(starts)]) if starts else self._fresh()
+        world.run_log(self.log, until_tick=tick)
+        return world
+
+
+def entries_by_tick(log: Sequence[Sequence[Any]], start: int, end: int) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    for entry in log:
+        if start <= entry[0] < end:
+            grouped.setdefault(int(entry[0]), []).append(entry)
+    return grouped
+
+
+def run_window(
+    world: Any,
+    log: Sequence[Sequence[Any]],
+    end_tick: int,
+    free: FreeFlow,
+    skip: frozenset[int] = frozenset(),
+) -> float:
+    """Step `world` to `end_tick` with the round's inputs (minus `skip` cars'), summing delay.
+
+    The same rules as World.run_log: each tick's non-control entries are applied first, then
+    the tick's controls go into its step.
+    """
+    total = 0.0
+    grouped = entries_by_tick(log, world.tick, end_tick)
+    skip_set = set(skip)
+    while world.tick < end_tick:
+        controls: dict[int, list[tuple[str, Any]]] = {}
+        for _, op, args in grouped.get(world.tick, ()):
+            if op == "controls":
+                for car_id, action, value in args:
+                    if car_id not in skip_set:
+                        controls.setdefault(car_id, []).append((action, value))
+            else:
+                world._apply_op(op, list(args), skip_set)
+        world.step(controls)
+        total += free.tick_delay(world.cars.values())
+    return total
+
+
+def counterfactual(
+    brancher: Brancher, car: int, root_tick: int, free: FreeFlow
+) -> dict[str, Any] | None:
+    """Replay the window around a root with `car` driven by a steady bot; None if impossible."""
+    rec = brancher.rec
+    start = max(rec.tick0, root_tick - int(LEAD_S / DT))
+    end = min(rec.last_tick, start + int(WINDOW_S / DT))
+    if end - start < int(5 / DT):
+        return None  # too close to the end of the round to say anything
+    world = brancher.world_at(start)
+    if car not in world.cars:
+        return None
+    if world.cars[car].controller == "bot":
+        # set_controller ignores a bot-to-bot change: hand the car over and back to swap the
+        # personality (both inside this private branch)
+        world.set_controller(car, "player")
+    world.set_controller(car, "bot", "steady")
+    cf = run_window(world, brancher.log, end, free, frozenset({car}))
+    factual = sum(rec.delay_ticks[start - rec.tick0 : end - rec.tick0])
+    return {
+        "from_t": round((start - rec.tick0) * DT, 2),
+        "to_t": round((end - rec.tick0) * DT, 2),
+        "factual_vs": round(factual, 1),
+        "counterfactual_vs": round(cf, 1),
+        "cost_vs": round(factual - cf, 1),
+    }
+
+
+def replay_delay(brancher: Brancher, start: int, end: int, free: FreeFlow) -> float:
+    """The factual window re-simulated (no driver changed): equal to the recorded delay when
+    the replay is exact, which the tests check."""
+    world = brancher.world_at(start)
+    return run_window(world, brancher.log, end, free)

@@ -1,0 +1,354 @@
+"""The debrief: from a round's own data to the payload every screen and report draws.
+
+`analyse` is called once per round, off the tick thread, after the round ended: it traces the
+waves to their roots, replays the costliest ones with their driver as a steady bot, builds the
+space-time diagram and the behaviour-over-time series, and asks each insight detector whether
+its pattern is in this round. The result is a plain, msgpack-able dict documented in
+docs/debrief.md; the server sends it as the `debrief` message and stores it with the round.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgpack
+
+from server import insights, waves
+from server.counterfactual import Brancher, counterfactual
+from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
+from server.recorder import Recorder, Recording
+
+PAYLOAD_VERSION = 1
+MAX_TIME_BINS = 150
+SERIES_BINS = 48
+MAX_ROOTS = 8
+COUNTERFACTUALS = 3
+PAYLOAD_BUDGET = 60_000  # bytes of msgpack; the frame limit is 64 KiB
+TEAM_KEYS = (
+    "flow_vph",
+    "mean_kmh",
+    "delay_vs",
+    "delay_per_car_s",
+    "crashes",
+    "near_misses",
+    "hard_brakes",
+    "lane_changes",
+    "unsignalled_changes",
+    "adherence",
+)
+
+
+def _scenario(scenario: Any) -> Any:
+    if isinstance(scenario, str):
+        from server.sim.scenario import load_scenario
+
+        return load_scenario(scenario)
+    return scenario
+
+
+def rerun(
+    scenario: Any,
+    seed: int,
+    rulebook: Mapping[str, str] | None,
+    bots: int | None,
+    mix: Mapping[str, float] | None,
+    log: Sequence[Sequence[Any]],
+    ticks: int,
+    checkpoint_ticks: int = 0,
+) -> tuple[Any, Recording, dict[str, Any]]:
+    """Replay a round from its inputs with a fresh recorder and metrics, tick by tick.
+
+    This is how a stored round is analysed again (the recording is not stored: the log and
+    the seed are enough to rebuild it exactly). Returns (world, recording, metrics result).
+    """
+    from server.sim.world import World
+
+    world = World(_scenario(scenario), seed, dict(rulebook) if rulebook else None, bots, mix)
+    recorder = Recorder(checkpoint_ticks=checkpoint_ticks)
+    metrics = RoundMetrics(world)
+    entries = [tuple(e) for e in log]
+    i = 0
+    while world.tick < ticks:
+        controls: dict[int, list[tuple[str, Any]]] = {}
+        while i < len(entries) and entries[i][0] <= world.tick:
+            _, op, args = entries[i]
+            i += 1
+            if op == "controls":
+                for car_id, action, value in args:
+                    controls.setdefault(car_id, []).append((action, value))
+            else:
+                world._apply_op(op, list(args), set())
+        events = world.step(controls)
+        metrics.observe(world, events)
+        recorder.observe(world, events)
+    return world, recorder.recording(), metrics.result()
+
+
+def analyse(
+    scenario: Any,
+    seed: int,
+    rulebook: Mapping[str, str] | None,
+    bots: int | None,
+    mix: Mapping[str, float] | None,
+    log: Sequence[Sequence[Any]],
+    recording: Recording | None,
+    metrics: Mapping[str, Any] | None,
+    adherence: Mapping[Any, Any] | None,
+    names: Mapping[Any, str] | None,
+    previous: Sequence[Mapping[str, Any]] | None,
+    *,
+    round_no: int | None = None,
+    ticks: int | None = None,
+    counterfactuals: int = COUNTERFACTUALS,
+) -> dict[str, Any]:
+    """The debrief payload of one round (docs/debrief.md).
+
+    `recording` and `metrics` come from the round's Recorder and RoundMetrics; when either is
+    None the round is replayed from its log (then `ticks`, the round's length, is needed).
+    `adherence` is the AdherenceTracker's per-car result; `names` maps player cars to names;
+    `previous` holds the earlier rounds of the game, oldest first — their metrics results or
+    their debrief payloads (anything with a "team" map).
+    """
+    scenario = _scenario(scenario)
+    if recording is None or metrics is None:
+        if ticks is None:
+            raise ValueError("analysing a round without its recording needs its length in ticks")
+        _, rec2, met2 = rerun(scenario, seed, rulebook, bots, mix, log, ticks)
+        recording = recording or rec2
+        metrics = metrics or met2
+    rec = recording
+    previous = list(previous or [])
+    round_no = round_no if round_no is not None else len(previous) + 1
+    names = {int(k): str(v) for k, v in (names or {}).items() if v}
+    book = dict(rulebook) if rulebook is not None else dict(rec.rulebook or {})
+    team, drivers = _figures(metrics, adherence or {}, names)
+
+    free = FreeFlow(rec.road, rec.rulebook)
+    free.desired.update(rec.desired)
+    roots = waves.trace_roots(rec)[:MAX_ROOTS]
+    if counterfactuals and roots and log is not None:
+        brancher = Brancher(scenario, seed, rulebook, bots, mix, log, rec)
+        chosen = roots[:counterfactuals]
+        brancher.prepare([max(rec.tick0, r.tick - 40) for r in chosen])
+        for root in chosen:
+            root.counterfactual = counterfactual(brancher, root.car, root.tick, free)
+
+    rows = [round_row(p, i + 1) for i, p in enumerate(previous)]
+    this_row = round_row({"team": team, "scenario": scenario.name, "rulebook": book}, round_no)
+    ctx = insights.Context(rec, roots, drivers, team, book, rows, round_no, names)
+    diagram, paths = space_time(rec, names)
+    payload = {
+        "version": PAYLOAD_VERSION,
+        "round": round_no,
+        "scenario": scenario.name,
+        "seed": int(seed),
+        "rulebook": book,
+        "duration_s": round(rec.duration, 2),
+        "ticks": rec.last_tick - rec.tick0,
+        "road": {
+            "length": rec.length,
+            "lanes": rec.lanes,
+            "gantry": float(rec.road.get("gantry", 0.0) or 0.0),
+        },
+        "team": team,
+        "drivers": drivers,
+        "diagram": diagram,
+        "paths": paths,
+        "series": series(rec),
+        "roots": [root_payload(ctx, r) for r in roots],
+        "cards": insights.cards(ctx),
+        "rounds": [*rows, this_row],
+    }
+    return fit(payload)
+
+
+# ---- figures ---------------------------------------------------------------------------------
+
+
+def _figures(
+    metrics: Mapping[str, Any], adherence: Mapping[Any, Any], names: Mapping[int, str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Team and per-driver rows from the metrics, with names and adherence scores joined in."""
+    team = dict(metrics.get("team", {}))
+    drivers = []
+    for row in metrics.get("drivers", ()):
+        d = dict(row)
+        car = int(d["car"])
+        d["name"] = names.get(car) if d.get("kind") == "player" or car in names else None
+        entry = adherence.get(car) or adherence.get(str(car))
+        if d.get("adherence") is None and isinstance(entry, Mapping):
+            score = entry.get("score")
+            d["adherence"] = None if score is None else round(float(score))
+        drivers.append(d)
+    if team.get("adherence") is None and adherence:
+        value = mean_adherence(adherence)
+        team["adherence"] = None if value is None else round(value)
+    return team, drivers
+
+
+def round_row(item: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """One row of the round-by-round comparison, from a metrics result or a debrief payload."""
+    team = item.get("team", {}) or {}
+    return {
+        "round": int(item.get("round", number) or number),
+        "scenario": item.get("scenario"),
+        "rulebook": item.get("rulebook"),
+        **{k: team.get(k) for k in TEAM_KEYS},
+    }
+
+
+# ---- the space-time diagram and the series ----------------------------------------------------
+
+
+def _frames_per(rec: Recording, bins: int) -> int:
+    return max(1, math.ceil(len(rec.frames) / bins))
+
+
+def space_time(
+    rec: Recording, names: Mapping[int, str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Mean speed per (time bin, position bin), and each player car's position per time bin."""
+    k = _frames_per(rec, MAX_TIME_BINS)
+    times = math.ceil(len(rec.frames) / k) if rec.frames else 0
+    cells = min(64, max(16, round(rec.length / 25)))
+    x_bin = rec.length / cells
+    sums = [[0.0] * cells for _ in range(times)]
+    counts = [[0] * cells for _ in range(times)]
+    vmax = 0.0
+    for track in rec.tracks.values():
+        start = track.start
+        for i, (x, v) in enumerate(zip(track.x, track.v, strict=True)):
+            if x < 0:
+                continue
+            t = (start + i) // k
+            j = min(cells - 1, int(x / x_bin))
+            sums[t][j] += v
+            counts[t][j] += 1
+            if v > vmax:
+                vmax = v
+    grid = [
+        [round(s / c * 3.6) if c else -1 for s, c in zip(srow, crow, strict=True)]
+        for srow, crow in zip(sums, counts, strict=True)
+    ]
+    diagram = {
+        "t_bin_s": round(k * rec.sample_ticks * DT, 3),
+        "x_bin_m": round(x_bin, 3),
+        "times": times,
+        "cells": cells,
+        "vmax_kmh": max(30, int(math.ceil(vmax * 3.6 / 10) * 10)),
+        "kmh": grid,
+    }
+    paths = []
+    for car in sorted(c for c, kind in rec.kinds.items() if kind == "player"):
+        path_track = rec.tracks.get(car)
+        if path_track is None:
+            continue
+        xs = []
+        for t in range(times):
+            at = path_track.at(min(len(rec.frames) - 1, t * k + k // 2))
+            ok = at is not None and path_track.x[at] >= 0
+            xs.append(round(path_track.x[at]) if at is not None and ok else -1)
+        paths.append({"car": car, "name": names.get(car) or f"car {car}", "x": xs})
+    return diagram, paths
+
+
+def series(rec: Recording) -> dict[str, Any]:
+    """Mean speed, flow past the gantry, stopped cars and hard brakes per time bin."""
+    k = _frames_per(rec, SERIES_BINS)
+    n = math.ceil(len(rec.frames) / k) if rec.frames else 0
+    v_sum = [0.0] * n
+    v_cnt = [0] * n
+    stopped = [0] * n
+    for track in rec.tracks.values():
+        for i, (x, v) in enumerate(zip(track.x, track.v, strict=True)):
+            if x < 0:
+                continue
+            b = (track.start + i) // k
+            v_sum[b] += v
+            v_cnt[b] += 1
+            if v < STOPPED_MPS:
+                stopped[b] += 1
+    frames_in = [min(k, len(rec.frames) - b * k) for b in range(n)]
+    bin_s = k * rec.sample_ticks * DT
+    flow = [0] * n
+    brakes = [0] * n
+    ticks_per_bin = k * rec.sample_ticks
+    for ev in rec.events:
+        b = (ev.tick - rec.tick0) // ticks_per_bin  # event of step e: state e + 1
+        if not 0 <= b < n:
+            continue
+        if ev.kind == "gantry":
+            flow[b] += 1
+        elif ev.kind == "hard_brake":
+            brakes[b] += 1
+    return {
+        "t_bin_s": round(bin_s, 3),
+        "t": [round(b * bin_s, 2) for b in range(n)],
+        "mean_kmh": [
+            round(s / c * 3.6, 1) if c else 0.0 for s, c in zip(v_sum, v_cnt, strict=True)
+        ],
+        "flow_vph": [
+            round(f * 3600 / (frames_in[b] * rec.sample_ticks * DT)) for b, f in enumerate(flow)
+        ],
+        "stopped": [round(s / frames_in[b], 1) for b, s in enumerate(stopped)],
+        "hard_brakes": brakes,
+    }
+
+
+# ---- roots -----------------------------------------------------------------------------------
+
+
+def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
+    who = ctx.label(root.car)
+    when = insights.clock(ctx.t(root.frames[0]))
+    what = "brake" if root.kind == "brake" else "cut-in"
+    cf = root.counterfactual
+    if cf is None:
+        text = f"{who}'s {what} at {when} made {root.reached} cars brake in turn"
+    elif cf["cost_vs"] > 0:
+        text = f"{who}'s {what} at {when} cost the road {cf['cost_vs']:.0f} vehicle-seconds"
+    else:
+        text = (
+            f"{who}'s {what} at {when} made {root.reached} cars brake, but the road lost no "
+            f"time overall from it (replayed: {-cf['cost_vs']:.0f} vehicle-seconds the other way)"
+        )
+    dx = (root.xs[0] - root.xs[-1]) % ctx.rec.length
+    amp = root.amplification()
+    return {
+        "car": root.car,
+        "name": ctx.names.get(root.car),
+        "kind": root.kind,
+        "t": round(ctx.t(root.frames[0]), 2),
+        "x": round(root.x, 1),
+        "lane": root.lane,
+        "reached": root.reached,
+        "chain": root.chain[:40],
+        "decel": [round(d, 2) for d in root.decel[:40]],
+        "amplification": None if amp is None else round(amp, 3),
+        "delay_vs": round(root.delay_vs, 1),
+        "span_m": round(dx, 1),
+        "span_s": round(ctx.t(root.frames[-1]) - ctx.t(root.frames[0]), 2),
+        "counterfactual": cf,
+        "text": text,
+    }
+
+
+def fit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Keep the payload under the frame budget: bots' rows go first, then diagram detail."""
+    size = len(msgpack.packb(payload, use_bin_type=True))
+    if size <= PAYLOAD_BUDGET:
+        return payload
+    payload["drivers"] = [d for d in payload["drivers"] if d.get("kind") == "player"]
+    while len(msgpack.packb(payload, use_bin_type=True)) > PAYLOAD_BUDGET:
+        diagram = payload["diagram"]
+        if diagram["times"] < 20:
+            payload["paths"] = payload["paths"][:20]
+            break
+        diagram["kmh"] = diagram["kmh"][::2]
+        diagram["times"] = len(diagram["kmh"])
+        diagram["t_bin_s"] = diagram["t_bin_s"] * 2
+        for path in payload["paths"]:
+            path["x"] = path["x"][::2]
+    return payload

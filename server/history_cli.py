@@ -1,0 +1,102 @@
+"""`interlane history` and `interlane report`: the history file, read back for people.
+
+Both print one clear line and exit non-zero when something is wrong (no such game, a file
+that is not an Interlane history), never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from server.report import gather, render
+from server.store import Store, StoreError
+
+
+def _when(stamp: Any) -> str:
+    if not isinstance(stamp, int | float):
+        return ""
+    return _dt.datetime.fromtimestamp(stamp, _dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _printable(text: Any, width: int) -> str:
+    """A name as it goes into a terminal table: no control characters, cut to width."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return clean if len(clean) <= width else clean[: width - 1] + "…"
+
+
+def run_history(args: Any) -> int:
+    try:
+        with Store(getattr(args, "db", None)) as store:
+            games = store.list_games()
+            path = store.path
+    except StoreError as exc:
+        print(f"interlane history: {exc}", file=sys.stderr)
+        return 1
+    if not games:
+        print(f"No games stored in {path} yet.")
+        return 0
+    print(f"Games in {path}:")
+    print(f"{'id':>4}  {'code':5}  {'started (UTC)':16}  {'program':12}  {'rounds':>6}  players")
+    for g in games:
+        players = ", ".join(_printable(p, 20) for p in g["players"]) or "–"
+        print(
+            f"{g['id']:>4}  {_printable(g['code'], 5):5}  {_when(g['created']):16}  "
+            f"{_printable(g['program'], 12):12}  {g['rounds']:>6}  {players}"
+        )
+    print("Export one with: interlane report ID --format md|html|json|csv [-o FILE]")
+    return 0
+
+
+def _complete(store: Store, game_id: int, data: dict[str, Any]) -> None:
+    """Rebuild a round's debrief from its log when the stored one is incomplete (a server
+    without the analysis, or an analysis that failed)."""
+    from server.debrief import analyse
+
+    previous: list[dict[str, Any]] = []
+    for r in data["rounds"]:
+        if "diagram" not in r["debrief"]:
+            stored = store.load_round(game_id, r["round_no"])
+            debrief = analyse(
+                stored["scenario"],
+                stored["seed"],
+                stored["rulebook"],
+                stored["bots"],
+                stored["mix"],
+                stored["log"],
+                None,
+                None,
+                {},
+                stored["names"],
+                previous,
+                round_no=r["round_no"],
+                ticks=stored["ticks"],
+            )
+            r["debrief"] = {**r["debrief"], **debrief}
+        previous.append(r["debrief"])
+
+
+def run_report(args: Any) -> int:
+    fmt = getattr(args, "format", "md") or "md"
+    try:
+        with Store(getattr(args, "db", None)) as store:
+            game_id = store.find_game(args.game)
+            data = gather(store, game_id)
+            _complete(store, game_id, data)
+    except StoreError as exc:
+        print(f"interlane report: {exc}", file=sys.stderr)
+        return 1
+    text = render(data, fmt)
+    output = getattr(args, "output", None)
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"interlane report: cannot write {output}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"Wrote the {fmt} report of game {game_id} to {output}")
+    else:
+        sys.stdout.write(text)
+    return 0

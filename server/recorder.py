@@ -1,0 +1,155 @@
+"""What the debrief needs from a round, sampled while it runs.
+
+The debrief traces waves car to car and draws the space-time diagram, so it needs every car's
+position, speed, lane and strongest braking over time — but not at 20 Hz: a sample every
+quarter second (the braking in between kept as its minimum) is enough to see a driver react,
+and keeps a 4-minute, 60-car round to about a megabyte in compact arrays. The recorder also
+keeps the exact per-tick total delay (the counterfactuals compare against it) and, every few
+seconds, a copy of the world, so that a counterfactual replay starts near its moment instead
+of re-simulating the round from the start.
+"""
+
+from __future__ import annotations
+
+import copy
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.metrics import DT, FreeFlow, is_player
+
+SAMPLE_TICKS = 5  # one sample every 0.25 s
+CHECKPOINT_TICKS = 400  # a world copy every 20 s (a copy of 60 cars takes ~30 ms)
+
+
+@dataclass
+class Track:
+    """One car's samples, from frame `start` on (cars can join a round late)."""
+
+    start: int
+    x: array = field(default_factory=lambda: array("f"))
+    v: array = field(default_factory=lambda: array("f"))
+    lane: array = field(default_factory=lambda: array("b"))
+    amin: array = field(default_factory=lambda: array("f"))
+
+    def at(self, frame: int) -> int | None:
+        """Index into the arrays for a frame, or None when the car was not there."""
+        i = frame - self.start
+        return i if 0 <= i < len(self.x) else None
+
+
+@dataclass
+class Recording:
+    """A round as the debrief sees it. `checkpoints` live in memory only (not stored)."""
+
+    tick0: int
+    length: float
+    lanes: int
+    road: dict[str, Any]
+    rulebook: dict[str, str] | None
+    sample_ticks: int = SAMPLE_TICKS
+    frames: list[int] = field(default_factory=list)  # the tick of each frame
+    tracks: dict[int, Track] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)  # "player" once ever a player's
+    personalities: dict[int, str | None] = field(default_factory=dict)
+    desired: dict[int, float] = field(default_factory=dict)  # free-flow desired speed, m/s
+    events: list[Any] = field(default_factory=list)
+    delay_ticks: array = field(default_factory=lambda: array("d"))  # vehicle-s per tick
+    checkpoints: dict[int, Any] = field(default_factory=dict)  # tick -> world copy
+    last_tick: int = 0
+
+    @property
+    def duration(self) -> float:
+        return (self.last_tick - self.tick0) * DT
+
+    def frame_time(self, frame: int) -> float:
+        return (self.frames[frame] - self.tick0) * DT
+
+    def frame_of_tick(self, tick: int) -> int:
+        """The first frame at or after `tick` (clamped to the last frame)."""
+        f = (tick - self.tick0 + self.sample_ticks - 1) // self.sample_ticks - 1
+        return max(0, min(len(self.frames) - 1, f))
+
+
+class Recorder:
+    """Observer of a round: `observe(world, events)` each tick, `recording()` at the end."""
+
+    def __init__(self, checkpoint_ticks: int = CHECKPOINT_TICKS) -> None:
+        self.checkpoint_ticks = checkpoint_ticks
+        self._rec: Recording | None = None
+        self._free: FreeFlow | None = None
+        self._amin: dict[int, float] = {}
+
+    def _start(self, world: Any) -> Recording:
+        road = world.road()
+        rulebook = getattr(world, "rulebook", None)
+        tick0 = int(world.tick) - 1  # observe runs after the first step
+        rec = Recording(
+            tick0=tick0,
+            length=float(world.length),
+            lanes=int(world.lanes),
+            road=road,
+            rulebook=dict(rulebook) if rulebook is not None else None,
+        )
+        self._free = FreeFlow(road, rulebook)
+        return rec
+
+    def checkpoint(self, world: Any) -> None:
+        """Keep a copy of the world as it is now (also called for the round's first state)."""
+        if self._rec is not None and self.checkpoint_ticks > 0:
+            self._rec.checkpoints[int(world.tick)] = copy.deepcopy(world)
+
+    def observe(self, world: Any, events: list[Any]) -> None:
+        rec = self._rec
+        if rec is None:
+            rec = self._rec = self._start(world)
+        free = self._free
+        assert free is not None
+        tick = int(world.tick)
+        rec.last_tick = tick
+        rec.delay_ticks.append(free.tick_delay(world.cars.values()))
+        amin = self._amin
+        for car in world.cars.values():
+            a = car.a
+            prev = amin.get(car.id)
+            if prev is None or a < prev:
+                amin[car.id] = a
+            if car.controller == "player":
+                rec.kinds[car.id] = "player"
+        if events:
+            rec.events.extend(events)
+        if (tick - rec.tick0) % rec.sample_ticks == 0:
+            self._sample(world, rec)
+        if self.checkpoint_ticks and tick % self.checkpoint_ticks == 0:
+            rec.checkpoints[tick] = copy.deepcopy(world)
+
+    def _sample(self, world: Any, rec: Recording) -> None:
+        frame = len(rec.frames)
+        rec.frames.append(int(world.tick))
+        amin = self._amin
+        assert self._free is not None
+        for car in world.cars.values():
+            track = rec.tracks.get(car.id)
+            if track is None:
+                track = rec.tracks[car.id] = Track(start=frame)
+                rec.kinds.setdefault(car.id, "player" if is_player(car) else "bot")
+                rec.personalities[car.id] = getattr(car, "personality", None)
+                rec.desired[car.id] = self._free.desired_of(car)
+            elif track.start + len(track.x) != frame:
+                # the car left and came back (removed, then re-added): pad the gap as absent
+                while track.start + len(track.x) < frame:
+                    track.x.append(-1.0)
+                    track.v.append(0.0)
+                    track.lane.append(-1)
+                    track.amin.append(0.0)
+            track.x.append(car.x)
+            track.v.append(car.v)
+            track.lane.append(int(car.lane_index))
+            track.amin.append(amin.get(car.id, car.a))
+        amin.clear()
+
+    def recording(self) -> Recording:
+        """The round so far; an empty recording if the round never ticked."""
+        if self._rec is None:
+            raise ValueError("the recorder has not observed any tick")
+        return self._rec

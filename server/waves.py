@@ -1,0 +1,266 @@
+"""Waves traced to their roots: which brake or cut-in started a chain of braking behind it.
+
+A root is a hard brake the car did not inherit from braking ahead of it, or a lane change that
+made the new follower brake hard (a cut-in). From the root we walk down the lane: the car
+behind, if it began braking within a reaction window, is reached; then the car behind that
+one, and so on. Each root gets the cars it reached, how their braking grew or faded along the
+chain, and the delay those cars suffered afterwards. Only the recording is read: this is pure
+analysis of what happened, and the same recording always gives the same roots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.metrics import FreeFlow
+from server.recorder import Recording
+
+HARD_BRAKE = 4.0  # m/s²: what the simulation reports as a hard brake; a cut-in must force one
+RESPONSE_BRAKE = 1.0  # m/s²: a follower "brakes in turn" beyond this (coasting is gentler)
+RESPONSE_WINDOW_S = 5.0  # a follower that reacts later than this is not counted as reached
+PEAK_WINDOW_S = 3.0  # a response's strength: its strongest braking within this time
+INHERIT_WINDOW_S = 3.0  # a leader braking this shortly before makes a brake inherited
+MAX_GAP_M = 120.0  # a car further behind than this is not following
+DELAY_WINDOW_S = 45.0  # delay after the root that is attributed to the reached cars
+COVER_S = 2.0  # a brake this close to a car's place in a traced chain belongs to that chain
+
+
+@dataclass
+class Root:
+    """One traced wave root; `frames[i]`/`xs[i]` are where chain[i] began braking."""
+
+    car: int
+    kind: str  # "brake" | "cut_in"
+    tick: int
+    x: float
+    lane: int
+    chain: list[int] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    xs: list[float] = field(default_factory=list)
+    decel: list[float] = field(default_factory=list)
+    delay_vs: float = 0.0
+    counterfactual: dict[str, Any] | None = None
+
+    @property
+    def reached(self) -> int:
+        return len(self.chain) - 1
+
+    def amplification(self) -> float | None:
+        """Mean ratio of each follower's braking to its leader's (cut-ins start at the victim)."""
+        start = 1 if self.kind == "cut_in" else 0
+        ratios = [
+            self.decel[i + 1] / self.decel[i]
+            for i in range(start, len(self.decel) - 1)
+            if self.decel[i] > 0.1
+        ]
+        return sum(ratios) / len(ratios) if ratios else None
+
+
+class Lanes:
+    """Who follows whom at a frame: each lane's cars sorted by position, built on demand."""
+
+    def __init__(self, rec: Recording) -> None:
+        self.rec = rec
+        self._cache: dict[int, dict[int, list[tuple[float, int]]]] = {}
+
+    def at(self, frame: int) -> dict[int, list[tuple[float, int]]]:
+        lanes = self._cache.get(frame)
+        if lanes is None:
+            lanes = {}
+            for car, track in self.rec.tracks.items():
+                i = track.at(frame)
+                if i is None or track.x[i] < 0:
+                    continue
+                lanes.setdefault(track.lane[i], []).append((track.x[i], car))
+            for row in lanes.values():
+                row.sort()
+            self._cache[frame] = lanes
+        return lanes
+
+    def neighbour(
+        self, frame: int, lane: int, x: float, behind: bool, skip: int
+    ) -> tuple[int, float] | None:
+        """The nearest car behind (or ahead of) position x in `lane`, and the distance to it."""
+        row = self.at(frame).get(lane)
+        if not row:
+            return None
+        length = self.rec.length
+        best: tuple[int, float] | None = None
+        for ox, car in row:
+            if car == skip:
+                continue
+            d = (x - ox) % length if behind else (ox - x) % length
+            if d <= 0 or d > MAX_GAP_M:
+                continue
+            if best is None or d < best[1]:
+                best = (car, d)
+        return best
+
+
+def _sample(rec: Recording, car: int, frame: int) -> tuple[float, float, int, float] | None:
+    """(x, v, lane, amin) of a car at a frame, or None."""
+    track = rec.tracks.get(car)
+    if track is None:
+        return None
+    i = track.at(frame)
+    if i is None or track.x[i] < 0:
+        return None
+    return track.x[i], track.v[i], track.lane[i], track.amin[i]
+
+
+def _response(rec: Recording, car: int, frame: int, threshold: float) -> tuple[int, float] | None:
+    """First frame from `frame` on, within the reaction window, where the car brakes beyond
+    `threshold`, and the strongest braking of that response."""
+    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    track = rec.tracks.get(car)
+    if track is None:
+        return None
+    last = min(len(rec.frames) - 1, frame + int(RESPONSE_WINDOW_S * per_s))
+    for f in range(frame, last + 1):
+        i = track.at(f)
+        if i is None or track.x[i] < 0:
+            continue
+        if track.amin[i] < -threshold:
+            end = min(track.start + len(track.x) - 1, f + int(PEAK_WINDOW_S * per_s))
+            peak = min(track.amin[j - track.start] for j in range(f, end + 1))
+            return f, -peak
+    return None
+
+
+def _braking_before(rec: Recording, car: int, frame: int) -> bool:
+    """Was this car braking (beyond the response threshold) shortly before `frame`?"""
+    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    track = rec.tracks.get(car)
+    if track is None:
+        return False
+    for f in range(max(track.start, frame - int(INHERIT_WINDOW_S * per_s)), frame + 1):
+        i = track.at(f)
+        if i is not None and track.amin[i] < -RESPONSE_BRAKE:
+            return True
+    return False
+
+
+def trace_roots(rec: Recording) -> list[Root]:
+    """Every wave root in the round, costliest first."""
+    lanes = Lanes(rec)
+    free = FreeFlow(rec.road, rec.rulebook)
+    free.desired.update(rec.desired)
+    covered: dict[int, list[int]] = {}  # car -> frames at which it is part of a traced chain
+    cover = int(COVER_S / (rec.sample_ticks * 0.05))
+    candidates = sorted(
+        (e for e in rec.events if e.kind in ("hard_brake", "lane_change") and e.car is not None),
+        key=lambda e: (e.tick, e.car),
+    )
+    recent_changes: list[Any] = [e for e in candidates if e.kind == "lane_change"]
+    roots: list[Root] = []
+    for ev in candidates:
+        if ev.tick < rec.tick0 or ev.tick >= rec.last_tick or not rec.frames:
+            continue
+        frame = rec.frame_of_tick(ev.tick + 1)  # the event of step e shows in state e + 1
+        if any(abs(frame - f) <= cover for f in covered.get(ev.car, ())):
+            continue
+        root = (
+            _brake_root(rec, lanes, ev, frame, recent_changes)
+            if ev.kind == "hard_brake"
+            else _cut_in_root(rec, lanes, ev, frame)
+        )
+        if root is None:
+            continue
+        _follow(rec, lanes, root)
+        if root.reached < 1:
+            continue
+        for car, f in zip(root.chain, root.frames, strict=True):
+            covered.setdefault(car, []).append(f)
+        root.delay_vs = _chain_delay(rec, free, root)
+        roots.append(root)
+    roots.sort(key=lambda r: (-r.delay_vs, r.tick, r.car))
+    return roots
+
+
+def _brake_root(
+    rec: Recording, lanes: Lanes, ev: Any, frame: int, changes: list[Any]
+) -> Root | None:
+    sample = _sample(rec, ev.car, frame)
+    if sample is None:
+        return None
+    x, _, lane, _ = sample
+    ahead = lanes.neighbour(frame, lane, x, behind=False, skip=ev.car)
+    if ahead is not None and _braking_before(rec, ahead[0], frame):
+        return None  # inherited from the car ahead: part of someone else's wave
+    window = int(INHERIT_WINDOW_S / 0.05)
+    for ch in changes:
+        cut_in = ev.tick - window <= ch.tick <= ev.tick and ch.target == lane
+        if cut_in and ahead is not None and ahead[0] == ch.car != ev.car:
+            return None  # forced by a cut-in: traced from the lane change instead
+    decel = float(ev.value) if ev.value else HARD_BRAKE
+    return Root(
+        ev.car, "brake", int(ev.tick), float(ev.x), int(lane), [ev.car], [frame], [x], [decel]
+    )
+
+
+def _cut_in_root(rec: Recording, lanes: Lanes, ev: Any, frame: int) -> Root | None:
+    """A lane change is a root when the car it moved in front of had to brake hard."""
+    target = ev.target
+    if target is None:
+        return None
+    sample = _sample(rec, ev.car, frame)
+    if sample is None:
+        return None
+    x = sample[0]
+    behind = lanes.neighbour(frame, int(target), x, behind=True, skip=ev.car)
+    if behind is None:
+        return None
+    response = _response(rec, behind[0], frame, HARD_BRAKE)
+    if response is None:
+        return None
+    own = -min(0.0, sample[3])
+    root = Root(
+        ev.car, "cut_in", int(ev.tick), float(ev.x), int(target), [ev.car], [frame], [x], [own]
+    )
+    victim = _sample(rec, behind[0], response[0])
+    root.chain.append(behind[0])
+    root.frames.append(response[0])
+    root.xs.append(victim[0] if victim else x)
+    root.decel.append(response[1])
+    return root
+
+
+def _follow(rec: Recording, lanes: Lanes, root: Root) -> None:
+    """Extend the chain down the lane while each next follower brakes in turn."""
+    limit = len(rec.tracks)
+    while len(root.chain) <= limit:
+        car, frame = root.chain[-1], root.frames[-1]
+        sample = _sample(rec, car, frame)
+        if sample is None:
+            return
+        x, _, lane, _ = sample
+        behind = lanes.neighbour(frame, lane, x, behind=True, skip=car)
+        if behind is None or behind[0] in root.chain:
+            return
+        response = _response(rec, behind[0], frame, RESPONSE_BRAKE)
+        if response is None:
+            return
+        f, decel = response
+        follower = _sample(rec, behind[0], f)
+        root.chain.append(behind[0])
+        root.frames.append(f)
+        root.xs.append(follower[0] if follower else x)
+        root.decel.append(decel)
+
+
+def _chain_delay(rec: Recording, free: FreeFlow, root: Root) -> float:
+    """Vehicle-seconds the reached cars lost from their response to the end of the window."""
+    dt = rec.sample_ticks * 0.05
+    end = min(len(rec.frames), root.frames[0] + int(DELAY_WINDOW_S / dt) + 1)
+    total = 0.0
+    for car, start in zip(root.chain[1:], root.frames[1:], strict=True):
+        track = rec.tracks[car]
+        for f in range(start, end):
+            i = track.at(f)
+            if i is None or track.x[i] < 0:
+                continue
+            fv = free.speed(car, track.x[i])
+            if track.v[i] < fv:
+                total += (1.0 - track.v[i] / fv) * dt
+    return total
