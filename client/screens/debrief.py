@@ -1,0 +1,501 @@
+"""The debrief: what just happened on the road, from the round's own data (DESIGN §6).
+
+It opens on a question, not an answer (DESIGN §13, "ask first, reveal after"): the space-time
+diagram is hidden while the player marks where they think the jam started; Enter (or r)
+reveals the real diagram, the traced wave roots and the cards, and compares the guess with
+the costliest root. Tabs then hold behaviour over time and the round-by-round learning
+curve, the wave roots with their counterfactual costs, the insight cards, and the player's
+own figures beside the team's. The projector layout (host without a car, spectators) has
+bigger figures, one card at a time and fewer words.
+
+Everything drawn comes from the `debrief` message (docs/debrief.md); a section that the
+round did not produce says so instead of showing anything canned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Label,
+    Sparkline,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from client.screens.roomview import app_state, fmt_clock, message_of, my_car, my_role, plain
+from client.widgets.cards import InsightCard, card_body
+from client.widgets.charts import TeamFigures
+from client.widgets.ring_overview import legend_text
+from client.widgets.spacetime import Diagram, SpaceTime
+from shared.conventions import describe
+
+SERIES: tuple[tuple[str, str], ...] = (
+    ("mean_kmh", "Mean speed (km/h)"),
+    ("flow_vph", "Flow past the gantry (veh/h)"),
+    ("stopped", "Stopped cars"),
+    ("hard_brakes", "Hard brakes"),
+)
+
+# key in drivers[], label, format
+PERSONAL: tuple[tuple[str, str, str], ...] = (
+    ("distance_m", "Distance (km)", "km"),
+    ("mean_kmh", "Mean speed (km/h)", "0"),
+    ("delay_s", "Delay (s)", "0"),
+    ("crashes", "Crashes involved", "0"),
+    ("crashes_caused", "Crashes caused", "0"),
+    ("near_misses", "Near misses", "0"),
+    ("hard_brakes", "Hard brakes", "0"),
+    ("lane_changes", "Lane changes", "0"),
+    ("unsignalled_changes", "Unsignalled changes", "0"),
+    ("accel_rms", "Smoothness: accel RMS (m/s², lower is smoother)", "2"),
+    ("adherence", "Adherence (0–100)", "0"),
+    ("score", "Score (m)", "0"),
+)
+
+ROUND_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("flow_vph", "Flow veh/h", "0"),
+    ("mean_kmh", "Mean km/h", "0"),
+    ("delay_per_car_s", "Delay/car s", "0"),
+    ("crashes", "Crashes", "0"),
+    ("near_misses", "Near misses", "0"),
+    ("hard_brakes", "Hard brakes", "0"),
+    ("unsignalled_changes", "Unsignalled", "0"),
+    ("adherence", "Adherence", "0"),
+)
+
+
+def number(value: Any, fmt: str = "0") -> str:
+    """A payload number for a table cell; a dash when it is missing."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return "–"
+    if fmt == "km":
+        return f"{value / 1000:.2f}"
+    if fmt == "2":
+        return f"{value:.2f}"
+    return f"{value:.0f}"
+
+
+def numbers(values: Any) -> list[float]:
+    """A numeric series from the payload, non-numbers dropped."""
+    if not isinstance(values, list):
+        return []
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def ring_distance(a: float, b: float, length: float) -> float:
+    """Signed shortest distance from a to b along a ring (positive: b is ahead of a)."""
+    if length <= 0:
+        return b - a
+    d = (b - a) % length
+    return d - length if d > length / 2 else d
+
+
+class DebriefScreen(Screen[None]):
+    """Diagram (after a guess), behaviour over time, wave roots, cards, you vs the team."""
+
+    DEFAULT_CSS = """
+    DebriefScreen { layout: vertical; }
+    DebriefScreen #debrief-title { height: auto; padding: 0 1; background: $boost; }
+    DebriefScreen #debrief-tabs { height: 1fr; }
+    DebriefScreen #reveal-prompt { height: auto; padding: 0 1; color: $warning; }
+    DebriefScreen #diagram-legend { height: 1; padding: 0 1; }
+    DebriefScreen #guess-result { height: auto; padding: 0 1; }
+    DebriefScreen .series-label { margin-top: 1; }
+    DebriefScreen Sparkline { height: 2; }
+    DebriefScreen.-projector Sparkline { height: 4; }
+    DebriefScreen #rounds, DebriefScreen #roots, DebriefScreen #you { height: auto; max-height: 16; }
+    DebriefScreen #roots-text { height: auto; padding: 1 1 0 1; }
+    DebriefScreen .empty { color: $text-muted; padding: 1; }
+    """
+
+    BINDINGS = [
+        Binding("r", "reveal", "Reveal"),
+        Binding("1", "tab('tab-diagram')", "Diagram"),
+        Binding("2", "tab('tab-time')", "Over time"),
+        Binding("3", "tab('tab-waves')", "Waves"),
+        Binding("4", "tab('tab-cards')", "Cards"),
+        Binding("5", "tab('tab-you')", "You"),
+        Binding("right_square_bracket", "card(1)", "Next card"),
+        Binding("left_square_bracket", "card(-1)", "Prev card", show=False),
+        Binding("n", "next_round", "Next round"),
+    ]
+
+    def __init__(
+        self,
+        payload: dict[str, Any] | None = None,
+        *,
+        projector: bool | None = None,
+        role: str | None = None,
+        car: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.payload: dict[str, Any] = payload or {}
+        self._projector = projector
+        self._role = role
+        self._car = car
+        self.card_index = 0
+        self.guess: tuple[float, float] | None = None
+
+    # -- who is looking ----------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        return self._role if self._role is not None else my_role(self.app)
+
+    @property
+    def car(self) -> int | None:
+        return self._car if self._car is not None else my_car(self.app)
+
+    @property
+    def projector(self) -> bool:
+        """Projector layout for spectators and for a host who does not drive."""
+        if self._projector is not None:
+            return self._projector
+        return self.role == "spectator" or (self.role == "host" and self.car is None)
+
+    @property
+    def revealed(self) -> bool:
+        return self.query_one("#diagram", SpaceTime).revealed
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_round":
+            return self.role == "host"
+        if action == "card":
+            return self.projector
+        if action == "reveal":
+            return None if self.is_mounted and self.revealed else True
+        if action == "tab" and parameters == ("tab-you",):
+            return not self.projector
+        return True
+
+    # -- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="debrief-title")
+        with TabbedContent(id="debrief-tabs", initial="tab-diagram"):
+            with TabPane("Diagram", id="tab-diagram"):
+                yield Static(id="reveal-prompt")
+                yield SpaceTime(id="diagram")
+                yield Static(self._legend(), id="diagram-legend")
+                yield Static(id="guess-result")
+            with TabPane("Over time", id="tab-time"), VerticalScroll():
+                if self.projector:
+                    yield TeamFigures(big=True, id="debrief-figures")
+                for key, label in SERIES:
+                    yield Label(label, id=f"label-{key}", classes="series-label")
+                    yield Sparkline([], id=f"spark-{key}")
+                yield Static(id="rulebook", classes="series-label")
+                yield Label("Round by round", classes="series-label")
+                yield DataTable(id="rounds", cursor_type="row")
+            with TabPane("Waves", id="tab-waves"), VerticalScroll():
+                yield DataTable(id="roots", cursor_type="row")
+                yield Static(id="roots-text")
+            with TabPane("Cards", id="tab-cards"):
+                yield VerticalScroll(id="cards")
+            if not self.projector:
+                with TabPane("You", id="tab-you"), VerticalScroll():
+                    yield DataTable(id="you", cursor_type="row")
+        yield Footer()
+
+    @staticmethod
+    def _legend() -> Text:
+        text = Text("speed: ", style="dim")
+        for label, colour in legend_text():
+            text.append("█", style=colour)
+            text.append(f" {label}  ")
+        text.append("█", style="#ffffff")
+        text.append(" your path  ✕ wave root  ✚ your guess")
+        return text
+
+    def on_mount(self) -> None:
+        if self.projector:
+            self.add_class("-projector")
+        if not self.payload:
+            stored = app_state(self.app, "debrief")
+            if isinstance(stored, dict):
+                self.payload = stored
+        self.show_payload()
+        self.query_one("#diagram", SpaceTime).focus()
+
+    # -- incoming ----------------------------------------------------------------------
+
+    def on_server_message(self, event: Any) -> None:
+        """The app forwards every server message here (see docs/architecture.md)."""
+        msg = message_of(event)
+        if msg is not None and msg.get("type") == "debrief":
+            self.payload = msg
+            self.show_payload()
+
+    def show_payload(self) -> None:
+        """Fill every section from the payload; a new payload starts with the question again."""
+        p = self.payload
+        self._show_title()
+        diagram = Diagram.from_payload(p.get("diagram"))
+        road = p.get("road") if isinstance(p.get("road"), dict) else {}
+        length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
+        spacetime = self.query_one("#diagram", SpaceTime)
+        spacetime.set_data(diagram, float(length), self._my_path(), self._root_points())
+        spacetime.revealed = False
+        spacetime.cursor = None
+        spacetime.guess = None
+        self.guess = None
+        tabs = self.query_one("#debrief-tabs", TabbedContent)
+        tabs.disable_tab("tab-waves")
+        tabs.disable_tab("tab-cards")
+        tabs.active = "tab-diagram"
+        prompt = (
+            "Before you look: where do you think the jam started? Move ✚ with the arrow keys "
+            "(time →, position ↑), then press Enter to reveal what really happened. (r reveals "
+            "without a guess.)"
+        )
+        if diagram is None:
+            prompt = "This round has no space-time diagram. Press r to see the rest."
+        self.query_one("#reveal-prompt", Static).update(Text(prompt))
+        self.query_one("#guess-result", Static).update("")
+        self._show_series()
+        self._show_rounds()
+        self._show_roots()
+        self._show_cards()
+        if not self.projector:
+            self._show_you()
+
+    def _show_title(self) -> None:
+        p = self.payload
+        text = Text()
+        text.append("DEBRIEF", style="bold")
+        if isinstance(p.get("round"), int):
+            text.append(f" · round {p['round']}")
+        if isinstance(p.get("scenario"), str):
+            text.append(" · ")
+            text.append(plain(p["scenario"], 40), style="italic")
+        if isinstance(p.get("duration_s"), int | float):
+            text.append(f" · {fmt_clock(p['duration_s'])}")
+        self.query_one("#debrief-title", Static).update(text)
+        rulebook = p.get("rulebook")
+        book = Text("Rulebook this round: ", style="bold")
+        try:
+            book.append("; ".join(describe(rulebook)) if isinstance(rulebook, dict) else "–")
+        except KeyError:
+            book.append("–")
+        self.query_one("#rulebook", Static).update(book)
+
+    def _my_path(self) -> list[int]:
+        car = self.car
+        for entry in self.payload.get("paths") or []:
+            if isinstance(entry, dict) and entry.get("car") == car and car is not None:
+                xs = entry.get("x")
+                return [int(v) if isinstance(v, int | float) else -1 for v in xs or []]
+        return []
+
+    def _roots(self) -> list[dict[str, Any]]:
+        return [r for r in self.payload.get("roots") or [] if isinstance(r, dict)]
+
+    def _root_points(self) -> list[tuple[float, float]]:
+        points = []
+        for root in self._roots():
+            t, x = root.get("t"), root.get("x")
+            if isinstance(t, int | float) and isinstance(x, int | float):
+                points.append((float(t), float(x)))
+        return points
+
+    def _show_series(self) -> None:
+        series = self.payload.get("series") if isinstance(self.payload.get("series"), dict) else {}
+        for key, label in SERIES:
+            data = numbers(series.get(key))
+            spark = self.query_one(f"#spark-{key}", Sparkline)
+            spark.data = data
+            caption = Text(label, style="bold")
+            if data:
+                caption.append(
+                    f"   min {min(data):.0f} · mean {sum(data) / len(data):.0f} · max {max(data):.0f}",
+                    style="dim",
+                )
+            else:
+                caption.append("   no data this round", style="dim")
+            self.query_one(f"#label-{key}", Label).update(caption)
+        if self.projector:
+            team = self.payload.get("team")
+            self.query_one("#debrief-figures", TeamFigures).update_figures(
+                team if isinstance(team, dict) else None
+            )
+
+    def _show_rounds(self) -> None:
+        table = self.query_one("#rounds", DataTable)
+        table.clear(columns=True)
+        table.add_column("Round", key="round")
+        table.add_column("Scenario", key="scenario")
+        for key, label, _ in ROUND_COLUMNS:
+            table.add_column(label, key=key)
+        current = self.payload.get("round")
+        for i, row in enumerate(self.payload.get("rounds") or []):
+            if not isinstance(row, dict):
+                continue
+            mark = "▶ " if row.get("round") == current else "  "
+            table.add_row(
+                Text(f"{mark}{number(row.get('round'))}"),
+                Text(plain(row.get("scenario"), 30)),
+                *(Text(number(row.get(key), fmt)) for key, _, fmt in ROUND_COLUMNS),
+                key=str(i),
+            )
+
+    def _show_roots(self) -> None:
+        table = self.query_one("#roots", DataTable)
+        table.clear(columns=True)
+        for label in ("When", "Where", "Who", "What", "Reached", "Amplif.", "Delay veh·s"):
+            table.add_column(label)
+        table.add_column("Cost vs steady veh·s")
+        roots = self._roots()
+        lines = Text()
+        for i, root in enumerate(roots):
+            counterfactual = root.get("counterfactual")
+            cost = counterfactual.get("cost_vs") if isinstance(counterfactual, dict) else None
+            who = (
+                root.get("name") if isinstance(root.get("name"), str) else f"car {root.get('car')}"
+            )
+            amp = root.get("amplification")
+            table.add_row(
+                Text(fmt_clock(root.get("t"))),
+                Text(number(root.get("x"), "km") + " km"),
+                Text(plain(who, 40)),
+                Text("cut-in" if root.get("kind") == "cut_in" else "brake"),
+                Text(f"{number(root.get('reached'))} cars"),
+                Text(f"×{number(amp, '2')}" if isinstance(amp, int | float) else "–"),
+                Text(number(root.get("delay_vs"))),
+                Text(number(cost) if cost is not None else "not replayed"),
+                key=str(i),
+            )
+            if root.get("text"):
+                lines.append("• ")
+                lines.append(plain(root.get("text"), 300))
+                lines.append("\n")
+        if not roots:
+            lines = Text(
+                "No braking wave was traced to a single root this round: nobody's brake or "
+                "cut-in made the cars behind brake in turn.",
+                style="dim",
+            )
+        self.query_one("#roots-text", Static).update(lines)
+
+    def _cards(self) -> list[dict[str, Any]]:
+        return [c for c in self.payload.get("cards") or [] if isinstance(c, dict)]
+
+    def _show_cards(self) -> None:
+        box = self.query_one("#cards", VerticalScroll)
+        box.remove_children()
+        cards = self._cards()
+        if not cards:
+            box.mount(
+                Static(
+                    "No pattern stood out strongly enough for a card this round.", classes="empty"
+                )
+            )
+            return
+        if self.projector:
+            self.card_index = min(self.card_index, len(cards) - 1)
+            box.mount(
+                Static(
+                    Text(f"card {self.card_index + 1} of {len(cards)}  ([ ] to flip)", style="dim")
+                )
+            )
+            box.mount(InsightCard(cards[self.card_index], projector=True))
+        else:
+            box.mount_all(InsightCard(card) for card in cards)
+
+    def _show_you(self) -> None:
+        table = self.query_one("#you", DataTable)
+        table.clear(columns=True)
+        table.add_column("Figure")
+        table.add_column("You")
+        table.add_column("Team average")
+        drivers = [d for d in self.payload.get("drivers") or [] if isinstance(d, dict)]
+        mine = next((d for d in drivers if d.get("car") == self.car and self.car is not None), None)
+        for key, label, fmt in PERSONAL:
+            values = numbers([d.get(key) for d in drivers])
+            average = sum(values) / len(values) if values else None
+            table.add_row(
+                Text(label),
+                Text(number(mine.get(key), fmt) if mine else "–"),
+                Text(number(average, fmt)),
+            )
+
+    # -- the reveal ----------------------------------------------------------------------
+
+    def action_reveal(self) -> None:
+        self.query_one("#diagram", SpaceTime).action_reveal()
+
+    @on(SpaceTime.Revealed)
+    def _on_revealed(self, event: SpaceTime.Revealed) -> None:
+        self.guess = event.guess
+        tabs = self.query_one("#debrief-tabs", TabbedContent)
+        tabs.enable_tab("tab-waves")
+        tabs.enable_tab("tab-cards")
+        self.query_one("#reveal-prompt", Static).update(
+            Text(
+                "Time runs left to right, position along the ring upwards. Slow stripes that "
+                "run down to the right are jam waves travelling backwards.",
+            )
+        )
+        self.query_one("#guess-result", Static).update(self._guess_verdict())
+        self.refresh_bindings()
+
+    def _guess_verdict(self) -> Text:
+        roots = self._roots()
+        root = roots[0] if roots else None
+        text = Text()
+        if self.guess is not None:
+            t, x = self.guess
+            text.append(f"You guessed {fmt_clock(t)} at {x / 1000:.2f} km. ")
+        else:
+            text.append("You did not mark a guess. ")
+        if root is None or not isinstance(root.get("t"), int | float):
+            text.append("No wave was traced to a root this round.")
+            return text
+        who = root.get("name") if isinstance(root.get("name"), str) else f"car {root.get('car')}"
+        rt, rx = float(root["t"]), float(root.get("x") or 0.0)
+        text.append("The costliest wave began with ")
+        text.append(plain(who, 40), style="bold")
+        text.append(
+            f"'s {'cut-in' if root.get('kind') == 'cut_in' else 'brake'} at {fmt_clock(rt)}"
+        )
+        text.append(f", {rx / 1000:.2f} km (✕).")
+        if self.guess is not None:
+            road = self.payload.get("road") if isinstance(self.payload.get("road"), dict) else {}
+            length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
+            dx = ring_distance(self.guess[1], rx, float(length))
+            dt = rt - self.guess[0]
+            where = f"{abs(dx):.0f} m {'ahead of' if dx >= 0 else 'behind'}"
+            when = f"{abs(dt):.0f} s {'after' if dt >= 0 else 'before'}"
+            text.append(f" That is {where} and {when} your guess.")
+        return text
+
+    # -- other actions ------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        tabs = self.query_one("#debrief-tabs", TabbedContent)
+        if tab not in {pane.id for pane in tabs.query(TabPane)} or tabs.get_tab(tab).disabled:
+            return
+        tabs.active = tab
+
+    def action_card(self, step: int) -> None:
+        cards = self._cards()
+        if not cards:
+            return
+        self.card_index = (self.card_index + step) % len(cards)
+        self._show_cards()
+
+    def action_next_round(self) -> None:
+        self.app.send({"type": "host", "command": "next"})  # type: ignore[attr-defined]
+
+
+__all__ = ["DebriefScreen", "card_body"]
