@@ -191,7 +191,7 @@ class Room:
         self.round_bots: int | None = bots
         self.round_mix: dict[str, float] | None = None
         self.last_debrief: dict[str, Any] | None = None
-        self.history: list[dict[str, Any]] = []  # previous rounds' metrics, for the debrief
+        self.history: list[dict[str, Any]] = []  # previous rounds' debriefs (learning curve)
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
@@ -804,6 +804,8 @@ class Room:
                         adherence,
                         names,
                         previous,
+                        round_no=round_no,
+                        ticks=world.tick,
                     )
                 )
             else:
@@ -838,7 +840,6 @@ class Room:
                     ticks=world.tick,
                 )
             payload["_game_id"] = gid
-            payload["_metrics"] = metrics
             return payload
 
         return job
@@ -854,7 +855,7 @@ class Room:
             }
         else:
             self.game_id = payload.pop("_game_id", self.game_id)
-            self.history.append(payload.pop("_metrics", {}))
+            self.history.append(payload)
         message = {"type": "debrief", **payload}
         self.last_debrief = message
         if self.closed:

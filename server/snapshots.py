@@ -13,7 +13,18 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.protocol import RING_SEGMENTS, car_flags, pack_car, pack_ring
+from shared.protocol import (
+    FLAG_AEB,
+    FLAG_BRAKING,
+    FLAG_CRASHED,
+    FLAG_HAZARD,
+    FLAG_PLAYER,
+    FLAG_SIGNAL_LEFT,
+    FLAG_SIGNAL_RIGHT,
+    FLAG_TRUCK,
+    RING_SEGMENTS,
+    pack_ring,
+)
 
 VIEW_BEHIND_M = 120.0  # the drive screen shows more road ahead than behind
 VIEW_AHEAD_M = 240.0
@@ -26,17 +37,31 @@ LOCAL_EVENTS = frozenset({"near_miss", "hard_brake", "takeover", "handback", "vi
 
 
 def car_row(car: Any) -> tuple[int, int, int, int, int]:
-    """One car as a snapshot row (see docs/protocol.md for the layout and flag bits)."""
-    flags = car_flags(
-        braking=bool(car.braking),
-        signal=int(car.signal),
-        hazard=bool(car.hazard),
-        player=car.controller == "player",
-        crashed=bool(car.crashed),
-        truck=car.length > TRUCK_LENGTH_M,
-        aeb=bool(getattr(car, "aeb", False)),
-    )
-    return pack_car(car.id, car.lane, car.x, car.v, flags)
+    """One car as a snapshot row (see docs/protocol.md for the layout and flag bits).
+
+    This runs for every car of every room on every tick, so the flags are composed inline
+    rather than through `car_flags` (same bits; a test checks they agree).
+    """
+    flags = 0
+    if car.braking:
+        flags |= FLAG_BRAKING
+    signal = car.signal
+    if signal < 0:
+        flags |= FLAG_SIGNAL_LEFT
+    elif signal > 0:
+        flags |= FLAG_SIGNAL_RIGHT
+    if car.hazard:
+        flags |= FLAG_HAZARD
+    if car.controller == "player":
+        flags |= FLAG_PLAYER
+    if car.crashed:
+        flags |= FLAG_CRASHED
+    if car.length > TRUCK_LENGTH_M:
+        flags |= FLAG_TRUCK
+    if getattr(car, "aeb", False):
+        flags |= FLAG_AEB
+    v = round(car.v * 100)
+    return (car.id, round(car.lane * 100), round(car.x * 10), v if v > 0 else 0, flags)
 
 
 class TickView:
@@ -148,7 +173,7 @@ def snapshot_for(
     msg: dict[str, Any] = {
         "type": "snapshot",
         "tick": world.tick,
-        "t": round(world.tick * 0.05, 2),
+        "t": round(float(getattr(world, "t", world.tick * 0.05)), 2),
         "cars": rows,
         "ring": view.ring,
         "events": events,

@@ -212,3 +212,32 @@ def test_controls_out_of_phase_or_without_car_are_errors() -> None:
     room.step()
     assert "you" not in spec_conn.last("snapshot")
     assert len(spec_conn.last("snapshot")["cars"]) == len(room.world.cars)
+
+
+def test_car_rows_match_the_protocol_packing() -> None:
+    from server.snapshots import car_row
+    from tests.server_fake_world import FakeCar
+
+    car = FakeCar(7, 1.5, 123.45, v=30.017, signal=-1, braking=True, controller="player")
+    car.length = 12.0
+    flags = p.car_flags(braking=True, signal=-1, player=True, truck=True)
+    assert car_row(car) == p.pack_car(7, 1.5, 123.45, 30.017, flags)
+
+
+def test_view_window_wraps_around_the_ring() -> None:
+    from server.snapshots import VIEW_AHEAD_M, VIEW_BEHIND_M, TickView
+    from tests.server_fake_world import FakeWorld
+
+    world = FakeWorld(length=2000.0, bots=0)
+    for i, x in enumerate([10.0, 1990.0, 1000.0, 200.0, 1900.0]):
+        car_id = world.add_bots(1)[0]
+        world.cars[car_id].x = x
+        assert car_id == i
+    view = TickView(world)
+    near = {row[0] for row in view.rows_near(5.0)}
+    expected = {
+        i
+        for i, x in enumerate([10.0, 1990.0, 1000.0, 200.0, 1900.0])
+        if (x - 5.0) % 2000 <= VIEW_AHEAD_M or (5.0 - x) % 2000 <= VIEW_BEHIND_M
+    }
+    assert near == expected == {0, 1, 3, 4}
