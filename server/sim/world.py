@@ -44,6 +44,28 @@ PLAYER_MAX_SPEED = 160 / 3.6
 PLAYER_PARAMS = dict(T=1.5, s0=2.0, a=1.5, b=2.0)
 
 _by_x = attrgetter("x")
+KINEMATIC_BRAKE = 5.0  # m/s²: a move is unsafe if anyone would need more than this not to hit
+
+
+def _tighter(car: Car, gap: float, vl: float) -> bool:
+    """Whether a leader at `gap` going `vl` constrains the car more than its current one does
+    (when a car sees two leaders — both lanes of a lane change, or a car it yields to)."""
+    if car.gap >= FREE:
+        return True
+    p = car.params
+    v0 = car.v0_now
+    return idm(car.v, v0, car.T, p.s0, p.a, p.b, gap, vl) < idm(
+        car.v, v0, car.T, p.s0, p.a, p.b, car.gap, car.lv
+    )
+
+
+def _kinematic_ok(v_back: float, v_front: float, gap: float) -> bool:
+    """Whether a follower at v_back can stop closing on a leader at v_front within the gap."""
+    dv = v_back - v_front
+    room = gap - 0.5
+    if room <= 0.0:
+        return False
+    return dv <= 0.0 or dv * dv <= 2.0 * KINEMATIC_BRAKE * room
 
 
 class World:
@@ -607,7 +629,7 @@ class World:
                 if g < 0.0:
                     g += L
                 g -= ahead.length
-                if g < car.gap:
+                if car.gap == FREE or _tighter(car, g, ahead.v):
                     car.gap = g
                     car.lv = ahead.v
                     car.lead = ahead
@@ -734,11 +756,13 @@ class World:
             if gap_f < 1.0:
                 continue
             a_new = self._accel(car, gap_f, vl)
+            if not _kinematic_ok(car.v, vl, gap_f):
+                continue
             # safety for the new follower
             a_nf_now = a_nf_new = 0.0
             if nf is not None:
                 gap_b = (car.x - nf.x) % L - car.length
-                if gap_b < 1.0:
+                if gap_b < 1.0 or not _kinematic_ok(nf.v, car.v, gap_b):
                     continue
                 q = nf.params
                 a_nf_now = idm(nf.v, nf.v0_now, nf.T, q.s0, q.a, q.b, nf.gap, nf.lv)
@@ -749,7 +773,7 @@ class World:
                     b_safe = min(MAX_BRAKE, p.b_safe + 4.0 * urgency)
                     if car.stuck_since >= 0 and tick - car.stuck_since > 60:
                         b_safe = MAX_BRAKE
-                if a_nf_new < -b_safe:
+                if a_nf_new < -b_safe or a_new < -b_safe:
                     continue
             if mandatory:
                 gain = a_new + (0.5 if direction == 1 else 0.0)  # prefer leaving toward the road
@@ -899,7 +923,7 @@ class World:
             car.yield_to = None
             return
         g = (other.x - car.x) % self.length - other.length
-        if 0.0 < g < car.gap:
+        if g > 0.0 and _tighter(car, g, other.v):
             car.gap = g
             car.lv = other.v
             car.lead = other
