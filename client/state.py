@@ -228,6 +228,10 @@ class ClientState:
             self.car = msg.get("car")
         elif kind == "room":
             self.room = msg
+            for entry in msg["players"]:
+                if isinstance(entry, dict) and entry.get("id") == self.player:
+                    car = entry.get("car")
+                    self.car = car if isinstance(car, int) else None
             self.room_t = self.snapshot.get("t") if self.snapshot else None
             if msg["phase"] not in ("driving", "paused"):
                 self.team = None
@@ -236,6 +240,8 @@ class ClientState:
                 self.interpolator.length = float(length)
         elif kind == "snapshot":
             self.snapshot = msg
+            if self.room_t is None and self.room is not None:
+                self.room_t = float(msg["t"])  # the room's clock was read just before this
             you = self.you
             car = you_value(you, "car", "id")
             if isinstance(car, int):

@@ -1,0 +1,127 @@
+"""The client against the real server: solo mode end to end, over loopback websockets.
+
+Each test starts the embedded server on 127.0.0.1 port 0 (its own SQLite file in tmp),
+runs the app headless with the pilot, and waits for conditions with bounded timeouts —
+never fixed sleeps — because the server ticks in real time at 20 Hz.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from client.app import InterlaneApp, Plan
+from client.screens.drive import DriveScreen
+from client.widgets.hud import Hud
+from client.widgets.road import RoadView
+
+pytest.importorskip("server.embedded")
+from server.embedded import start_embedded  # noqa: E402
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def solo_app(url: str, name: str = "Ana") -> InterlaneApp:
+    plan = Plan(
+        kind="solo",
+        url=url,
+        name=name,
+        scenario="open-road",
+        bots=12,
+        seed=3,
+        play=True,
+        autostart=True,
+    )
+    return InterlaneApp(plan)
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)
+
+
+def you(app: InterlaneApp) -> dict[str, Any]:
+    return app.state.you or {}
+
+
+def road_text(app: InterlaneApp) -> str:
+    road = app.screen.query_one(RoadView)
+    return "\n".join(road.render_line(y).text for y in range(road.size.height))
+
+
+async def driving(pilot: Pilot) -> InterlaneApp:
+    app: Any = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
+    return app
+
+
+async def test_solo_starts_and_shows_the_drive_screen_with_my_car(server: Any) -> None:
+    app = solo_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await driving(pilot)
+        assert app.state.role == "host" and app.state.car is not None
+        assert you(app)["car"] == app.state.car
+        await wait_for(pilot, lambda: "◆" in road_text(app))  # my car, drawn on the road
+
+
+async def test_left_then_some_ticks_puts_the_car_one_lane_left(server: Any) -> None:
+    app = solo_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await driving(pilot)
+        start = you(app)["lane"]
+        if start == 2:  # already in the leftmost of three lanes: go right first
+            await pilot.press("right")
+            await wait_for(pilot, lambda: you(app)["lane"] == 1)
+            start = 1
+        await pilot.press("left")
+        await wait_for(pilot, lambda: you(app)["lane"] == start + 1)
+        hud = app.screen.query_one(Hud)
+        await wait_for(pilot, lambda: f"lane {start + 2} of" in str(hud.render()))
+
+
+async def test_up_raises_the_target_speed_in_the_hud_by_10(server: Any) -> None:
+    app = solo_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await driving(pilot)
+        before = you(app)["target_kmh"]
+        await pilot.press("down")  # make room below the top speed first
+        await wait_for(pilot, lambda: you(app)["target_kmh"] != before)
+        before = you(app)["target_kmh"]
+        await pilot.press("up")
+        await wait_for(pilot, lambda: you(app)["target_kmh"] == before + 10)
+        hud = app.screen.query_one(Hud)
+        await wait_for(pilot, lambda: f"target {before + 10} km/h" in str(hud.render()))
+
+
+async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any) -> None:
+    app = solo_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await driving(pilot)
+        car, token = app.state.car, app.state.token
+        assert app.connection is not None
+        await app.connection.drop()
+        await wait_for(pilot, lambda: app.state.connection in ("lost", "connecting"))
+        await wait_for(pilot, lambda: app.state.connection == "connected", timeout=20)
+        tick = app.state.snapshot["tick"]
+        await wait_for(pilot, lambda: app.state.snapshot["tick"] > tick + 5)
+        assert app.state.token == token
+        assert app.state.car == car and you(app)["car"] == car
+        assert isinstance(app.screen, DriveScreen)
+        before = you(app)["target_kmh"]
+        await pilot.press("up")  # and the car answers to this client again
+        await wait_for(pilot, lambda: you(app)["target_kmh"] != before)
