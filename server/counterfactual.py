@@ -84,11 +84,12 @@ def run_window(
     end_tick: int,
     free: FreeFlow,
     skip: frozenset[int] = frozenset(),
+    per_car: dict[int, float] | None = None,
 ) -> float:
     """Step `world` to `end_tick` with the round's inputs (minus `skip` cars'), summing delay.
 
     The same rules as World.run_log: each tick's non-control entries are applied first, then
-    the tick's controls go into its step.
+    the tick's controls go into its step. `per_car` collects each car's share of the delay.
     """
     total = 0.0
     grouped = entries_by_tick(log, world.tick, end_tick)
@@ -103,19 +104,39 @@ def run_window(
             else:
                 world._apply_op(op, list(args), skip_set)
         world.step(controls)
-        total += free.tick_delay(world.cars.values())
+        total += free.tick_delay(world.cars.values(), per_car)
     return total
+
+
+def window(rec: Recording, root_tick: int) -> tuple[int, int] | None:
+    """Frames (start, end) of the comparison window for a root: from LEAD_S before it, for
+    WINDOW_S, on sample ticks so the recording's per-car totals line up exactly."""
+    if not rec.frames:
+        return None
+    step = rec.sample_ticks
+    first = (root_tick - int(LEAD_S / DT) - rec.tick0) // step - 1
+    start = max(0, first)
+    end = min(len(rec.frames) - 1, start + int(WINDOW_S / DT) // step)
+    if (end - start) * step < int(5 / DT):
+        return None  # too close to the end of the round to say anything
+    return start, end
 
 
 def counterfactual(
     brancher: Brancher, car: int, root_tick: int, free: FreeFlow
 ) -> dict[str, Any] | None:
-    """Replay the window around a root with `car` driven by a steady bot; None if impossible."""
+    """Replay the window around a root with `car` driven by a steady bot; None if impossible.
+
+    Compared is the delay of everyone else: the driver's own time is theirs to spend, the
+    question is what their action cost the others.
+    """
     rec = brancher.rec
-    start = max(rec.tick0, root_tick - int(LEAD_S / DT))
-    end = min(rec.last_tick, start + int(WINDOW_S / DT))
-    if end - start < int(5 / DT):
-        return None  # too close to the end of the round to say anything
+    frames = window(rec, root_tick)
+    track = rec.tracks.get(car)
+    if frames is None or track is None:
+        return None
+    fs, fe = frames
+    start, end = rec.frames[fs], rec.frames[fe]
     world = brancher.world_at(start)
     if car not in world.cars:
         return None
@@ -124,8 +145,11 @@ def counterfactual(
         # personality (both inside this private branch)
         world.set_controller(car, "player")
     world.set_controller(car, "bot", "steady")
-    cf = run_window(world, brancher.log, end, free, frozenset({car}))
-    factual = sum(rec.delay_ticks[start - rec.tick0 : end - rec.tick0])
+    own: dict[int, float] = {}
+    cf_total = run_window(world, brancher.log, end, free, frozenset({car}), own)
+    cf = cf_total - own.get(car, 0.0)
+    factual_total = sum(rec.delay_ticks[start - rec.tick0 : end - rec.tick0])
+    factual = factual_total - (track.delay_until(fe) - track.delay_until(fs))
     return {
         "from_t": round((start - rec.tick0) * DT, 2),
         "to_t": round((end - rec.tick0) * DT, 2),

@@ -17,6 +17,7 @@ import msgpack
 
 from server import insights, waves
 from server.counterfactual import Brancher, counterfactual
+from server.counterfactual import window as cf_window
 from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
 from server.recorder import Recorder, Recording
 
@@ -130,8 +131,11 @@ def analyse(
     roots = waves.trace_roots(rec)[:MAX_ROOTS]
     if counterfactuals and roots and log is not None:
         brancher = Brancher(scenario, seed, rulebook, bots, mix, log, rec)
-        chosen = roots[:counterfactuals]
-        brancher.prepare([max(rec.tick0, r.tick - 40) for r in chosen])
+        # a steady bot already drives like the replacement: nothing to compare
+        chosen = [r for r in roots if not _steady_bot(rec, r.car)][:counterfactuals]
+        brancher.prepare(
+            [rec.frames[w[0]] for r in chosen if (w := cf_window(rec, r.tick)) is not None]
+        )
         for root in chosen:
             root.counterfactual = counterfactual(brancher, root.car, root.tick, free)
 
@@ -162,6 +166,10 @@ def analyse(
         "rounds": [*rows, this_row],
     }
     return fit(payload)
+
+
+def _steady_bot(rec: Recording, car: int) -> bool:
+    return rec.kinds.get(car) == "bot" and rec.personalities.get(car) == "steady"
 
 
 # ---- figures ---------------------------------------------------------------------------------

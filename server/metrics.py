@@ -71,16 +71,20 @@ class FreeFlow:
         v0 = self.desired.get(car_id, 120 / 3.6)
         return v0 if v0 < limit else limit
 
-    def tick_delay(self, cars: Iterable[Any]) -> float:
-        """Vehicle-seconds of delay all cars suffer in one tick."""
+    def tick_delay(self, cars: Iterable[Any], per_car: dict[int, float] | None = None) -> float:
+        """Vehicle-seconds of delay all cars suffer in one tick; `per_car` accumulates each
+        car's share. The one definition both the recorder and the counterfactuals use."""
         total = 0.0
         for car in cars:
             if car.id not in self.desired:
                 self.desired_of(car)
             free = self.speed(car.id, car.x)
             if car.v < free:
-                total += 1.0 - car.v / free
-        return total * DT
+                lost = (1.0 - car.v / free) * DT
+                total += lost
+                if per_car is not None:
+                    per_car[car.id] = per_car.get(car.id, 0.0) + lost
+        return total
 
 
 class _Driver:

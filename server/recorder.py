@@ -31,11 +31,17 @@ class Track:
     v: array = field(default_factory=lambda: array("f"))
     lane: array = field(default_factory=lambda: array("b"))
     amin: array = field(default_factory=lambda: array("f"))
+    cum: array = field(default_factory=lambda: array("d"))  # the car's delay so far, vehicle-s
 
     def at(self, frame: int) -> int | None:
         """Index into the arrays for a frame, or None when the car was not there."""
         i = frame - self.start
         return i if 0 <= i < len(self.x) else None
+
+    def delay_until(self, frame: int) -> float:
+        """The car's cumulative delay at a frame (0 before it joined, the last value after)."""
+        i = min(frame - self.start, len(self.cum) - 1)
+        return self.cum[i] if i >= 0 else 0.0
 
 
 @dataclass
@@ -79,6 +85,7 @@ class Recorder:
         self._rec: Recording | None = None
         self._free: FreeFlow | None = None
         self._amin: dict[int, float] = {}
+        self._cum: dict[int, float] = {}
 
     def _start(self, world: Any) -> Recording:
         road = world.road()
@@ -107,7 +114,7 @@ class Recorder:
         assert free is not None
         tick = int(world.tick)
         rec.last_tick = tick
-        rec.delay_ticks.append(free.tick_delay(world.cars.values()))
+        rec.delay_ticks.append(free.tick_delay(world.cars.values(), self._cum))
         amin = self._amin
         for car in world.cars.values():
             a = car.a
@@ -142,10 +149,12 @@ class Recorder:
                     track.v.append(0.0)
                     track.lane.append(-1)
                     track.amin.append(0.0)
+                    track.cum.append(track.cum[-1] if track.cum else 0.0)
             track.x.append(car.x)
             track.v.append(car.v)
             track.lane.append(int(car.lane_index))
             track.amin.append(amin.get(car.id, car.a))
+            track.cum.append(self._cum.get(car.id, 0.0))
         amin.clear()
 
     def recording(self) -> Recording:

@@ -24,6 +24,7 @@ INHERIT_WINDOW_S = 3.0  # a leader braking this shortly before makes a brake inh
 MAX_GAP_M = 120.0  # a car further behind than this is not following
 DELAY_WINDOW_S = 45.0  # delay after the root that is attributed to the reached cars
 COVER_S = 2.0  # a brake this close to a car's place in a traced chain belongs to that chain
+WARMUP_S = 3.0  # the first seconds settle the cars' starting places: no driver's doing
 
 
 @dataclass
@@ -155,7 +156,7 @@ def trace_roots(rec: Recording) -> list[Root]:
     recent_changes: list[Any] = [e for e in candidates if e.kind == "lane_change"]
     roots: list[Root] = []
     for ev in candidates:
-        if ev.tick < rec.tick0 or ev.tick >= rec.last_tick or not rec.frames:
+        if ev.tick < rec.tick0 + WARMUP_S / 0.05 or ev.tick >= rec.last_tick or not rec.frames:
             continue
         frame = rec.frame_of_tick(ev.tick + 1)  # the event of step e shows in state e + 1
         if any(abs(frame - f) <= cover for f in covered.get(ev.car, ())):
