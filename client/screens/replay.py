@@ -1,0 +1,356 @@
+"""Replay: scrub through a stored round from any car's view (`interlane replay GAME`).
+
+A round is stored as its scenario, seed and input log, never as a trajectory, so the replay
+rebuilds it with the deterministic simulation (server.replays) and samples it every
+half-second into frames shaped like live snapshots. That lets the drive screen's road widget
+and the ring overview draw them unchanged. Rebuilding takes a moment, so it runs in a
+thread and the screen shows progress; afterwards scrubbing is instant. The wave roots of the
+round's debrief are one key away: jump there and ride along with the driver who braked.
+
+This is the one client screen that imports the server package (lazily): replays read the
+history file on this machine; they do not need a network connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+
+from client.screens.roomview import app_state, fmt_clock, plain
+from client.state import CarView
+from client.widgets.ring_overview import RingOverview
+from client.widgets.road import RoadView, View, lanes_of
+from shared.protocol import FLAG_PLAYER, unpack_car
+
+SAMPLE_TICKS = 10  # one frame per half second of round time (DT = 0.05 s)
+DT = 0.05
+BIG_STEP_S = 10.0
+SPEEDS = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The world at one sampled tick, as snapshot rows (shared.protocol.pack_car) and ring."""
+
+    tick: int
+    cars: tuple[tuple[int, int, int, int, int], ...]
+    ring: tuple[int, ...]
+
+    @property
+    def t(self) -> float:
+        return self.tick * DT
+
+
+def build_frames(
+    stored: dict[str, Any], every: int = SAMPLE_TICKS, progress: Any = None
+) -> tuple[list[Frame], dict[str, Any]]:
+    """Replay a stored round (server.store `load_round`) into frames, and the road's map."""
+    from server.replays import world_from_stored
+    from server.snapshots import TickView
+
+    world = world_from_stored(stored, until_tick=0)
+    road = world.road()
+    ticks = int(stored["ticks"])
+    log = stored["log"]
+    frames: list[Frame] = []
+
+    def grab() -> None:
+        view = TickView(world)
+        frames.append(Frame(world.tick, tuple(view.all_rows), tuple(view.ring)))
+
+    grab()
+    while world.tick < ticks:
+        world.run_log(log, min(ticks, world.tick + every))
+        grab()
+        if progress is not None and len(frames) % 20 == 0:
+            progress(world.tick, ticks)
+    return frames, road
+
+
+def load_stored(db: str | None, game: int, round_no: int | None) -> dict[str, Any]:
+    """One stored round; the game's last round when `round_no` is None."""
+    from server.store import Store, StoreError
+
+    store = Store(db)
+    if round_no is None:
+        rounds = store.load_game(game).get("rounds") or []
+        if not rounds:
+            raise StoreError(f"game {game} has no stored rounds yet")
+        round_no = int(rounds[-1]["round_no"])
+    return store.load_round(game, round_no)
+
+
+class ReplayScreen(Screen[None]):
+    """A stored round, frame by frame, following one car; scrub, play, jump to wave roots."""
+
+    DEFAULT_CSS = """
+    ReplayScreen { layout: vertical; }
+    ReplayScreen #replay-status { height: auto; padding: 0 1; background: $boost; }
+    ReplayScreen #replay-bar { width: 1fr; padding: 0 1; }
+    ReplayScreen #replay-bar Bar { width: 1fr; }
+    ReplayScreen #replay-road { height: 1fr; }
+    ReplayScreen #replay-note { height: auto; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("space", "play", "Play/pause"),
+        Binding("left", "step(-1)", "−0.5 s", show=False),
+        Binding("right", "step(1)", "+0.5 s", show=False),
+        Binding("pageup,shift+left", "jump(-1)", "−10 s"),
+        Binding("pagedown,shift+right", "jump(1)", "+10 s"),
+        Binding("home", "seek(0)", "Start", show=False),
+        Binding("end", "seek(-1)", "End", show=False),
+        Binding("left_square_bracket", "follow(-1)", "Prev car"),
+        Binding("right_square_bracket", "follow(1)", "Next car"),
+        Binding("w", "next_root", "Next wave root"),
+        Binding("f", "faster", "Speed"),
+        Binding("escape", "close", "Back"),
+    ]
+
+    def __init__(
+        self,
+        stored: dict[str, Any] | None = None,
+        *,
+        db: str | None = None,
+        game: int | None = None,
+        round_no: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.stored = stored
+        self._db, self._game, self._round_no = db, game, round_no
+        self.frames: list[Frame] = []
+        self.road: dict[str, Any] = {}
+        self.index = 0
+        self.follow: int | None = None
+        self.playing = False
+        self.speed = 1
+        self.root_index = -1
+        self.error: str | None = None
+        self.names: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Rebuilding the round from its input log…"), id="replay-status")
+        yield ProgressBar(total=100, show_eta=False, id="replay-bar")
+        yield RoadView(id="replay-road")
+        yield RingOverview(id="replay-ring")
+        yield Static(id="replay-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(SAMPLE_TICKS * DT, self._advance, pause=True)
+        self._load()
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _source(self) -> tuple[str | None, int | None, int | None]:
+        db, game, round_no = self._db, self._game, self._round_no
+        plan = getattr(self.app, "plan", None)
+        if game is None and plan is not None:
+            raw = getattr(plan, "game", None)
+            game = int(raw) if isinstance(raw, str) and raw.isdigit() else raw
+            round_no = getattr(plan, "round_no", None) if round_no is None else round_no
+            db = getattr(plan, "db", None) if db is None else db
+        return db, game if isinstance(game, int) else None, round_no
+
+    @work(thread=True, exclusive=True, group="replay")
+    def _load(self) -> None:
+        try:
+            stored = self.stored
+            if stored is None:
+                db, game, round_no = self._source()
+                if game is None:
+                    raise ValueError("no game chosen: try `interlane history`, then replay GAME")
+                stored = load_stored(db, game, round_no)
+            frames, road = build_frames(stored, progress=self._progress_from_thread)
+        except Exception as exc:  # a damaged file or unknown scenario: say so, do not crash
+            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self._loaded, stored, frames, road)
+
+    def _progress_from_thread(self, done: int, total: int) -> None:
+        self.app.call_from_thread(self._progress, done, total)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.query_one("#replay-bar", ProgressBar).update(total=max(1, total), progress=done)
+
+    def _failed(self, message: str) -> None:
+        self.error = message
+        self.query_one("#replay-status", Static).update(
+            Text(f"This round cannot be replayed: {plain(message, 300)}", style="bold")
+        )
+
+    def _loaded(self, stored: dict[str, Any], frames: list[Frame], road: dict[str, Any]) -> None:
+        self.stored, self.frames, self.road = stored, frames, road
+        names = stored.get("names") if isinstance(stored.get("names"), dict) else {}
+        self.names = {int(k): plain(v, 40) for k, v in names.items() if str(k).isdigit()}
+        self.query_one("#replay-ring", RingOverview).set_road(road)
+        self.follow = self._first_player()
+        self.query_one("#replay-bar", ProgressBar).update(total=max(1, len(frames) - 1), progress=0)
+        self.show_frame()
+
+    def _first_player(self) -> int | None:
+        """The first named or player-driven car seen in the round, else the first car."""
+        for frame in self.frames:
+            for row in frame.cars:
+                if row[0] in self.names or row[4] & FLAG_PLAYER:
+                    return row[0]
+        for frame in self.frames:
+            if frame.cars:
+                return frame.cars[0][0]
+        return None
+
+    # -- drawing -----------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.frames)
+
+    @property
+    def frame(self) -> Frame | None:
+        return self.frames[self.index] if self.frames else None
+
+    def followed_car(self) -> CarView | None:
+        frame = self.frame
+        if frame is None:
+            return None
+        for row in frame.cars:
+            if row[0] == self.follow:
+                return CarView(*unpack_car(row))
+        return None
+
+    def show_frame(self) -> None:
+        frame = self.frame
+        if frame is None:
+            return
+        cars = tuple(CarView(*unpack_car(row)) for row in frame.cars)
+        me = self.followed_car()  # None while the followed car is not on the road
+        view = View(
+            cars=cars,
+            road=self.road,
+            centre_x=me.x if me else 0.0,
+            you=self.follow,
+            names=self.names,
+            blink_on=self.index % 2 == 0,
+            lanes=lanes_of(self.road, cars),
+        )
+        self.query_one("#replay-road", RoadView).show(view)
+        snapshot = {"cars": [list(r) for r in frame.cars], "ring": list(frame.ring)}
+        self.query_one("#replay-ring", RingOverview).update_snapshot(snapshot, you=self.follow)
+        self.query_one("#replay-bar", ProgressBar).update(progress=self.index)
+        self._show_status(me)
+
+    def _who(self, car: int | None) -> str:
+        if car is None:
+            return "–"
+        name = self.names.get(car)
+        return f"car {car} ({name})" if name else f"car {car} (bot)"
+
+    def _show_status(self, me: CarView | None) -> None:
+        stored = self.stored or {}
+        frame = self.frame
+        total = self.frames[-1].t if self.frames else 0.0
+        text = Text()
+        text.append("REPLAY", style="bold")
+        text.append(f" · game {stored.get('game_id', '?')} round {stored.get('round_no', '?')}")
+        if isinstance(stored.get("scenario"), str):
+            text.append(" · ")
+            text.append(plain(stored["scenario"], 40), style="italic")
+        text.append(f" · {fmt_clock(frame.t if frame else 0)} / {fmt_clock(total)}")
+        text.append(f" · {'▶ playing' if self.playing else '⏸ paused'} ×{self.speed}")
+        text.append("\nfollowing ")
+        text.append(self._who(self.follow), style="bold")
+        if me is not None:
+            text.append(f" · {me.v * 3.6:.0f} km/h · lane {round(me.lane)} · {me.x:.0f} m")
+        else:
+            text.append(" · not on the road at this moment", style="dim")
+        self.query_one("#replay-status", Static).update(text)
+
+    # -- controls ----------------------------------------------------------------------
+
+    def seek(self, index: int) -> None:
+        if not self.frames:
+            return
+        self.index = min(len(self.frames) - 1, max(0, index))
+        self.show_frame()
+
+    def action_step(self, frames: int) -> None:
+        self.seek(self.index + frames)
+
+    def action_jump(self, direction: int) -> None:
+        self.seek(self.index + direction * round(BIG_STEP_S / (SAMPLE_TICKS * DT)))
+
+    def action_seek(self, index: int) -> None:
+        self.seek(index if index >= 0 else len(self.frames) - 1)
+
+    def action_play(self) -> None:
+        if not self.frames:
+            return
+        self.playing = not self.playing
+        if self.playing:
+            if self.index >= len(self.frames) - 1:
+                self.index = 0
+            self._timer.resume()
+        else:
+            self._timer.pause()
+        self.show_frame()
+
+    def _advance(self) -> None:
+        if not self.playing:
+            return
+        if self.index >= len(self.frames) - 1:
+            self.playing = False
+            self._timer.pause()
+        else:
+            self.index = min(len(self.frames) - 1, self.index + self.speed)
+        self.show_frame()
+
+    def action_faster(self) -> None:
+        self.speed = SPEEDS[(SPEEDS.index(self.speed) + 1) % len(SPEEDS)]
+        self.show_frame()
+
+    def action_follow(self, step: int) -> None:
+        frame = self.frame
+        if frame is None or not frame.cars:
+            return
+        ids = [row[0] for row in frame.cars]
+        current = ids.index(self.follow) if self.follow in ids else -1
+        self.follow = ids[(current + step) % len(ids)]
+        self.show_frame()
+
+    def _roots(self) -> list[dict[str, Any]]:
+        debrief = (self.stored or {}).get("debrief")
+        if not isinstance(debrief, dict):
+            debrief = app_state(self.app, "debrief") or {}
+        return [r for r in debrief.get("roots") or [] if isinstance(r, dict)]
+
+    def action_next_root(self) -> None:
+        """Jump to a few seconds before the next traced wave root and follow its driver."""
+        roots = self._roots()
+        note = self.query_one("#replay-note", Static)
+        if not roots or not self.frames:
+            note.update(Text("No wave roots were traced in this round.", style="dim"))
+            return
+        self.root_index = (self.root_index + 1) % len(roots)
+        root = roots[self.root_index]
+        t = root.get("t") if isinstance(root.get("t"), int | float) else 0.0
+        car = root.get("car")
+        if isinstance(car, int) and not isinstance(car, bool):
+            self.follow = car
+        self.seek(int(max(0.0, float(t) - 5.0) / (SAMPLE_TICKS * DT)))
+        text = Text(f"wave root {self.root_index + 1} of {len(roots)}: ")
+        text.append(plain(root.get("text") or "", 300))
+        note.update(text)
+
+    def action_close(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
