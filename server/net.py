@@ -18,6 +18,7 @@ import contextlib
 import logging
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -152,6 +153,10 @@ class GameServer:
         self._joins: dict[str, Bucket] = {}
         self.room_failures: dict[str, int] = {}
         self.clients: set[Client] = set()
+        # seconds each room's tick took, recent ones: the load benchmark's per-room figure
+        self.room_tick_times: deque[float] = deque(maxlen=200_000)
+        # CPU seconds of each whole tick: wall time minus what other processes took from us
+        self.tick_cpu_times: deque[float] = deque(maxlen=20_000)
 
     # ---- life cycle ------------------------------------------------------------------
 
@@ -208,9 +213,13 @@ class GameServer:
     def step_all(self) -> None:
         """One tick of every room. A room that raises is logged; a room that keeps raising
         is closed, so one broken round cannot take the server down."""
+        times = self.room_tick_times
+        cpu_began = time.thread_time()
         for room in self.registry:
+            began = time.perf_counter()
             try:
                 room.step()
+                times.append(time.perf_counter() - began)
             except Exception:
                 log.exception("room %s failed its tick", room.code)
                 failures = self.room_failures.get(room.code, 0) + 1
@@ -220,6 +229,7 @@ class GameServer:
                 continue
             if room.empty:
                 self._close_room(room, "")
+        self.tick_cpu_times.append(time.thread_time() - cpu_began)
 
     def _close_room(self, room: Room, reason: str) -> None:
         room.closed = True

@@ -1,0 +1,255 @@
+"""Load test of the game server: many rooms, remote players over real websockets, bots.
+
+One server process (started here as a subprocess) hosts `--rooms` rooms, each with
+`--bots` server-side bots; this process connects `--players` remote bot players per room
+through the protocol (server.remote_bots, the same code as `interlane bots`) plus one
+host per room. After a warm-up the server's tick statistics are reset, the load runs for
+`--seconds`, and the figures are printed one per line, the summary last.
+
+    .venv/bin/python benchmarks/server_load.py                      # the issue's load
+    .venv/bin/python benchmarks/server_load.py --rooms 10 --seconds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.net import GameServer, Limits  # noqa: E402
+from server.remote_bots import BotStats, drive_bot  # noqa: E402
+from server.ticker import percentile  # noqa: E402
+
+GOAL_P99_MS = 20.0
+GOAL_LATE_MS = 100.0
+GOAL_BYTES = 800
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---- the server process ------------------------------------------------------------------
+
+
+async def _serve(stats_path: str) -> None:
+    limits = Limits(join_burst=100_000, joins_per_second=1000.0, max_rooms=10_000)
+    server = GameServer(limits=limits)
+    await server.start("127.0.0.1", 0)
+    print(server.port, flush=True)
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    mark: dict[str, float] = {}
+
+    def measure() -> None:  # SIGUSR1: the warm-up is over
+        server.ticker.stats.reset()
+        server.room_tick_times.clear()
+        server.tick_cpu_times.clear()
+        for client in server.clients:
+            client.skipped = 0
+        mark["cpu"], mark["wall"] = _cpu_seconds(), time.monotonic()
+
+    loop.add_signal_handler(signal.SIGUSR1, measure)
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+    await done.wait()
+    wall = time.monotonic() - mark.get("wall", time.monotonic())
+    cpu = _cpu_seconds() - mark.get("cpu", _cpu_seconds())
+    rooms = list(server.registry)
+    summary = server.ticker.stats.summary()
+    summary.update(
+        room_p99_ms=percentile(list(server.room_tick_times), 99) * 1000,
+        room_p50_ms=percentile(list(server.room_tick_times), 50) * 1000,
+        cpu_p99_ms=percentile(list(server.tick_cpu_times), 99) * 1000,
+        cpu_p50_ms=percentile(list(server.tick_cpu_times), 50) * 1000,
+        cpu_percent=100 * cpu / wall if wall > 0 else 0.0,
+        rss_mb=_rss_mb(),
+        rooms=len(rooms),
+        driving=sum(1 for r in rooms if r.phase == "driving"),
+        cars=sum(len(r.world.cars) for r in rooms if r.world is not None),
+        clients=len(server.clients),
+        skipped=sum(c.skipped for c in server.clients),
+        wall_s=wall,
+        sim_seconds=min((r.world.tick * 0.05 for r in rooms if r.world is not None), default=0),
+    )
+    Path(stats_path).write_text(json.dumps(summary))
+    await server.stop()
+
+
+# ---- the load process --------------------------------------------------------------------
+
+
+async def _open_room(url: str, scenario: str, bots: int, seed: int):
+    from tests.server_client import WireClient
+
+    host = await WireClient.open(url)
+    await host.send(
+        {
+            "type": "create",
+            "protocol": 1,
+            "name": "Host",
+            "scenario": scenario,
+            "bots": bots,
+            "seed": seed,
+        }
+    )
+    return host, (await host.until("joined"))["code"]
+
+
+async def _drain(host) -> None:
+    """Hosts read (and drop) their full-ring snapshots so they are not the slow clients."""
+    try:
+        async for _ in host.ws:
+            pass
+    except Exception:
+        pass
+
+
+async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen) -> dict:
+    rooms = [await _open_room(url, args.scenario, args.bots, i) for i in range(args.rooms)]
+    stats = BotStats()
+    stop = asyncio.Event()
+    tasks = []
+    for r, (_, code) in enumerate(rooms):
+        for i in range(args.players):
+            tasks.append(
+                asyncio.create_task(
+                    drive_bot(url, code, f"Bot {i}", stats, None, r * 100 + i, stop)
+                )
+            )
+    while stats.joined < args.rooms * args.players:
+        await asyncio.sleep(0.1)
+    for host, _ in rooms:
+        await host.send({"type": "host", "command": "start"})
+    drains = [asyncio.create_task(_drain(host)) for host, _ in rooms]
+    await asyncio.sleep(args.warmup)
+    server.send_signal(signal.SIGUSR1)
+    snaps0, bytes0, t0 = stats.snapshots, stats.snapshot_bytes, time.monotonic()
+    cpu0 = _cpu_seconds()
+    await asyncio.sleep(args.seconds)
+    snaps, nbytes = stats.snapshots - snaps0, stats.snapshot_bytes - bytes0
+    wall = time.monotonic() - t0
+    load_cpu = 100 * (_cpu_seconds() - cpu0) / wall
+    server.send_signal(signal.SIGTERM)
+    stop.set()
+    for task in drains:
+        task.cancel()
+    await asyncio.wait(tasks, timeout=15)
+    return {
+        "snapshots": snaps,
+        "snapshot_bytes": nbytes,
+        "per_client_hz": snaps / wall / (args.rooms * args.players),
+        "load_cpu_percent": load_cpu,
+        "controls": stats.controls,
+        "errors": dict(stats.errors),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", type=int, default=100)
+    parser.add_argument("--players", type=int, default=10, help="remote players per room")
+    parser.add_argument("--bots", type=int, default=20, help="server-side bots per room")
+    parser.add_argument("--scenario", default="rush-hour")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured time")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        if os.environ.get("SERVER_LOAD_PROFILE"):  # where the server's time goes
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            profile.runcall(asyncio.run, _serve(args.serve))
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+            return 0
+        asyncio.run(_serve(args.serve))
+        return 0
+    fd, stats_name = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", stats_name],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        url = f"ws://127.0.0.1:{port}"
+        print(
+            f"server pid {server.pid} on {url}; {args.rooms} rooms × {args.players} remote "
+            f"players + {args.bots} bots ({args.scenario}), {args.seconds:.0f} s measured",
+            flush=True,
+        )
+        client = asyncio.run(_load(args, url, server))
+        server.wait(60)
+        srv = json.loads(Path(stats_name).read_text())
+    finally:
+        if server.poll() is None:
+            server.kill()
+        os.unlink(stats_name)
+    mean_bytes = client["snapshot_bytes"] / client["snapshots"] if client["snapshots"] else 0.0
+    print(
+        f"rooms {srv['rooms']} (driving {srv['driving']}), cars {srv['cars']}, "
+        f"connections {srv['clients']}"
+    )
+    print(
+        f"server ticks {srv['ticks']} in {srv['wall_s']:.1f} s "
+        f"({srv['ticks'] / max(srv['wall_s'], 1e-9):.1f} Hz), dropped {srv['dropped']}, "
+        f"late {srv['late']}"
+    )
+    print(
+        f"tick p50 {srv['p50_ms']:.1f} ms, p99 {srv['p99_ms']:.1f} ms, max {srv['max_ms']:.1f} ms"
+    )
+    print(f"tick CPU time p50 {srv['cpu_p50_ms']:.1f} ms, p99 {srv['cpu_p99_ms']:.1f} ms")
+    print(f"max lateness {srv['max_late_ms']:.1f} ms")
+    print(f"per-room tick p50 {srv['room_p50_ms']:.2f} ms, p99 {srv['room_p99_ms']:.2f} ms")
+    print(
+        f"snapshots per client {client['per_client_hz']:.1f}/s, mean {mean_bytes:.0f} B, "
+        f"skipped sends (slow clients) {srv['skipped']}"
+    )
+    print(
+        f"server CPU {srv['cpu_percent']:.0f}% of one core, RSS {srv['rss_mb']:.0f} MB; "
+        f"load generator CPU {client['load_cpu_percent']:.0f}%"
+    )
+    print(f"controls sent {client['controls']}, errors {client['errors'] or 'none'}")
+    ok = (
+        srv["p99_ms"] <= GOAL_P99_MS
+        and srv["max_late_ms"] <= GOAL_LATE_MS
+        and mean_bytes <= GOAL_BYTES
+    )
+    print(
+        f"SUMMARY {'PASS' if ok else 'MISS'}: {srv['rooms']} rooms/{srv['clients']} clients, "
+        f"tick p99 {srv['p99_ms']:.1f} ms (goal ≤ {GOAL_P99_MS:.0f}), max late "
+        f"{srv['max_late_ms']:.0f} ms (goal ≤ {GOAL_LATE_MS:.0f}), {mean_bytes:.0f} B/snapshot "
+        f"(goal ≤ {GOAL_BYTES}), CPU {srv['cpu_percent']:.0f}%, RSS {srv['rss_mb']:.0f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
