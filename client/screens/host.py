@@ -30,9 +30,10 @@ from client.screens.roomview import (
     plain,
     plain_text,
     players_of,
+    seconds_left,
 )
 from client.widgets.bigcode import BigCode
-from client.widgets.charts import TeamFigures
+from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.ring_overview import RingOverview
 
 BOTS_STEP = 5
@@ -192,7 +193,7 @@ class HostScreen(Screen[None]):
     def apply_snapshot(self, snapshot: dict[str, Any], feed: bool = True) -> None:
         self.snapshot = snapshot
         self.query_one("#host-ring", RingOverview).update_snapshot(snapshot)
-        self.query_one("#host-figures", TeamFigures).update_figures(snapshot.get("team"))
+        self.query_one("#host-figures", TeamFigures).update_figures(team_or_ring(snapshot))
         if feed:
             log = self.query_one("#host-feed", Log)
             for event in snapshot.get("events") or []:
@@ -218,7 +219,7 @@ class HostScreen(Screen[None]):
             text.append("waiting for the room…", style="dim")
         else:
             text.append(phase_label(room))
-            text.append(f"  ⏱ {fmt_clock(room.get('clock'))}")
+            text.append(f"  ⏱ {fmt_clock(seconds_left(self.app, room))}")
             scenario = room.get("scenario")
             if isinstance(scenario, str):
                 text.append("  ")

@@ -100,6 +100,23 @@ def plain_text(value: Any, style: str = "", limit: int = 200) -> Text:
     return Text(plain(value, limit), style=style)
 
 
+def seconds_left(app: Any, room: dict[str, Any] | None) -> Any:
+    """Seconds left in the phase: the app's running count if it keeps one, else the room's.
+
+    The server sends `room.clock` only when the room changes; the app's state counts it
+    down by snapshot time in between, so the clock keeps moving while cars drive.
+    """
+    counter = getattr(getattr(app, "state", None), "seconds_left", None)
+    if callable(counter):
+        try:
+            value = counter()
+        except Exception:  # a half-built state must not take the dashboard down
+            value = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    return room.get("clock") if isinstance(room, dict) else None
+
+
 def fmt_clock(seconds: Any) -> str:
     """Seconds as m:ss (a dash for a missing value); negative clamps to 0:00."""
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:

@@ -16,9 +16,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Digits, Log, Static
 
-from client.screens.roomview import app_state, fmt_clock, message_of, phase_label, plain
+from client.screens.roomview import (
+    app_state,
+    fmt_clock,
+    message_of,
+    phase_label,
+    plain,
+    seconds_left,
+)
 from client.widgets.bigcode import BigCode
-from client.widgets.charts import TeamFigures
+from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.ring_overview import RingOverview, legend_text
 
 
@@ -102,14 +109,17 @@ class SpectatorScreen(Screen[None]):
         self.query_one("#spec-phase", Static).update(phase)
         join = "joining locked" if room.get("locked") else f"join: interlane join {plain(code, 8)}"
         self.query_one("#spec-join", Static).update(Text(join, style="dim"))
-        self.query_one("#spec-clock", Digits).update(fmt_clock(room.get("clock")))
+        self.query_one("#spec-clock", Digits).update(fmt_clock(seconds_left(self.app, room)))
         road = room.get("ring")
         if isinstance(road, dict):
             self.query_one("#spec-ring", RingOverview).set_road(road)
 
     def apply_snapshot(self, snapshot: dict[str, Any]) -> None:
         self.query_one("#spec-ring", RingOverview).update_snapshot(snapshot)
-        self.query_one("#spec-figures", TeamFigures).update_figures(snapshot.get("team"))
+        self.query_one("#spec-figures", TeamFigures).update_figures(team_or_ring(snapshot))
+        if self.room is not None:
+            clock = fmt_clock(seconds_left(self.app, self.room))
+            self.query_one("#spec-clock", Digits).update(clock)
         log = self.query_one("#spec-feed", Log)
         for event in snapshot.get("events") or []:
             if isinstance(event, dict) and event.get("text"):

@@ -36,6 +36,16 @@ def figure_text(value: Any) -> str:
     return f"{round(value):d}"
 
 
+def team_or_ring(snapshot: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The snapshot's team figures; without them (rounds scored individually the server
+    sends none), the mean of the ring's segment speeds, so the mean speed still shows."""
+    team = snapshot.get("team")
+    if isinstance(team, Mapping):
+        return team
+    ring = [v for v in snapshot.get("ring") or [] if isinstance(v, int | float)]
+    return {"mean_kmh": sum(ring) / len(ring)} if ring else None
+
+
 class TeamFigures(Widget):
     """The team's live figures; `big` lays them out in Digits for a projector."""
 
@@ -52,6 +62,7 @@ class TeamFigures(Widget):
         super().__init__(id=id, classes=classes)
         self.big = big
         self.values: dict[str, Any] = {}
+        self.has_team = False
 
     def compose(self) -> ComposeResult:
         if self.big:
@@ -75,10 +86,20 @@ class TeamFigures(Widget):
         return text
 
     def update_figures(self, team: Mapping[str, Any] | None) -> None:
-        """Show the figures of one `snapshot['team']` map; unknown keys are ignored."""
+        """Show the figures of one `snapshot['team']` map; unknown keys are ignored.
+
+        A partial map (only a mean speed from the ring) is used only until real team figures
+        have arrived, so the figure never flips between two ways of measuring it.
+        """
         if not isinstance(team, Mapping):
             return
-        self.values = {key: team.get(key) for key, _, _ in TEAM_FIGURES}
+        if set(team) == {"mean_kmh"}:
+            if self.has_team:
+                return
+            self.values = {**self.values, "mean_kmh": team["mean_kmh"]}
+        else:
+            self.has_team = True
+            self.values = {key: team.get(key) for key, _, _ in TEAM_FIGURES}
         if not self.is_mounted:
             return
         if self.big:

@@ -1,0 +1,93 @@
+"""The facilitator screens against the real server: host dashboard → start → end → debrief.
+
+The embedded server runs on 127.0.0.1 port 0 with its own SQLite file; a headless player
+joins over websockets with a markup-looking name. Waits are bounded polls on conditions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from client.app import InterlaneApp, Plan
+from client.screens.debrief import DebriefScreen
+from client.screens.host import HostScreen
+from client.widgets.ring_overview import RingOverview
+from client.widgets.spacetime import SpaceTime
+from shared.protocol import PROTOCOL_VERSION
+from tests.server_client import WireClient
+from tests.test_clientx_harness import EVIL_NAME, screen_text
+
+pytest.importorskip("server.embedded")
+from server.embedded import start_embedded  # noqa: E402
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)
+
+
+async def drain(client: WireClient) -> None:
+    """Keep reading so the server never sees this player as a slow client."""
+    with contextlib.suppress(Exception):
+        while True:
+            await client.recv()
+
+
+async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any) -> None:
+    plan = Plan(kind="host", url=server.url, name="Host", scenario="ring", bots=14, seed=2)
+    app = InterlaneApp(plan)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen) and app.state.code)
+        player = await WireClient.open(server.url)
+        await player.send(
+            {
+                "type": "join",
+                "protocol": PROTOCOL_VERSION,
+                "code": app.state.code,
+                "name": EVIL_NAME,
+                "role": "player",
+            }
+        )
+        reader = asyncio.create_task(drain(player))
+        try:
+            table = app.screen.query_one("#host-players", DataTable)
+            await wait_for(pilot, lambda: table.row_count == 2)
+            assert EVIL_NAME in screen_text(app)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.phase == "driving")
+            ring = app.screen.query_one("#host-ring", RingOverview)
+            await wait_for(pilot, lambda: len(ring.cars) >= 15)  # bots and the player
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=30)
+            screen = app.screen
+            assert isinstance(screen, DebriefScreen)
+            await wait_for(pilot, lambda: "diagram" in screen.payload, timeout=30)
+            assert screen.projector  # the host without a car gets the projector layout
+            await pilot.press("r")
+            diagram = screen.query_one("#diagram", SpaceTime)
+            await wait_for(pilot, lambda: diagram.revealed)
+            assert diagram.diagram is not None and diagram.diagram.times > 0
+        finally:
+            reader.cancel()
+            await player.close()
