@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.adherence import DT, AdherenceTracker, Violation
+from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
 from server.sim.events import Event
 from shared.conventions import make_rulebook
 
@@ -139,11 +139,11 @@ def test_cruising_in_the_passing_lane_with_nobody_to_pass_counts_against_keep_ri
     tracker = AdherenceTracker(make_rulebook({"passing": "right"}), world.road())
     violations = run(tracker, world, 20.0)
     result = tracker.result()[1]
-    assert result["passing_lane_s"] == 14.0  # 20 s less the 6 s grace to move back
+    assert result["passing_lane_s"] == 20.0 - KEEP_GRACE_S  # the grace is time to move back
     assert result["observed_s"] == 20.0
-    assert [v.kind for v in violations] == ["passing", "passing"]  # after 6 s and after 16 s
+    assert [v.kind for v in violations] == ["passing", "passing"]  # after the grace, 10 s later
     assert violations[0].render("Cy") == "Cy is cruising in the passing lane with nobody to pass"
-    assert result["score"] == 30.0
+    assert result["score"] == round(100 * KEEP_GRACE_S / 20.0, 1)
 
 
 def test_passing_a_slower_car_or_keeping_right_is_fine() -> None:
@@ -166,7 +166,7 @@ def test_keep_left_mirrors_and_free_does_not_count() -> None:
         world.step()
         left.observe(world, [])
         free.observe(world, [])
-    assert left.result()[1]["passing_lane_s"] == 4.0
+    assert left.result()[1]["passing_lane_s"] == 10.0 - KEEP_GRACE_S
     assert left.result()[2]["passing_lane_s"] == 0
     assert free.result()[1]["passing_lane_s"] == 0 and free.result()[1]["score"] == 100
 
@@ -215,6 +215,21 @@ def test_early_merge_at_the_first_signs_complies_with_early_and_breaks_zipper() 
     assert [v.render("Ed") for v in zipper.observe(world, [merge(1, 480.0)])] == [
         "Ed merged 480 m before the end instead of zipping"
     ]
+
+
+def test_early_merger_waiting_for_a_gap_since_the_signs_complies() -> None:
+    """Under early merge, signalling from the first signs and waiting for a gap is in place."""
+    for signal_from in (1010.0, 1300.0):  # 490 m and 200 m before the end
+        world = FakeWorld()
+        car = world.add(FakeCar(1, 0, signal_from, 5.0))
+        early = AdherenceTracker(make_rulebook({"merge": "early"}), world.road(closures=[CLOSURE]))
+        early.observe(world, [])
+        car.signal = 1
+        run(early, world, 2.0)
+        car.x = 1480.0
+        out = early.observe(world, [merge(1, 20.0)])
+        assert early.result()[1]["merges_in_place"] == (1 if signal_from < 1100 else 0)
+        assert len(out) == (0 if signal_from < 1100 else 1)
 
 
 def test_zipper_alternation_two_cars_in_front_of_the_same_car_is_out_of_turn() -> None:

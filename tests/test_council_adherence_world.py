@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server.adherence import DT, AdherenceTracker, Violation
+from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
 from shared.conventions import make_rulebook
 
 sim_world = pytest.importorskip("server.sim.world")
@@ -98,7 +98,7 @@ def test_cruising_in_the_passing_lane_with_nobody_to_pass_counts_against_keep_ri
     start = s.trackers["right"].result()[s.car_id]["passing_lane_s"]
     s.run(30.0)
     right = s.trackers["right"].result()[s.car_id]
-    assert right["passing_lane_s"] - start == pytest.approx(30.0 - 6.0, abs=0.2)
+    assert right["passing_lane_s"] - start == pytest.approx(30.0 - KEEP_GRACE_S, abs=0.2)
     assert right["score"] < 50
     assert [v.kind for v in s.violations["right"]][:1] == ["passing"]
     assert s.trackers["free"].result()[s.car_id]["passing_lane_s"] == 0
