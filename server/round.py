@@ -290,6 +290,7 @@ class Room:
             self._seat(member)
         if self.council is not None and role != "spectator":
             self.council.join(member.player)
+        self._ensure_host()  # the first to arrive in a room its host left takes it over
         self.announce()
         if self.phase == "debrief" and self.last_debrief is not None:
             self.send(member, self.last_debrief)
