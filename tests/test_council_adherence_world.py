@@ -173,7 +173,7 @@ def test_a_bot_filled_road_runs_clean_and_scores_in_range() -> None:
     )
     world.set_rulebook(book)
     tracker = AdherenceTracker(book, world.road())
-    for _ in range(round(30 / DT)):
+    for _ in range(round(15 / DT)):
         for v in tracker.observe(world, world.step()):
             assert v.car in world.cars and "{name}" in v.text
     result = tracker.result()

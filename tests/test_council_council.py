@@ -229,5 +229,5 @@ class CouncilMachine(RuleBasedStateMachine):
                 assert result[c.key] == self.base[c.key]
 
 
-CouncilMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40)
+CouncilMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30)
 test_council_life_cycle = CouncilMachine.TestCase
