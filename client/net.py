@@ -65,6 +65,7 @@ class Connection:
         self._stopped = False
         self.fatal: str | None = None
         self.attempts = 0
+        self.ever_connected = False
 
     @property
     def connected(self) -> bool:
@@ -129,8 +130,9 @@ class Connection:
                 return
             failures += 1
             delay = backoff_delay(failures, self._backoff)
+            what = "Connection lost" if self.ever_connected else f"Cannot reach {self.url}"
             self._on_status(
-                "lost", f"Connection lost ({reason}); retrying in {delay:g} s (attempt {failures})"
+                "lost", f"{what} ({reason}); retrying in {delay:g} s (attempt {failures})"
             )
             await asyncio.sleep(delay)
 
@@ -140,6 +142,7 @@ class Connection:
         for message in self._opening():
             await ws.send(encode(validate(message, CLIENT_MESSAGES)))
         self._ws = ws
+        self.ever_connected = True
         self._on_status("connected", f"Connected to {self.url}")
         writer = asyncio.create_task(self._write(ws))
         try:

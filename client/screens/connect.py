@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
@@ -41,12 +41,15 @@ class ConnectScreen(Screen):
         plan = app.plan
         with Vertical(id="connect"):
             yield Static(Text("Join an Interlane room", style="bold"), id="connect-title")
-            yield Label("Server")
-            yield Input(plan.url or "ws://127.0.0.1:8765", id="connect-server")
-            yield Label("Room code")
-            yield Input(plan.code or "", id="connect-code", max_length=CODE_LENGTH)
-            yield Label("Your name")
-            yield Input(plan.name if plan.name != "Player" else "", id="connect-name")
+            with Horizontal(classes="connect-row"):
+                yield Label("Server")
+                yield Input(plan.url or "ws://127.0.0.1:8765", id="connect-server")
+            with Horizontal(classes="connect-row"):
+                yield Label("Room code")
+                yield Input(plan.code or "", id="connect-code", max_length=CODE_LENGTH)
+            with Horizontal(classes="connect-row"):
+                yield Label("Your name")
+                yield Input(plan.name if plan.name != "Player" else "", id="connect-name")
             with RadioSet(id="connect-role"):
                 yield RadioButton("Drive", value=plan.role != "spectator", id="role-player")
                 yield RadioButton("Watch", value=plan.role == "spectator", id="role-spectator")

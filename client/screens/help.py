@@ -15,14 +15,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 CONTROLS: tuple[tuple[str, str], ...] = (
-    ("↑ / ↓", "raise / lower your target speed by 10 km/h"),
-    ("space", "brake hard (each press ~0.3 s; repeat to hold)"),
-    ("← / →", "change lane left / right (takes about 2 s)"),
-    (", / .  or  q / e", "turn signal left / right (press again to cancel)"),
+    ("↑ ↓", "target speed up / down by 10 km/h"),
+    ("space", "brake hard (each press about 0.3 s)"),
+    ("← →", "change lane left / right (about 2 s)"),
+    (", .  q e", "signal left / right (press again: off)"),
     ("h", "hazard lights on / off"),
-    ("y", "yield: open a gap for a neighbour signalling into your lane"),
-    ("1 / 2 / 3", "following gap: close / normal / wide"),
-    ("a", "assisted driving on / off (manual keeps only emergency braking)"),
+    ("y", "yield: open a gap for a car signalling in"),
+    ("1 2 3", "following gap: close / normal / wide"),
+    ("a", "assist on / off (manual: only emergency brake)"),
+    ("p", "pause / resume the round (host)"),
     ("?", "this help"),
     ("ctrl+p", "command palette"),
     ("ctrl+q", "quit"),
@@ -65,7 +66,7 @@ class HelpScreen(ModalScreen[None]):
     def _controls(self) -> Text:
         text = Text()
         for key, what in CONTROLS:
-            text.append(f"{key:>18}  ", style="bold")
+            text.append(f"{key:>9}  ", style="bold")
             text.append(what + "\n")
         text.rstrip()
         return text

@@ -39,7 +39,7 @@ def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
         name = Text(plain(p.get("name", "?"), 40))
         role = Text(str(p.get("role", "player")))
         connected = p.get("connected", True)
-        status = Text("● online" if connected else "○ away (a bot drives)")
+        status = Text("● online" if connected else "○ away: bot drives")
         car = p.get("car")
         rows.append((name, role, status, Text("–" if car is None else f"car {car}")))
     return rows
@@ -59,9 +59,9 @@ class LobbyScreen(Screen):
             yield Static(id="lobby-note", markup=False)
             with Horizontal(id="lobby-body"):
                 table: DataTable[Text] = DataTable(id="lobby-players", cursor_type="none")
-                table.add_column("Name", width=20)
+                table.add_column("Name", width=18)
                 table.add_column("Role", width=9)
-                table.add_column("Status", width=21)
+                table.add_column("Status", width=18)
                 table.add_column("Car", width=6)
                 yield table
                 yield Static(id="lobby-rules", markup=False)

@@ -121,10 +121,9 @@ def scores_line(
     penalty = (individual or {}).get("penalty_m")
     if isinstance(penalty, int | float) and penalty > 0:
         text.append(f" · penalty {round(penalty)} m")
-    text.append("  │ Team ")
     if not team:
-        text.append("–")
-        return text
+        return text  # individual rounds: the team's figures are not shown live
+    text.append("  │ Team ")
     parts = []
     if isinstance(team.get("flow_vph"), int | float):
         parts.append(f"{round(team['flow_vph'])} veh/h")
