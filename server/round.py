@@ -95,7 +95,9 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
                 Plan(
                     kind=str(getattr(step, "kind", "round")),
                     title=str(getattr(step, "title", "") or ""),
-                    scenario=str(getattr(step, "scenario", None) or scenario or DEFAULT_SCENARIO),
+                    scenario=""
+                    if getattr(step, "kind", "round") == "council"
+                    else str(getattr(step, "scenario", None) or scenario or DEFAULT_SCENARIO),
                     seconds=float(
                         getattr(step, "seconds", None)
                         or (
@@ -547,6 +549,10 @@ class Room:
             return
         plan = self.plan
         self.phase = "lobby"
+        if plan.kind == "council":
+            self.world = None  # the last road is over; the next one is built after the council
+            for member in self.roster:
+                member.car = None
         if plan.kind == "round":
             if isinstance(plan.rulebook, dict):
                 self.rulebook = make_rulebook(plan.rulebook)
