@@ -22,11 +22,12 @@ What is measured, and the definitions chosen (each only when its convention is i
   These values were tuned so that steady bots, which keep the convention, score about 97 % on
   it on the open road, while drivers with another habit do not.
 - **merge** (a `merge` event out of a closed lane; ramps are not closures): under `zipper` a
-  merge is in place within the last 150 m before the lane ends and in turn unless it cut in front
-  of the same car that let the previous merging car in; under `early` it is in place when it
-  began within 150 m after the first warning sign (or before it), or when the driver had been
-  signalling towards the open lane since then (waiting for a gap in dense traffic, as early
-  mergers must: the convention asks to leave as soon as one can, not to force a gap).
+  merge is in place within the last 150 m before the lane ends, and in turn unless it cut in
+  front of the same car that let the previous merging car in (within 15 s); under `early` it is
+  in place when it began within 150 m after the first warning sign (or before it), or when the
+  driver had been signalling towards the open lane since then (waiting for a gap in dense
+  traffic, as early mergers must: the convention asks to leave as soon as one can, not to force
+  a gap).
 - **speed**: the rulebook's limit and any speed zone of the road, whichever is lower; time more
   than 3 km/h over it counts, and each speeding streak of 3 s is reported once.
 - **following** (`following = "two_second"`): above 30 km/h with a car ahead within 4 s, the
@@ -71,6 +72,7 @@ BLOCK_BEFORE_M = 200.0
 BLOCK_AFTER_M = 50.0
 ZIPPER_ZONE_M = 150.0
 EARLY_ZONE_M = 150.0
+TURN_WINDOW_S = 15.0
 DEFAULT_WARN_M = 500.0
 SPEED_TOLERANCE = 3 / 3.6
 SPEED_REPORT_S = 3.0
@@ -184,7 +186,8 @@ class AdherenceTracker:
             _Block(int(i["lane"]), float(i["x"]), _until_tick(i.get("until")))
             for i in road.get("incidents", ())
         ]
-        self._last_merge_other: dict[int, int | None] = {}  # closed lane -> car let in front of
+        # closure (lane, start) -> (the car the last merger went in front of, at which tick)
+        self._last_merge: dict[tuple[int, float], tuple[int | None, int]] = {}
         self._tick = 0
 
     def rules(self) -> dict[str, bool]:
@@ -288,9 +291,14 @@ class AdherenceTracker:
             else self._ahead(event.x, float(closure["start"]))
         )
         warn = self._warn_length(closure)
-        previous_other = self._last_merge_other.get(event.lane)
-        self._last_merge_other[event.lane] = event.other
-        in_turn = event.other is None or event.other != previous_other
+        key = (event.lane, float(closure["start"]))
+        previous_other, previous_tick = self._last_merge.get(key, (None, -(10**9)))
+        self._last_merge[key] = (event.other, self._tick)
+        in_turn = (
+            event.other is None
+            or event.other != previous_other
+            or self._tick - previous_tick > _ticks(TURN_WINDOW_S)
+        )
         if in_turn:
             record.merges_in_turn += 1
         if self.rulebook["merge"] == "zipper":

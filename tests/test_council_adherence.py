@@ -367,3 +367,12 @@ def test_any_traffic_keeps_scores_in_range(
         assert 0 <= record["score"] <= 100
     team = tracker.team()
     assert team is None or 0 <= team <= 100
+
+
+def test_the_same_car_letting_someone_in_minutes_later_is_not_out_of_turn() -> None:
+    world = FakeWorld()
+    tracker = AdherenceTracker(make_rulebook({"merge": "zipper"}), world.road(closures=[CLOSURE]))
+    tracker.observe(world, [merge(1, 20.0, other=9)])
+    run(tracker, world, 60.0)  # car 9 comes round again a minute later
+    assert tracker.observe(world, [merge(2, 20.0, other=9)]) == []
+    assert tracker.result()[2]["merges_in_turn"] == 1
