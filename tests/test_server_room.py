@@ -80,6 +80,7 @@ def test_round_ends_when_its_time_is_up() -> None:
     host = room.join("Solo", "host", conn, wants_car=True)
     room.handle(host, {"type": "host", "command": "start"})
     assert host.car is not None
+    room.seconds = 20.0  # the round's length as a program would set it, shortened
     ticks = int(room.seconds / 0.05)
     for _ in range(ticks):
         room.step()
