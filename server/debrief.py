@@ -245,7 +245,7 @@ def space_time(
         "x_bin_m": round(x_bin, 3),
         "times": times,
         "cells": cells,
-        "vmax_kmh": max(30, int(math.ceil(vmax * 3.6 / 10) * 10)),
+        "vmax_kmh": _scale_top(grid, vmax),
         "kmh": grid,
     }
     paths = []
@@ -260,6 +260,16 @@ def space_time(
             xs.append(round(path_track.x[at]) if at is not None and ok else -1)
         paths.append({"car": car, "name": names.get(car) or f"car {car}", "x": xs})
     return diagram, paths
+
+
+def _scale_top(grid: list[list[int]], vmax: float) -> int:
+    """Top of the colour scale: the speed most of the road reached (90th percentile of the
+    cells), so that this round's normal flow reads as free and its waves stand out."""
+    values = sorted(v for row in grid for v in row if v >= 0)
+    if not values:
+        return 30
+    top = values[min(len(values) - 1, int(len(values) * 0.9))]
+    return max(30, min(int(math.ceil(vmax * 3.6 / 10) * 10), int(math.ceil(top / 10) * 10)))
 
 
 def series(rec: Recording) -> dict[str, Any]:

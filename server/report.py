@@ -239,7 +239,7 @@ def _md_round(r: Mapping[str, Any]) -> list[str]:
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.2em .5em;
+.wide{overflow-x:auto}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}td,th{border:1px solid #ccc;padding:.2em .5em;
 text-align:right}th:first-child,td:first-child{text-align:left}.card{border-left:4px solid #4575b4;
 padding:.3em 1em;margin:1em 0;background:#f7f9fc}.card h4{margin:.3em 0}.muted{color:#666}
 svg{display:block;margin:.5em 0}
@@ -365,14 +365,15 @@ def render_html(data: Mapping[str, Any]) -> str:
     if not rounds:
         out.append("<p>No round of this game was finished.</p>")
     else:
-        out.append("<h2>Round by round</h2><table><tr><th>Round</th><th>Scenario</th>")
+        out.append('<h2>Round by round</h2><div class="wide"><table><tr><th>Round</th>')
+        out.append("<th>Scenario</th>")
         out.append("".join(f"<th>{_e(label)}</th>" for _, label, _ in TEAM_ROWS) + "</tr>")
         for r in rounds:
             team = r["debrief"].get("team", {})
             out.append(f"<tr><td>{_e(r['round_no'])}</td><td>{_e(r['scenario'])}</td>")
             out.append("".join(f"<td>{_e(_fmt(team.get(k), dg))}</td>" for k, _, dg in TEAM_ROWS))
             out.append("</tr>")
-        out.append("</table>")
+        out.append("</table></div>")
     for r in rounds:
         out += _html_round(r)
     out.append("</body></html>")
@@ -415,13 +416,13 @@ def _html_round(r: Mapping[str, Any]) -> list[str]:
             )
     drivers = _players(d) or list(d.get("drivers", ()))
     if drivers:
-        out.append("<h3>Drivers</h3><table><tr><th>Driver</th>")
+        out.append('<h3>Drivers</h3><div class="wide"><table><tr><th>Driver</th>')
         out.append("".join(f"<th>{_e(h)}</th>" for _, h in DRIVER_COLUMNS) + "</tr>")
         for row in drivers:
             out.append(f"<tr><td>{_e(_driver_label(row))}</td>")
             out.append("".join(f"<td>{_e(_fmt(row.get(k)))}</td>" for k, _ in DRIVER_COLUMNS))
             out.append("</tr>")
-        out.append("</table>")
+        out.append("</table></div>")
     out.append("</section>")
     return out
 

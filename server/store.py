@@ -185,7 +185,12 @@ class Store:
         if tables:
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise StoreError(f"{self.path} is damaged ({check}); restore it or choose another")
+                lines = [ln for ln in str(check).splitlines() if not ln.startswith("***")]
+                first = (lines[0] if lines else str(check))[:120]
+                raise StoreError(
+                    f"{self.path} is damaged ({first}); restore it from a copy or choose "
+                    "another file with --db"
+                )
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"{self.path} cannot be opened for writing (journal mode {mode})")
