@@ -636,6 +636,8 @@ class Room:
                 found[key] = make(module)
             except Exception:
                 log.exception("room %s: cannot start %s", self.code, key)
+        if "metrics" in found and "adherence" in found:
+            found["metrics"].adherence = found["adherence"]  # team adherence, live and in results
         return found
 
     # ---- the tick ----------------------------------------------------------------------
