@@ -46,6 +46,14 @@ class Pumped:
             if msg["type"] == kind and all(msg.get(k) == v for k, v in match.items()):
                 return msg
 
+    async def until_where(
+        self, kind: str, ready: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        while True:
+            msg = await self.until(kind)
+            if ready(msg):
+                return msg
+
     async def close(self) -> None:
         self.task.cancel()
         await self.client.close()
@@ -163,6 +171,9 @@ async def test_workshop_program_end_to_end(server: GameServer) -> None:
     left_lane = steady_mean_lane(room.world)
     assert left_lane > free_lane + 0.1, (free_lane, left_lane)
     assert room.observers["adherence"].rulebook["passing"] == "left"
+    # the live team score carries the adherence to the agreed rulebook
+    snap = await ana.until_where("snapshot", lambda m: bool(m.get("team")))
+    assert 0 <= snap["team"]["adherence"] <= 100
     await host.send({"type": "host", "command": "end"})
     await host.until("debrief")
     await host.send({"type": "host", "command": "next"})
