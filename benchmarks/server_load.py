@@ -181,7 +181,7 @@ def main() -> int:
             import cProfile
             import pstats
 
-            profile = cProfile.Profile()
+            profile = cProfile.Profile(time.thread_time)
             profile.runcall(asyncio.run, _serve(args.serve))
             pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
             return 0
