@@ -19,7 +19,7 @@ from server import insights, waves
 from server.counterfactual import Brancher, counterfactual
 from server.counterfactual import window as cf_window
 from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
-from server.recorder import Recorder, Recording
+from server.recorder import CHECKPOINT_TICKS, Recorder, Recording
 
 PAYLOAD_VERSION = 1
 MAX_TIME_BINS = 150
@@ -116,7 +116,7 @@ def analyse(
     if recording is None or metrics is None:
         if ticks is None:
             raise ValueError("analysing a round without its recording needs its length in ticks")
-        _, rec2, met2 = rerun(scenario, seed, rulebook, bots, mix, log, ticks)
+        _, rec2, met2 = rerun(scenario, seed, rulebook, bots, mix, log, ticks, CHECKPOINT_TICKS)
         recording = recording or rec2
         metrics = metrics or met2
     rec = recording
