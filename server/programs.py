@@ -259,14 +259,16 @@ class _Checker:
             )
         self._no_unknown_keys(raw, at, _ROUND_KEYS)
         seconds = self._seconds(raw, (*at, "seconds"), DEFAULT_ROUND_SECONDS)
+        scenario = self._scenario(raw, (*at, "scenario"))
+        road = self._road(scenario, (*at, "scenario"))
         return Step(
             kind="round",
             title=self._text(raw, (*at, "title"), default=f"Round {index + 1}"),
             seconds=seconds,
-            scenario=self._scenario(raw, (*at, "scenario")),
+            scenario=scenario,
             rulebook=self._rulebook(raw, (*at, "rulebook"), earlier),
             scoring=self._choice(raw, (*at, "scoring"), ("individual", "team"), "team"),
-            shocks=self._shocks(raw, (*at, "shocks"), seconds),
+            shocks=self._shocks(raw, (*at, "shocks"), seconds, road),
             bots=self._int(raw, (*at, "bots"), 0, 200),
             mix=self._mix(raw, (*at, "mix")),
             seed=self._int(raw, (*at, "seed"), 0, 2**31 - 1),
@@ -381,8 +383,25 @@ class _Checker:
             raise self.fail(path, "shares that add up to more than 0", value)
         return mix
 
+    def _road(self, scenario: str, path: tuple[str | int, ...]) -> tuple[int, float] | None:
+        """(lanes, length) of the scenario's road, to check shocks against; None when the
+        simulation is not available. A scenario file that does not load is this key's error."""
+        try:
+            from server.sim.scenario import load_scenario
+        except ImportError:
+            return None
+        try:
+            loaded = load_scenario(scenario)
+        except Exception as exc:  # ScenarioError, or anything a broken file provokes
+            raise self.fail(path, f"a scenario that loads ({exc})") from exc
+        return int(loaded.lanes), float(loaded.length)
+
     def _shocks(
-        self, raw: Mapping[str, Any], path: tuple[str | int, ...], seconds: float
+        self,
+        raw: Mapping[str, Any],
+        path: tuple[str | int, ...],
+        seconds: float,
+        road: tuple[int, float] | None = None,
     ) -> tuple[Shock, ...]:
         value = raw.get(str(path[-1]), [])
         if not isinstance(value, list):
@@ -412,16 +431,29 @@ class _Checker:
                 if isinstance(arg, bool) or not isinstance(arg, types):
                     raise self.fail((*at, name), f"a number for {kind} {name!r}", arg)
                 args[name] = arg
-            self._check_shock_args(kind, args, at)
+            self._check_shock_args(kind, args, at, road)
             shocks.append(Shock(float(when), kind, args))
         return tuple(sorted(shocks, key=lambda s: s.at))
 
-    def _check_shock_args(self, kind: str, args: dict[str, Any], at: tuple[str | int, ...]) -> None:
+    def _check_shock_args(
+        self,
+        kind: str,
+        args: dict[str, Any],
+        at: tuple[str | int, ...],
+        road: tuple[int, float] | None,
+    ) -> None:
         if kind == "incident":
-            if not 0 <= args["lane"] <= 3:
-                raise self.fail((*at, "lane"), "a lane from 0 (rightmost) to 3", args["lane"])
-            if not 0 <= args["x"] <= 1_000_000:
-                raise self.fail((*at, "x"), "metres along the ring, 0 or more", args["x"])
+            lanes, length = road if road is not None else (4, 1_000_000.0)
+            if not 0 <= args["lane"] < lanes:
+                raise self.fail(
+                    (*at, "lane"),
+                    f"a lane of this road, 0 (rightmost) to {lanes - 1}",
+                    args["lane"],
+                )
+            if not 0 <= args["x"] < length:
+                raise self.fail(
+                    (*at, "x"), f"metres along the ring, from 0 to below {length:g}", args["x"]
+                )
             if not 1 <= args["seconds"] <= MAX_SECONDS:
                 raise self.fail((*at, "seconds"), "a duration from 1 to 3600 s", args["seconds"])
         elif kind == "bots" and not (-200 <= args["count"] <= 200 and args["count"] != 0):

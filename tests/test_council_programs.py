@@ -18,6 +18,16 @@ from server.programs import (
 )
 from shared.conventions import default_rulebook, make_rulebook
 
+ROAD = """
+name = "test-road"
+[road]
+length = 1000
+lanes = 2
+gantry = 0
+[traffic]
+cars = 10
+"""
+
 ROUND = """
 [[steps]]
 kind = "round"
@@ -75,7 +85,7 @@ def test_builtin_scenarios_exist_when_the_simulation_is_there() -> None:
 
 
 def test_a_full_program_with_shocks_and_paths(tmp_path: Path) -> None:
-    (tmp_path / "road.toml").write_text("# a scenario file\n")
+    (tmp_path / "road.toml").write_text(ROAD)
     text = """
 name = "mine"
 [[steps]]
@@ -152,7 +162,7 @@ def _line_of(text: str, needle: str) -> int:
 def test_bad_round_keys_name_line_and_key(
     tmp_path: Path, line: str, key: str, expected: str
 ) -> None:
-    (tmp_path / "a.toml").write_text("")
+    (tmp_path / "a.toml").write_text(ROAD)
     good = ROUND.format(scenario="a.toml")
     name = line.split("=")[0].strip()
     second = "\n".join(row for row in good.splitlines() if not row.startswith(name + " ="))
@@ -171,7 +181,7 @@ def test_toml_syntax_errors_give_the_line(tmp_path: Path) -> None:
 
 
 def test_shock_errors_point_into_the_shock_table(tmp_path: Path) -> None:
-    (tmp_path / "a.toml").write_text("")
+    (tmp_path / "a.toml").write_text(ROAD)
     text = (
         ROUND.format(scenario="a.toml")
         + '[[steps.shocks]]\nat = 10\nkind = "incident"\nlane = 0\nx = 5\nseconds = 9\n'
@@ -240,3 +250,19 @@ def test_the_error_line_follows_the_bad_step(
     assert err.value.line is not None
     assert text.splitlines()[err.value.line - 1] == "seconds = 5"
     assert err.value.line == [i for i, r in enumerate(rows, 1) if r == "seconds = 5"][0]
+
+
+def test_shocks_are_checked_against_the_scenarios_road(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(ROAD)  # two lanes, 1000 m
+    shock = '[[steps.shocks]]\nat = 10\nkind = "incident"\nlane = {lane}\nx = {x}\nseconds = 9\n'
+    err = _error(ROUND.format(scenario="a.toml") + shock.format(lane=2, x=5), tmp_path)
+    assert err.key == "steps[1].shocks[1].lane" and "0 (rightmost) to 1" in err.expected
+    err = _error(ROUND.format(scenario="a.toml") + shock.format(lane=1, x=1000), tmp_path)
+    assert err.key == "steps[1].shocks[1].x" and "below 1000" in err.expected
+
+
+def test_a_broken_scenario_file_is_the_scenario_keys_error(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text("[road]\nlanes = 9\n")
+    err = _error(ROUND.format(scenario="a.toml"), tmp_path)
+    assert err.key == "steps[1].scenario" and "loads" in err.expected
+    assert err.line == 5  # ROUND starts with a blank line; `scenario =` is its 5th
