@@ -41,14 +41,8 @@ class Diagram:
     t_bin_s: float
     x_bin_m: float
     kmh: list[list[int]]
-
-    @property
-    def times(self) -> int:
-        return len(self.kmh)
-
-    @property
-    def cells(self) -> int:
-        return max((len(row) for row in self.kmh), default=0)
+    times: int
+    cells: int
 
     @classmethod
     def from_payload(cls, data: Any) -> Diagram | None:
@@ -65,7 +59,8 @@ class Diagram:
             if not isinstance(row, list):
                 return None
             grid.append([int(v) if isinstance(v, int | float) else -1 for v in row])
-        return cls(float(t_bin), float(x_bin), grid)
+        cells = max(len(row) for row in grid)
+        return cls(float(t_bin), float(x_bin), grid, len(grid), cells)
 
     def at(self, t_index: int, cell: int) -> int:
         if 0 <= t_index < len(self.kmh) and 0 <= cell < len(self.kmh[t_index]):
@@ -106,6 +101,9 @@ class SpaceTime(Widget, can_focus=True):
         self.roots: list[tuple[float, float]] = []
         self.cursor: tuple[int, int] | None = None  # (column, pixel row from the bottom)
         self.guess: tuple[float, float] | None = None  # (t seconds, x metres)
+        self._lines: list[Strip] = []
+        self._lines_key: tuple[Any, ...] | None = None
+        self._styles: dict[tuple[str, str], Style] = {}
 
     # -- data ------------------------------------------------------------------------
 
@@ -121,9 +119,11 @@ class SpaceTime(Widget, can_focus=True):
         self.length = length if length > 0 else (diagram.cells * diagram.x_bin_m if diagram else 0)
         self.path = list(path or [])
         self.roots = list(roots or [])
+        self._lines_key = None  # new data: draw the picture again
         self.refresh()
 
     def watch_revealed(self, revealed: bool) -> None:
+        self._lines_key = None
         self.refresh()
 
     # -- geometry --------------------------------------------------------------------
@@ -231,7 +231,21 @@ class SpaceTime(Widget, can_focus=True):
             ]
         )
 
+    def _style(self, fg: str, bg: str) -> Style:
+        key = (fg, bg)
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = Style(color=fg, bgcolor=bg)
+        return style
+
     def render_line(self, y: int) -> Strip:
+        key = (self.size, self.revealed, self.cursor)
+        if self._lines_key != key:
+            self._lines = [self._render_row(row) for row in range(self.size.height)]
+            self._lines_key = key
+        return self._lines[y] if 0 <= y < len(self._lines) else Strip.blank(self.size.width)
+
+    def _render_row(self, y: int) -> Strip:
         width = self.size.width
         if width <= GUTTER:
             return Strip.blank(width)
@@ -258,5 +272,5 @@ class SpaceTime(Widget, can_focus=True):
                 dot = "·" if col % 8 == 0 and y % 2 == 0 else " "
                 segments.append(Segment(dot, GRID_DOT))
             else:
-                segments.append(Segment("▀", Style(color=top, bgcolor=bottom)))
+                segments.append(Segment("▀", self._style(top, bottom)))
         return Strip(segments).crop(0, width)
