@@ -266,3 +266,95 @@ def test_a_broken_scenario_file_is_the_scenario_keys_error(tmp_path: Path) -> No
     err = _error(ROUND.format(scenario="a.toml"), tmp_path)
     assert err.key == "steps[1].scenario" and "loads" in err.expected
     assert err.line == 5  # ROUND starts with a blank line; `scenario =` is its 5th
+
+
+TOML_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.sampled_from(["round", "council", "keep", "ring", "incident", "bots", "team", "x.toml"]),
+    st.text(max_size=6),
+)
+TOML_VALUES = st.recursive(
+    TOML_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "kind",
+                    "scenario",
+                    "seconds",
+                    "rulebook",
+                    "shocks",
+                    "at",
+                    "lane",
+                    "x",
+                    "passing",
+                    "mix",
+                    "steady",
+                    "count",
+                    "bots",
+                    "title",
+                    "steps",
+                    "name",
+                    "final_debrief",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+STEP_TABLES = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["round", "council", "drive"])},
+    optional={
+        "scenario": st.sampled_from(["ring", "open-road", "moon", "x.toml"]) | TOML_SCALARS,
+        "seconds": TOML_SCALARS,
+        "rulebook": st.sampled_from(["keep", "council"]) | TOML_VALUES,
+        "scoring": TOML_SCALARS,
+        "shocks": st.lists(
+            st.fixed_dictionaries(
+                {"kind": st.sampled_from(["incident", "bots"]), "at": TOML_SCALARS},
+                optional={
+                    "lane": TOML_SCALARS,
+                    "x": TOML_SCALARS,
+                    "seconds": TOML_SCALARS,
+                    "count": TOML_SCALARS,
+                },
+            ),
+            max_size=2,
+        )
+        | TOML_VALUES,
+        "mix": TOML_VALUES,
+        "bots": TOML_SCALARS,
+    },
+)
+
+
+@given(
+    st.one_of(
+        st.dictionaries(st.sampled_from(["name", "steps", "final_debrief", "x"]), TOML_VALUES),
+        st.fixed_dictionaries({"steps": st.lists(STEP_TABLES, min_size=1, max_size=4)}),
+    )
+)
+def test_any_parsed_structure_is_a_program_or_a_program_error(data: dict) -> None:
+    from server.programs import _Checker
+
+    try:
+        program = _Checker("", "fuzz.toml").program(data, "fuzz")
+    except ProgramError as err:
+        assert err.file == "fuzz.toml" and str(err)
+    else:
+        assert program.rounds
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_a_program_or_a_program_error(text: str) -> None:
+    try:
+        parse_program(text, source="fuzz.toml")
+    except ProgramError as err:
+        assert str(err).startswith("fuzz.toml")
