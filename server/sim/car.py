@@ -60,6 +60,7 @@ class Car:
         "crash_until",
         "yield_to",
         "yield_until",
+        "merge_behind",
         "tap_until",
         "tap_next",
         "a_plan",
@@ -125,6 +126,7 @@ class Car:
         self.crash_until = 0
         self.yield_to: int | None = None
         self.yield_until = 0
+        self.merge_behind: int | None = None
         self.tap_until = 0
         self.tap_next = 10**12
         self.a_plan = 0.0

@@ -38,7 +38,9 @@ CRASH_SECONDS = 15.0
 PULSE_TICKS = 6  # a player's brake press lasts 0.3 s
 PULSE_DECEL = 6.0
 YIELD_TICKS = 120  # a yield lasts up to 6 s
-ZIPPER_DISTANCE = 150.0  # zipper mergers stay in their lane until this close to the end
+ZIPPER_DISTANCE = 100.0  # zipper mergers stay in their lane until this close to the end
+ZIPPER_AHEAD = 260.0  # ... and may still move into it while its end is this far ahead
+EARLY_AHEAD = 600.0  # early mergers never move into a lane that ends within this distance
 LATE_DISTANCE = 70.0  # drivers who ignore the rules merge even later
 PLAYER_MAX_SPEED = 160 / 3.6
 PLAYER_PARAMS = dict(T=1.5, s0=2.0, a=1.5, b=2.0)
@@ -575,6 +577,8 @@ class World:
         for car in self._order:
             if car.yield_to is not None:
                 self._apply_yield(car)
+            if car.merge_behind is not None:
+                self._apply_merge_behind(car)
             if not car.crashed and car.lc_dir == 0:
                 due = (tick + car.id) % DECIDE_TICKS == 0
                 if car.controller == "bot":
@@ -739,7 +743,12 @@ class World:
         best_gain = -FREE
         for direction in (1, -1):
             target = k + direction
-            ahead_need = 30.0 if mandatory else 250.0
+            if mandatory:
+                ahead_need = 30.0
+            elif car.merge_style == "early":
+                ahead_need = EARLY_AHEAD  # never into a lane whose end is signed
+            else:
+                ahead_need = ZIPPER_AHEAD  # zipper: use the ending lane until near its end
             if not self.geo.can_enter(target, car.x, car.length, ahead_need):
                 continue
             nl, nf = self._neighbours(target, car.x)
@@ -809,15 +818,22 @@ class World:
         else:
             car.stuck_since = -1
         want = best_dir
-        if want == 0 and mandatory and car.intent == 0:
-            # keep announcing the merge while waiting for a gap
-            for direction in (1, -1):
-                if self.geo.can_enter(k + direction, car.x, car.length, 30.0):
-                    car.intent = direction
-                    car.intent_signal = car.rng.random() < car.sig_prob
-                    car.signal_since = tick
-                    car.signal = -direction if car.intent_signal else 0
-                    break
+        car.merge_behind = None
+        if want == 0 and mandatory:
+            if car.intent == 0:
+                # keep announcing the merge while waiting for a gap
+                for direction in (1, -1):
+                    if self.geo.can_enter(k + direction, car.x, car.length, 30.0):
+                        car.intent = direction
+                        car.intent_signal = car.rng.random() < car.sig_prob
+                        car.signal_since = tick
+                        car.signal = -direction if car.intent_signal else 0
+                        break
+            if car.intent:
+                # match the speed of the lane to join: slot in behind the car alongside
+                nl, _nf = self._neighbours(k + car.intent, car.x)
+                if nl is not None and (nl.x - car.x) % L - nl.length < 60.0:
+                    car.merge_behind = nl.id
             return
         if want == 0:
             if not mandatory:
@@ -835,6 +851,7 @@ class World:
         )
 
     def _drop_intent(self, car: Car) -> None:
+        car.merge_behind = None
         if car.intent:
             car.intent = 0
             if car.intent_signal:
@@ -888,6 +905,7 @@ class World:
         car.lc_target = target
         car.last_lc = tick
         car.intent = 0
+        car.merge_behind = None
         car.stuck_since = -1
 
     def _find_yield(self, car: Car) -> None:
@@ -910,6 +928,18 @@ class World:
                     car.yield_to = other.id
                     car.yield_until = max(car.yield_until, self.tick + YIELD_TICKS)
                     return
+
+    def _apply_merge_behind(self, car: Car) -> None:
+        """A driver who must leave an ending lane slows to the speed of the lane it joins."""
+        other = self.cars.get(car.merge_behind) if car.merge_behind is not None else None
+        if other is None or car.intent == 0 or other.lane_index != car.lane_index + car.intent:
+            car.merge_behind = None
+            return
+        g = (other.x - car.x) % self.length - other.length
+        if 0.0 < g < 100.0 and _tighter(car, g, other.v):
+            car.gap = g
+            car.lv = other.v
+            car.lead = other
 
     def _apply_yield(self, car: Car) -> None:
         other = self.cars.get(car.yield_to) if car.yield_to is not None else None
@@ -1097,6 +1127,7 @@ class World:
             car.a = 0.0
             car.crash_until = max(car.crash_until, until)
             car.yield_to = None
+            car.merge_behind = None
             car.intent = 0
         events.append(Event(tick, "crash", a.id, a.x, lane, other=b.id, value=round(closing, 2)))
 
