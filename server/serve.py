@@ -75,6 +75,8 @@ async def serve_until_signal(
 def run_server(args: argparse.Namespace) -> int:
     """Entry point of `interlane server`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # one line per connection is noise with a room full of players; keep warnings and errors
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         context = ssl_context(args.certfile, args.keyfile)
         store = open_store(args.db)
