@@ -27,6 +27,10 @@ MAX_EXTRAPOLATE = 0.25
 (a paused round or a stalled connection should stop the picture, not run it away)."""
 
 
+OFFSET_WINDOW = 20
+"""Snapshots (one second at 20 Hz) over which the clock offset is the minimum."""
+
+
 @dataclass(frozen=True, slots=True)
 class CarView:
     """One car as drawn: where it is at the rendered moment and what its lights say."""
@@ -60,18 +64,21 @@ def wrap_delta(dx: float, length: float) -> float:
 class Interpolator:
     """Holds the last few snapshots and answers "where was every car at local time `now`?".
 
-    Server time `t` is mapped to the local clock by the smallest observed (arrival − t): the
-    snapshot that arrived with the least delay sets the offset, and later jitter only makes a
-    snapshot look late, never moves the picture backwards.
+    Server time `t` is mapped to the local clock by the smallest (arrival − t) of the last
+    second of snapshots: the one that arrived with the least delay sets the offset, so jitter
+    only makes a snapshot look late; and because it is a window, a pause or a stall that shifts
+    the whole stream is caught up with within a second instead of freezing the picture.
     """
 
     def __init__(self, length: float = 0.0, keep: int = 8) -> None:
         self.length = length
         self._frames: deque[_Frame] = deque(maxlen=keep)
+        self._offsets: deque[float] = deque(maxlen=OFFSET_WINDOW)
         self._offset: float | None = None
 
     def clear(self) -> None:
         self._frames.clear()
+        self._offsets.clear()
         self._offset = None
 
     def push(self, snapshot: dict[str, Any], arrived: float) -> None:
@@ -86,12 +93,12 @@ class Interpolator:
                 continue  # a malformed row is skipped, the rest still draws
             cars[int(car_id)] = (float(lane), float(x), float(v), int(flags))
         self._frames.append(_Frame(t, arrived, cars))
-        offset = arrived - t
-        if self._offset is None or offset < self._offset:
-            self._offset = offset
+        self._offsets.append(arrived - t)
+        target = min(self._offsets)
+        if self._offset is None or target < self._offset or target - self._offset > 0.1:
+            self._offset = target  # first frame, an earlier frame, or a resync after a pause
         else:
-            # let the offset creep up slowly so a clock that drifts does not freeze us
-            self._offset += (offset - self._offset) * 0.002
+            self._offset += (target - self._offset) * 0.1  # ease: no visible jump backwards
 
     @property
     def latest_t(self) -> float | None:

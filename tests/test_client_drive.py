@@ -156,3 +156,31 @@ async def test_paused_round_says_so_in_the_hud() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
         hud = app.screen.query_one(Hud)
         await wait_for(pilot, lambda: "PAUSED" in str(hud.render()))
+
+
+async def test_command_palette_opens_the_controls() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        feed_drive(app)
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        await pilot.press(*"Controls")
+        # the palette searches in a worker: wait for its hits, then take the first
+        await wait_for(pilot, lambda: app.screen.query_one("CommandList").option_count > 0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+async def test_a_phase_whose_screen_is_missing_says_so_instead_of_crashing() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        feed_drive(app)
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
+        app.post_message(ServerMessage(room("debrief")))
+        await wait_for(pilot, lambda: not isinstance(app.screen, DriveScreen))
+        if isinstance(app.screen, LobbyScreen):  # this build has no debrief screen yet
+            note = app.screen.query_one("#lobby-note")
+            await wait_for(pilot, lambda: "not in this build" in str(note.render()))
+        else:
+            assert type(app.screen).__name__ == "DebriefScreen"

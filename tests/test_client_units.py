@@ -223,3 +223,18 @@ def test_join_form_checks_code_server_and_name() -> None:
 def test_backoff_grows_then_holds() -> None:
     delays = [backoff_delay(n) for n in range(1, 10)]
     assert delays == sorted(delays) and delays[-1] == BACKOFF[-1]
+
+
+def test_after_a_pause_the_picture_resyncs_within_a_second() -> None:
+    """A paused round stops the stream; on resume, cars must move smoothly again, not sit
+    at the extrapolation cap because the old clock offset says the data is stale."""
+    interp = Interpolator(length=10_000.0)
+    for tick in range(10):
+        interp.push(snap(tick, [pack_car(1, 0.0, 100.0 + tick, 20.0, 0)]), arrived=tick * 0.05)
+    resumed_at = 30.0  # thirty seconds later the stream goes on where it stopped
+    for k in range(25):
+        tick = 10 + k
+        interp.push(snap(tick, [pack_car(1, 0.0, 100.0 + tick, 20.0, 0)]), resumed_at + k * 0.05)
+    now = resumed_at + 24 * 0.05
+    xs = [interp.cars_at(now + d)[0].x for d in (0.0, 0.01, 0.02, 0.03)]
+    assert xs == sorted(xs) and len(set(xs)) == 4  # moving between snapshots, not frozen

@@ -352,6 +352,10 @@ class RoadView(Widget):
         self.frames = 0  # frames composed; the benchmark reads it
 
     def show(self, view: View) -> None:
+        """Draw `view` on the next refresh — unless it is the picture already shown (a paused
+        round, a frozen clock): then nothing is redrawn at all."""
+        if view == self._road_view:
+            return
         self._road_view = view
         self._road_strips = []
         self.refresh()
