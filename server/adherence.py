@@ -254,7 +254,7 @@ class AdherenceTracker:
             if event.value is not None:
                 until = self._tick + math.ceil(float(event.value) / DT)
             self.blocks.append(_Block(event.lane, event.x, until))
-        elif event.kind == "incident_clear":
+        elif event.kind == "incident_clear" and event.car is None:  # not a crash site clearing
             near = [b for b in self.blocks if b.lane == event.lane]
             if near:
                 self.blocks.remove(min(near, key=lambda b: self._dist(event.x, b.x)))

@@ -181,3 +181,24 @@ def test_a_bot_filled_road_runs_clean_and_scores_in_range() -> None:
     assert all(0 <= r["score"] <= 100 for r in result.values())
     assert sum(r["lane_changes"] for r in result.values()) > 0
     assert tracker.team() is not None
+
+
+def test_steady_bots_keep_the_rulebook_better_than_hurried_ones() -> None:
+    """The measure agrees with the personalities (DESIGN §3): steady drivers keep the agreed
+    conventions, hurried ones weave without signalling and follow close."""
+    book = make_rulebook({"passing": "right", "signal": "required", "following": "two_second"})
+    world = sim_world.World(sim_scenario.load_scenario("open-road"), seed=4, rulebook=book)
+    tracker = AdherenceTracker(book, world.road())
+    for _ in range(round(40 / DT)):
+        tracker.observe(world, world.step())
+    result = tracker.result()
+
+    def mean(personality: str) -> float:
+        scores = [
+            result[c.id]["score"] for c in world.cars.values() if c.personality == personality
+        ]
+        assert scores
+        return sum(scores) / len(scores)
+
+    assert mean("steady") >= 90
+    assert mean("steady") > mean("hurried") + 15
