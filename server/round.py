@@ -729,7 +729,7 @@ class Room:
             lines.append({"kind": event.kind, "text": text, "car": event.car, "x": event.x})
         for violation in violations:
             car = getattr(violation, "car", None)
-            if self.roster.by_car(car) is None:
+            if car is None or self.roster.by_car(car) is None:
                 continue  # bots' breaches count in adherence; listing them would flood the feed
             render = getattr(violation, "render", None)  # fills "{name}" in the template
             lines.append(
@@ -746,7 +746,7 @@ class Room:
         world = self.world
         view = TickView(world)
         extra_team: dict[str, Any] = {}
-        metrics = self.observers.get("metrics")
+        metrics: Any = self.observers.get("metrics")
         with_scores = metrics is not None and world.tick % TEAM_EVERY_TICKS == 0
         if with_scores and self.plan.scoring == "team":
             try:
