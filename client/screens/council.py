@@ -221,9 +221,9 @@ class CouncilScreen(Screen[None]):
             text.append("  no council running: the list shows the rulebook in force", style="dim")
         else:
             if state.get("over"):
-                text.append("  ⏱ over: the rulebook is settled", style="bold")
+                text.append("  over: the rulebook is settled", style="bold")
             else:
-                text.append(f"  ⏱ {fmt_clock(self.remaining)} left")
+                text.append(f"  {fmt_clock(self.remaining)} left")
             members = state.get("members")
             if isinstance(members, list):
                 text.append(f"  {len(members)} members")

@@ -146,7 +146,6 @@ class HostScreen(Screen[None]):
         table.add_column("Role", key="role")
         table.add_column("Car", key="car")
         table.add_column("Status", key="status")
-        table.add_column("Score", key="score")
         host = self.is_host
         self.query_one("#host-controls").display = host
         self.query_one("#host-broadcast").display = host
@@ -219,12 +218,12 @@ class HostScreen(Screen[None]):
             text.append("waiting for the room…", style="dim")
         else:
             text.append(phase_label(room))
-            text.append(f"  ⏱ {fmt_clock(seconds_left(self.app, room))}")
+            text.append(f"  {fmt_clock(seconds_left(self.app, room))} left")
             scenario = room.get("scenario")
             if isinstance(scenario, str):
                 text.append("  ")
                 text.append_text(plain_text(scenario, style="italic", limit=40))
-            text.append("  🔒 joining locked" if room.get("locked") else "  joining open")
+            text.append("  joining LOCKED" if room.get("locked") else "  joining open")
         if self.snapshot is not None:
             cars = self.snapshot.get("cars") or []
             text.append(f"  {len(cars)} cars", style="dim")
@@ -240,7 +239,6 @@ class HostScreen(Screen[None]):
                 Text(row.role),
                 Text("–" if row.car is None else str(row.car)),
                 status_text(row),
-                Text("–" if row.score is None else f"{row.score:.0f}"),
                 key=str(row.id),
             )
         if selected is not None and str(selected) in table.rows:
