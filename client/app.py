@@ -327,6 +327,20 @@ class InterlaneApp(App[int]):
             yield SystemCommand(
                 "Reconnect", "Drop the connection and rejoin with your token", self.action_reconnect
             )
+        if self.state.role == "host" and self.state.phase in ("driving", "paused"):
+            yield SystemCommand(
+                "Pause / resume the round", "Host: freeze or continue the road", self.action_pause
+            )
+            yield SystemCommand(
+                "End the round now", "Host: stop driving and go to the debrief", self.action_end
+            )
+
+    def action_pause(self) -> None:
+        command = "resume" if self.state.phase == "paused" else "pause"
+        self.send({"type": "host", "command": command})
+
+    def action_end(self) -> None:
+        self.send({"type": "host", "command": "end"})
 
     def action_help(self) -> None:
         from client.screens.help import HelpScreen
