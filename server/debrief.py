@@ -120,6 +120,9 @@ def analyse(
         recording = recording or rec2
         metrics = metrics or met2
     rec = recording
+    if rec.length <= 0:  # the round ended before its first tick: take the road from the plan
+        rec.length, rec.lanes = float(scenario.length), int(scenario.lanes)
+        rec.road = {"length": rec.length, "lanes": rec.lanes, "gantry": scenario.gantry}
     previous = list(previous or [])
     round_no = round_no if round_no is not None else len(previous) + 1
     names = {int(k): str(v) for k, v in (names or {}).items() if v}

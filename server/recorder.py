@@ -158,7 +158,8 @@ class Recorder:
         amin.clear()
 
     def recording(self) -> Recording:
-        """The round so far; an empty recording if the round never ticked."""
+        """The round so far; an empty recording (no road yet) if the round never ticked, so a
+        round ended at once still gets its (empty) debrief."""
         if self._rec is None:
-            raise ValueError("the recorder has not observed any tick")
+            return Recording(tick0=0, length=0.0, lanes=0, road={}, rulebook=None)
         return self._rec
