@@ -30,7 +30,13 @@ def _start_server(host: str, port: int, db: str | None) -> Any:
     except ImportError as exc:
         print(f"interlane: the embedded server is not in this build ({exc})", file=sys.stderr)
         return None
-    return start_embedded(host=host, port=port, db=db)
+    try:
+        return start_embedded(host=host, port=port, db=db)
+    except OSError as exc:  # the port is taken, or the address is not ours
+        print(f"interlane: cannot listen on {host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+    except ValueError as exc:  # a database file that is not ours
+        print(f"interlane: {exc}", file=sys.stderr)
+    return None
 
 
 def _run(plan: Any, handle: Any = None) -> int:

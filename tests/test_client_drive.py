@@ -184,3 +184,19 @@ async def test_a_phase_whose_screen_is_missing_says_so_instead_of_crashing() -> 
             await wait_for(pilot, lambda: "not in this build" in str(note.render()))
         else:
             assert type(app.screen).__name__ == "DebriefScreen"
+
+
+async def test_lost_connection_is_said_on_the_drive_screen() -> None:
+    from client.app import ConnectionStatus
+
+    app, _ = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        feed_drive(app)
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
+        app.state.connection = "connected"
+        note = "Connection lost (the connection dropped); retrying in 0.5 s (attempt 2)"
+        app.post_message(ConnectionStatus("lost", note))
+        hud = app.screen.query_one(Hud)
+        await wait_for(pilot, lambda: note in str(hud.render()))
+        app.post_message(ConnectionStatus("connected", "Connected to ws://x"))
+        await wait_for(pilot, lambda: note not in str(hud.render()))
