@@ -150,3 +150,12 @@ async def test_player_has_no_host_tools() -> None:
         await pilot.pause()
         assert app.sent == []
         assert "decide" not in screen_text(app).lower()
+
+
+async def test_spectator_cannot_vote_in_the_council() -> None:
+    app = Harness(CouncilScreen, role="spectator", player=4, messages=(council_room(),))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.sent == []

@@ -406,3 +406,15 @@ async def test_a_new_debrief_asks_again() -> None:
         app.feed(debrief_msg(round=3))
         await wait_for(pilot, lambda: not diagram.revealed)
         assert "round 3" in screen_text(app)
+
+
+async def test_amplification_chain_of_the_highlighted_root() -> None:
+    app = debrief_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await pilot.press("r", "3")
+        await wait_for(pilot, lambda: "4.1  3.2  3.9  4.4  5.0  5.2  6.0" in screen_text(app))
+        assert "×1.12 as hard as the car ahead: the wave grew" in screen_text(app)
+        roots = app.screen.query_one("#roots", DataTable)
+        roots.move_cursor(row=1)
+        await wait_for(pilot, lambda: "3.0  3.5  3.6" in screen_text(app))

@@ -313,6 +313,9 @@ class CouncilScreen(Screen[None]):
         if choice is None:
             return
         convention, key = choice
+        if (self._role if self._role is not None else my_role(self.app)) == "spectator":
+            self.notify("Spectators watch the council; players vote.", severity="warning")
+            return
         kind = "vote" if self._is_tabled(convention, key) else "propose"
         self.app.send({"type": kind, "convention": convention, "option": key})  # type: ignore[attr-defined]
         title = CONVENTIONS[convention].option(key).label

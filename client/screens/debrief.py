@@ -100,6 +100,31 @@ def ring_distance(a: float, b: float, length: float) -> float:
     return d - length if d > length / 2 else d
 
 
+def chain_text(root: dict[str, Any]) -> Text:
+    """The amplification chart of one root: each follower's braking as a bar, root first.
+
+    Bars that grow from left to right are the bullwhip: braking got harder as the wave
+    travelled back (DESIGN §13). Heights and numbers carry it, not colour.
+    """
+    decel = numbers(root.get("decel"))
+    text = Text("Braking down the chain (m/s², the root first): ", style="bold")
+    if not decel:
+        text.append("not recorded", style="dim")
+        return text
+    top = max(decel) or 1.0
+    glyphs = "▁▂▃▄▅▆▇█"
+    text.append("\n")
+    for value in decel:
+        text.append(glyphs[min(7, int(value / top * 7.999))] * 2 + " ", style="bold")
+    text.append("\n")
+    text.append("  ".join(f"{v:.1f}" for v in decel))
+    amp = root.get("amplification")
+    if isinstance(amp, int | float) and not isinstance(amp, bool):
+        grew = "grew" if amp > 1 else "faded"
+        text.append(f"\nEach follower braked ×{amp:.2f} as hard as the car ahead: the wave {grew}.")
+    return text
+
+
 class DebriefScreen(Screen[None]):
     """Diagram (after a guess), behaviour over time, wave roots, cards, you vs the team."""
 
@@ -115,6 +140,7 @@ class DebriefScreen(Screen[None]):
     DebriefScreen.-projector Sparkline { height: 4; }
     DebriefScreen #rounds, DebriefScreen #roots, DebriefScreen #you { height: auto; max-height: 16; }
     DebriefScreen #roots-text { height: auto; padding: 1 1 0 1; }
+    DebriefScreen #chain { height: auto; padding: 1 1 0 1; }
     DebriefScreen .empty { color: $text-muted; padding: 1; }
     """
 
@@ -200,6 +226,7 @@ class DebriefScreen(Screen[None]):
                 yield DataTable(id="rounds", cursor_type="row")
             with TabPane("Waves", id="tab-waves"), VerticalScroll():
                 yield DataTable(id="roots", cursor_type="row")
+                yield Static(id="chain")
                 yield Static(id="roots-text")
             with TabPane("Cards", id="tab-cards"):
                 yield VerticalScroll(id="cards")
@@ -386,6 +413,13 @@ class DebriefScreen(Screen[None]):
                 style="dim",
             )
         self.query_one("#roots-text", Static).update(lines)
+
+    @on(DataTable.RowHighlighted, "#roots")
+    def _on_root_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        roots = self._roots()
+        if key is not None and key.isdigit() and int(key) < len(roots):
+            self.query_one("#chain", Static).update(chain_text(roots[int(key)]))
 
     def _cards(self) -> list[dict[str, Any]]:
         return [c for c in self.payload.get("cards") or [] if isinstance(c, dict)]
