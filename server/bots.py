@@ -119,7 +119,10 @@ def make_params(
         values.update(TRUCK)
     if overrides:
         values.update(overrides)
-    spread = _SPREAD[personality]
+    # individual spread of desired speed, unless the scenario fixes it for everyone (like the
+    # Sugiyama drivers, all asked to cruise at the same speed); the draw is made either way so
+    # that a scenario's overrides never shift the rest of a bot's random stream
+    spread = 0.0 if overrides and "v0" in overrides else _SPREAD[personality]
     values["v0"] = float(values["v0"]) * (1.0 + spread * (2.0 * rng.random() - 1.0))
     params = DriverParams(**values)  # type: ignore[arg-type]
     params.conforms = rng.random() < CONFORMITY[personality]

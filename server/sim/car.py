@@ -48,6 +48,10 @@ class Car:
         "sig_prob",
         "sig_lead",
         "hazard_habit",
+        "s0",
+        "pa",
+        "free_floor",
+        "inv_2sqrt_ab",
         # manoeuvres
         "lc_dir",
         "lc_target",
@@ -115,6 +119,10 @@ class Car:
         self.sig_prob = params.signal_prob
         self.sig_lead = params.signal_lead
         self.hazard_habit = False
+        self.s0 = params.s0
+        self.pa = params.a
+        self.free_floor = -params.b / params.a
+        self.inv_2sqrt_ab = 0.5 / (params.a * params.b) ** 0.5
         self.lc_dir = 0
         self.lc_target = lane
         self.last_lc = -(10**9)

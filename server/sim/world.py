@@ -21,7 +21,7 @@ from typing import Any
 
 from server.bots import CAR_LENGTH, TRUCK_LENGTH, choose_personality, make_params
 from server.sim.car import PLAYER_GAPS, Car
-from server.sim.driver import FREE, MAX_BRAKE, DriverParams, equilibrium_speed, idm
+from server.sim.driver import FREE, MAX_BRAKE, MIN_GAP, DriverParams, equilibrium_speed, idm
 from server.sim.events import Event
 from server.sim.road import RAMP_FEEDER, Incident, Road
 from server.sim.scenario import Scenario
@@ -183,6 +183,10 @@ class World:
         """Set what a driver does under the rulebook, by their personality's habits."""
         rb = self.rulebook
         p = car.params
+        car.s0 = p.s0
+        car.pa = p.a
+        car.free_floor = -p.b / p.a
+        car.inv_2sqrt_ab = 1.0 / (2.0 * math.sqrt(p.a * p.b))
         if car.controller == "player":
             car.v0 = car.target_speed
             car.T = PLAYER_GAPS[car.gap_setting]
@@ -220,6 +224,12 @@ class World:
             [(ob.x, ob.zone, ob.kind) for ob in self.geo.obstacles(k)] for k in range(self.lanes)
         ]
         self._any_obs = any(self._obs)
+        self._plain = not (self.geo.closures or self.geo.ramps or self.geo.incidents)
+
+    def _can_enter(self, lane: int, x: float, back: float, ahead: float) -> bool:
+        if self._plain:
+            return 0 <= lane < self.lanes
+        return self.geo.can_enter(lane, x, back, ahead)
 
     # ------------------------------------------------------------------ queries
 
@@ -525,7 +535,7 @@ class World:
             direction = 1 if action == "left" else -1
             if car.lc_dir == 0 and not car.crashed:
                 target = car.lane_index + direction
-                if self.geo.can_enter(target, car.x, car.length, 5.0):
+                if self._can_enter(target, car.x, car.length, 5.0):
                     self._start_change(car, direction, events, None)
         elif action in ("signal_left", "signal_right"):
             side = -1 if action == "signal_left" else 1
@@ -749,7 +759,7 @@ class World:
                 ahead_need = EARLY_AHEAD  # never into a lane whose end is signed
             else:
                 ahead_need = ZIPPER_AHEAD  # zipper: use the ending lane until near its end
-            if not self.geo.can_enter(target, car.x, car.length, ahead_need):
+            if not self._can_enter(target, car.x, car.length, ahead_need):
                 continue
             nl, nf = self._neighbours(target, car.x)
             gap_f = FREE
@@ -823,7 +833,7 @@ class World:
             if car.intent == 0:
                 # keep announcing the merge while waiting for a gap
                 for direction in (1, -1):
-                    if self.geo.can_enter(k + direction, car.x, car.length, 30.0):
+                    if self._can_enter(k + direction, car.x, car.length, 30.0):
                         car.intent = direction
                         car.intent_signal = car.rng.random() < car.sig_prob
                         car.signal_since = tick
@@ -979,19 +989,37 @@ class World:
             p = car.params
             gap = car.gap
             lv = car.lv
-            if car.controller == "player":
-                if car.assist:
-                    acc = idm(v, car.v0_now, car.T, p.s0, p.a, p.b, gap, lv)
-                else:
-                    acc = idm(v, car.v0_now, car.T, p.s0, p.a, p.b, FREE, 0.0)
-                if car.brake_until > tick:
-                    acc = min(acc, -PULSE_DECEL)
+            player = car.controller == "player"
+            if not player and p.react_ticks > 1 and (tick + car.id) % p.react_ticks:
+                acc = car.a_plan
             else:
-                if p.react_ticks > 1 and (tick + car.id) % p.react_ticks:
-                    acc = car.a_plan
+                # the IDM, inlined (driver.idm is the reference; this is the hot loop)
+                v0 = car.v0_now
+                floor = car.free_floor
+                if v0 > 0.0:
+                    r = v / v0
+                    r *= r
+                    free = 1.0 - r * r
+                    if free < floor:
+                        free = floor
                 else:
-                    acc = idm(v, car.v0_now, car.T, p.s0, p.a, p.b, gap, lv)
-                    car.a_plan = acc
+                    free = floor
+                if gap >= FREE or (player and not car.assist):
+                    acc = car.pa * free
+                else:
+                    s0 = car.s0
+                    ss = s0 + v * car.T + v * (v - lv) * car.inv_2sqrt_ab
+                    if ss < s0:
+                        ss = s0
+                    q = ss / (gap if gap > MIN_GAP else MIN_GAP)
+                    acc = car.pa * (free - q * q)
+                if acc < -MAX_BRAKE:
+                    acc = -MAX_BRAKE
+                car.a_plan = acc
+            if player:
+                if car.brake_until > tick and acc > -PULSE_DECEL:
+                    acc = -PULSE_DECEL
+            else:
                 if car.tap_next <= tick:
                     rng = car.rng
                     car.tap_until = tick + int((0.6 + 0.9 * rng.random()) / DT)
