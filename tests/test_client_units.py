@@ -238,3 +238,25 @@ def test_after_a_pause_the_picture_resyncs_within_a_second() -> None:
     now = resumed_at + 24 * 0.05
     xs = [interp.cars_at(now + d)[0].x for d in (0.0, 0.01, 0.02, 0.03)]
     assert xs == sorted(xs) and len(set(xs)) == 4  # moving between snapshots, not frozen
+
+
+def test_on_ramp_ends_in_verge_and_incident_blocks_its_lane() -> None:
+    road = {
+        **ROAD,
+        "length": 2500.0,
+        "ramps": [{"lane": 0, "start": 1200.0, "end": 1450.0}],
+        "incidents": [{"lane": 2, "x": 1500.0, "until": 60.0}],
+    }
+    view = View((), road, 1480.0, None, {}, True, 3)
+    rows = [s.text for s in compose_frame(view, 100, 7)]
+    end = rows[5].index("◣")  # where the acceleration lane ends
+    assert rows[6][end + 5] == " "  # beyond it: no road edge, the lane is gone
+    assert rows[4][end + 5] == "━"  # and the main road's edge is solid there
+    assert "✖" * 10 in rows[1] and "▲" in rows[1]  # 20 m blocked, cones before it
+
+
+def test_tall_terminals_get_roomier_lanes() -> None:
+    view = View((CarView(1, 0.0, 505.0, 20.0, FLAG_PLAYER),), ROAD, 500.0, 1, {}, True, 3)
+    rows = [s.text for s in compose_frame(view, 60, 15)]
+    assert rows[1].startswith("━") and rows[13].startswith("━")  # 4 rows per lane
+    assert "◆" in rows[11]

@@ -40,6 +40,8 @@ CAMERA_AT = 0.35  # your car sits at this fraction of the width: more road ahead
 CAR_LENGTH = 5.0
 TRUCK_LENGTH = 12.0
 DASH_METRES = 6.0  # lane-marking dash and gap length
+INCIDENT_LENGTH = 20.0  # metres of lane an incident blocks (server/sim/road.py)
+RAMP_FEEDER = 200.0  # metres of slip road before an acceleration lane opens (server/sim/road.py)
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 ASPHALT = "#2b2b2b"
@@ -180,25 +182,37 @@ def _draw_features(
         y = lane_row(lane)
         c0 = column(start)
         c1 = c0 + _ring_span(start, end, float(road.get("length") or 0)) / METRES_PER_COLUMN
-        below = y + pitch // 2
+        feeder = c0 - RAMP_FEEDER / METRES_PER_COLUMN
+        inner, outer = (y - pitch // 2, y + pitch // 2)
+        if lane >= lanes / 2:
+            inner, outer = outer, inner
         for c in range(width):
-            if not c0 <= c + 0.5 <= c1:
-                for dy in spread:
-                    if 0 <= y + dy < height:
-                        grid[y + dy][c] = (" ", "verge")
-                if 0 <= below < height and below != bottom:
-                    grid[below][c] = ("━", "edge")
+            if c0 <= c + 0.5 <= c1:
+                continue  # the acceleration lane: dashed, merging allowed
+            if feeder <= c + 0.5 < c0:  # the slip road: separated by a solid line
+                if 0 <= inner < height:
+                    grid[inner][c] = ("━", "edge")
+                continue
+            for dy in spread:
+                if 0 <= y + dy < height:
+                    grid[y + dy][c] = (" ", "verge")
+            if 0 <= outer < height:
+                grid[outer][c] = (" ", "verge")
+            if 0 <= inner < height:
+                grid[inner][c] = ("━", "edge")
         end_col = math.floor(c1)
         if 0 <= end_col < width and 0 <= y < height:
-            grid[y][end_col] = ("◣", "cone")
+            grid[y][end_col] = ("◣" if lane < lanes / 2 else "◤", "cone")
     for incident in _items(road.get("incidents")):
         lane = incident.get("lane")
         if not isinstance(lane, int) or not 0 <= lane < lanes:
             continue
         y = lane_row(lane)
         c = round(column(float(incident.get("x", 0))))
-        for dc, glyph in ((-4, "▲"), (-2, "▲"), (0, "✖")):
-            if 0 <= c + dc < width and y < height:
+        blocked = max(1, round(INCIDENT_LENGTH / METRES_PER_COLUMN))
+        cells = [(-5, "▲"), (-3, "▲"), (-1, "▲")] + [(k, "✖") for k in range(blocked)]
+        for dc, glyph in cells:
+            if 0 <= c + dc < width and 0 <= y < height:
                 grid[y][c + dc] = (glyph, "cone")
     for zone in _items(road.get("speed_zones")):
         limit = zone.get("limit")
