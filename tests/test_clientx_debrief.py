@@ -418,3 +418,21 @@ async def test_amplification_chain_of_the_highlighted_root() -> None:
         roots = app.screen.query_one("#roots", DataTable)
         roots.move_cursor(row=1)
         await wait_for(pilot, lambda: "3.0  3.5  3.6" in screen_text(app))
+
+
+async def test_a_card_window_is_shown_on_the_diagram() -> None:
+    app = debrief_app()
+    async with app.run_test(size=(100, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        diagram = app.screen.query_one("#diagram", SpaceTime)
+        await pilot.press("v")  # nothing to point at before the reveal
+        assert diagram.window is None
+        await pilot.press("r", "4", "v")
+        await wait_for(pilot, lambda: diagram.window == (82.0, 94.0, 1345.0, 1525.0))
+        assert app.screen.query_one(TabbedContent).active == "tab-diagram"
+        assert "Card: Braking amplifies backwards" in screen_text(app)
+        inside = diagram._outside(21, diagram._pixel_of_x(1400.0))
+        outside = diagram._outside(2, diagram._pixel_of_x(200.0))
+        assert (inside, outside) == (False, True)
+        await pilot.press("v")  # the only card with a window: back to the whole round
+        await wait_for(pilot, lambda: diagram.window is None)

@@ -33,7 +33,7 @@ from textual.widgets import (
 )
 
 from client.screens.roomview import app_state, fmt_clock, message_of, my_car, my_role, plain
-from client.widgets.cards import InsightCard, card_body
+from client.widgets.cards import InsightCard, card_body, where_text
 from client.widgets.charts import TeamFigures
 from client.widgets.ring_overview import legend_text
 from client.widgets.spacetime import Diagram, SpaceTime
@@ -153,6 +153,7 @@ class DebriefScreen(Screen[None]):
         Binding("5", "tab('tab-you')", "You"),
         Binding("right_square_bracket", "card(1)", "Next card"),
         Binding("left_square_bracket", "card(-1)", "Prev card", show=False),
+        Binding("v", "view_card", "Card on diagram"),
         Binding("n", "next_round", "Next round"),
     ]
 
@@ -171,6 +172,7 @@ class DebriefScreen(Screen[None]):
         self._role = role
         self._car = car
         self.card_index = 0
+        self.window_index = -1
         self.guess: tuple[float, float] | None = None
 
     # -- who is looking ----------------------------------------------------------------
@@ -199,6 +201,8 @@ class DebriefScreen(Screen[None]):
             return self.role == "host"
         if action == "card":
             return self.projector
+        if action == "view_card":
+            return bool(self.is_mounted and self.revealed and self._windows())
         if action == "reveal":
             return None if self.is_mounted and self.revealed else True
         if action == "tab" and parameters == ("tab-you",):
@@ -274,6 +278,8 @@ class DebriefScreen(Screen[None]):
         spacetime = self.query_one("#diagram", SpaceTime)
         spacetime.set_data(diagram, float(length), self._my_path(), self._root_points())
         spacetime.revealed = False
+        spacetime.highlight(None)
+        self.window_index = -1
         spacetime.cursor = None
         spacetime.guess = None
         self.guess = None
@@ -527,6 +533,39 @@ class DebriefScreen(Screen[None]):
             return
         self.card_index = (self.card_index + step) % len(cards)
         self._show_cards()
+
+    def _windows(self) -> list[tuple[dict[str, Any], tuple[float, float, float, float]]]:
+        """The cards that point at a place on the diagram, with their windows."""
+        found = []
+        for card in self._cards():
+            where = card.get("where")
+            if not isinstance(where, dict):
+                continue
+            values = [where.get(k) for k in ("t0", "t1", "x0", "x1")]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                t0, t1, x0, x1 = (float(v) for v in values)
+                found.append((card, (t0, t1, x0, x1)))
+        return found
+
+    def action_view_card(self) -> None:
+        """Show the next card's window on the diagram, everything else dimmed (v again: next)."""
+        windows = self._windows()
+        if not windows:
+            return
+        self.window_index = (self.window_index + 1) % (len(windows) + 1)
+        spacetime = self.query_one("#diagram", SpaceTime)
+        prompt = self.query_one("#reveal-prompt", Static)
+        self.query_one("#debrief-tabs", TabbedContent).active = "tab-diagram"
+        if self.window_index == len(windows):
+            spacetime.highlight(None)
+            prompt.update(Text("The whole round. (v: show a card's moment again)"))
+            return
+        card, window = windows[self.window_index]
+        spacetime.highlight(window)
+        text = Text("Card: ", style="bold")
+        text.append(plain(card.get("title"), 120), style="bold")
+        text.append(f" — {where_text(card.get('where'))} (v: next)")
+        prompt.update(text)
 
     def action_next_round(self) -> None:
         self.app.send({"type": "host", "command": "next"})  # type: ignore[attr-defined]

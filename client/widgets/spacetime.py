@@ -20,6 +20,7 @@ from typing import Any
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
+from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -104,6 +105,8 @@ class SpaceTime(Widget, can_focus=True):
         self._lines: list[Strip] = []
         self._lines_key: tuple[Any, ...] | None = None
         self._styles: dict[tuple[str, str], Style] = {}
+        self._dimmed: dict[str, str] = {}
+        self.window: tuple[float, float, float, float] | None = None  # t0, t1, x0, x1
 
     # -- data ------------------------------------------------------------------------
 
@@ -121,6 +124,27 @@ class SpaceTime(Widget, can_focus=True):
         self.roots = list(roots or [])
         self._lines_key = None  # new data: draw the picture again
         self.refresh()
+
+    def highlight(self, window: tuple[float, float, float, float] | None) -> None:
+        """Dim everything outside a card's time/position window (x0 > x1 wraps the ring)."""
+        self.window = window
+        self._lines_key = None
+        self.refresh()
+
+    def _outside(self, t_index: int, pixel: int) -> bool:
+        if self.window is None or self.diagram is None:
+            return False
+        t0, t1, x0, x1 = self.window
+        t = (t_index + 0.5) * self.diagram.t_bin_s
+        x = self.x_of_pixel(pixel)
+        inside_x = x0 <= x <= x1 if x0 <= x1 else (x >= x0 or x <= x1)
+        return not (t0 - self.diagram.t_bin_s <= t <= t1 + self.diagram.t_bin_s and inside_x)
+
+    def _dim(self, colour: str) -> str:
+        dimmed = self._dimmed.get(colour)
+        if dimmed is None:
+            dimmed = self._dimmed[colour] = Color.parse(colour).blend(Color(0, 0, 0), 0.7).hex
+        return dimmed
 
     def watch_revealed(self, revealed: bool) -> None:
         self._lines_key = None
@@ -194,7 +218,8 @@ class SpaceTime(Widget, can_focus=True):
         if path_pixel is not None and pixel == path_pixel:
             return PATH
         kmh = self.diagram.at(t_index, self._pixel_cell(pixel)) if self.diagram else -1
-        return EMPTY if kmh < 0 else speed_colour(kmh)
+        colour = EMPTY if kmh < 0 else speed_colour(kmh)
+        return self._dim(colour) if self._outside(t_index, pixel) else colour
 
     def _path_pixel(self, t_index: int) -> int | None:
         if not self.revealed or t_index >= len(self.path):
@@ -239,7 +264,7 @@ class SpaceTime(Widget, can_focus=True):
         return style
 
     def render_line(self, y: int) -> Strip:
-        key = (self.size, self.revealed, self.cursor)
+        key = (self.size, self.revealed, self.cursor, self.window)
         if self._lines_key != key:
             self._lines = [self._render_row(row) for row in range(self.size.height)]
             self._lines_key = key
