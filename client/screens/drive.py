@@ -51,6 +51,7 @@ class DriveScreen(Screen):
         self._centre_x = 0.0
         self._warned_ahead = False
         self._last_tick: int | None = None
+        self._phase: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Minimap(id="minimap")
@@ -61,6 +62,14 @@ class DriveScreen(Screen):
 
     def on_mount(self) -> None:
         state = self.app.state  # type: ignore[attr-defined]
+        self._phase = state.phase
+        room = state.room or {}
+        title = room.get("title") or room.get("scenario")
+        if title:
+            self.query_one(EventFeed).add(
+                f"Round {room.get('round', 1)}: {title}. ↑/↓ speed, ←/→ lanes, ? all controls",
+                "notice",
+            )
         if state.snapshot is not None:
             self._on_snapshot(state.snapshot)
         else:
@@ -130,6 +139,13 @@ class DriveScreen(Screen):
         if kind == "snapshot":
             self._on_snapshot(msg)
         elif kind == "room":
+            phase = msg["phase"]
+            if phase != self._phase:
+                if phase == "paused":
+                    self.query_one(EventFeed).add("The host paused the round", "notice")
+                elif phase == "driving" and self._phase == "paused":
+                    self.query_one(EventFeed).add("The round goes on", "notice")
+                self._phase = phase
             self._update_hud()
         elif kind == "chat":
             self.query_one(EventFeed).add(f"{msg['name']}: {msg['text']}", "chat")

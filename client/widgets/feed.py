@@ -28,8 +28,8 @@ KIND_MARKS: dict[str, tuple[str, str]] = {
     "incident_start": ("⚠", "bold #e69f00"),
     "incident_clear": ("✓", "#56b4e9"),
     "chat": ("»", "#56b4e9"),
-    "connection": ("⚡", "bold"),
-    "notice": ("ℹ", "bold"),
+    "connection": ("⇄", "bold"),
+    "notice": ("›", "bold"),
 }
 
 SLOW_KMH = 40
