@@ -230,7 +230,7 @@ class Council:
             for player in self._members
             for convention, option in sorted(self._votes.get(player, {}).items())
         ]
-        ties = {c.key: self.tied(c.key) for c in CATALOGUE if self.tied(c.key)}
+        ties = {key: tie for key, tie in ((c.key, self.tied(c.key)) for c in CATALOGUE) if tie}
         return {
             "proposals": proposals,
             "tallies": {key: counts for key, counts in tallies.items() if counts},
