@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import msgpack
 import pytest
 
 from server.sim.events import Event
@@ -92,12 +93,14 @@ def test_counterfactual_deepcopy_equals_replay_branch() -> None:
     scenario = load_scenario("rush-hour").with_overrides(length=600, cars=50)
     world = World(scenario, seed=9)
     p = world.add_player_car()
+    q = world.add_player_car()
     plan = {t: {p: [("brake", None)]} for t in range(100, 400, 25)}
     plan[50] = {p: [("faster", None), ("faster", None)]}
+    plan[150] = {q: [("slower", None), ("slower", None), ("slower", None)], p: [("brake", None)]}
     _drive(world, 150, plan)
     branch = copy.deepcopy(world)
     _drive(world, 300, plan)
-    full_log = list(world.log)
+    full_log = msgpack.unpackb(msgpack.packb(world.log), strict_map_key=True)  # as stored
 
     branch.set_controller(p, "bot", "steady")
     branch.run_log(full_log, until_tick=world.tick, skip_cars={p})
@@ -108,6 +111,10 @@ def test_counterfactual_deepcopy_equals_replay_branch() -> None:
     assert branch.tick == replayed.tick == world.tick
     assert branch.state() == replayed.state()
     assert branch.state() != world.state()  # the brakes mattered
+    # the other player's presses at the branching tick were kept
+    assert branch.cars[q].target_speed == pytest.approx(world.cars[q].target_speed)
+    assert branch.cars[q].target_speed < World(scenario, seed=9).cars[0].v0
+    assert branch.cars[p].controller == "bot" and world.cars[p].controller == "player"
 
 
 def test_road_and_summaries() -> None:

@@ -61,6 +61,15 @@ def _tighter(car: Car, gap: float, vl: float) -> bool:
     )
 
 
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively: a log entry compares equal after a msgpack round trip."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _kinematic_ok(v_back: float, v_front: float, gap: float) -> bool:
     """Whether a follower at v_back can stop closing on a leader at v_front within the gap."""
     dv = v_back - v_front
@@ -462,7 +471,8 @@ class World:
         log: Sequence[Sequence[Any]],
         until_tick: int | None = None,
     ) -> World:
-        """Rebuild a round from its log; stops before tick `until_tick` (default: the log's end)."""
+        """Rebuild a round from its log, up to tick `until_tick` (see run_log; pass the live
+        world's `tick` to get the world exactly as it is now)."""
         world = cls(scenario, seed, rulebook, bots, mix)
         world.run_log(log, until_tick)
         return world
@@ -473,35 +483,47 @@ class World:
         until_tick: int | None = None,
         skip_cars: Iterable[int] = (),
     ) -> None:
-        """Continue this world with a recorded log until `until_tick`.
+        """Continue this world with a recorded log up to tick `until_tick`.
 
-        Entries before the current tick, and those of the current tick this world has already
-        applied, are skipped, so a replayed or deep-copied world can be continued with the
-        round's full log. Entries about `skip_cars` (their controls and controller changes)
-        are left out: that is how a counterfactual lets a steady bot drive a car instead.
+        The world ends at `until_tick` with that tick's mutations (the changes made between
+        ticks: players joining, take-overs, incidents, ...) applied and its controls not yet:
+        exactly the live world just before `step()` was called for that tick. Default: the
+        tick of the log's last entry.
+
+        Entries before the current tick are skipped, and so are those of the current tick that
+        this world has already applied (its own log at this tick matching the start of the
+        given log's), so a replayed or deep-copied world can be continued with the round's full
+        log. Entries about `skip_cars` (their controls and controller changes) are left out:
+        that is how a counterfactual lets a steady bot drive a car instead.
         """
         skip = set(skip_cars)
-        entries = [tuple(e) for e in log]
+        entries = [(int(e[0]), str(e[1]), e[2]) for e in log]
         if until_tick is None:
-            until_tick = (max((e[0] for e in entries), default=-1) + 1) if entries else self.tick
-        done_now = sum(1 for e in self.log if e[0] == self.tick)
+            until_tick = max((e[0] for e in entries), default=self.tick)
         i = 0
         while i < len(entries) and entries[i][0] < self.tick:
             i += 1
-        while done_now and i < len(entries) and entries[i][0] == self.tick:
-            i += 1
-            done_now -= 1
-        while self.tick < until_tick:
+        own = [(op, _plain(args)) for tick, op, args in self.log if tick == self.tick]
+        for op, args in own:
+            if i < len(entries) and entries[i][0] == self.tick:
+                if (entries[i][1], _plain(entries[i][2])) != (op, args):
+                    break
+                i += 1
+        while True:
             controls: dict[int, list[tuple[str, Any]]] = {}
             while i < len(entries) and entries[i][0] <= self.tick:
                 _, op, args = entries[i]
-                i += 1
                 if op == "controls":
+                    if self.tick >= until_tick:
+                        break
                     for car_id, action, value in args:
                         if car_id not in skip:
                             controls.setdefault(car_id, []).append((action, value))
                 else:
                     self._apply_op(op, list(args), skip)
+                i += 1
+            if self.tick >= until_tick:
+                return
             self.step(controls)
 
     def _apply_op(self, op: str, args: list[Any], skip: set[int]) -> None:
