@@ -127,3 +127,30 @@ def test_analysis_without_recording_replays_the_log_to_the_same_result(braked) -
     assert again["team"] == braked.payload["team"]
     assert again["roots"] == braked.payload["roots"]
     assert again["diagram"] == braked.payload["diagram"]
+
+
+def test_an_oversized_payload_is_cut_to_fit_a_frame() -> None:
+    from server.debrief import PAYLOAD_BUDGET, fit
+
+    drivers = [
+        {"car": i, "kind": "bot" if i >= 40 else "player", "name": "x" * 20, "pad": "y" * 600}
+        for i in range(300)
+    ]
+    times, cells = 150, 64
+    payload = {
+        "drivers": drivers,
+        "diagram": {
+            "times": times,
+            "cells": cells,
+            "t_bin_s": 2.0,
+            "kmh": [[150 + (i + j) % 50 for j in range(cells)] for i in range(times)],
+        },
+        "paths": [{"car": i, "x": [1999] * times} for i in range(40)],
+    }
+    small = fit(payload)
+    assert len(msgpack.packb(small, use_bin_type=True)) <= PAYLOAD_BUDGET
+    assert {d["kind"] for d in small["drivers"]} == {"player"} and len(small["drivers"]) == 40
+    diagram = small["diagram"]
+    assert diagram["times"] == len(diagram["kmh"]) < times
+    assert all(len(p["x"]) == diagram["times"] for p in small["paths"])
+    assert diagram["t_bin_s"] * diagram["times"] >= 2.0 * times - 4.0
