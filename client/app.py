@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static
 
 from client.net import Connection, hello
 from client.state import ClientState
-from shared.protocol import PROTOCOL_VERSION
+from shared.protocol import PROTOCOL_VERSION, ProtocolError
 
 SCREENS: dict[str, tuple[str, str, str]] = {
     # key: (module, class, what a person calls it)
@@ -42,6 +42,9 @@ SCREENS: dict[str, tuple[str, str, str]] = {
 }
 """Every screen the app can show. Each class is constructed with no arguments and reads
 `self.app.state` / `self.app.plan`; it receives `ServerMessage`s while it is active."""
+
+
+ERROR_REPEAT_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class InterlaneApp(App[int]):
         self._screen_key: str | None = None
         self._started = False
         self.missing_screen: str | None = None  # label of a wanted screen not in this build
+        self._last_error: tuple[str, float] = ("", float("-inf"))
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -226,7 +230,11 @@ class InterlaneApp(App[int]):
         """Send one message to the server; False when offline (the intent is dropped)."""
         if self.connection is None:
             return False
-        return self.connection.send(message)
+        try:
+            return self.connection.send(message)
+        except ProtocolError as exc:  # a screen built a bad message: say so, never crash
+            self.notify(f"Not sent: {exc.message}", title="Bug", severity="error", markup=False)
+            return False
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -248,7 +256,7 @@ class InterlaneApp(App[int]):
             )
             self.notify(msg["message"], title="Server", severity="warning", markup=False)
         elif kind == "error":
-            self.notify(msg["message"], title="Server", severity="error", markup=False)
+            self._toast_error(msg["message"])
         elif kind == "notice":
             self.notify(msg["text"], title="Notice", markup=False)
         elif kind == "bye":
@@ -262,6 +270,15 @@ class InterlaneApp(App[int]):
             elif msg["phase"] != "lobby":
                 self._started = True
         self.screen.post_message(ServerMessage(msg))
+
+    def _toast_error(self, text: str) -> None:
+        """One toast per distinct error every few seconds: a held key must not bury the screen."""
+        now = self.clock()
+        last_text, last_at = self._last_error
+        if text == last_text and now - last_at < ERROR_REPEAT_SECONDS:
+            return
+        self._last_error = (text, now)
+        self.notify(text, title="Server", severity="error", markup=False)
 
     def on_connection_status(self, event: ConnectionStatus) -> None:
         previous = self.state.connection

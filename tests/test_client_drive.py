@@ -200,3 +200,24 @@ async def test_lost_connection_is_said_on_the_drive_screen() -> None:
         await wait_for(pilot, lambda: note in str(hud.render()))
         app.post_message(ConnectionStatus("connected", "Connected to ws://x"))
         await wait_for(pilot, lambda: note not in str(hud.render()))
+
+
+async def test_a_bad_outgoing_message_is_refused_without_crashing() -> None:
+    from client.net import Connection
+
+    app = InterlaneApp(Plan(kind="solo", name="Ana"), clock=lambda: 100.0, connect=False)
+    app.connection = Connection("ws://127.0.0.1:1", lambda m: None, lambda s, t: None, list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.send({"type": "control", "action": "warp"}) is False
+        await wait_for(pilot, lambda: bool(app._notifications))
+
+
+async def test_repeated_server_errors_toast_once() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        error = {"type": "error", "code": "bad_state", "message": "nothing to drive while paused"}
+        for _ in range(5):
+            app.post_message(ServerMessage(dict(error)))
+        await wait_for(pilot, lambda: bool(app._notifications))
+        await pilot.pause()
+        assert len(app._notifications) == 1
