@@ -125,3 +125,36 @@ async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any) 
         before = you(app)["target_kmh"]
         await pilot.press("up")  # and the car answers to this client again
         await wait_for(pilot, lambda: you(app)["target_kmh"] != before)
+
+
+async def test_join_form_to_lobby_then_the_hosts_start_opens_the_drive_screen(server: Any) -> None:
+    """A facilitator's room (a bare websocket host here) and a player typing the code."""
+    from textual.widgets import DataTable, Input
+    from websockets.asyncio.client import connect
+
+    from client.screens.connect import ConnectScreen
+    from client.screens.lobby import LobbyScreen
+    from shared.protocol import PROTOCOL_VERSION, encode, parse_server_frame
+
+    async with connect(server.url, compression=None) as host:
+        create = {"type": "create", "protocol": PROTOCOL_VERSION, "name": "Host", "bots": 5}
+        await host.send(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "name": "Host"}))
+        await host.send(encode({**create, "scenario": "open-road"}))
+        code = None
+        while code is None:
+            msg = parse_server_frame(await host.recv())
+            code = msg["code"] if msg["type"] == "joined" else None
+
+        app = InterlaneApp(Plan(kind="connect", url=server.url, name="Player", code=code))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ConnectScreen))
+            app.screen.query_one("#connect-name", Input).value = "[bold red]x[/]"
+            await pilot.click("#connect-go")
+            await wait_for(pilot, lambda: isinstance(app.screen, LobbyScreen))
+            table = app.screen.query_one(DataTable)
+            await wait_for(pilot, lambda: table.row_count == 2)
+            names = {table.get_row_at(i)[0].plain for i in range(2)}
+            assert names == {"Host", "[bold red]x[/]"}
+            await host.send(encode({"type": "host", "command": "start"}))
+            await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
+            assert app.state.role == "player" and app.state.car is not None
