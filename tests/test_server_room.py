@@ -242,3 +242,19 @@ def test_view_window_wraps_around_the_ring() -> None:
         if (x - 5.0) % 2000 <= VIEW_AHEAD_M or (5.0 - x) % 2000 <= VIEW_BEHIND_M
     }
     assert near == expected == {0, 1, 3, 4}
+
+
+def test_a_players_controls_only_move_their_own_car() -> None:
+    room, _ = make_room()
+    host = room.join("Host", "host", FakeConn(), wants_car=False)
+    ana = room.join("Ana", "player", FakeConn())
+    ben = room.join("Ben", "player", FakeConn())
+    room.handle(host, {"type": "host", "command": "start"})
+    before = {car.id: (car.lane, car.target_speed) for car in room.world.cars.values()}
+    for action in ("left", "faster", "faster"):
+        room.handle(ana, {"type": "control", "action": action})
+    room.step()
+    changed = {
+        car.id for car in room.world.cars.values() if (car.lane, car.target_speed) != before[car.id]
+    }
+    assert changed == {ana.car} and ben.car not in changed
