@@ -260,3 +260,10 @@ def test_tall_terminals_get_roomier_lanes() -> None:
     rows = [s.text for s in compose_frame(view, 60, 15)]
     assert rows[1].startswith("━") and rows[13].startswith("━")  # 4 rows per lane
     assert "◆" in rows[11]
+
+
+def test_a_ring_shorter_than_the_view_shows_its_cars_round_again() -> None:
+    road = {"length": 60.0, "lanes": 1}  # 30 columns of road in a 100-column view
+    view = View((CarView(7, 0.0, 10.0, 5.0, FLAG_BRAKING),), road, 10.0, None, {}, True, 1)
+    rows = [s.text for s in compose_frame(view, 100, 3)]
+    assert rows[1].count("▮") >= 3

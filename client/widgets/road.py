@@ -133,11 +133,19 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
 
     _draw_features(grid, view, width, height, lanes, top, road_rows, column, lane_row, pitch)
 
+    # a ring shorter than the view (the Sugiyama circle) shows each car more than once
+    span = length / METRES_PER_COLUMN if length > 0 else 0.0
+    images = [0.0]
+    if 0 < span < width + 2 * TRUCK_LENGTH / METRES_PER_COLUMN:
+        k = math.ceil(width / span) + 1
+        images = [i * span for i in range(-k, k + 1)]
+
     # cars: the others first, you last so you are never hidden
     mine = [c for c in view.cars if c.id == view.you]
     others = [c for c in view.cars if c.id != view.you]
     for car in others + mine:
-        _draw_car(grid, car, view, width, height, lanes, top, column, pitch)
+        for shift in images:
+            _draw_car(grid, car, view, width, height, lanes, top, column, pitch, shift)
 
     return [_strip(row) for row in grid]
 
@@ -222,9 +230,14 @@ def _draw_features(
         row = top - 1 if top > 0 else top
         _put_text(grid, row, c, f"({round(limit * 3.6)})", "limit", width)
     gantry = road.get("gantry")
+    length = float(road.get("length") or 0.0)
+    span = length / METRES_PER_COLUMN
     if isinstance(gantry, int | float):
-        c = round(column(float(gantry)))
-        if 0 <= c < width:
+        base = column(float(gantry))
+        shifts = range(-3, 4) if 0 < span < width else range(1)
+        for c in {round(base + k * span) for k in shifts}:
+            if not 0 <= c < width:
+                continue
             for r in range(road_rows):
                 y = top + r
                 if y < height:
@@ -255,10 +268,12 @@ def _put_text(grid, y: int, col: int, text: str, style: str, width: int) -> None
             grid[y][c] = (ch, style)
 
 
-def _draw_car(grid, car: CarView, view: View, width, height, lanes, top, column, pitch) -> None:  # noqa: ANN001
+def _draw_car(
+    grid, car: CarView, view: View, width, height, lanes, top, column, pitch, shift=0.0
+) -> None:  # noqa: ANN001
     flags = car.flags
     length = TRUCK_LENGTH if flags & FLAG_TRUCK else CAR_LENGTH
-    front = column(car.x)
+    front = column(car.x) + shift
     rear = front - length / METRES_PER_COLUMN
     if front < -1 or rear > width + 1:
         return
