@@ -31,14 +31,17 @@ A program file looks like this (the built-ins are in server/programs/*.toml)::
     title = "Agree a rulebook"
     seconds = 180
 
-`rulebook = "council"` takes the result of the latest council before the round; "keep" takes the
-rulebook of the previous round. Every mistake in a file becomes a `ProgramError` that names the
-file, the line, the key (steps counted from 1, e.g. `steps[3].scenario`) and what was expected,
-because a facilitator editing a program an hour before a workshop needs to fix it fast.
+`rulebook = "council"` takes the result of the latest council before the round; "keep" (the
+default, except for the first round, whose default is `{}`) takes the previous round's rulebook.
+
+Every mistake in a file becomes a `ProgramError` that names the file, the line, the key (steps
+counted from 1, e.g. `steps[3].scenario`) and what was expected, because a facilitator editing
+a program an hour before a workshop needs to fix it fast.
 
 Additions to the contract: `Shock` (a NamedTuple `(at, kind, args)`), `Step.bots/mix/seed/intro`,
-`Program.title/description/final_debrief/source`, `Program.rounds`, `Program.describe()` and
-`program_path(name)`.
+`Program.title/description/final_debrief/source`, `Program.rounds`, `Program.describe()`,
+`program_path(name)`, `load_program(name, allow_paths=False)` for names that came over the
+network, and `register_program(path) -> name` for a file given on the host's command line.
 """
 
 from __future__ import annotations
@@ -164,30 +167,62 @@ class Program:
         }
 
 
+_REGISTERED: dict[str, Path] = {}
+"""Program files this server process accepted from its own command line, by name."""
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def list_programs() -> list[str]:
-    """Names of the built-in programs, sorted."""
-    return sorted(p.stem for p in PROGRAM_DIR.glob("*.toml"))
+    """Names of the programs a room may ask for: the built-ins and any registered files."""
+    return sorted({p.stem for p in PROGRAM_DIR.glob("*.toml")} | set(_REGISTERED))
 
 
-def program_path(name_or_path: str) -> Path:
-    """The file behind a built-in name or a path; a missing one raises ProgramError."""
-    builtin = PROGRAM_DIR / f"{name_or_path}.toml"
-    if re.fullmatch(r"[A-Za-z0-9_-]+", name_or_path) and builtin.is_file():
-        return builtin
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
+def register_program(path: str | Path) -> str:
+    """Check a program file now and make it available by name to rooms of this process.
+
+    For `interlane host --program FILE`: the file is read on the host's own machine, its
+    mistakes are reported before the server starts, and the room is then created with the
+    returned name, so that no network message ever carries a path to open.
+    """
+    program = load_program(str(path))
+    base = program.name if _NAME.fullmatch(program.name) else "custom"
+    name, n = base, 1
+    builtins = {p.stem for p in PROGRAM_DIR.glob("*.toml")}
+    while name in builtins or (name in _REGISTERED and _REGISTERED[name] != Path(path).resolve()):
+        n += 1
+        name = f"{base}-{n}"
+    _REGISTERED[name] = Path(path).resolve()
+    return name
+
+
+def program_path(name_or_path: str, *, allow_paths: bool = True) -> Path:
+    """The file behind a program name (built-in or registered), or a path when allowed."""
+    if _NAME.fullmatch(name_or_path):
+        builtin = PROGRAM_DIR / f"{name_or_path}.toml"
+        if builtin.is_file():
+            return builtin
+        if name_or_path in _REGISTERED:
+            return _REGISTERED[name_or_path]
+    if allow_paths:
+        path = Path(name_or_path)
+        if path.is_file():
+            return path
+        expected = f"a program file or one of the programs {list_programs()}"
+    else:
+        expected = f"one of the programs {list_programs()}"
     raise ProgramError(
-        name_or_path,
-        None,
-        None,
-        f"a program file or one of the built-in programs {list_programs()}",
+        name_or_path if allow_paths else repr(name_or_path)[1:-1][:64], None, None, expected
     )
 
 
-def load_program(name_or_path: str) -> Program:
-    """Load and check a program: a built-in name (see list_programs) or a path to a TOML file."""
-    path = program_path(name_or_path)
+def load_program(name_or_path: str, *, allow_paths: bool = True) -> Program:
+    """Load and check a program by name (see list_programs) or, if allowed, a TOML file's path.
+
+    Anything a network client names must be loaded with `allow_paths=False`: a room may run a
+    built-in or a registered program, never a file a stranger points at.
+    """
+    path = program_path(name_or_path, allow_paths=allow_paths)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -343,7 +378,8 @@ class _Checker:
     def _rulebook(
         self, raw: Mapping[str, Any], path: tuple[str | int, ...], earlier: list[Step]
     ) -> str | Rulebook:
-        value = raw.get(str(path[-1]), "keep")
+        first = not any(s.kind == "round" for s in earlier)
+        value = raw.get(str(path[-1]), {} if first else "keep")  # nothing to keep yet: defaults
         if value == "council":
             if not any(s.kind == "council" for s in earlier):
                 raise self.fail(path, 'a [[steps]] with kind = "council" before this round', value)

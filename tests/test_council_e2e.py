@@ -191,3 +191,24 @@ async def test_workshop_program_end_to_end(server: GameServer) -> None:
     await host.until("room", phase="finished")
     for client in everyone:
         await client.close()
+
+
+async def test_a_program_path_over_the_wire_is_refused_but_a_registered_file_runs(
+    server: GameServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server.programs as programs
+
+    monkeypatch.setattr(programs, "_REGISTERED", {})
+    path = tmp_path / "day.toml"
+    path.write_text('name = "day"\n[[steps]]\nkind = "round"\nscenario = "ring"\nseconds = 60\n')
+    client = Pumped(await WireClient.open(f"ws://127.0.0.1:{server.port}"))
+    for hostile in ("/etc/hosts", "../../etc/hosts", path.name):
+        await client.send({"type": "create", "protocol": 1, "name": "H", "program": hostile})
+        error = await client.until("error")
+        assert "one of the programs" in error["message"]
+    name = programs.register_program(path)  # what `interlane host --program FILE` does
+    await client.send({"type": "create", "protocol": 1, "name": "H", "program": name})
+    await client.until("joined")
+    room = await client.until("room", phase="lobby")
+    assert room["program"] == "day" and room["scenario"] == "ring"
+    await client.close()

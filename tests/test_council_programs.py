@@ -206,6 +206,10 @@ def test_structural_errors(tmp_path: Path) -> None:
     assert "round" in err.expected
     err = _error('[[steps]]\nkind = "round"\nscenario = "ring"\nrulebook = "keep"\n', tmp_path)
     assert err.key == "steps[1].rulebook" and err.line == 4
+    # without a rulebook key the first round starts from the defaults
+    assert parse_program('[[steps]]\nkind = "round"\nscenario = "ring"\n').steps[0].rulebook == (
+        default_rulebook()
+    )
     err = _error('[[steps]]\nkind = "drive"\n', tmp_path)
     assert err.key == "steps[1].kind" and err.line == 2
     err = _error('[[steps]]\nkind = "round"\nscenario = "missing.toml"\nrulebook = {}\n', tmp_path)
@@ -358,3 +362,30 @@ def test_any_text_is_a_program_or_a_program_error(text: str) -> None:
         parse_program(text, source="fuzz.toml")
     except ProgramError as err:
         assert str(err).startswith("fuzz.toml")
+
+
+def test_network_names_never_open_paths_and_registered_files_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server.programs as programs
+
+    monkeypatch.setattr(programs, "_REGISTERED", {})
+    (tmp_path / "a.toml").write_text(ROAD)
+    path = tmp_path / "day.toml"
+    path.write_text('name = "workshop"\n' + ROUND.format(scenario="a.toml"))
+    for hostile in (str(path), "../" + path.name, "/etc/passwd", "work\x1bshop"):
+        with pytest.raises(ProgramError) as err:
+            load_program(hostile, allow_paths=False)
+        assert "one of the programs" in err.value.expected
+        assert "\x1b" not in str(err.value)
+    name = programs.register_program(path)
+    assert name == "workshop-2"  # never shadows a built-in
+    assert programs.register_program(path) == name  # registering again is idempotent
+    assert name in list_programs()
+    assert load_program(name, allow_paths=False).source == str(path.resolve())
+    assert load_program("workshop", allow_paths=False).title.startswith("Workshop")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[steps]]\nkind = "round"\nscenario = "a.toml"\nscoring = "teams"\n')
+    with pytest.raises(ProgramError) as err:
+        programs.register_program(bad)
+    assert err.value.line == 4
