@@ -75,6 +75,18 @@ def run_host(args: argparse.Namespace) -> int:
     """`interlane host`: a server others can reach, and this terminal as its dashboard."""
     from client.app import Plan
 
+    program = None if args.scenario else args.program
+    if program is not None:
+        # a program file is checked here and handed to the in-process server by name, so that
+        # rooms never open paths that arrive over the network
+        from server.programs import ProgramError, list_programs, register_program
+
+        if program not in list_programs():
+            try:
+                program = register_program(program)
+            except ProgramError as exc:
+                print(f"interlane host: {exc}", file=sys.stderr)
+                return 2
     handle = _start_server(args.host, args.port, args.db)
     if handle is None:
         return 3
@@ -83,7 +95,7 @@ def run_host(args: argparse.Namespace) -> int:
         url=handle.url.replace("0.0.0.0", "127.0.0.1"),
         name=clean_name(args.name or "") or "Host",
         scenario=args.scenario,
-        program=None if args.scenario else args.program,
+        program=program,
         bots=args.bots,
         play=False,
     )

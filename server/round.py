@@ -86,7 +86,7 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
             raise ValueError("this server has no workshop programs")
         name = program or "workshop"
         try:
-            loaded = programs.load_program(name)
+            loaded = programs.load_program(name, allow_paths=False)  # never a path from the wire
         except Exception as exc:
             raise ValueError(f"cannot load program {name!r}: {exc}") from None
         plans = []
