@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Digits
 
 from client.app import InterlaneApp, Plan
 from client.screens.debrief import DebriefScreen
 from client.screens.host import HostScreen
+from client.screens.spectator import SpectatorScreen
+from client.widgets.bigcode import render_rows
 from client.widgets.ring_overview import RingOverview
 from client.widgets.spacetime import SpaceTime
 from shared.protocol import PROTOCOL_VERSION
@@ -52,6 +54,13 @@ async def drain(client: WireClient) -> None:
     with contextlib.suppress(Exception):
         while True:
             await client.recv()
+
+
+async def quiet(pilot: Pilot, app: InterlaneApp) -> None:
+    """Stop the connection before the app exits, so no snapshot lands mid-shutdown."""
+    if app.connection is not None:
+        app.connection.stop()
+    await pilot.pause(0.1)
 
 
 async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any) -> None:
@@ -88,6 +97,42 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any) -> None:
             diagram = screen.query_one("#diagram", SpaceTime)
             await wait_for(pilot, lambda: diagram.revealed)
             assert diagram.diagram is not None and diagram.diagram.times > 0
+            await quiet(pilot, app)
         finally:
             reader.cancel()
             await player.close()
+
+
+async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> None:
+    host = await WireClient.open(server.url)
+    await host.send(
+        {
+            "type": "create",
+            "protocol": PROTOCOL_VERSION,
+            "name": "Host",
+            "scenario": "ring",
+            "bots": 14,
+            "seed": 4,
+        }
+    )
+    joined = await host.until("joined")
+    reader = asyncio.create_task(drain(host))
+    plan = Plan(
+        kind="spectate", url=server.url, name="Spectator", code=joined["code"], role="spectator"
+    )
+    app = InterlaneApp(plan)
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, lambda: app.state.room is not None)
+            await host.send({"type": "host", "command": "start"})
+            await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))
+            ring = app.screen.query_one("#spec-ring", RingOverview)
+            await wait_for(pilot, lambda: len(ring.cars) == 14 and ring.ring)
+            for row in render_rows(joined["code"]):
+                assert row in screen_text(app)
+            clock = app.screen.query_one("#spec-clock", Digits)
+            await wait_for(pilot, lambda: clock.value not in ("-:--", "0:00"))
+            await quiet(pilot, app)
+    finally:
+        reader.cancel()
+        await host.close()
