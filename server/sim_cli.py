@@ -42,7 +42,8 @@ def run_sim(args: argparse.Namespace) -> int:
         rulebook = parse_rulebook(args.rulebook) if getattr(args, "rulebook", None) else None
     except ValueError as exc:
         return _fail(f"--rulebook: {exc}")
-    every = int(getattr(args, "every", 1) or 1)
+    every = getattr(args, "every", None)
+    every = 1 if every is None else int(every)
     if every < 1:
         return _fail("--every must be at least 1")
     seconds = float(args.seconds)

@@ -57,12 +57,34 @@ class Scenario:
     def with_overrides(
         self, *, lanes: int | None = None, length: float | None = None, cars: int | None = None
     ) -> Scenario:
-        """A copy with another lane count, length or car count; features are checked again."""
+        """A copy with another lane count, length or car count; features are checked again.
+
+        A new length moves every feature proportionally (a closure at 60% of the ring stays at
+        60%); warning distances and ramp lengths keep their size in metres.
+        """
+        f = 1.0 if length is None else length / self.length
+
+        def at(x: float) -> float:
+            return x * f
+
         changed = dataclasses.replace(
             self,
             lanes=self.lanes if lanes is None else lanes,
             length=self.length if length is None else length,
             cars=self.cars if cars is None else cars,
+            gantry=at(self.gantry),
+            closures=tuple(
+                dataclasses.replace(c, start=at(c.start), end=at(c.end)) for c in self.closures
+            ),
+            ramps=tuple(
+                dataclasses.replace(r, start=at(r.start), end=at(r.start) + (r.end - r.start))
+                for r in self.ramps
+            ),
+            speed_zones=tuple(
+                dataclasses.replace(z, start=at(z.start), end=at(z.end)) for z in self.speed_zones
+            ),
+            fog=tuple(dataclasses.replace(z, start=at(z.start), end=at(z.end)) for z in self.fog),
+            incidents=tuple(dataclasses.replace(i, x=at(i.x)) for i in self.incidents),
         )
         _check_geometry(changed, self.source)
         return changed
