@@ -157,7 +157,14 @@ async def test_workshop_program_end_to_end(server: GameServer) -> None:
     state = await council_until(host, lambda s: bool(s["decided"]))
     assert state["decided"] == {"passing": "left"}
     assert state["result"]["passing"] == "left"
-    await host.send({"type": "host", "command": "end"})
+    # the host adds ten seconds; then the countdown, driven by ticks, closes the council
+    await host.send({"type": "host", "command": "extend", "seconds": 10})
+    state = await council_until(host, lambda s: s["remaining"] > 185)
+    ticks = 0
+    while room.phase == "council":
+        await server.advance(20)
+        ticks += 20
+    assert ticks * DT == pytest.approx(state["remaining"], abs=1.0)
     after = await host.until("room", phase="lobby")
     assert after["rulebook"]["passing"] == "left"
     assert after["rulebook"]["signal"] == "required"
