@@ -131,7 +131,9 @@ def analyse(
 
     free = FreeFlow(rec.road, rec.rulebook)
     free.desired.update(rec.desired)
-    roots = waves.trace_roots(rec)[:MAX_ROOTS]
+    all_roots = waves.trace_roots(rec)
+    taps = waves.trace_taps(rec, all_roots)[:MAX_ROOTS]
+    roots = all_roots[:MAX_ROOTS]
     if counterfactuals and roots and log is not None:
         brancher = Brancher(scenario, seed, rulebook, bots, mix, log, rec)
         # a steady bot already drives like the replacement: nothing to compare
@@ -144,7 +146,7 @@ def analyse(
 
     rows = [round_row(p, i + 1) for i, p in enumerate(previous)]
     this_row = round_row({"team": team, "scenario": scenario.name, "rulebook": book}, round_no)
-    ctx = insights.Context(rec, roots, drivers, team, book, rows, round_no, names)
+    ctx = insights.Context(rec, roots, drivers, team, book, rows, round_no, names, taps)
     diagram, paths = space_time(rec, names)
     payload = {
         "version": PAYLOAD_VERSION,
@@ -327,12 +329,12 @@ def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
     what = "brake" if root.kind == "brake" else "cut-in"
     cf = root.counterfactual
     if cf is None:
-        text = f"{who}'s {what} at {when} made {root.reached} cars brake in turn"
+        text = f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake in turn"
     elif cf["cost_vs"] > 0:
         text = f"{who}'s {what} at {when} cost the road {cf['cost_vs']:.0f} vehicle-seconds"
     else:
         text = (
-            f"{who}'s {what} at {when} made {root.reached} cars brake, but the road lost no "
+            f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake, but the road lost no "
             f"time overall from it (replayed: {-cf['cost_vs']:.0f} vehicle-seconds the other way)"
         )
     dx = (root.xs[0] - root.xs[-1]) % ctx.rec.length

@@ -19,6 +19,16 @@ from server.waves import Root
 from shared.conventions import CONVENTIONS, default_rulebook
 
 CUT_IN = "cut_in"
+WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking"}
+GROWTH = 1.25  # the hardest braking behind must be this much harder than the first
+
+
+def cars_phrase(n: int) -> str:
+    return f"{n} car" if n == 1 else f"{n} cars"
+
+
+def _drivers(n: int) -> str:
+    return f"{n} driver" if n == 1 else f"{n} drivers"
 
 
 def clock(t: float) -> str:
@@ -38,10 +48,16 @@ class Context:
     previous: list[dict[str, Any]]  # earlier rounds' rows (see debrief.round_row)
     round_no: int
     names: Mapping[int, str]
+    taps: list[Root] = field(default_factory=list)  # growing waves from gentle braking
     by_car: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_car = {d["car"]: d for d in self.drivers}
+
+    @property
+    def chains(self) -> list[Root]:
+        """Every traced wave: the roots, then the waves that grew out of a tap."""
+        return [*self.roots, *self.taps]
 
     def label(self, car: int) -> str:
         """A driver as people will read it: the player's name, or which bot it was."""
@@ -103,15 +119,15 @@ def _longest(roots: Sequence[Root]) -> Root | None:
 
 
 def wave_root(ctx: Context) -> dict[str, Any] | None:
-    costly = [r for r in ctx.roots if r.counterfactual and r.counterfactual["cost_vs"] > 0]
+    costly = [r for r in ctx.roots if r.counterfactual and r.counterfactual["cost_vs"] >= 1.0]
     if not costly:
         return None
     root = max(costly, key=lambda r: r.counterfactual["cost_vs"] if r.counterfactual else 0)
     cf = root.counterfactual or {}
-    what = "brake" if root.kind == "brake" else "lane change"
+    what = WHAT[root.kind]
     pattern = (
         f"{ctx.label(root.car)}'s {what} at {clock(ctx.t(root.frames[0]))} ({root.x:.0f} m) "
-        f"made {root.reached} cars brake in turn. Replayed with that driver driving steadily "
+        f"made {cars_phrase(root.reached)} brake in turn. Replayed with that driver driving steadily "
         f"instead, the road lost {cf['counterfactual_vs']:.0f} vehicle-seconds over the next "
         f"{cf['to_t'] - cf['from_t']:.0f} s instead of {cf['factual_vs']:.0f}: this one action "
         f"cost everyone {cf['cost_vs']:.0f} vehicle-seconds."
@@ -129,19 +145,34 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
     )
 
 
-def reinforcing_loop(ctx: Context) -> dict[str, Any] | None:
-    chains = [r for r in ctx.roots if r.reached >= 3 and (r.amplification() or 0) > 1.0]
-    if not chains:
-        return None
-    root = max(chains, key=lambda r: (r.amplification() or 0, r.reached))
-    ratio = root.amplification() or 0
+def _growth(root: Root) -> tuple[float, int]:
+    """How much harder the hardest braking behind the start was, and where (chain index)."""
     first = 1 if root.kind == CUT_IN else 0
-    last = len(root.chain) - 1
+    if len(root.decel) < first + 3 or root.decel[first] <= 0.1:
+        return 0.0, first
+    peak = max(range(first + 2, len(root.decel)), key=lambda i: (root.decel[i], -i))
+    return root.decel[peak] / root.decel[first], peak
+
+
+def reinforcing_loop(ctx: Context) -> dict[str, Any] | None:
+    grown = [
+        (g, peak, r)
+        for r in ctx.chains
+        if r.reached >= 3 and (r.amplification() or 0) > 1.0
+        for g, peak in [_growth(r)]
+        if g >= GROWTH
+    ]
+    if not grown:
+        return None
+    growth, peak, root = max(grown, key=lambda item: (item[0], item[2].reached))
+    first = 1 if root.kind == CUT_IN else 0
+    ratio = root.amplification() or 0
     pattern = (
         f"At {clock(ctx.t(root.frames[first]))}, {ctx.label(root.chain[first])} braked at "
-        f"{root.decel[first]:.1f} m/s²; {last - first} cars further back, "
-        f"{ctx.label(root.chain[last])} braked at {root.decel[last]:.1f} m/s². On average each "
-        f"driver braked {ratio:.2f}× as hard as the one ahead."
+        f"{root.decel[first]:.1f} m/s²; {cars_phrase(peak - first)} further back, "
+        f"{ctx.label(root.chain[peak])} had to brake at {root.decel[peak]:.1f} m/s² — "
+        f"{growth:.1f}× as hard. On average each driver braked {ratio:.2f}× as hard as the one "
+        "ahead."
     )
     return _card(
         "reinforcing_loop",
@@ -152,13 +183,18 @@ def reinforcing_loop(ctx: Context) -> dict[str, Any] | None:
         "little harder than the car ahead; the loop turns a tap into a stop further back.",
         "What could the second or third driver have done to damp the wave instead of passing "
         "it on, stronger?",
-        {"ratio": round(ratio, 2), "reached": root.reached, "decel": root.decel[:12]},
+        {
+            "ratio": round(ratio, 2),
+            "growth": round(growth, 2),
+            "reached": root.reached,
+            "decel": [round(d, 2) for d in root.decel[:12]],
+        },
         _where(ctx, root),
     )
 
 
 def delay(ctx: Context) -> dict[str, Any] | None:
-    chains = [r for r in ctx.roots if r.reached >= 3]
+    chains = [r for r in ctx.chains if r.reached >= 3]
     root = _longest(chains)
     if root is None:
         return None
@@ -193,7 +229,7 @@ def delay(ctx: Context) -> dict[str, Any] | None:
 
 def distant_cause(ctx: Context) -> dict[str, Any] | None:
     best: tuple[int, float, Root, int] | None = None
-    for root in ctx.roots:
+    for root in ctx.chains:
         for k in range(1, len(root.chain)):
             dx = (root.xs[0] - root.xs[k]) % ctx.rec.length
             dt = ctx.t(root.frames[k]) - ctx.t(root.frames[0])
@@ -208,11 +244,11 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
     _, dx, root, k = best
     dt = ctx.t(root.frames[k]) - ctx.t(root.frames[0])
     victim = root.chain[k]
-    what = "brake" if root.kind == "brake" else "lane change"
+    what = WHAT[root.kind]
     pattern = (
         f"The braking that reached {ctx.label(victim)} at {clock(ctx.t(root.frames[k]))} "
         f"({root.xs[k]:.0f} m) started with {ctx.label(root.car)}'s {what} "
-        f"{dx:.0f} m further up the road and {dt:.0f} s earlier, passed on by {k - 1} cars "
+        f"{dx:.0f} m further up the road and {dt:.0f} s earlier, passed on by {cars_phrase(k - 1)} "
         "in between."
     )
     return _card(
@@ -252,12 +288,13 @@ def faster_is_slower(ctx: Context) -> dict[str, Any] | None:
     changes = sum(d["lane_changes"] for d in weavers)
     gain = (vw / vs - 1) * 100
     pattern = (
-        f"The {len(weavers)} driver{'s' if len(weavers) > 1 else ''} who changed lanes most "
-        f"({changes / len(weavers):.0f} changes each) averaged {vw:.0f} km/h; the "
+        f"The {_drivers(len(weavers))} who changed lanes most "
+        f"({changes / len(weavers):.0f} changes{' each' if len(weavers) > 1 else ''}) averaged "
+        f"{vw:.0f} km/h; the "
         f"{len(steady)} who stayed in lane averaged {vs:.0f} km/h ({gain:+.0f}%)."
     )
     if forced:
-        pattern += f" Their cut-ins made {forced} cars brake in turn."
+        pattern += f" Their cut-ins made {cars_phrase(forced)} brake in turn."
     return _card(
         "faster_is_slower",
         "systems thinking",
@@ -327,7 +364,7 @@ def mental_models(ctx: Context) -> dict[str, Any] | None:
     agreed = dict(ctx.rulebook) != default_rulebook()
     named = [ctx.label(d["car"]) for d in never if d["kind"] == "player"][:3]
     pattern = (
-        f"{len(always)} drivers signalled every lane change; {len(never)} never signalled"
+        f"{_drivers(len(always))} signalled every lane change; {len(never)} never signalled"
         + (f" (among them {', '.join(named)})" if named else "")
         + f". Of {total} lane changes, {unsignalled} came without warning"
         + ("." if agreed else ", on a road where nothing had been agreed.")

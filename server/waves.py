@@ -24,7 +24,9 @@ INHERIT_WINDOW_S = 3.0  # a leader braking this shortly before makes a brake inh
 MAX_GAP_M = 120.0  # a car further behind than this is not following
 DELAY_WINDOW_S = 45.0  # delay after the root that is attributed to the reached cars
 COVER_S = 2.0  # a brake this close to a car's place in a traced chain belongs to that chain
-WARMUP_S = 3.0  # the first seconds settle the cars' starting places: no driver's doing
+WARMUP_S = 5.0  # the first seconds settle the cars' starting places: no driver's doing
+TAP_BRAKE = 1.5  # m/s²: a gentler braking onset that may still start a growing wave
+MIN_TAP_CHAIN = 3  # a tap's chain is kept when it reached this many cars and grew
 
 
 @dataclass
@@ -32,7 +34,7 @@ class Root:
     """One traced wave root; `frames[i]`/`xs[i]` are where chain[i] began braking."""
 
     car: int
-    kind: str  # "brake" | "cut_in"
+    kind: str  # "brake" | "cut_in" (wave roots) | "tap" (a gentle start, see trace_taps)
     tick: int
     x: float
     lane: int
@@ -143,7 +145,7 @@ def _braking_before(rec: Recording, car: int, frame: int) -> bool:
 
 
 def trace_roots(rec: Recording) -> list[Root]:
-    """Every wave root in the round, costliest first."""
+    """Every wave root in the round (hard brakes and cut-ins), costliest first."""
     lanes = Lanes(rec)
     free = FreeFlow(rec.road, rec.rulebook)
     free.desired.update(rec.desired)
@@ -177,6 +179,57 @@ def trace_roots(rec: Recording) -> list[Root]:
         roots.append(root)
     roots.sort(key=lambda r: (-r.delay_vs, r.tick, r.car))
     return roots
+
+
+def trace_taps(rec: Recording, roots: list[Root]) -> list[Root]:
+    """Waves that grew out of gentle braking (a tap, a lifted foot): chains that started with
+    braking below the hard-brake line, reached MIN_TAP_CHAIN cars or more, and grew on the
+    way (amplification above 1). They are not wave roots — nobody braked hard — but they are
+    the purest picture of a reinforcing loop: a jam out of almost nothing (Sugiyama's ring).
+    """
+    if not rec.frames:
+        return []
+    lanes = Lanes(rec)
+    free = FreeFlow(rec.road, rec.rulebook)
+    free.desired.update(rec.desired)
+    cover = int(COVER_S / (rec.sample_ticks * 0.05))
+    covered: dict[int, list[int]] = {}
+    for root in roots:
+        for car, f in zip(root.chain, root.frames, strict=True):
+            covered.setdefault(car, []).append(f)
+    first = max(0, rec.frame_of_tick(rec.tick0 + int(WARMUP_S / 0.05)))
+    onsets: list[tuple[int, int]] = []
+    for car, track in rec.tracks.items():
+        amin = track.amin
+        for i in range(max(1, first - track.start), len(amin)):
+            if amin[i] < -TAP_BRAKE <= amin[i - 1] and track.x[i] >= 0:
+                onsets.append((track.start + i, car))
+    onsets.sort()
+    chains: list[Root] = []
+    for frame, car in onsets:
+        if any(abs(frame - f) <= cover for f in covered.get(car, ())):
+            continue
+        sample = _sample(rec, car, frame)
+        if sample is None:
+            continue
+        x, _, lane, _ = sample
+        ahead = lanes.neighbour(frame, lane, x, behind=False, skip=car)
+        if ahead is not None and _braking_before(rec, ahead[0], frame):
+            continue  # inherited
+        response = _response(rec, car, frame, TAP_BRAKE)
+        decel = response[1] if response else TAP_BRAKE
+        if decel >= HARD_BRAKE:
+            continue  # a hard brake: traced as a root already (or found inherited there)
+        tick = rec.frames[frame]
+        chain = Root(car, "tap", tick, float(x), int(lane), [car], [frame], [x], [decel])
+        _follow(rec, lanes, chain)
+        for c, f in zip(chain.chain, chain.frames, strict=True):
+            covered.setdefault(c, []).append(f)
+        if chain.reached >= MIN_TAP_CHAIN and (chain.amplification() or 0) > 1.0:
+            chain.delay_vs = _chain_delay(rec, free, chain)
+            chains.append(chain)
+    chains.sort(key=lambda r: (-r.delay_vs, r.tick, r.car))
+    return chains
 
 
 def _brake_root(
@@ -215,7 +268,7 @@ def _cut_in_root(rec: Recording, lanes: Lanes, ev: Any, frame: int) -> Root | No
     response = _response(rec, behind[0], frame, HARD_BRAKE)
     if response is None:
         return None
-    own = -min(0.0, sample[3])
+    own = max(0.0, -sample[3])
     root = Root(
         ev.car, "cut_in", int(ev.tick), float(ev.x), int(target), [ev.car], [frame], [x], [own]
     )

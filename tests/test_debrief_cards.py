@@ -166,3 +166,16 @@ def test_wave_cards_follow_the_traced_chain() -> None:
     }
     card = insights.wave_root(ctx)
     assert card is not None and "cost everyone 41 vehicle-seconds" in card["pattern"]
+    growing.counterfactual = {**growing.counterfactual, "cost_vs": 0.4}
+    assert insights.wave_root(ctx) is None  # nothing worth a card
+
+
+def test_a_wave_from_a_light_tap_counts_for_the_loop_but_is_no_root() -> None:
+    tap = _root([1.8, 2.2, 2.9, 3.6], lag_frames=12, spacing=60.0)
+    tap.kind = "tap"
+    ctx = insights.Context(_rec(), [], [], {}, default_rulebook(), [], 1, {}, [tap])
+    loop = insights.reinforcing_loop(ctx)
+    assert loop is not None and "had to brake at 3.6 m/s² — 2.0× as hard" in loop["pattern"]
+    distant = insights.distant_cause(ctx)
+    assert distant is not None and "light braking" in distant["pattern"]
+    assert insights.wave_root(ctx) is None
