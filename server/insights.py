@@ -127,10 +127,10 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
     what = WHAT[root.kind]
     pattern = (
         f"{ctx.label(root.car)}'s {what} at {clock(ctx.t(root.frames[0]))} ({root.x:.0f} m) "
-        f"made {cars_phrase(root.reached)} brake in turn. Replayed with that driver driving steadily "
-        f"instead, the road lost {cf['counterfactual_vs']:.0f} vehicle-seconds over the next "
-        f"{cf['to_t'] - cf['from_t']:.0f} s instead of {cf['factual_vs']:.0f}: this one action "
-        f"cost everyone {cf['cost_vs']:.0f} vehicle-seconds."
+        f"made {cars_phrase(root.reached)} brake in turn. Replayed with that driver driving "
+        f"steadily instead, the other drivers lost {cf['counterfactual_vs']:.0f} "
+        f"vehicle-seconds over the next {cf['to_t'] - cf['from_t']:.0f} s instead of "
+        f"{cf['factual_vs']:.0f}: this one action cost them {cf['cost_vs']:.0f} vehicle-seconds."
     )
     return _card(
         "wave_root",
@@ -139,7 +139,7 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
         pattern,
         "Interdependence: on a shared road the cost of one driver's action is paid by others, "
         "mostly by people who never saw it happen.",
-        "Before looking at the diagram: where did each of you think this jam started?",
+        "Who paid for this action, and could any of them have known where it came from?",
         {"car": root.car, "reached": root.reached, "cost_vs": cf["cost_vs"]},
         _where(ctx, root),
     )

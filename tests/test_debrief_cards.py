@@ -165,7 +165,7 @@ def test_wave_cards_follow_the_traced_chain() -> None:
         "cost_vs": 41.0,
     }
     card = insights.wave_root(ctx)
-    assert card is not None and "cost everyone 41 vehicle-seconds" in card["pattern"]
+    assert card is not None and "cost them 41 vehicle-seconds" in card["pattern"]
     growing.counterfactual = {**growing.counterfactual, "cost_vs": 0.4}
     assert insights.wave_root(ctx) is None  # nothing worth a card
 
