@@ -63,7 +63,7 @@ class BotBrain:
     def _lane_choice(self, snap: dict[str, Any], you: dict[str, Any]) -> list[dict[str, Any]]:
         lane = int(you.get("lane", 0))
         x = float(you.get("x", 0.0))
-        kmh = float(you.get("kmh", 0))
+        kmh = float(you.get("v", 0.0)) * 3.6
         t = float(snap.get("t", 0.0))
         cars = [unpack_car(row) for row in snap.get("cars", ()) if len(row) >= 5]
         me = you.get("car")

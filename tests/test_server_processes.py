@@ -49,7 +49,7 @@ def _snap(tick: int, lane: int, x: float, cars: list) -> dict:
         "cars": cars,
         "ring": [],
         "events": [],
-        "you": {"car": 1, "lane": lane, "x": x, "kmh": 100, "target_kmh": 100},
+        "you": {"car": 1, "lane": lane, "x": x, "v": 27.8, "target_kmh": 100},
     }
 
 
