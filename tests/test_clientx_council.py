@@ -98,6 +98,7 @@ async def test_tallies_update_when_the_room_changes() -> None:
     app = council_app()
     async with app.run_test(size=(120, 60)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
+        await highlight(pilot, app, "hazards", "yes")
         council = Council(members=[1, 2, 3], host=1, seconds=60)
         for player in (1, 2, 3):
             council.vote(player, "signal", "required")
@@ -108,6 +109,8 @@ async def test_tallies_update_when_the_room_changes() -> None:
             lambda: "3 votes" in str(options.get_option(option_id("signal", "required")).prompt),
         )
         assert "tied" not in str(options.get_option(option_id("passing", "right")).prompt)
+        assert options.highlighted_option is not None  # the cursor stays where it was
+        assert options.highlighted_option.id == option_id("hazards", "yes")
 
 
 async def test_chat_is_sent_and_shown_as_plain_text() -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Digits
+from textual.widgets import DataTable, Digits, OptionList
 
 from client.app import InterlaneApp, Plan
+from client.screens.council import CouncilScreen, option_id
 from client.screens.debrief import DebriefScreen
 from client.screens.host import HostScreen
 from client.screens.spectator import SpectatorScreen
@@ -132,6 +133,56 @@ async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> 
                 assert row in screen_text(app)
             clock = app.screen.query_one("#spec-clock", Digits)
             await wait_for(pilot, lambda: clock.value not in ("-:--", "0:00"))
+            await quiet(pilot, app)
+    finally:
+        reader.cancel()
+        await host.close()
+
+
+async def test_council_screen_votes_through_the_real_council(server: Any) -> None:
+    host = await WireClient.open(server.url)
+    await host.send(
+        {
+            "type": "create",
+            "protocol": PROTOCOL_VERSION,
+            "name": "Host",
+            "program": "quick",
+            "bots": 10,
+            "seed": 4,
+        }
+    )
+    joined = await host.until("joined")
+    reader = asyncio.create_task(drain(host))
+    plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=joined["code"], role="player")
+    app = InterlaneApp(plan)
+    try:
+        async with app.run_test(size=(120, 50)) as pilot:
+            await wait_for(pilot, lambda: app.state.room is not None and app.state.player)
+            for command in ("start", "end"):
+                await host.send({"type": "host", "command": command})
+                await pilot.pause(0.05)
+            await wait_for(pilot, lambda: app.state.phase == "debrief", timeout=30)
+            await host.send({"type": "host", "command": "next"})
+            await wait_for(pilot, lambda: app.state.phase in ("lobby", "council"))
+            if app.state.phase == "lobby":
+                await host.send({"type": "host", "command": "start"})
+            await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
+            options = app.screen.query_one("#council-options", OptionList)
+            await wait_for(pilot, lambda: options.has_focus)  # mounted and ready
+            options.highlighted = options.get_option_index(option_id("merge", "zipper"))
+            await pilot.press("enter")
+
+            def tallied() -> bool:
+                council = (app.state.room or {}).get("council") or {}
+                return council.get("tallies", {}).get("merge") == {"zipper": 1}
+
+            await wait_for(pilot, tallied)
+            await wait_for(
+                pilot,
+                lambda: "1 vote" in str(options.get_option(option_id("merge", "zipper")).prompt),
+            )
+            final = str(options.get_option(option_id("merge", "zipper")).prompt)
+            assert final.startswith(" ✓ ") and EVIL_NAME in final
             await quiet(pilot, app)
     finally:
         reader.cancel()
