@@ -34,12 +34,15 @@ TEXT_RAMP = "@%#*+=-:. "  # slowest to fastest, for the Markdown diagram
 
 
 def gather(store: Any, game_id: int) -> dict[str, Any]:
-    """The report's input from the history file (logs left out: reports do not need them)."""
+    """The report's input from the history file: every stored round with its events and its
+    input log, so the JSON export holds everything needed to replay the game elsewhere."""
     game = store.load_game(game_id)
     rounds = []
     for summary in game["rounds"]:
         stored = store.load_round(game_id, summary["round_no"])
-        rounds.append({k: v for k, v in stored.items() if k not in ("log", "events")})
+        stored["names"] = {str(k): v for k, v in stored["names"].items()}
+        stored["log"] = [list(entry) for entry in stored["log"]]
+        rounds.append(stored)
     info = {k: v for k, v in game.items() if k != "rounds"}
     return {"game": info, "rounds": rounds}
 

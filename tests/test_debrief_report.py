@@ -92,6 +92,9 @@ def test_json_holds_everything(history) -> None:
         second
     )
     assert any(r["name"] == "Ana" for r in second["roots"])
+    stored = full["rounds"][1]
+    assert stored["log"] and stored["events"] and stored["seed"] == 5
+    assert {e["kind"] for e in stored["events"]} >= {"hard_brake"}
 
 
 def test_html_escapes_every_name(history) -> None:
@@ -236,3 +239,24 @@ def test_report_cli_runs_as_a_command(history, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("record,round,scenario,car")
+
+
+def test_report_rebuilds_a_debrief_the_server_could_not_make(tmp_path: Path) -> None:
+    ref = write_scenario(tmp_path, scenario_toml("short", 600, 1, 20, {"steady": 1.0}))
+    p = play(ref, 3, 20, players=1, names=["Ana"], analyse_it=False)
+    path = tmp_path / "h.sqlite3"
+    with Store(path) as store:
+        game = store.create_game("QWERT", "workshop", "Host")
+        bare = {"round": 1, "scenario": ref, "error": "the analysis of this round failed"}
+        store.save_round(
+            game, 1, ref, 3, None, None, None, p.world.log, p.metrics, [], bare,
+            names=p.names, ticks=p.world.tick,
+        )  # fmt: skip
+    target = tmp_path / "r.json"
+    args = type("Args", (), {"db": str(path), "game": str(game), "format": "json"})
+    args.output = str(target)
+    assert run_report(args) == 0
+    (stored,) = json.loads(target.read_text())["rounds"]
+    assert stored["debrief"]["diagram"]["times"] > 0
+    assert stored["debrief"]["team"] == p.metrics["team"]
+    assert [d["name"] for d in stored["debrief"]["drivers"] if d["kind"] == "player"] == ["Ana"]
