@@ -689,7 +689,11 @@ class World:
             for car in self._order:
                 v0 = car.v0
                 if geo.speed_zones and car.controller == "bot":
+                    # a driver slows for a sign ahead in time to arrive at the limit
                     lim = geo.limit_at(car.x)
+                    sign = geo.limit_at(car.x + car.v * car.v / (2.0 * car.params.b))
+                    if sign is not None and (lim is None or sign < lim):
+                        lim = sign
                     if lim is not None:
                         v0 = min(v0, lim * car.params.compliance)
                 if geo.fog:
