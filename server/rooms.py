@@ -17,6 +17,8 @@ from shared.protocol import CODE_ALPHABET, CODE_LENGTH, MAX_NAME_CHARS, clean_na
 
 REJOIN_SECONDS = 120.0  # a dropped member may come back with its token for this long
 TOKEN_BYTES = 18  # 24 url-safe characters
+SAY_BURST = 8.0  # chat lines and votes a member may send at once…
+SAY_PER_SECOND = 2.0  # …and per second after that
 
 
 class Conn(Protocol):
@@ -41,6 +43,21 @@ class Member:
     car: int | None = None
     wants_car: bool = False  # players, and a host who also plays (solo)
     left_at: float | None = None  # clock time of the disconnection, None while connected
+    said: float = 0.0  # chat/vote allowance: SAY_BURST lines, refilled at SAY_PER_SECOND
+    said_at: float | None = None
+
+    def may_say(self, now: float) -> bool:
+        """Whether one more chat line or vote is allowed now. Each one is sent to the whole
+        room, so one fast typist must not multiply into a flood for everyone."""
+        if self.said_at is None:
+            self.said = SAY_BURST
+        else:
+            self.said = min(SAY_BURST, self.said + (now - self.said_at) * SAY_PER_SECOND)
+        self.said_at = now
+        if self.said >= 1.0:
+            self.said -= 1.0
+            return True
+        return False
 
     @property
     def connected(self) -> bool:

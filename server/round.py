@@ -395,6 +395,8 @@ class Room:
     def _chat(self, member: Member, msg: dict[str, Any]) -> None:
         if member.role == "spectator":
             raise ProtocolError("forbidden", "spectators watch; they do not chat")
+        if not member.may_say(self.clock()):
+            raise ProtocolError("rate_limited", "you are chatting too fast; wait a moment")
         text = clean_text(msg["text"], MAX_CHAT_CHARS)
         if text:
             self.send_all(
@@ -406,6 +408,8 @@ class Room:
             raise ProtocolError("bad_state", "proposals and votes happen in the council")
         if member.role == "spectator":
             raise ProtocolError("forbidden", "spectators do not vote")
+        if not member.may_say(self.clock()):
+            raise ProtocolError("rate_limited", "you are voting too fast; wait a moment")
         council_mod = optional_module("server.council")
         try:
             if msg["type"] == "propose":

@@ -258,3 +258,19 @@ def test_a_players_controls_only_move_their_own_car() -> None:
         car.id for car in room.world.cars.values() if (car.lane, car.target_speed) != before[car.id]
     }
     assert changed == {ana.car} and ben.car not in changed
+
+
+def test_chat_is_rate_limited_per_member() -> None:
+    room, clock = make_room()
+    host_conn = FakeConn()
+    room.join("Host", "host", host_conn, wants_car=False)
+    ana_conn = FakeConn()
+    ana = room.join("Ana", "player", ana_conn)
+    for i in range(20):
+        room.handle(ana, {"type": "chat", "text": f"line {i}"})
+    assert len(host_conn.of("chat")) == 8
+    assert ana_conn.last("error")["code"] == "rate_limited"
+    clock.now += 1.0
+    room.handle(ana, {"type": "chat", "text": "later"})
+    room.handle(ana, {"type": "chat", "text": "later"})
+    assert len(host_conn.of("chat")) == 10
