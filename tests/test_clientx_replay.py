@@ -130,3 +130,17 @@ async def test_missing_round_is_reported_not_raised(tmp_path: Path) -> None:
         assert isinstance(screen, ReplayScreen)
         await wait_for(pilot, lambda: screen.error is not None, tries=600)
         assert "cannot be replayed" in screen_text(app)
+
+
+async def test_the_app_opens_the_replay_from_its_plan(stored_round: tuple[str, int, World]) -> None:
+    """`interlane replay GAME --db FILE` → Plan(kind="replay") → this screen, no network."""
+    from client.app import InterlaneApp, Plan
+
+    db, game, _ = stored_round
+    app = InterlaneApp(Plan(kind="replay", game=str(game), db=db), connect=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen), tries=200)
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for(pilot, lambda: screen.loaded or screen.error is not None, tries=600)
+        assert screen.error is None and len(screen.frames) == TICKS // SAMPLE_TICKS + 1

@@ -182,6 +182,8 @@ def phase_label(room: dict[str, Any] | None) -> str:
         return "waiting for the server"
     phase = room.get("phase") if isinstance(room.get("phase"), str) else "?"
     rnd, rounds = int_or_none(room.get("round")), int_or_none(room.get("rounds"))
-    if rnd is not None and rounds:
-        return f"{phase} · round {rnd}/{rounds}"
-    return phase
+    label = f"{phase} · round {rnd}/{rounds}" if rnd is not None and rounds else phase
+    title = room.get("title")  # the program step's title, e.g. "Shared rules"
+    if isinstance(title, str) and title.strip():
+        label += f" · {plain(title, 60)}"
+    return label
