@@ -9,26 +9,17 @@ from http.client import HTTPConnection
 import pytest
 
 from server.net import GameServer, Limits
+from server.round import default_world_factory
 from shared import protocol as p
 from tests.server_client import WireClient
 from tests.server_fake_world import fake_factory
 
 
-def world_factory():
-    """The real simulation when it is present, else the fake world."""
-    try:
-        from server.sim.world import World  # noqa: F401
-
-        from server.round import default_world_factory
-
-        return default_world_factory
-    except ImportError:
-        return fake_factory
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[GameServer]:
-    srv = GameServer(manual=True, limits=Limits(join_burst=1000), world_factory=world_factory())
+    srv = GameServer(
+        manual=True, limits=Limits(join_burst=1000), world_factory=default_world_factory
+    )
     await srv.start("127.0.0.1", 0)
     yield srv
     await srv.stop()
@@ -162,3 +153,18 @@ async def test_stop_says_bye_and_closes_cleanly() -> None:
     assert (await c.until("bye"))["reason"]
     await asyncio.wait_for(c.ws.wait_closed(), 5)
     assert c.ws.close_code == 1001
+
+
+async def test_unknown_scenario_or_program_is_an_error_not_a_room(server: GameServer) -> None:
+    c = await WireClient.open(url(server))
+    await c.send({"type": "create", "protocol": 1, "name": "H", "scenario": "no-such-road"})
+    assert (await c.until("error"))["code"] == "bad_value"
+    await c.send({"type": "create", "protocol": 1, "name": "H", "program": "no-such-program"})
+    assert (await c.until("error"))["code"] == "bad_value"
+    await server.advance(1)
+    assert len(server.registry) == 0
+    await c.send({"type": "create", "protocol": 1, "name": "H", "program": "quick", "play": True})
+    joined = await c.until("joined")
+    room = await c.until("room")
+    assert room["program"] == "quick" and room["host"] == joined["player"]
+    await c.close()
