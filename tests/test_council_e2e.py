@@ -181,6 +181,16 @@ async def test_workshop_program_end_to_end(server: GameServer) -> None:
     # the live team score carries the adherence to the agreed rulebook
     snap = await ana.until_where("snapshot", lambda m: bool(m.get("team")))
     assert 0 <= snap["team"]["adherence"] <= 100
+    # Ana changes lanes without signalling: the feed names her as it happens
+    ana_car = room.world.cars[next(m.car for m in room.roster if m.name == "Ana")]
+    assert ana_car.signal == 0 and not ana_car.crashed
+    move = "left" if ana_car.lane_index < room.world.lanes - 1 else "right"
+    await ana.send({"type": "control", "action": move})
+    await ana.send({"type": "ping", "t": 1.0})
+    await ana.until("pong")  # the control has been read
+    await server.advance(2)
+    flagged = "Ana changed lanes without signalling"
+    await ana.until_where("snapshot", lambda m: any(e.get("text") == flagged for e in m["events"]))
     await host.send({"type": "host", "command": "end"})
     await host.until("debrief")
     await host.send({"type": "host", "command": "next"})
