@@ -23,6 +23,7 @@ from shared.protocol import (
     FLAG_SIGNAL_RIGHT,
     FLAG_TRUCK,
     RING_SEGMENTS,
+    pack_car,
     pack_ring,
 )
 
@@ -40,7 +41,8 @@ def car_row(car: Any) -> tuple[int, int, int, int, int]:
     """One car as a snapshot row (see docs/protocol.md for the layout and flag bits).
 
     This runs for every car of every room on every tick, so the flags are composed inline
-    rather than through `car_flags` (same bits; a test checks they agree).
+    rather than through `car_flags` (same bits; a test checks they agree); the quantisation
+    is `pack_car`'s, so there is one definition of the row.
     """
     flags = 0
     if car.braking:
@@ -60,8 +62,7 @@ def car_row(car: Any) -> tuple[int, int, int, int, int]:
         flags |= FLAG_TRUCK
     if getattr(car, "aeb", False):
         flags |= FLAG_AEB
-    v = round(car.v * 100)
-    return (car.id, round(car.lane * 100), round(car.x * 10), v if v > 0 else 0, flags)
+    return pack_car(car.id, car.lane, car.x, car.v, flags)
 
 
 class TickView:
