@@ -222,6 +222,7 @@ class WorldLifeCycle(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         world = self.world
+        world.step()  # a replay ends after a step: close the changes made since the last one
         again = World.replay(self.scenario, 4, None, None, None, world.log, until_tick=world.tick)
         assert again.state() == world.state()
         if self.branch is not None:

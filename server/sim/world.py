@@ -471,8 +471,8 @@ class World:
         log: Sequence[Sequence[Any]],
         until_tick: int | None = None,
     ) -> World:
-        """Rebuild a round from its log, up to tick `until_tick` (see run_log; pass the live
-        world's `tick` to get the world exactly as it is now)."""
+        """Rebuild a round from its log, up to tick `until_tick` (see run_log: the world as it
+        was when step `until_tick - 1` had just finished)."""
         world = cls(scenario, seed, rulebook, bots, mix)
         world.run_log(log, until_tick)
         return world
@@ -483,23 +483,22 @@ class World:
         until_tick: int | None = None,
         skip_cars: Iterable[int] = (),
     ) -> None:
-        """Continue this world with a recorded log up to tick `until_tick`.
+        """Continue this world with a recorded log until tick `until_tick`.
 
-        The world ends at `until_tick` with that tick's mutations (the changes made between
-        ticks: players joining, take-overs, incidents, ...) applied and its controls not yet:
-        exactly the live world just before `step()` was called for that tick. Default: the
-        tick of the log's last entry.
+        The world stops at `until_tick` before any of that tick's log entries: exactly the
+        live world at the end of step `until_tick - 1`, before anything happened between the
+        ticks. Default: one past the log's last entry.
 
         Entries before the current tick are skipped, and so are those of the current tick that
         this world has already applied (its own log at this tick matching the start of the
-        given log's), so a replayed or deep-copied world can be continued with the round's full
-        log. Entries about `skip_cars` (their controls and controller changes) are left out:
-        that is how a counterfactual lets a steady bot drive a car instead.
+        given log's), so a deep-copied world can be continued with the round's full log.
+        Entries about `skip_cars` (their controls and controller changes) are left out: that
+        is how a counterfactual lets a steady bot drive a car instead.
         """
         skip = set(skip_cars)
         entries = [(int(e[0]), str(e[1]), e[2]) for e in log]
         if until_tick is None:
-            until_tick = max((e[0] for e in entries), default=self.tick)
+            until_tick = max((e[0] + 1 for e in entries), default=self.tick)
         i = 0
         while i < len(entries) and entries[i][0] < self.tick:
             i += 1
@@ -509,21 +508,17 @@ class World:
                 if (entries[i][1], _plain(entries[i][2])) != (op, args):
                     break
                 i += 1
-        while True:
+        while self.tick < until_tick:
             controls: dict[int, list[tuple[str, Any]]] = {}
             while i < len(entries) and entries[i][0] <= self.tick:
                 _, op, args = entries[i]
+                i += 1
                 if op == "controls":
-                    if self.tick >= until_tick:
-                        break
                     for car_id, action, value in args:
                         if car_id not in skip:
                             controls.setdefault(car_id, []).append((action, value))
                 else:
                     self._apply_op(op, list(args), skip)
-                i += 1
-            if self.tick >= until_tick:
-                return
             self.step(controls)
 
     def _apply_op(self, op: str, args: list[Any], skip: set[int]) -> None:
