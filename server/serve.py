@@ -63,13 +63,31 @@ async def serve_until_signal(
         loop.add_signal_handler(sig, stop.set)
     if ready is not None:
         ready(server)
+    reporter = loop.create_task(_report_health(server))
     try:
         await stop.wait()
     finally:
+        reporter.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await server.stop()
     return server
+
+
+async def _report_health(server: GameServer, every: float = 60.0) -> None:
+    """A line a minute for whoever watches the log: load, and whether ticks keep time."""
+    while True:
+        await asyncio.sleep(every)
+        stats = server.ticker.stats.summary()
+        log.info(
+            "rooms %d, connections %d, ticks %d (late %d, dropped %d), tick p99 %.1f ms",
+            len(server.registry),
+            len(server.clients),
+            stats["ticks"],
+            stats["late"],
+            stats["dropped"],
+            stats["p99_ms"],
+        )
 
 
 def run_server(args: argparse.Namespace) -> int:
