@@ -129,3 +129,39 @@ def test_road_and_summaries() -> None:
     some = next(iter(world.cars))
     gap, leader = world.leader_of(some)
     assert gap > 0 and (leader is None or leader in world.cars)
+
+
+def test_a_branch_is_independent_and_continues_identically() -> None:
+    world = World(load_scenario("incident").with_overrides(length=1200, cars=50), seed=4)
+    p = world.add_player_car()
+    _drive(world, 1300)  # past the scheduled incident's start
+    before = world.state()
+    branch = copy.deepcopy(world)
+    _drive(branch, 50, {branch.tick: {p: [("brake", None)]}})
+    branch.inject_incident(0, 10.0, 5)
+    assert world.state() == before and not world.geo.incidents[1:]
+    assert len(branch.log) == len(world.log) + 2
+    twin = copy.deepcopy(world)
+    _drive(world, 200)
+    _drive(twin, 200)
+    assert twin.state() == world.state()
+    assert [c.rng.random() for c in twin.cars.values()] == [
+        c.rng.random() for c in world.cars.values()
+    ]
+
+
+def test_hostile_controls_are_ignored_not_fatal() -> None:
+    world = World(load_scenario("open-road").with_overrides(cars=5), seed=1)
+    p = world.add_player_car()
+    junk = {
+        p: [5, None, "brake", (), ("gap",), ("gap", "2"), ("assist", None), (None, 3), ["faster"]],
+        "p": [("brake", None)],
+        -1: [("brake", None)],
+        None: [("brake", None)],
+    }
+    world.step(junk)  # type: ignore[arg-type]
+    world.step({p: "brake"})  # type: ignore[dict-item]
+    world.step({p: None})  # type: ignore[dict-item]
+    assert world.cars[p].target_speed > 0
+    logged = [e for e in world.log if e[1] == "controls"]
+    assert logged == [(0, "controls", [[p, "faster", None]])]

@@ -12,6 +12,7 @@ brake pulses, taps, AEB) and ballistic motion → crashes and gantry counting.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from bisect import bisect_right
@@ -239,6 +240,32 @@ class World:
         if self._plain:
             return 0 <= lane < self.lanes
         return self.geo.can_enter(lane, x, back, ahead)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> World:
+        """A branch of this world (for counterfactuals), sharing only what never changes.
+
+        The scenario, the obstacle cache and the log's entries are immutable once made; cars,
+        RNGs, the road's incidents and every container that steps mutate are copied.
+        """
+        new = World.__new__(World)
+        memo[id(self)] = new
+        new.__dict__.update(self.__dict__)
+        new.geo = copy.deepcopy(self.geo, memo)
+        new.rulebook = dict(self.rulebook)
+        new.mix = dict(self.mix)
+        new.log = list(self.log)
+        rng = random.Random()
+        rng.setstate(self._rng.getstate())
+        new._rng = rng
+        new.cars = {car_id: car.clone() for car_id, car in self.cars.items()}
+        new._order = [new.cars[c.id] for c in self._order]
+        new._lanes = [[new.cars[c.id] for c in lst] for lst in self._lanes]
+        new._xs = [None] * self.lanes
+        new._pending = list(self._pending)
+        new._overlaps = set(self._overlaps)
+        new._schedule = list(self._schedule)
+        new._main_lanes = list(self._main_lanes)
+        return new
 
     # ------------------------------------------------------------------ queries
 
@@ -540,6 +567,29 @@ class World:
 
     # ------------------------------------------------------------------ controls
 
+    def _controls(self, controls: Mapping[Any, Any], events: list[Event]) -> None:
+        """Apply this tick's player intents in car order, logging the ones that were valid.
+
+        Anything malformed (a key that is not a car, an item that is not (action, value)) is
+        skipped: a bad input costs its sender the press, never the world.
+        """
+        logged: list[list[Any]] = []
+        ids = sorted(k for k in controls if isinstance(k, int) and not isinstance(k, bool))
+        for car_id in ids:
+            car = self.cars.get(car_id)
+            items = controls[car_id]
+            if car is None or car.controller != "player" or not isinstance(items, list | tuple):
+                continue
+            for item in items:
+                if not isinstance(item, list | tuple) or not item:
+                    continue
+                action = item[0]
+                value = item[1] if len(item) > 1 else None
+                if isinstance(action, str) and self._control(car, action, value, events):
+                    logged.append([car_id, action, value])
+        if logged:
+            self.log.append((self.tick, "controls", logged))
+
     def _control(self, car: Car, action: str, value: Any, events: list[Event]) -> bool:
         """Apply one player intent; returns whether it was valid (and so is logged)."""
         if action == "faster":
@@ -587,17 +637,7 @@ class World:
         if self._schedule or self.geo.incidents:
             self._road_events(events)
         if controls:
-            logged: list[list[Any]] = []
-            for car_id in sorted(controls):
-                car = self.cars.get(car_id)
-                if car is None or car.controller != "player":
-                    continue
-                for item in controls[car_id]:
-                    action, value = (item[0], item[1]) if len(item) > 1 else (item[0], None)
-                    if isinstance(action, str) and self._control(car, action, value, events):
-                        logged.append([car_id, action, value])
-            if logged:
-                self.log.append((tick, "controls", logged))
+            self._controls(controls, events)
 
         self._find_leaders()
         self._xs = [None] * self.lanes
