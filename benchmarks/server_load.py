@@ -59,7 +59,12 @@ def _rss_mb() -> float:
 
 
 async def _serve(stats_path: str) -> None:
-    limits = Limits(join_burst=100_000, joins_per_second=1000.0, max_rooms=10_000)
+    limits = Limits(
+        join_burst=100_000,
+        joins_per_second=1000.0,
+        max_rooms=10_000,
+        connections_per_address=100_000,  # every remote player comes from 127.0.0.1 here
+    )
     server = GameServer(limits=limits)
     await server.start("127.0.0.1", 0)
     print(server.port, flush=True)

@@ -57,6 +57,7 @@ class Limits:
     abuse_decay: float = 2.0  # points forgiven per second
     joins_per_second: float = 0.5  # per remote address: a classroom behind one NAT still fits
     join_burst: float = 40.0
+    connections_per_address: int = 256  # open sockets from one address (a NAT-ed classroom fits)
     write_buffer: int = 64 * 1024  # bytes queued for a client before it is skipped
     max_rooms: int = 2000
     ping_interval: float = 5.0
@@ -151,6 +152,7 @@ class GameServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-debrief")
         self._joins: dict[str, Bucket] = {}
+        self._per_address: dict[str, int] = {}
         self.room_failures: dict[str, int] = {}
         self.clients: set[Client] = set()
         # seconds each room's tick took, recent ones: the load benchmark's per-room figure
@@ -266,10 +268,15 @@ class GameServer:
     # ---- connections -----------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        client = Client(ws, self.limits, self.clock())
-        self.clients.add(client)
         peer = ws.remote_address
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        if self._per_address.get(address, 0) >= self.limits.connections_per_address:
+            await ws.send(encode(error("too_many", "too many connections from your address")))
+            await ws.close(CloseCode.POLICY_VIOLATION, "too many connections")
+            return
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        client = Client(ws, self.limits, self.clock())
+        self.clients.add(client)
         state: dict[str, Any] = {"room": None, "member": None}
         try:
             async for frame in ws:
@@ -300,6 +307,11 @@ class GameServer:
             pass
         finally:
             self.clients.discard(client)
+            left = self._per_address.get(address, 1) - 1
+            if left > 0:
+                self._per_address[address] = left
+            else:
+                self._per_address.pop(address, None)
             room, member = state["room"], state["member"]
             if room is not None and member is not None and member.conn is client:
                 try:

@@ -218,3 +218,35 @@ def test_joins_are_rate_limited_per_address() -> None:
             await server.stop()
 
     asyncio.run(joins())
+
+
+def test_connections_per_address_are_capped() -> None:
+    async def many() -> None:
+        server = GameServer(
+            manual=True, world_factory=fake_factory, limits=Limits(connections_per_address=2)
+        )
+        await server.start("127.0.0.1", 0)
+        url = f"ws://127.0.0.1:{server.port}"
+        try:
+            a = await WireClient.open(url)
+            b = await WireClient.open(url)
+            c = await WireClient.open(url)
+            assert (await c.until("error"))["code"] == "too_many"
+            await asyncio.wait_for(c.ws.wait_closed(), 5)
+            assert c.ws.close_code == 1008
+            await a.send({"type": "ping", "t": 1})
+            assert (await a.until("pong"))["t"] == 1
+            await a.close()
+            for _ in range(500):  # until the server has noticed the close (not a timing bet)
+                if server._per_address.get("127.0.0.1", 0) < 2:
+                    break
+                await asyncio.sleep(0.01)
+            d = await WireClient.open(url)
+            await d.send({"type": "ping", "t": 2})
+            assert (await d.until("pong"))["t"] == 2
+            for x in (b, d):
+                await x.close()
+        finally:
+            await server.stop()
+
+    asyncio.run(many())
