@@ -118,6 +118,17 @@ def _players(debrief: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 # ---- Markdown --------------------------------------------------------------------------------
 
 
+def _where_text(card: Mapping[str, Any], number: int) -> str:
+    """Where to look on the diagram for a card's pattern (box `number` there)."""
+    where = card.get("where")
+    if not where:
+        return ""
+    return (
+        f"(box {number} on the diagram: {clock(where['t0'])}–{clock(where['t1'])}, "
+        f"{where['x0']:.0f}–{where['x1']:.0f} m)"
+    )
+
+
 def _md_escape(text: Any) -> str:
     """Plain text in a Markdown table or line: no markup, no HTML, no table breaks."""
     out = html.escape(str(text), quote=False)
@@ -218,11 +229,12 @@ def _md_round(r: Mapping[str, Any]) -> list[str]:
     cards = d.get("cards") or []
     if cards:
         out += ["### Insights", ""]
-        for c in cards:
+        for n, c in enumerate(cards, start=1):
             out += [
-                f"**{_md_escape(c['title'])}** ({_md_escape(c['discipline'])})",
+                f"**{n}. {_md_escape(c['title'])}** ({_md_escape(c['discipline'])})",
                 "",
-                f"- What happened: {_md_escape(c['pattern'])}",
+                f"- What happened: {_md_escape(c['pattern'])}"
+                + (f" {_md_escape(_where_text(c, n))}" if c.get("where") else ""),
                 f"- The idea: {_md_escape(c['idea'])}",
                 f"- Question: {_md_escape(c['question'])}",
                 "",
@@ -284,6 +296,37 @@ def svg_diagram(d: Mapping[str, Any], width: int = 900, height: int = 360) -> st
     duration = times * float(diagram.get("t_bin_s", 1))
     for path in d.get("paths") or []:
         parts.append(_svg_path(path, left, h, cw, length))
+
+    def px(t: float) -> float:
+        return left + min(max(t / max(duration, 1e-9), 0.0), 1.0) * w
+
+    def py(x: float) -> float:
+        return 10 + h - min(max(x / max(length, 1e-9), 0.0), 1.0) * h
+
+    for number, card in enumerate(d.get("cards") or [], start=1):
+        where = card.get("where")
+        if not where:
+            continue
+        x0, x1 = float(where["x0"]), float(where["x1"])
+        spans = [(x0, x1)] if x0 <= x1 else [(x0, length), (0.0, x1)]
+        t0, t1 = px(float(where["t0"])), max(px(float(where["t1"])), px(float(where["t0"])) + 3)
+        for lo, hi in spans:
+            parts.append(
+                f'<rect x="{t0:.1f}" y="{py(hi):.1f}" width="{t1 - t0:.1f}" '
+                f'height="{max(py(lo) - py(hi), 3):.1f}" fill="none" stroke="#2166ac" '
+                f'stroke-width="1.5" stroke-dasharray="4 2"/>'
+            )
+        parts.append(
+            f'<text x="{t1 + 2:.1f}" y="{py(spans[0][1]) + 10:.1f}" font-size="11" '
+            f'fill="#2166ac">{number}</text>'
+        )
+    for root in d.get("roots") or []:
+        cx, cy = px(float(root["t"])), py(float(root["x"]))
+        parts.append(
+            f'<path d="M{cx - 4:.1f},{cy - 4:.1f}L{cx + 4:.1f},{cy + 4:.1f}M{cx - 4:.1f},'
+            f'{cy + 4:.1f}L{cx + 4:.1f},{cy - 4:.1f}" stroke="#000" stroke-width="2">'
+            f"<title>{_e(root.get('text', ''))}</title></path>"
+        )
     for k in range(5):
         t = duration * k / 4
         parts.append(
@@ -392,7 +435,8 @@ def _html_round(r: Mapping[str, Any]) -> list[str]:
         f'<p class="muted">Rulebook: {_e(rulebook)}</p>',
         "<h3>Space-time diagram</h3>",
         '<p class="muted">Position along the ring (up) against time (right), coloured by '
-        "speed: red stopped, green free. Black lines: the players' paths.</p>",
+        "speed: red stopped, green free. Black lines: the players' paths; ✕: wave roots; "
+        "numbered boxes: where each insight card's pattern is.</p>",
         svg_diagram(d),
         "<h3>Behaviour over time</h3>",
         '<p class="muted">Blue: mean speed (km/h). Red bars: stopped cars.</p>',
@@ -410,10 +454,11 @@ def _html_round(r: Mapping[str, Any]) -> list[str]:
     cards = d.get("cards") or []
     if cards:
         out.append("<h3>Insights</h3>")
-        for c in cards:
+        for n, c in enumerate(cards, start=1):
             out.append(
-                f'<div class="card"><h4>{_e(c["title"])} <span class="muted">'
+                f'<div class="card"><h4>{n}. {_e(c["title"])} <span class="muted">'
                 f"({_e(c['discipline'])})</span></h4><p><b>What happened:</b> {_e(c['pattern'])}"
+                f" {_e(_where_text(c, n))}"
                 f"</p><p><b>The idea:</b> {_e(c['idea'])}</p><p><b>Question:</b> "
                 f"{_e(c['question'])}</p></div>"
             )
