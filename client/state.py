@@ -9,6 +9,7 @@ arithmetic — no Textual — so it is cheap to test and to benchmark.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,16 @@ class Interpolator:
                 car_id, lane, x, v, flags = unpack_car(row)
             except (TypeError, ValueError):
                 continue  # a malformed row is skipped, the rest still draws
-            cars[int(car_id)] = (float(lane), float(x), float(v), int(flags))
+            if not (
+                isinstance(car_id, int)
+                and isinstance(flags, int)
+                and math.isfinite(lane)
+                and math.isfinite(x)
+                and math.isfinite(v)
+                and abs(x) < 1e7
+            ):
+                continue
+            cars[car_id] = (min(max(float(lane), -1.0), 8.0), float(x), float(v), flags)
         self._frames.append(_Frame(t, arrived, cars))
         self._offsets.append(arrived - t)
         target = min(self._offsets)
@@ -159,6 +169,88 @@ class Interpolator:
         return x % self.length if self.length > 0 else x
 
 
+def finite(value: Any, default: Any = None) -> Any:
+    """`value` as a float if it is a real, finite number (not a bool), else `default`.
+
+    The server is trusted to be well-formed but the client is not allowed to crash when it
+    is not: msgpack carries NaN and infinities, and nested maps are not schema-checked.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    return default
+
+
+def _clean_items(raw: Any, fields: dict[str, type]) -> list[dict[str, Any]]:
+    out = []
+    for item in raw if isinstance(raw, list) else ():
+        if not isinstance(item, dict):
+            continue
+        clean: dict[str, Any] = {}
+        for key, kind in fields.items():
+            value = item.get(key)
+            if kind is int:
+                if isinstance(value, int) and not isinstance(value, bool) and -1 <= value <= 16:
+                    clean[key] = value
+            elif finite(value) is not None:
+                clean[key] = finite(value)
+        if len(clean) == len(fields):
+            out.append(clean)
+    return out
+
+
+def sanitize_road(raw: Any) -> dict[str, Any]:
+    """The road description keeping only well-formed parts (drawing code relies on types)."""
+    if not isinstance(raw, dict):
+        return {}
+    road: dict[str, Any] = {}
+    length = finite(raw.get("length"))
+    if length is not None and 0 < length < 1e7:
+        road["length"] = length
+    lanes = raw.get("lanes")
+    if isinstance(lanes, int) and not isinstance(lanes, bool) and 1 <= lanes <= 6:
+        road["lanes"] = lanes
+    gantry = finite(raw.get("gantry"))
+    if gantry is not None:
+        road["gantry"] = gantry
+    road["closures"] = _clean_items(
+        raw.get("closures"), {"lane": int, "start": float, "end": float, "warn": float}
+    )
+    road["ramps"] = _clean_items(raw.get("ramps"), {"lane": int, "start": float, "end": float})
+    road["incidents"] = _clean_items(raw.get("incidents"), {"lane": int, "x": float})
+    road["speed_zones"] = _clean_items(
+        raw.get("speed_zones"), {"start": float, "end": float, "limit": float}
+    )
+    road["fog"] = _clean_items(raw.get("fog"), {"start": float, "end": float, "sight": float})
+    return road
+
+
+def _plain_value(value: Any) -> bool:
+    """A bool, a short string or a finite number of sane size: safe to show in the HUD."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return len(value) <= 64
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _sanitize_you(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        return None
+    clean: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            continue
+        if _plain_value(value):
+            clean[key] = value
+        elif isinstance(value, dict) and key == "score":
+            clean[key] = {k: v for k, v in value.items() if finite(v) is not None}
+    return clean
+
+
 def you_value(you: dict[str, Any] | None, *keys: str, default: Any = None) -> Any:
     """The first of `keys` present in the `you` map: the server names a few fields two ways."""
     if not you:
@@ -189,6 +281,7 @@ class ClientState:
     connection: str = "idle"  # idle | connecting | connected | lost | closed
     connection_note: str = ""
     interpolator: Interpolator = field(default_factory=Interpolator)
+    _road: dict[str, Any] = field(default_factory=dict)
 
     @property
     def phase(self) -> str | None:
@@ -197,9 +290,7 @@ class ClientState:
     @property
     def road(self) -> dict[str, Any]:
         """The road description sent with the room (`world.road()`), or an empty road."""
-        if self.room and isinstance(self.room.get("ring"), dict):
-            return self.room["ring"]
-        return {}
+        return self._road
 
     @property
     def you(self) -> dict[str, Any] | None:
@@ -235,6 +326,8 @@ class ClientState:
             self.car = msg.get("car")
         elif kind == "room":
             self.room = msg
+            if "ring" in msg:
+                self._road = sanitize_road(msg["ring"])
             for entry in msg["players"]:
                 if isinstance(entry, dict) and entry.get("id") == self.player:
                     car = entry.get("car")
@@ -246,6 +339,10 @@ class ClientState:
             if isinstance(length, int | float) and length > 0:
                 self.interpolator.length = float(length)
         elif kind == "snapshot":
+            msg["you"] = _sanitize_you(msg.get("you"))
+            msg["ring"] = [finite(v, 0.0) for v in msg["ring"]]
+            if not isinstance(msg.get("team"), dict):
+                msg.pop("team", None)
             self.snapshot = msg
             if self.room_t is None and self.room is not None:
                 self.room_t = float(msg["t"])  # the room's clock was read just before this

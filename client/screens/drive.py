@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from client.app import ConnectionStatus, ServerMessage
-from client.state import you_value
+from client.state import finite, you_value
 from client.widgets.feed import EventFeed, slow_ahead
 from client.widgets.hud import Hud, clock_text, kmh
 from client.widgets.minimap import Minimap
@@ -90,9 +90,9 @@ class DriveScreen(Screen):
                 self._centre_x = car.x
                 break
         else:
-            x = you_value(state.you, "x")
-            if isinstance(x, int | float):
-                self._centre_x = float(x)
+            x = finite(you_value(state.you, "x"))
+            if x is not None:
+                self._centre_x = x
         road = state.road
         view = View(
             cars=tuple(cars),
@@ -170,17 +170,17 @@ class DriveScreen(Screen):
         feed = self.query_one(EventFeed)
         feed.add_events(snap.get("events") or (), t if isinstance(t, int | float) else None)
         you = state.you
-        x = you_value(you, "x")
+        x = finite(you_value(you, "x"))
         length = float(state.road.get("length") or 0.0)
         self.query_one(Minimap).show(
             snap.get("ring") or (),
             length,
-            float(x) if isinstance(x, int | float) else None,
+            x,
             state.road,
         )
-        if isinstance(x, int | float):
-            v = float(you_value(you, "v", default=0.0))
-            found = slow_ahead(snap.get("ring") or (), length, float(x), kmh(v))
+        if x is not None:
+            v = finite(you_value(you, "v"), 0.0)
+            found = slow_ahead(snap.get("ring") or (), length, x, kmh(v))
             if found and not self._warned_ahead:
                 metres, speed = found
                 feed.add(

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from client.state import you_value
+from client.state import finite, you_value
 from shared.conventions import CATALOGUE
 
 GAP_NAMES = {1: "close", 2: "normal", 3: "wide"}
@@ -63,25 +63,25 @@ def speed_line(you: Mapping[str, Any] | None, lanes: int) -> Text:
     if not you:
         text.append("waiting for your car…", style="italic")
         return text
-    v = float(you_value(you, "v", default=0.0))
+    v = finite(you_value(you, "v"), 0.0)
     text.append(f"{kmh(v):>3} km/h", style="bold")
-    target_kmh = you_value(you, "target_kmh")
+    target_kmh = finite(you_value(you, "target_kmh"))
     if target_kmh is None:
-        target = you_value(you, "target", "target_speed")
-        target_kmh = kmh(float(target)) if isinstance(target, int | float) else None
+        target = finite(you_value(you, "target", "target_speed"))
+        target_kmh = kmh(target) if target is not None else None
     if target_kmh is not None:
         text.append(f"  target {round(target_kmh)} km/h")
-    gap_s = you_value(you, "gap_s", "headway")
+    gap_s = finite(you_value(you, "gap_s", "headway"))
     setting = you_value(you, "gap_setting", "gap")
     text.append("  │ gap ")
-    if isinstance(gap_s, int | float) and gap_s < 99:
+    if gap_s is not None and gap_s < 99:
         text.append(f"{gap_s:.1f} s", style="bold")
     else:
         text.append("clear")
     if isinstance(setting, int) and setting in GAP_NAMES:
         text.append(f" ({GAP_NAMES[setting]})")
-    lane = you_value(you, "lane")
-    if isinstance(lane, int | float):
+    lane = finite(you_value(you, "lane"))
+    if lane is not None and -1 < lane < 16:
         text.append(f"  │ lane {int(lane + 0.5) + 1} of {lanes}")
     signal = you_value(you, "signal", default=0)
     if you_value(you, "hazard", default=False):
@@ -109,36 +109,38 @@ def scores_line(
     if clock:
         text.append(f"Round {clock}", style="bold")
         text.append("  │ ")
-    distance = you_value(you, "distance", "distance_m")
+    distance = finite(you_value(you, "distance", "distance_m"))
     text.append("You ")
-    if isinstance(distance, int | float):
+    if distance is not None:
         text.append(f"{distance / 1000:.2f} km", style="bold")
     else:
         text.append("–")
-    score = (individual or {}).get("score")
-    if isinstance(score, int | float):
+    score = finite((individual or {}).get("score"))
+    if score is not None:
         text.append(f" · score {round(score)}")
-    penalty = (individual or {}).get("penalty_m")
-    if isinstance(penalty, int | float) and penalty > 0:
+    penalty = finite((individual or {}).get("penalty_m"))
+    if penalty is not None and penalty > 0:
         text.append(f" · penalty {round(penalty)} m")
     if not team:
         return text  # individual rounds: the team's figures are not shown live
     text.append("  │ Team ")
     parts = []
-    if isinstance(team.get("flow_vph"), int | float):
-        parts.append(f"{round(team['flow_vph'])} veh/h")
-    if isinstance(team.get("mean_kmh"), int | float):
-        parts.append(f"avg {round(team['mean_kmh'])} km/h")
-    if isinstance(team.get("delay_vs"), int | float):
-        parts.append(f"delay {round(team['delay_vs'])} veh·s")
-    if isinstance(team.get("crashes"), int):
-        parts.append(f"{team['crashes']} crash" + ("" if team["crashes"] == 1 else "es"))
-    if isinstance(team.get("near_misses"), int):
-        parts.append(
-            f"{team['near_misses']} near miss" + ("" if team["near_misses"] == 1 else "es")
-        )
-    if isinstance(team.get("adherence"), int | float):
-        parts.append(f"rules kept {round(team['adherence'])}%")
+    flow, mean, delay = (finite(team.get(k)) for k in ("flow_vph", "mean_kmh", "delay_vs"))
+    crashes, misses, adherence = (
+        finite(team.get(k)) for k in ("crashes", "near_misses", "adherence")
+    )
+    if flow is not None:
+        parts.append(f"{round(flow)} veh/h")
+    if mean is not None:
+        parts.append(f"avg {round(mean)} km/h")
+    if delay is not None:
+        parts.append(f"delay {round(delay)} veh·s")
+    if crashes is not None:
+        parts.append(f"{round(crashes)} crash" + ("" if crashes == 1 else "es"))
+    if misses is not None:
+        parts.append(f"{round(misses)} near miss" + ("" if misses == 1 else "es"))
+    if adherence is not None:
+        parts.append(f"rules kept {round(adherence)}%")
     text.append(" · ".join(parts) or "–")
     return text
 

@@ -40,6 +40,7 @@ CAMERA_AT = 0.35  # your car sits at this fraction of the width: more road ahead
 CAR_LENGTH = 5.0
 TRUCK_LENGTH = 12.0
 DASH_METRES = 6.0  # lane-marking dash and gap length
+MAX_WARN = 2000.0  # signs further ahead than this are not drawn
 INCIDENT_LENGTH = 20.0  # metres of lane an incident blocks (server/sim/road.py)
 RAMP_FEEDER = 200.0  # metres of slip road before an acceleration lane opens (server/sim/road.py)
 
@@ -179,9 +180,10 @@ def _draw_features(
         sign_row = edge - 1 if edge == top else edge + 1
         if not 0 <= sign_row < height:
             sign_row = edge
-        for k in range(1, int(warn // 100) + 1):
+        for k in range(1, int(min(max(warn, 0.0), MAX_WARN) // 100) + 1):
             c = round(column(start - k * 100))
-            _put_text(grid, sign_row, c, f"⚠ lane {lane + 1} ends {k * 100} m", "sign", width)
+            if -30 < c < width:
+                _put_text(grid, sign_row, c, f"⚠ lane {lane + 1} ends {k * 100} m", "sign", width)
     for ramp in _items(road.get("ramps")):
         lane = ramp.get("lane")
         if not isinstance(lane, int) or not 0 <= lane < lanes:

@@ -1,0 +1,140 @@
+"""Whatever a server sends inside well-typed messages, the client must draw, not crash.
+
+The protocol schema checks top-level fields; nested maps (the road, `you`, `team`) and the
+car rows are the client's to check. Hypothesis throws junk there — wrong types, NaN and
+infinities, huge numbers — and the road, minimap and HUD must still produce a picture.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from client.state import ClientState
+from client.widgets.hud import scores_line, speed_line
+from client.widgets.minimap import minimap_rows
+from client.widgets.road import View, compose_frame, lanes_of
+
+junk = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=4)
+)
+keys = st.sampled_from(
+    [
+        "length",
+        "lanes",
+        "gantry",
+        "closures",
+        "ramps",
+        "incidents",
+        "speed_zones",
+        "lane",
+        "start",
+        "end",
+        "warn",
+        "x",
+        "limit",
+        "v",
+        "target_kmh",
+        "gap_s",
+        "signal",
+        "car",
+        "score",
+        "distance",
+        "flow_vph",
+        "crashes",
+    ]
+)
+junk_map = st.dictionaries(
+    keys, junk | st.lists(st.dictionaries(keys, junk, max_size=5), max_size=2), max_size=8
+)
+row = st.lists(
+    st.integers(-(2**40), 2**40) | st.floats(allow_nan=True) | st.text(max_size=2), max_size=6
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    road=junk_map,
+    you=junk_map,
+    team=junk_map,
+    rows=st.lists(row, max_size=8),
+    ring=st.lists(st.integers(-5, 10**6) | st.floats(allow_nan=True), max_size=70),
+    t=st.floats(0, 1e6),
+)
+def test_junk_in_nested_fields_never_crashes_the_drawing(road, you, team, rows, ring, t) -> None:
+    state = ClientState()
+    state.apply(
+        {"type": "joined", "code": "KX7PQ", "role": "player", "token": "t", "player": 1}, 0.0
+    )
+    room = {
+        "type": "room",
+        "code": "KX7PQ",
+        "phase": "driving",
+        "players": [],
+        "scenario": "s",
+        "rulebook": {},
+        "round": 1,
+        "rounds": 1,
+        "locked": False,
+        "clock": 10.0,
+        "ring": road,
+    }
+    state.apply(room, 0.0)
+    for k in range(2):
+        snap = {
+            "type": "snapshot",
+            "tick": k,
+            "t": t + k * 0.05,
+            "you": you,
+            "cars": rows,
+            "ring": ring,
+            "events": [],
+            "team": team,
+        }
+        state.apply(snap, 0.05 * k)
+    cars = state.interpolator.cars_at(0.3)
+    assert all(math.isfinite(c.x) and math.isfinite(c.lane) for c in cars)
+    view = View(tuple(cars), state.road, 0.0, 1, {}, True, lanes_of(state.road, cars))
+    assert len(compose_frame(view, 80, 12)) == 12
+    assert (
+        len(
+            minimap_rows(state.snapshot["ring"], 80, state.road.get("length", 0.0), 0.0, state.road)
+        )
+        == 2
+    )
+    speed_line(state.you, 3)
+    scores_line(state.you, state.team, "0:01", state.individual)
+
+
+def test_an_absurd_warning_distance_draws_only_the_signs_in_view() -> None:
+    """warn = 1e12 m once meant a loop of 10^10 signs: the client froze."""
+    road = {
+        "length": 5000.0,
+        "lanes": 3,
+        "closures": [{"lane": 2, "start": 900.0, "end": 1200.0, "warn": 1e12}],
+    }
+    state = ClientState()
+    state.apply(
+        {
+            "type": "room",
+            "code": "KX7PQ",
+            "phase": "driving",
+            "players": [],
+            "scenario": "s",
+            "rulebook": {},
+            "round": 1,
+            "rounds": 1,
+            "locked": False,
+            "clock": 1.0,
+            "ring": road,
+        },
+        0.0,
+    )
+    rows = [s.text for s in compose_frame(View((), state.road, 800.0, None, {}, True, 3), 80, 9)]
+    assert sum(r.count("⚠") for r in rows) <= 2
