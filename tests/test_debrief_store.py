@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.counterfactual import Brancher, replay_delay
 from server.debrief import rerun
@@ -214,3 +217,18 @@ def test_an_empty_file_is_set_up_by_migration(tmp_path: Path) -> None:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"games", "players", "rounds", "round_drivers", "events"} <= tables
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    head=st.sampled_from([b"", b"SQLite format 3\x00"]),
+    body=st.binary(min_size=1, max_size=6000),
+)
+def test_any_file_either_opens_or_gets_a_store_error(head: bytes, body: bytes) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "h.sqlite3"
+        path.write_bytes(head + body)
+        try:
+            Store(path).close()
+        except StoreError as exc:
+            assert str(path) in str(exc) and "\n" not in str(exc)
