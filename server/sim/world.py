@@ -48,6 +48,7 @@ PLAYER_PARAMS = dict(T=1.5, s0=2.0, a=1.5, b=2.0)
 
 _by_x = attrgetter("x")
 KINEMATIC_BRAKE = 5.0  # m/s²: a move is unsafe if anyone would need more than this not to hit
+MERGE_TTC = 2.0  # s: ... or if it leaves anyone less time than this to close the gap
 
 
 def _tighter(car: Car, gap: float, vl: float) -> bool:
@@ -77,7 +78,8 @@ def _kinematic_ok(v_back: float, v_front: float, gap: float) -> bool:
     room = gap - 0.5
     if room <= 0.0:
         return False
-    return dv <= 0.0 or dv * dv <= 2.0 * KINEMATIC_BRAKE * room
+    # the move must leave time to react (above the emergency braking's trigger) and room to stop
+    return dv <= 0.0 or (gap > MERGE_TTC * dv and dv * dv <= 2.0 * KINEMATIC_BRAKE * room)
 
 
 class World:
@@ -1007,7 +1009,8 @@ class World:
             car.merge_behind = None
             return
         g = (other.x - car.x) % self.length - other.length
-        if 0.0 < g < 100.0 and _tighter(car, g, other.v):
+        # only a car it can fall in behind calmly; one much slower and close it lets go by
+        if 0.0 < g < 100.0 and _kinematic_ok(car.v, other.v, g) and _tighter(car, g, other.v):
             car.gap = g
             car.lv = other.v
             car.lead = other
@@ -1024,7 +1027,8 @@ class World:
             car.yield_to = None
             return
         g = (other.x - car.x) % self.length - other.length
-        if g > 0.0 and _tighter(car, g, other.v):
+        # yielding is opening a gap calmly, never an emergency stop for someone far slower
+        if g > 0.0 and _kinematic_ok(car.v, other.v, g) and _tighter(car, g, other.v):
             car.gap = g
             car.lv = other.v
             car.lead = other
