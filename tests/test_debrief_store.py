@@ -232,3 +232,20 @@ def test_any_file_either_opens_or_gets_a_store_error(head: bytes, body: bytes) -
             Store(path).close()
         except StoreError as exc:
             assert str(path) in str(exc) and "\n" not in str(exc)
+
+
+def test_an_older_file_is_migrated_forward_keeping_its_games(tmp_path: Path, monkeypatch) -> None:
+    import server.store as store_module
+
+    path = tmp_path / "h.sqlite3"
+    with Store(path) as store:
+        game = store.create_game("OLDER", "workshop", "Host")
+    upgrade = "ALTER TABLE games ADD COLUMN venue TEXT; CREATE INDEX games_code ON games (code)"
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, upgrade))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(MIGRATIONS) + 1)
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS) + 1
+        assert store.find_game("OLDER") == game
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(games)")}
+        assert "venue" in columns
