@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input
 
-from client.screens.host import CONTROLS, HostScreen
+from client.screens.host import CONTROLS, ConfirmKick, HostScreen
 from client.widgets.bigcode import render_rows
 from tests.test_clientx_harness import (
     ESC_SHOWN,
@@ -76,7 +76,15 @@ async def test_kick_sends_the_selected_player_and_never_the_host() -> None:
         await pilot.pause()
         assert app.sent == []
         table.move_cursor(row=1)
+        await pilot.press("k")  # asks first; n keeps the player
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmKick))
+        assert EVIL_NAME in screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        assert app.sent == []
         await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmKick))
+        await pilot.press("y")
         await wait_for(pilot, lambda: len(app.sent) == 1)
         assert app.sent == [{"type": "host", "command": "kick", "player": 2}]
 

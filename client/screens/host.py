@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.coordinate import Coordinate
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Log, Static
 
 from client.screens.roomview import (
@@ -66,6 +66,45 @@ def status_text(row: PlayerRow) -> Text:
     if row.bot:
         return Text("◇ bot drives", style="yellow")
     return Text("● connected", style="green")
+
+
+class ConfirmKick(ModalScreen[bool]):
+    """Kicking someone out of a workshop is not undone by a second key press: ask first."""
+
+    DEFAULT_CSS = """
+    ConfirmKick { align: center middle; }
+    ConfirmKick > Vertical {
+        width: 50; height: auto; padding: 1 2; border: thick $warning; background: $surface;
+    }
+    ConfirmKick Horizontal { height: auto; margin-top: 1; }
+    ConfirmKick Button { margin-right: 2; }
+    """
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Kick"),
+        Binding("n,escape", "answer(False)", "Keep"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.player_name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            text = Text("Kick ")
+            text.append(self.player_name, style="bold")
+            text.append(" out of the room? Their car goes to a bot.")
+            yield Static(text)
+            with Horizontal():
+                yield Button("Kick (y)", variant="error", id="kick-yes")
+                yield Button("Keep (n)", id="kick-no")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "kick-yes")
 
 
 class HostScreen(Screen[None]):
@@ -295,7 +334,13 @@ class HostScreen(Screen[None]):
         if row is not None and row.role == "host":
             self.notify("The host cannot kick themselves.", severity="warning")
             return
-        self._host("kick", player=player)
+        name = row.name if row is not None else f"player {player}"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._host("kick", player=player)
+
+        self.app.push_screen(ConfirmKick(name), confirmed)
 
     def action_lock(self) -> None:
         locked = bool(self.room.get("locked")) if self.room else False
