@@ -8,6 +8,8 @@ from client.screens.spectator import SpectatorScreen
 from client.widgets.bigcode import render_rows
 from client.widgets.ring_overview import RingOverview
 from tests.test_clientx_harness import (
+    ESC_NAME,
+    ESC_SHOWN,
     EVIL_NAME,
     Harness,
     room_msg,
@@ -33,6 +35,16 @@ async def test_shows_code_phase_clock_and_figures() -> None:
         assert app.screen.query_one("#fig-flow_vph", Digits).value == "1712"
         assert app.screen.query_one("#fig-crashes", Digits).value == "1"
         assert f"{EVIL_NAME} braked hard" in text
+
+
+async def test_chat_and_notices_show_names_literally() -> None:
+    app = spectator_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))
+        app.feed({"type": "chat", "player": 3, "name": ESC_NAME, "text": "[b]hi[/b]"})
+        app.feed({"type": "notice", "text": f"{EVIL_NAME} left the room"})
+        await wait_for(pilot, lambda: f"{ESC_SHOWN}: [b]hi[/b]" in screen_text(app))
+        assert f"» {EVIL_NAME} left the room" in screen_text(app)
 
 
 async def test_follows_new_messages_and_sends_nothing() -> None:
