@@ -142,7 +142,6 @@ class PlayerRow:
     car: int | None
     connected: bool
     bot: bool
-    score: float | None = None
 
 
 def players_of(room: dict[str, Any] | None) -> list[PlayerRow]:
@@ -158,8 +157,7 @@ def players_of(room: dict[str, Any] | None) -> list[PlayerRow]:
             continue
         role = entry.get("role")
         connected = entry.get("connected", True)
-        bot = entry.get("bot", entry.get("bot_driven", entry.get("driven_by") == "bot"))
-        score = entry.get("score")
+        bot = entry.get("bot", False)  # a connected member whose car a bot drives anyway
         rows.append(
             PlayerRow(
                 id=pid,
@@ -168,16 +166,13 @@ def players_of(room: dict[str, Any] | None) -> list[PlayerRow]:
                 car=int_or_none(entry.get("car")),
                 connected=bool(connected),
                 bot=bool(bot),
-                score=score
-                if isinstance(score, int | float) and not isinstance(score, bool)
-                else None,
             )
         )
     return rows
 
 
 def phase_label(room: dict[str, Any] | None) -> str:
-    """ "driving · round 2/4" style summary of where the room is."""
+    """A summary of where the room is, like "driving · round 2/4 · Shared rules"."""
     if not isinstance(room, dict):
         return "waiting for the server"
     phase = room.get("phase") if isinstance(room.get("phase"), str) else "?"
