@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from server.sim.driver import FREE, DriverParams
+from server.sim.driver import FREE, DriverParams, idm
 
 PLAYER_GAPS = {1: 1.0, 2: 1.5, 3: 2.2}  # time headway (s) of the player's gap settings
 
@@ -157,6 +157,17 @@ class Car:
         new.rng = rng
         new.lead = None
         return new
+
+    def tighter(self, gap: float, vl: float) -> bool:
+        """Whether a leader at `gap` going `vl` constrains this car more than its current one
+        (when a car sees two leaders: both lanes of a lane change, or a car it yields to)."""
+        if self.gap >= FREE:
+            return True
+        p = self.params
+        v0 = self.v0_now
+        return idm(self.v, v0, self.T, p.s0, p.a, p.b, gap, vl) < idm(
+            self.v, v0, self.T, p.s0, p.a, p.b, self.gap, self.lv
+        )
 
     @property
     def is_player(self) -> bool:

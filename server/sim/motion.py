@@ -1,0 +1,297 @@
+"""Motion: leaders, acceleration, the ballistic update, crashes and the counting gantry.
+
+The hot loop of the simulation. Every car's leader (the nearest car or obstacle ahead in any
+lane it occupies) is found from per-lane lists sorted by position; then each car accelerates
+by the IDM or its player's intents, emergency braking overrides both, and positions advance
+with the ballistic update (speed never negative). Bodies overlapping in a lane are a crash.
+"""
+
+from __future__ import annotations
+
+import math
+from operator import attrgetter
+
+from server.sim.car import Car
+from server.sim.driver import FREE, MAX_BRAKE, MIN_GAP
+from server.sim.events import Event
+from server.sim.road import RAMP_FEEDER
+from server.sim.state import WorldState
+from server.sim.tuning import (
+    AEB_TTC,
+    CRASH_SECONDS,
+    DT,
+    HARD_BRAKE,
+    LC_STEP,
+    PULSE_DECEL,
+    exp_ticks,
+)
+
+_by_x = attrgetter("x")
+
+
+class Motion(WorldState):
+    def _find_leaders(self) -> None:
+        """Gap and leader speed for every car: the nearest car or obstacle ahead in any lane it
+        occupies, hidden beyond the sight distance in fog."""
+        L = self.length
+        for car in self._order:
+            car.gap = FREE
+            car.lv = 0.0
+            car.lead = None
+        for lst in self._lanes:
+            n = len(lst)
+            if n == 0:
+                continue
+            if n == 1:
+                car = lst[0]
+                g = L - car.length
+                if g < car.gap:
+                    car.gap = g
+                    car.lv = car.v
+                    car.lead = car
+                continue
+            ahead = lst[0]
+            for i in range(n - 1, -1, -1):
+                car = lst[i]
+                g = ahead.x - car.x
+                if g < 0.0:
+                    g += L
+                g -= ahead.length
+                if car.gap == FREE or car.tighter(g, ahead.v):
+                    car.gap = g
+                    car.lv = ahead.v
+                    car.lead = ahead
+                ahead = car
+        if self._any_obs:
+            limit = L - 30.0
+            for k, obs in enumerate(self._obs):
+                if not obs:
+                    continue
+                for car in self._lanes[k]:
+                    for ox, _zone, _kind in obs:
+                        d = ox - car.x
+                        if d < 0.0:
+                            d += L
+                        if d < car.gap and d <= limit:
+                            car.gap = d
+                            car.lv = 0.0
+                            car.lead = None
+        geo = self.geo
+        if geo.fog or geo.speed_zones:
+            for car in self._order:
+                v0 = car.v0
+                if geo.speed_zones and car.controller == "bot":
+                    # a driver slows for a sign ahead in time to arrive at the limit
+                    lim = geo.limit_at(car.x)
+                    sign = geo.limit_at(car.x + car.v * car.v / (2.0 * car.params.b))
+                    if sign is not None and (lim is None or sign < lim):
+                        lim = sign
+                    if lim is not None:
+                        v0 = min(v0, lim * car.params.compliance)
+                if geo.fog:
+                    sight = geo.sight_at(car.x)
+                    if sight is not None:
+                        if car.gap > sight:
+                            car.gap = FREE
+                            car.lv = 0.0
+                            car.lead = None
+                        if car.controller == "bot":
+                            v0 = min(v0, math.sqrt(2.0 * 2.0 * sight))
+                car.v0_now = v0
+        else:
+            for car in self._order:
+                car.v0_now = car.v0
+
+    def _move(self, events: list[Event]) -> None:
+        tick = self.tick
+        L = self.length
+        gantry = self.geo.gantry
+        ramps = self.geo.ramps
+        for car in self._order:
+            v = car.v
+            if car.crashed:
+                if tick >= car.crash_until:
+                    car.crashed = False
+                    events.append(Event(tick, "incident_clear", car.id, car.x, car.lane_index))
+                else:
+                    car.a = 0.0
+                    car.v = 0.0
+                    car.braking = False
+                    continue
+            p = car.params
+            gap = car.gap
+            lv = car.lv
+            player = car.controller == "player"
+            if not player and p.react_ticks > 1 and (tick + car.id) % p.react_ticks:
+                acc = car.a_plan
+            else:
+                # the IDM, inlined (driver.idm is the reference; this is the hot loop)
+                v0 = car.v0_now
+                floor = car.free_floor
+                if v0 > 0.0:
+                    r = v / v0
+                    r *= r
+                    free = 1.0 - r * r
+                    if free < floor:
+                        free = floor
+                else:
+                    free = floor
+                if gap >= FREE or (player and not car.assist):
+                    acc = car.pa * free
+                else:
+                    s0 = car.s0
+                    ss = s0 + v * car.T + v * (v - lv) * car.inv_2sqrt_ab
+                    if ss < s0:
+                        ss = s0
+                    q = ss / (gap if gap > MIN_GAP else MIN_GAP)
+                    acc = car.pa * (free - q * q)
+                if acc < -MAX_BRAKE:
+                    acc = -MAX_BRAKE
+                car.a_plan = acc
+            if player:
+                if car.brake_until > tick and acc > -PULSE_DECEL:
+                    acc = -PULSE_DECEL
+            else:
+                if car.tap_next <= tick:
+                    rng = car.rng
+                    car.tap_until = tick + int((0.6 + 0.9 * rng.random()) / DT)
+                    car.tap_next = car.tap_until + exp_ticks(rng, p.tap_rate)
+                if car.tap_until > tick and acc > -p.tap_decel:
+                    acc = -p.tap_decel
+            dv = v - lv
+            if dv > 0.0 and gap < dv * AEB_TTC:
+                acc = -MAX_BRAKE
+                if not car.aeb:
+                    car.aeb = True
+                    events.append(
+                        Event(
+                            tick,
+                            "near_miss",
+                            car.id,
+                            car.x,
+                            car.lane_index,
+                            car.lead.id if car.lead is not None and car.lead is not car else None,
+                            MAX_BRAKE,
+                        )
+                    )
+            elif car.aeb:
+                car.aeb = False
+            if acc <= -HARD_BRAKE:
+                if not car.hard:
+                    car.hard = True
+                    events.append(
+                        Event(tick, "hard_brake", car.id, car.x, car.lane_index, value=-acc)
+                    )
+            elif car.hard and acc > -2.0:
+                car.hard = False
+            # ballistic update; speed never negative, never above the car's top speed
+            nv = v + acc * DT
+            if nv < 0.0:
+                dx = -v * v / (2.0 * acc) if acc < 0.0 else 0.0
+                nv = 0.0
+            else:
+                dx = (v + nv) * 0.5 * DT
+                if nv > car.v_max:
+                    nv = car.v_max
+            car.a = acc
+            car.v = nv
+            car.braking = acc < -0.8
+            old = car.x
+            x = old + dx
+            if x >= L:
+                x -= L
+            car.x = x
+            car.distance += dx
+            d = gantry - old
+            if d < 0.0:
+                d += L
+            if 0.0 < d <= dx:
+                events.append(Event(tick, "gantry", car.id, gantry, car.lane_index, value=nv))
+            if car.lc_dir:
+                lane = car.lane + car.lc_dir * LC_STEP
+                if (lane - car.lc_target) * car.lc_dir >= -1e-9:
+                    lane = float(car.lc_target)
+                    car.lc_dir = 0
+                    if car.controller == "bot" or car.signal:
+                        car.signal = 0
+                car.lane = lane
+                car.lane_index = int(lane + 0.5)
+            elif ramps and car.lane_index == 1 and car.controller == "bot":
+                self._maybe_take_ramp(car, old, dx)
+
+    def _maybe_take_ramp(self, car: Car, old: float, dx: float) -> None:
+        """A share of the cars passing the slip road's start in the right lane take it."""
+        ramp = self.geo.ramps[0]
+        start = (ramp.start - RAMP_FEEDER) % self.length
+        d = (start - old) % self.length
+        if not 0.0 < d <= dx:
+            return
+        if car.rng.random() >= ramp.share:
+            return
+        if not self._room_at(ramp.lane, car.x, car.length + 3.0):
+            return
+        car.lane = float(ramp.lane)
+        car.lane_index = ramp.lane
+        car.lc_target = ramp.lane
+        car.v = min(car.v, 60 / 3.6)
+        car.last_lc = self.tick
+
+    def _rebuild(self) -> None:
+        """Per-lane lists sorted by position; a car mid-change is in both of its lanes."""
+        lanes: list[list[Car]] = [[] for _ in range(self.lanes)]
+        for car in self._order:
+            lane = car.lane
+            lo = int(lane)
+            lanes[lo].append(car)
+            if lane != lo:
+                lanes[lo + 1].append(car)
+        for lst in lanes:
+            lst.sort(key=_by_x)
+        self._lanes = lanes
+        self._xs = [None] * self.lanes
+
+    def _check_crashes(self, events: list[Event]) -> None:
+        """Two bodies overlapping in a lane is a crash: both stop, the lane is blocked a while."""
+        L = self.length
+        still: set[tuple[int, int]] = set()
+        known = self._overlaps
+        for k, lst in enumerate(self._lanes):
+            n = len(lst)
+            if n < 2:
+                continue
+            behind = lst[-1]
+            for ahead in lst:
+                g = ahead.x - behind.x
+                if g < 0.0:
+                    g += L
+                if g < ahead.length:
+                    a, b = behind, ahead
+                    pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+                    if pair in known or pair in still:
+                        still.add(pair)
+                    else:
+                        still.add(pair)
+                        self._crash(a, b, k, events)
+                behind = ahead
+        self._overlaps = still
+
+    def _crash(self, a: Car, b: Car, lane: int, events: list[Event]) -> None:
+        tick = self.tick
+        closing = abs(a.v - b.v)
+        until = tick + round(CRASH_SECONDS / DT)
+        for car in (a, b):
+            car.crashed = True
+            car.v = 0.0
+            car.a = 0.0
+            car.crash_until = max(car.crash_until, until)
+            car.yield_to = None
+            car.merge_behind = None
+            car.intent = 0
+        events.append(Event(tick, "crash", a.id, a.x, lane, other=b.id, value=round(closing, 2)))
+
+    def _room_at(self, lane: int, x: float, need: float) -> bool:
+        for other in self._lanes[lane]:
+            d = (other.x - x) % self.length
+            if d < need + other.length or self.length - d < need:
+                return False
+        return True

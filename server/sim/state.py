@@ -1,0 +1,28 @@
+"""What the world's parts share: the attributes that motion and lane changing read.
+
+World is assembled from mixins (server/sim/motion.py, server/sim/lanes.py) so that each file
+keeps one job; this base class only declares the state they work on, for the type checker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.sim.car import Car
+    from server.sim.road import Road
+
+
+class WorldState:
+    tick: int
+    length: float
+    lanes: int
+    cars: dict[int, Car]
+    geo: Road
+    _order: list[Car]
+    _lanes: list[list[Car]]
+    _xs: list[list[float] | None]
+    _obs: list[list[tuple[float, float, str]]]
+    _any_obs: bool
+    _plain: bool
+    _overlaps: set[tuple[int, int]]
