@@ -13,6 +13,7 @@ from pathlib import Path
 from server.debrief import rerun
 from server.replays import replay_round
 from server.store import Store
+from shared import protocol as p
 from tests.server_client import WireClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +35,23 @@ def _start(db: Path) -> tuple[subprocess.Popen, str]:
     return proc, line.split()[-1]
 
 
+PATIENCE = 60.0  # seconds one message may take on a loaded machine (a safety net only)
+
+
+async def _until(client: WireClient, kind: str, **match: object) -> dict:
+    """The next message of `kind` matching `match`, with room for a busy machine."""
+    while True:
+        msg = p.parse_server_frame(await asyncio.wait_for(client.ws.recv(), PATIENCE))
+        if msg["type"] == kind and all(msg.get(k) == v for k, v in match.items()):
+            return msg
+
+
 async def _play_into_round_two(url: str, proc: subprocess.Popen) -> int:
     """Host a `quick` game: drive round 1 briefly, end it, hold the council, start round 2,
     and kill the server while round 2 is driving. Returns round 1's debrief round number."""
     host = await WireClient.open(url)
     await host.send({"type": "hello", "protocol": 1})
-    await host.until("welcome")
+    await _until(host, "welcome")
     await host.send(
         {
             "type": "create",
@@ -50,27 +62,27 @@ async def _play_into_round_two(url: str, proc: subprocess.Popen) -> int:
             "play": True,
         }
     )
-    await host.until("joined")
+    await _until(host, "joined")
 
     async def drive(ticks: int) -> None:
-        first = await host.until("snapshot")
+        first = await _until(host, "snapshot")
         snap = first
         while snap["tick"] < first["tick"] + ticks:
-            snap = await host.until("snapshot")
+            snap = await _until(host, "snapshot")
 
     await host.send({"type": "host", "command": "start"})
-    await host.until("room", phase="driving")
+    await _until(host, "room", phase="driving")
     await drive(40)
     await host.send({"type": "host", "command": "end"})
-    debrief = await host.until("debrief")
+    debrief = await _until(host, "debrief")
     await host.send({"type": "host", "command": "next"})  # the council step
-    await host.until("room", phase="lobby")
+    await _until(host, "room", phase="lobby")
     await host.send({"type": "host", "command": "start"})
-    await host.until("room", phase="council")
+    await _until(host, "room", phase="council")
     await host.send({"type": "host", "command": "end"})  # round 2 is prepared
-    await host.until("room", phase="lobby")
+    await _until(host, "room", phase="lobby")
     await host.send({"type": "host", "command": "start"})
-    await host.until("room", phase="driving")
+    await _until(host, "room", phase="driving")
     await drive(30)
     proc.send_signal(signal.SIGKILL)  # mid-round: nothing gets to clean up
     proc.wait(10)
