@@ -62,7 +62,8 @@ def status_text(row: PlayerRow) -> Text:
     if row.role == "spectator":
         return Text("◌ watching", style="dim")
     if not row.connected:
-        return Text("○ away, bot drives", style="yellow")
+        # the server hands an absent player's car to a bot until they return
+        return Text("○ away" if row.car is None else "○ away, bot drives", style="yellow")
     if row.bot:
         return Text("◇ bot drives", style="yellow")
     return Text("● connected", style="green")
