@@ -127,14 +127,14 @@ def _closure_run(merge: str, seed: int) -> tuple[float, int]:
     world = World(scenario, seed=seed, rulebook={"merge": merge})
     queue: list[float] = []
     trespass = 0
-    for tick in range(round(180 / DT)):
+    for tick in range(round(150 / DT)):
         world.step()
         if tick % 10 == 0:  # a car past the end would stay in the closed stretch for seconds
             for car in world.cars.values():
                 occupies_closed = car.lane > closure.lane - 1
                 if occupies_closed and world.geo.span(closure.start, closure.end, car.x):
                     trespass += 1
-        if tick >= round(60 / DT) and tick % 20 == 0:
+        if tick >= round(50 / DT) and tick % 20 == 0:
             segments: list[list[float]] = [[] for _ in range(60)]
             for car in world.cars.values():
                 d = (closure.start - car.x) % world.length
