@@ -235,7 +235,7 @@ def debrief_msg(**over: Any) -> dict[str, Any]:
             {
                 "round": 2,
                 "scenario": "rush-hour",
-                "rulebook": {},
+                "rulebook": {"passing": "right", "merge": "zipper"},
                 "flow_vph": 1650.0,
                 "mean_kmh": 71.5,
                 "delay_vs": 980.0,
@@ -340,6 +340,8 @@ async def test_over_time_and_round_by_round() -> None:
         rounds = app.screen.query_one("#rounds", DataTable)
         assert rounds.row_count == 2
         assert [str(c) for c in rounds.get_row_at(1)][:3] == ["▶ 2", "rush-hour", "1650"]
+        assert str(rounds.get_row_at(0)[-1]) == "none agreed"
+        assert str(rounds.get_row_at(1)[-1]) == "Keep right, Zipper"
         assert "min 65 · mean" in screen_text(app)
 
 

@@ -37,7 +37,7 @@ from client.widgets.cards import InsightCard, card_body, where_text
 from client.widgets.charts import TeamFigures
 from client.widgets.ring_overview import legend_text
 from client.widgets.spacetime import Diagram, SpaceTime
-from shared.conventions import describe
+from shared.conventions import CATALOGUE, describe
 
 SERIES: tuple[tuple[str, str], ...] = (
     ("mean_kmh", "Mean speed (km/h)"),
@@ -83,6 +83,18 @@ def number(value: Any, fmt: str = "0") -> str:
     if fmt == "2":
         return f"{value:.2f}"
     return f"{value:.0f}"
+
+
+def agreed(rulebook: Any) -> str:
+    """The conventions a round's rulebook set away from "nobody agreed anything"."""
+    if not isinstance(rulebook, dict):
+        return "–"
+    labels = []
+    for convention in CATALOGUE:
+        choice = rulebook.get(convention.key)
+        if choice in convention.option_keys() and choice != convention.default:
+            labels.append(convention.option(choice).label)
+    return ", ".join(labels) if labels else "none agreed"
 
 
 def numbers(values: Any) -> list[float]:
@@ -370,6 +382,7 @@ class DebriefScreen(Screen[None]):
         table.add_column("Scenario", key="scenario")
         for key, label, _ in ROUND_COLUMNS:
             table.add_column(label, key=key)
+        table.add_column("Agreed rules", key="rules")
         current = self.payload.get("round")
         for i, row in enumerate(self.payload.get("rounds") or []):
             if not isinstance(row, dict):
@@ -379,6 +392,7 @@ class DebriefScreen(Screen[None]):
                 Text(f"{mark}{number(row.get('round'))}"),
                 Text(plain(row.get("scenario"), 30)),
                 *(Text(number(row.get(key), fmt)) for key, _, fmt in ROUND_COLUMNS),
+                Text(agreed(row.get("rulebook"))),
                 key=str(i),
             )
 
