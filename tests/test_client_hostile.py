@@ -138,3 +138,11 @@ def test_an_absurd_warning_distance_draws_only_the_signs_in_view() -> None:
     )
     rows = [s.text for s in compose_frame(View((), state.road, 800.0, None, {}, True, 3), 80, 9)]
     assert sum(r.count("⚠") for r in rows) <= 2
+
+
+def test_lobby_shows_an_unknown_rule_option_as_sent() -> None:
+    from client.screens.lobby import rule_lines
+
+    lines = rule_lines({"passing": "[red]sideways[/]", "signal": ["x"]})
+    assert "Passing side: [red]sideways[/]" in lines
+    assert any(line.startswith("Signal before changing lanes: ") for line in lines)

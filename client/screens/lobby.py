@@ -18,7 +18,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from client.app import ConnectionStatus, ServerMessage
 from client.screens.roomview import plain
-from shared.conventions import describe
+from shared.conventions import CATALOGUE
 
 PHASE_WORDS = {
     "lobby": "waiting in the lobby",
@@ -28,6 +28,20 @@ PHASE_WORDS = {
     "debrief": "in the debrief",
     "finished": "finished",
 }
+
+
+def rule_lines(rulebook: Any) -> list[str]:
+    """One line per convention; an option this client does not know is shown as sent."""
+    book = rulebook if isinstance(rulebook, dict) else {}
+    lines = []
+    for convention in CATALOGUE:
+        key = book.get(convention.key, convention.default)
+        try:
+            label = convention.option(key).label
+        except (KeyError, TypeError):
+            label = plain(str(key), 32)
+        lines.append(f"{convention.title}: {label}")
+    return lines
 
 
 def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
@@ -113,7 +127,7 @@ class LobbyScreen(Screen):
         for row in player_rows(room.get("players") or []):
             table.add_row(*row)
         rules = Text("Rules of the road\n", style="bold")
-        rules.append("\n".join(describe(room.get("rulebook") or {})))
+        rules.append("\n".join(rule_lines(room.get("rulebook"))))
         self.query_one("#lobby-rules", Static).update(rules)
         is_host = state.role == "host"
         button = self.query_one("#lobby-start", Button)
