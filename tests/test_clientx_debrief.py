@@ -405,6 +405,9 @@ async def test_a_new_debrief_asks_again() -> None:
         diagram = app.screen.query_one("#diagram", SpaceTime)
         await pilot.press("r")
         await wait_for(pilot, lambda: diagram.revealed)
+        app.feed(debrief_msg())  # the same debrief resent after a reconnect
+        await pilot.pause()
+        assert diagram.revealed
         app.feed(debrief_msg(round=3))
         await wait_for(pilot, lambda: not diagram.revealed)
         assert "round 3" in screen_text(app)

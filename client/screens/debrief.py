@@ -277,6 +277,8 @@ class DebriefScreen(Screen[None]):
         """The app forwards every server message here (see docs/architecture.md)."""
         msg = message_of(event)
         if msg is not None and msg.get("type") == "debrief":
+            if msg == self.payload:
+                return  # the same debrief again (after a reconnect): keep the reveal
             self.payload = msg
             self.show_payload()
 
