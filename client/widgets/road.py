@@ -387,6 +387,9 @@ class RoadView(Widget):
         round, a frozen clock): then nothing is redrawn at all."""
         if view == self._road_view:
             return
+        if self._road_view is None or view.lanes != self._road_view.lanes:
+            # roomy lanes plus two rows each side for signs: more is empty verge to redraw
+            self.styles.max_height = 4 * view.lanes + 5
         self._road_view = view
         self._road_strips = []
         self.refresh()
