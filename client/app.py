@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
@@ -262,14 +262,17 @@ class InterlaneApp(App[int]):
         elif kind == "bye":
             self.notify(msg["reason"], title="Disconnected", severity="warning", markup=False)
         if kind in ("room", "joined", "debrief"):
-            self._route()
+            try:
+                self._route()
+            except ScreenStackError:  # the app is closing down: nothing to show any more
+                return
         if kind == "room" and self.plan.autostart and not self._started:
             if msg["phase"] == "lobby" and self.state.role == "host":
                 self._started = True
                 self.send({"type": "host", "command": "start"})
             elif msg["phase"] != "lobby":
                 self._started = True
-        self.screen.post_message(ServerMessage(msg))
+        self._forward(ServerMessage(msg))
 
     def _toast_error(self, text: str) -> None:
         """One toast per distinct error every few seconds: a held key must not bury the screen."""
@@ -290,7 +293,15 @@ class InterlaneApp(App[int]):
             self.notify("Reconnected: back in the game.", title="Connection", markup=False)
         elif event.state == "closed":
             self.notify(event.text, title="Connection", severity="error", markup=False)
-        self.screen.post_message(ConnectionStatus(event.state, event.text))
+        self._forward(ConnectionStatus(event.state, event.text))
+
+    def _forward(self, message: Message) -> None:
+        """Hand a message to the active screen (none while the app is closing down)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return
+        screen.post_message(message)
 
     # -- screens ------------------------------------------------------------------------
 

@@ -158,3 +158,34 @@ async def test_join_form_to_lobby_then_the_hosts_start_opens_the_drive_screen(se
             await host.send(encode({"type": "host", "command": "start"}))
             await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
             assert app.state.role == "player" and app.state.car is not None
+
+
+async def test_spectate_by_code_shows_the_room_then_the_projector_view(server: Any) -> None:
+    from websockets.asyncio.client import connect
+
+    from client.app import load_screen_class
+    from client.screens.lobby import LobbyScreen
+    from shared.protocol import PROTOCOL_VERSION, encode, parse_server_frame
+
+    async with connect(server.url, compression=None) as host:
+        await host.send(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "name": "Host"}))
+        await host.send(
+            encode({"type": "create", "protocol": PROTOCOL_VERSION, "name": "Host", "bots": 4})
+        )
+        code = None
+        while code is None:
+            msg = parse_server_frame(await host.recv())
+            code = msg["code"] if msg["type"] == "joined" else None
+        plan = Plan(kind="spectate", url=server.url, name="Wall", code=code, role="spectator")
+        app = InterlaneApp(plan)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.state.role == "spectator" and app.state.room)
+            assert isinstance(app.screen, LobbyScreen)
+            await host.send(encode({"type": "host", "command": "start"}))
+            await wait_for(pilot, lambda: app.state.phase == "driving")
+            spectator = load_screen_class("spectator")
+            if spectator is not None:
+                await wait_for(pilot, lambda: isinstance(app.screen, spectator))
+            else:
+                await wait_for(pilot, lambda: app.missing_screen == "spectator view")
+            assert app.state.car is None  # a spectator never gets a car
