@@ -1,0 +1,58 @@
+"""The client subcommands build the right plan (and solo starts and stops its own server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from client.app import InterlaneApp, Plan
+from client.cli import main
+
+
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Plan]:
+    """Run the subcommands without a terminal: App.run records the plan instead."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # solo's history file goes here
+    seen: list[Plan] = []
+
+    def fake_run(self: InterlaneApp, *args: Any, **kwargs: Any) -> int:
+        seen.append(self.plan)
+        return 0
+
+    monkeypatch.setattr(InterlaneApp, "run", fake_run)
+    return seen
+
+
+def test_solo_starts_an_embedded_server_and_plays_in_it(plans: list[Plan]) -> None:
+    pytest.importorskip("server.embedded")
+    assert (
+        main(["solo", "--bots", "3", "--seed", "9", "--name", "[x]\x1b", "--scenario", "ring"]) == 0
+    )
+    (plan,) = plans
+    assert plan.kind == "solo" and plan.play and plan.autostart
+    assert plan.url is not None and plan.url.startswith("ws://127.0.0.1:")
+    assert (plan.bots, plan.seed, plan.scenario, plan.name) == (3, 9, "ring", "[x]")
+
+
+def test_no_subcommand_is_solo(plans: list[Plan]) -> None:
+    pytest.importorskip("server.embedded")
+    assert main([]) == 0
+    assert plans[0].kind == "solo"
+
+
+def test_join_without_a_name_opens_the_form_with_the_code(plans: list[Plan]) -> None:
+    assert main(["join", "kx7pq", "--server", "ws://10.0.0.5:9000"]) == 0
+    assert plans[0].kind == "connect" and plans[0].code == "KX7PQ"
+    assert plans[0].url == "ws://10.0.0.5:9000"
+
+
+def test_join_with_a_name_goes_straight_in(plans: list[Plan]) -> None:
+    assert main(["join", "KX7PQ", "--name", "Ana"]) == 0
+    assert (plans[0].kind, plans[0].name, plans[0].role) == ("join", "Ana", "player")
+
+
+def test_spectate_joins_as_spectator(plans: list[Plan]) -> None:
+    assert main(["spectate", "KX7PQ"]) == 0
+    assert (plans[0].kind, plans[0].role) == ("spectate", "spectator")
