@@ -189,3 +189,17 @@ async def test_spectate_by_code_shows_the_room_then_the_projector_view(server: A
             else:
                 await wait_for(pilot, lambda: app.missing_screen == "spectator view")
             assert app.state.car is None  # a spectator never gets a car
+
+
+async def test_solo_host_pauses_and_resumes_with_p(server: Any) -> None:
+    app = solo_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await driving(pilot)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.phase == "paused")
+        hud = app.screen.query_one(Hud)
+        await wait_for(pilot, lambda: "PAUSED" in str(hud.render()))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.phase == "driving")
+        tick = app.state.snapshot["tick"]
+        await wait_for(pilot, lambda: app.state.snapshot["tick"] > tick)
