@@ -108,13 +108,24 @@ async def test_up_raises_the_target_speed_in_the_hud_by_10(server: Any) -> None:
         await wait_for(pilot, lambda: f"target {before + 10} km/h" in str(hud.render()))
 
 
-async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any) -> None:
+def cut_the_wire(server: Any) -> None:
+    """Abort every TCP connection from the server's side: no close frame, like a dead link."""
+    loop = server._loop
+    for client in list(server.server.clients):
+        loop.call_soon_threadsafe(client.ws.transport.abort)
+
+
+@pytest.mark.parametrize("how", ["client closes", "server side aborts"])
+async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any, how: str) -> None:
     app = solo_app(server.url)
     async with app.run_test(size=(100, 30)) as pilot:
         await driving(pilot)
         car, token = app.state.car, app.state.token
         assert app.connection is not None
-        await app.connection.drop()
+        if how == "client closes":
+            await app.connection.drop()
+        else:
+            cut_the_wire(server)
         await wait_for(pilot, lambda: app.state.connection in ("lost", "connecting"))
         await wait_for(pilot, lambda: app.state.connection == "connected", timeout=20)
         tick = app.state.snapshot["tick"]
