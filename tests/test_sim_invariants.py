@@ -172,8 +172,11 @@ class WorldLifeCycle(RuleBasedStateMachine):
 
     @rule()
     def add_player(self) -> None:
-        self.players.append(self.world.add_player_car())
-        self.expected += 1
+        before = set(self.world.cars)
+        car = self.world.add_player_car()
+        assert car not in self.players
+        self.players.append(car)
+        self.expected += car not in before  # on a full road the player takes a bot's seat
 
     @rule(n=st.integers(0, 5), personality=st.sampled_from([None, "steady", "hurried"]))
     def add_bots(self, n: int, personality: str | None) -> None:

@@ -165,3 +165,21 @@ def test_hostile_controls_are_ignored_not_fatal() -> None:
     assert world.cars[p].target_speed > 0
     logged = [e for e in world.log if e[1] == "controls"]
     assert logged == [(0, "controls", [[p, "faster", None]])]
+
+
+def test_a_player_joining_a_full_ring_takes_a_bots_seat() -> None:
+    scenario = load_scenario("ring")
+    world = World(scenario, seed=1)
+    p = world.add_player_car()
+    assert len(world.cars) == 22 and p < 22
+    car = world.cars[p]
+    assert car.controller == "player" and car.player_owned
+    assert p not in world.remove_bots(30)
+    world = World(scenario, seed=1)
+    p = world.add_player_car()
+    q = world.add_player_car()
+    assert p != q
+    events = _drive(world, 400)
+    assert not [e for e in events if e.kind == "crash"]
+    again = World.replay(scenario, 1, None, None, None, world.log, until_tick=world.tick)
+    assert again.state() == world.state()

@@ -286,6 +286,18 @@ class World(Motion, LaneChanging):
 
     def _add_player(self) -> int:
         lane, x, v = self._free_spot(CAR_LENGTH, prefer_right=True)
+        typical = self.scenario.drivers.get("v0", 120 / 3.6)
+        target = max(10 / 3.6, round(typical * 0.9 * 3.6 / 10) * 10 / 3.6)
+        if not self._room_at(lane, x, CAR_LENGTH + 6.0):
+            seat = self._bot_seat()
+            if seat is not None:
+                # a full road: the player takes a bot's seat rather than squeezing in
+                seat.player_owned = True
+                seat.target_speed = target
+                seat.gap_setting, seat.assist = 2, True
+                seat.personality = "steady"
+                self._set_controller(seat, "player", "steady", announce=False)
+                return seat.id
         car_id = self._next_id
         self._next_id += 1
         rng = self._car_rng(car_id)
@@ -294,8 +306,7 @@ class World(Motion, LaneChanging):
         car = Car(car_id, lane, x, v, base, "steady", rng, length=CAR_LENGTH)
         car.controller = "player"
         car.player_owned = True
-        typical = self.scenario.drivers.get("v0", 120 / 3.6)
-        car.target_speed = max(10 / 3.6, round(typical * 0.9 * 3.6 / 10) * 10 / 3.6)
+        car.target_speed = target
         car.v_max = PLAYER_MAX_SPEED
         car.v = min(v, car.target_speed)
         self._apply_rules(car)
@@ -303,6 +314,23 @@ class World(Motion, LaneChanging):
         self._order.append(car)
         self._rebuild()
         return car_id
+
+    def _bot_seat(self) -> Car | None:
+        """The bot car with the most room ahead (on a full road a new player drives it)."""
+        best: Car | None = None
+        best_room = -1.0
+        for lst in self._lanes:
+            n = len(lst)
+            for i, car in enumerate(lst):
+                if car.player_owned or car.crashed or car.truck or car.lane != car.lane_index:
+                    continue
+                ahead = lst[(i + 1) % n]
+                room = (ahead.x - car.x) % self.length - ahead.length if n > 1 else self.length
+                if room > best_room or (
+                    room == best_room and best is not None and car.id < best.id
+                ):
+                    best, best_room = car, room
+        return best
 
     def _free_spot(self, length: float, prefer_right: bool = False) -> tuple[int, float, float]:
         """The middle of the largest gap in any drivable lane, and a speed safe for it.
@@ -352,7 +380,9 @@ class World(Motion, LaneChanging):
         self.log.append((self.tick, "set_controller", [car_id, controller, personality]))
         self._set_controller(car, controller, personality)
 
-    def _set_controller(self, car: Car, controller: str, personality: str) -> None:
+    def _set_controller(
+        self, car: Car, controller: str, personality: str, announce: bool = True
+    ) -> None:
         car.controller = controller
         if controller == "bot":
             car.params = make_params(personality, car.rng)
@@ -374,7 +404,8 @@ class World(Motion, LaneChanging):
         self._apply_rules(car)
         if controller == "player":
             car.v_max = PLAYER_MAX_SPEED
-        self._pending.append(Event(self.tick, kind, car.id, car.x, car.lane_index))
+        if announce:
+            self._pending.append(Event(self.tick, kind, car.id, car.x, car.lane_index))
 
     def add_bots(self, n: int, personality: str | None = None) -> list[int]:
         """Add up to n bots in the largest free spaces; returns the ids actually added."""
