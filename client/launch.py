@@ -98,6 +98,7 @@ def run_host(args: argparse.Namespace) -> int:
         program=program,
         bots=args.bots,
         play=False,
+        db=args.db,  # the debrief's replay reads the rounds this server stores
     )
     return _run(plan, handle)
 

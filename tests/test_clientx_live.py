@@ -21,11 +21,12 @@ from client.app import InterlaneApp, Plan
 from client.screens.council import CouncilScreen, option_id
 from client.screens.debrief import DebriefScreen
 from client.screens.host import HostScreen
+from client.screens.replay import ReplayScreen
 from client.screens.spectator import SpectatorScreen
 from client.widgets.bigcode import render_rows
 from client.widgets.ring_overview import RingOverview
 from client.widgets.spacetime import SpaceTime
-from shared.protocol import PROTOCOL_VERSION
+from shared.protocol import FLAG_PLAYER, PROTOCOL_VERSION
 from tests.server_client import WireClient
 from tests.test_clientx_harness import EVIL_NAME, screen_text
 
@@ -64,8 +65,16 @@ async def quiet(pilot: Pilot, app: InterlaneApp) -> None:
     await pilot.pause(0.1)
 
 
-async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any) -> None:
-    plan = Plan(kind="host", url=server.url, name="Host", scenario="ring", bots=14, seed=2)
+async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path: Path) -> None:
+    plan = Plan(
+        kind="host",
+        url=server.url,
+        name="Host",
+        scenario="ring",
+        bots=14,
+        seed=2,
+        db=str(tmp_path / "games.db"),
+    )
     app = InterlaneApp(plan)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen) and app.state.code)
@@ -87,7 +96,9 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any) -> None:
             await pilot.press("s")
             await wait_for(pilot, lambda: app.state.phase == "driving")
             ring = app.screen.query_one("#host-ring", RingOverview)
-            await wait_for(pilot, lambda: len(ring.cars) >= 15)  # bots and the player
+            # the whole ring: every car, the joined player's among them
+            await wait_for(pilot, lambda: any(c[4] & FLAG_PLAYER for c in ring.cars))
+            assert len(ring.cars) >= 14
             await pilot.press("e")
             await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=30)
             screen = app.screen
@@ -98,6 +109,14 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any) -> None:
             diagram = screen.query_one("#diagram", SpaceTime)
             await wait_for(pilot, lambda: diagram.revealed)
             assert diagram.diagram is not None and diagram.diagram.times > 0
+            await pilot.press("p")  # the round just played, rebuilt from the history file
+            await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+            replay = app.screen
+            assert isinstance(replay, ReplayScreen)
+            await wait_for(pilot, lambda: replay.loaded or replay.error is not None, timeout=30)
+            assert replay.error is None and replay.frames[-1].tick > 0
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is screen)
             await quiet(pilot, app)
         finally:
             reader.cancel()

@@ -166,6 +166,7 @@ class DebriefScreen(Screen[None]):
         Binding("right_square_bracket", "card(1)", "Next card"),
         Binding("left_square_bracket", "card(-1)", "Prev card", show=False),
         Binding("v", "view_card", "Card on diagram"),
+        Binding("p", "replay", "Replay"),
         Binding("n", "next_round", "Next round"),
     ]
 
@@ -213,6 +214,8 @@ class DebriefScreen(Screen[None]):
             return self.role == "host"
         if action == "card":
             return self.projector
+        if action == "replay":
+            return self._replay_source() is not None
         if action == "view_card":
             return bool(self.is_mounted and self.revealed and self._windows())
         if action == "reveal":
@@ -582,6 +585,30 @@ class DebriefScreen(Screen[None]):
         text.append(plain(card.get("title"), 120), style="bold")
         text.append(f" — {where_text(card.get('where'))} (v: next)")
         prompt.update(text)
+
+    def _replay_source(self) -> tuple[str | None, str, int] | None:
+        """Where this round is stored, when its history file is on this machine.
+
+        Solo and host games run their server in this process, so the round the debrief is
+        about was committed to the same SQLite file just before the debrief arrived.
+        """
+        plan = getattr(self.app, "plan", None)
+        code = app_state(self.app, "code")
+        rnd = self.payload.get("round")
+        if getattr(plan, "kind", None) not in ("solo", "host") or not isinstance(code, str):
+            return None
+        if not isinstance(rnd, int) or isinstance(rnd, bool):
+            return None
+        return getattr(plan, "db", None), code, rnd
+
+    def action_replay(self) -> None:
+        source = self._replay_source()
+        if source is None:
+            return
+        from client.screens.replay import ReplayScreen
+
+        db, code, rnd = source
+        self.app.push_screen(ReplayScreen(db=db, game=code, round_no=rnd))
 
     def action_next_round(self) -> None:
         self.app.send({"type": "host", "command": "next"})  # type: ignore[attr-defined]

@@ -74,17 +74,18 @@ def build_frames(
     return frames, road
 
 
-def load_stored(db: str | None, game: int, round_no: int | None) -> dict[str, Any]:
-    """One stored round; the game's last round when `round_no` is None."""
+def load_stored(db: str | None, game: int | str, round_no: int | None) -> dict[str, Any]:
+    """One stored round of a game (its id or room code); the last round when `round_no` is None."""
     from server.store import Store, StoreError
 
     store = Store(db)
+    game_id = store.find_game(game)
     if round_no is None:
-        rounds = store.load_game(game).get("rounds") or []
+        rounds = store.load_game(game_id).get("rounds") or []
         if not rounds:
             raise StoreError(f"game {game} has no stored rounds yet")
         round_no = int(rounds[-1]["round_no"])
-    return store.load_round(game, round_no)
+    return store.load_round(game_id, round_no)
 
 
 class ReplayScreen(Screen[None]):
@@ -119,7 +120,7 @@ class ReplayScreen(Screen[None]):
         stored: dict[str, Any] | None = None,
         *,
         db: str | None = None,
-        game: int | None = None,
+        game: int | str | None = None,
         round_no: int | None = None,
         name: str | None = None,
     ) -> None:
@@ -150,15 +151,14 @@ class ReplayScreen(Screen[None]):
 
     # -- loading -----------------------------------------------------------------------
 
-    def _source(self) -> tuple[str | None, int | None, int | None]:
+    def _source(self) -> tuple[str | None, int | str | None, int | None]:
         db, game, round_no = self._db, self._game, self._round_no
         plan = getattr(self.app, "plan", None)
         if game is None and plan is not None:
-            raw = getattr(plan, "game", None)
-            game = int(raw) if isinstance(raw, str) and raw.isdigit() else raw
+            game = getattr(plan, "game", None)
             round_no = getattr(plan, "round_no", None) if round_no is None else round_no
             db = getattr(plan, "db", None) if db is None else db
-        return db, game if isinstance(game, int) else None, round_no
+        return db, game if isinstance(game, int | str) else None, round_no
 
     @work(thread=True, exclusive=True, group="replay")
     def _load(self) -> None:
