@@ -267,3 +267,14 @@ def test_a_ring_shorter_than_the_view_shows_its_cars_round_again() -> None:
     view = View((CarView(7, 0.0, 10.0, 5.0, FLAG_BRAKING),), road, 10.0, None, {}, True, 1)
     rows = [s.text for s in compose_frame(view, 100, 3)]
     assert rows[1].count("▮") >= 3
+
+
+def test_fog_hides_the_road_beyond_sight() -> None:
+    road = {**ROAD, "fog": [{"start": 400.0, "end": 700.0, "sight": 20.0}]}
+    car_far = CarView(3, 1.0, 560.0, 20.0, 0)  # 60 m ahead: hidden
+    car_near = CarView(4, 0.0, 512.0, 20.0, 0)  # 12 m ahead: seen
+    rows = frame([car_far, car_near], road=road)
+    assert "░" in rows[3] and "█" not in rows[3]
+    assert "█" in rows[5]
+    clear = frame([car_far], road={**ROAD, "fog": [{"start": 800.0, "end": 900.0, "sight": 20.0}]})
+    assert "░" not in "".join(clear)  # fog elsewhere on the ring: clear here

@@ -66,6 +66,7 @@ PALETTE = {
     "gantry": Style(color="#ffffff", bgcolor=ASPHALT, bold=True),
     "gantry_faint": Style(color="#6a6a6a", bgcolor=ASPHALT),
     "verge_text": Style(color="#e69f00", bold=True),
+    "fog": Style(color="#5a5a5a", bgcolor=ASPHALT),
 }
 _BLANK = (" ", "verge")
 
@@ -148,7 +149,34 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
         for shift in images:
             _draw_car(grid, car, view, width, height, lanes, top, column, pitch, shift)
 
+    sight = _sight_at(view.road, view.centre_x, length)
+    if sight is not None:
+        _fog(grid, width, top, road_rows, cam_col, sight)
+
     return [_strip(row) for row in grid]
+
+
+def _sight_at(road: Mapping[str, Any], x: float, length: float) -> float | None:
+    """How far you see at x in fog (the shortest sight of the zones around you), else None."""
+    best: float | None = None
+    for zone in _items(road.get("fog")):
+        start, end, sight = zone.get("start"), zone.get("end"), zone.get("sight")
+        if not all(isinstance(v, int | float) for v in (start, end, sight)):
+            continue
+        inside = (x - start) % length < (end - start) % length if length > 0 else start <= x < end
+        if inside and (best is None or sight < best):
+            best = max(float(sight), 0.0)
+    return best
+
+
+def _fog(grid, width: int, top: int, road_rows: int, cam_col: int, sight: float) -> None:  # noqa: ANN001
+    """Beyond `sight` metres the road fades to ░: what you cannot see is not drawn."""
+    reach = sight / METRES_PER_COLUMN
+    for y in range(top, min(top + road_rows, len(grid))):
+        row = grid[y]
+        for c in range(width):
+            if abs(c - cam_col) > reach:
+                row[c] = ("░", "fog")
 
 
 def _delta(dx: float, length: float) -> float:
