@@ -177,9 +177,9 @@ async def test_council_screen_votes_through_the_real_council(server: Any) -> Non
     try:
         async with app.run_test(size=(120, 50)) as pilot:
             await wait_for(pilot, lambda: app.state.room is not None and app.state.player)
-            for command in ("start", "end"):
-                await host.send({"type": "host", "command": command})
-                await pilot.pause(0.05)
+            await host.send({"type": "host", "command": "start"})
+            await wait_for(pilot, lambda: app.state.phase == "driving")
+            await host.send({"type": "host", "command": "end"})
             await wait_for(pilot, lambda: app.state.phase == "debrief", timeout=30)
             await host.send({"type": "host", "command": "next"})
             await wait_for(pilot, lambda: app.state.phase in ("lobby", "council"))
