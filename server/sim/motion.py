@@ -228,7 +228,7 @@ class Motion(WorldState):
             return
         if car.rng.random() >= ramp.share:
             return
-        if not self._room_at(ramp.lane, car.x, car.length + 3.0):
+        if not self._room_at(ramp.lane, car.x, car.length, 3.0):
             return
         car.lane = float(ramp.lane)
         car.lane_index = ramp.lane
@@ -289,9 +289,12 @@ class Motion(WorldState):
             car.intent = 0
         events.append(Event(tick, "crash", a.id, a.x, lane, other=b.id, value=round(closing, 2)))
 
-    def _room_at(self, lane: int, x: float, need: float) -> bool:
+    def _room_at(self, lane: int, x: float, length: float, clearance: float) -> bool:
+        """Whether a car of `length` with its front at x in `lane` would have `clearance`
+        metres to every other car ahead and behind (on a ring each one is both)."""
+        L = self.length
         for other in self._lanes[lane]:
-            d = (other.x - x) % self.length
-            if d < need + other.length or self.length - d < need:
+            d = (other.x - x) % L
+            if d - other.length < clearance or L - d - length < clearance:
                 return False
         return True

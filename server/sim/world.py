@@ -288,7 +288,7 @@ class World(Motion, LaneChanging):
         lane, x, v = self._free_spot(CAR_LENGTH, prefer_right=True)
         typical = self.scenario.drivers.get("v0", 120 / 3.6)
         target = max(10 / 3.6, round(typical * 0.9 * 3.6 / 10) * 10 / 3.6)
-        if not self._room_at(lane, x, CAR_LENGTH + 6.0):
+        if not self._room_at(lane, x, CAR_LENGTH, 2.5):
             seat = self._bot_seat()
             if seat is not None:
                 # a full road: the player takes a bot's seat rather than squeezing in
@@ -419,7 +419,7 @@ class World(Motion, LaneChanging):
         ids = []
         for _ in range(n):
             lane, x, v = self._free_spot(CAR_LENGTH)
-            room_ok = self._room_at(lane, x, CAR_LENGTH + 4.0)
+            room_ok = self._room_at(lane, x, CAR_LENGTH, 4.0)
             if not room_ok:
                 break
             car = self._new_bot(personality, lane, x, v)
