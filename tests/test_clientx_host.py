@@ -154,3 +154,20 @@ async def test_team_figures_follow_snapshots() -> None:
         app.feed(snapshot_msg(team={"flow_vph": 1999, "mean_kmh": 88, "crashes": 0}))
         await wait_for(pilot, lambda: "Flow 1999 veh/h" in screen_text(app))
         assert "Mean speed 88 km/h" in screen_text(app)
+
+
+async def test_controls_appear_once_the_server_says_we_are_host() -> None:
+    """The real app opens the dashboard before `joined` arrives: the role comes later."""
+    app = Harness(HostScreen, role="", messages=())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        controls = app.screen.query_one("#host-controls")
+        assert not controls.display
+        await pilot.press("s")
+        assert app.sent == []
+        app.state.role = "host"
+        app.feed({"type": "joined", "code": "HXK7P", "role": "host", "token": "t", "player": 1})
+        app.feed(room_msg())
+        await wait_for(pilot, lambda: controls.display)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.sent == [{"type": "host", "command": "start"}])

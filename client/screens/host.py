@@ -186,9 +186,7 @@ class HostScreen(Screen[None]):
         table.add_column("Role", key="role")
         table.add_column("Car", key="car")
         table.add_column("Status", key="status")
-        host = self.is_host
-        self.query_one("#host-controls").display = host
-        self.query_one("#host-broadcast").display = host
+        self._show_controls()
         room = app_state(self.app, "room")
         if isinstance(room, dict):
             self.apply_room(room)
@@ -214,11 +212,21 @@ class HostScreen(Screen[None]):
             self.apply_room(msg)
         elif kind == "snapshot":
             self.apply_snapshot(msg)
+        elif kind == "joined":
+            self._show_controls()
         elif kind in ("notice", "chat", "error"):
             self._feed_message(msg)
 
+    def _show_controls(self) -> None:
+        """Controls only for the host; the role may arrive (joined) after the screen opened."""
+        host = self.is_host
+        self.query_one("#host-controls").display = host
+        self.query_one("#host-broadcast").display = host
+        self.refresh_bindings()
+
     def apply_room(self, room: dict[str, Any]) -> None:
         self.room = room
+        self._show_controls()
         code = room.get("code")
         self.query_one("#host-code", BigCode).code = code if isinstance(code, str) else ""
         road = room.get("ring")
