@@ -2,7 +2,23 @@
 
 Built-in scenarios are TOML files in server/scenarios/. Every value is checked on load, and
 a malformed file gets a ScenarioError naming the file, the key and what was expected, so a
-facilitator editing a scenario sees exactly what to fix.
+facilitator editing a scenario sees exactly what to fix. The format (metres, seconds, km/h):
+
+    name = "my-road"                  # optional; default: the file name
+    description = "..."               # optional
+    seconds = 240                     # round length
+    [road]      length = 2000 (50..100000), lanes = 3 (1..4, lane 0 the rightmost),
+                gantry = 0 (where flow is counted)
+    [traffic]   cars = 120, trucks = 0.05 (share), mix = { steady = 0.6, hurried = 0.1,
+                distracted = 0.25, local = 0.05 } (weights)
+    [drivers]   overrides for every bot: v0_kmh, T, s0, a, b, p, b_safe, a_th, bias,
+                tap_rate (brake taps per second), tap_decel, length
+    [rulebook]  passing = "right", merge = "zipper", ... (shared/conventions.py)
+    [[closures]]    lane, start, end, warn = 500      (the lane is closed on [start, end))
+    [[ramps]]       start, end, share = 0.2           (lane 0 becomes an on-ramp; at most one)
+    [[incidents]]   at (s into the round), lane, x, seconds = 60
+    [[speed_zones]] start, end, limit_kmh
+    [[fog]]         start, end, sight (m)
 """
 
 from __future__ import annotations
