@@ -296,3 +296,19 @@ def test_hazard_habit_under_the_rulebook() -> None:
         world.step()
         seen = seen or any(c.hazard for c in world.cars.values())
     assert seen
+
+
+def test_rulebook_speed_limit_and_two_second_rule_bind_conforming_bots() -> None:
+    scenario = load_scenario("open-road").with_overrides(length=2000, cars=30)
+    book = {"speed_limit": "80", "following": "two_second"}
+    world = World(scenario, seed=5, rulebook=book, mix={"steady": 0.5, "hurried": 0.5})
+    _run(world, round(40 / DT))
+    steady = [c for c in world.cars.values() if c.personality == "steady" and not c.truck]
+    rebels = [
+        c for c in world.cars.values() if c.personality == "hurried" and not c.params.conforms
+    ]
+    assert steady and rebels
+    assert all(c.v <= 80 / 3.6 + 0.05 and c.T >= 2.0 for c in steady)
+    assert max(c.v0 for c in rebels) > 100 / 3.6
+    world.set_rulebook({"speed_limit": "none"})
+    assert min(c.v0 for c in steady) > 100 / 3.6  # bots adapt to a new rulebook at once
