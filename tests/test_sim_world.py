@@ -183,3 +183,13 @@ def test_a_player_joining_a_full_ring_takes_a_bots_seat() -> None:
     assert not [e for e in events if e.kind == "crash"]
     again = World.replay(scenario, 1, None, None, None, world.log, until_tick=world.tick)
     assert again.state() == world.state()
+
+
+def test_a_bot_count_beyond_the_road_is_capped_without_overlaps() -> None:
+    world = World(load_scenario("ring"), seed=1, bots=500)
+    assert len(world.cars) == world.capacity() == 230 // 7
+    cars = sorted(world.cars.values(), key=lambda c: c.x)
+    for behind, ahead in zip(cars, cars[1:] + cars[:1], strict=True):
+        assert (ahead.x - behind.x) % world.length >= ahead.length
+    assert not [e for e in _drive(world, 100) if e.kind == "crash"]
+    assert len(World(load_scenario("ring"), seed=1, bots=-3).cars) == 0

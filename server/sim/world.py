@@ -93,9 +93,15 @@ class World(Motion, LaneChanging):
         )
         self._main_lanes = [k for k in range(self.lanes) if self.geo.ramp_lane(k) is None]
         self._refresh_road()
-        self._populate(scenario.cars if bots is None else int(bots))
+        self._populate(min(scenario.cars if bots is None else max(0, int(bots)), self.capacity()))
 
     # ------------------------------------------------------------------ set-up
+
+    def capacity(self) -> int:
+        """How many cars the road holds at the start: one per 7.5 m of each drivable lane
+        (a bot count above it is capped, so a world never starts with cars on top of cars)."""
+        length = self.scenario.drivers.get("length", CAR_LENGTH)
+        return int(self.length / (length + 2.5)) * len(self._main_lanes)
 
     @property
     def t(self) -> float:
