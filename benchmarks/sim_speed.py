@@ -33,6 +33,34 @@ def build_world(seed: int, cars: int, length: float) -> World:
     return World(scenario, seed=seed)
 
 
+def measure(seed: int, cars: int, length: float, ticks: int) -> float:
+    """Print one configuration's figures; return its car-ticks per CPU second."""
+    world = build_world(seed, cars, length)
+    for _ in range(200):  # warm up: let the initial order settle
+        world.step()
+    kinds: Counter[str] = Counter()
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    for _ in range(ticks):
+        for event in world.step():
+            kinds[event.kind] += 1
+    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
+    car_ticks = ticks * len(world.cars)
+    # CPU time, not wall time: on a shared machine the wall clock counts other processes' turns
+    rate = car_ticks / cpu
+    density = len(world.cars) / (3 * length / 1000)
+    print(f"cars: {len(world.cars)}, lanes: 3, ring: {length:.0f} m ({density:.0f} veh/km/lane)")
+    print(f"  wall: {elapsed:.2f} s ({car_ticks / elapsed:,.0f} car-ticks/s by the wall clock)")
+    print(f"  cpu: {cpu:.2f} s, {cpu / ticks * 1000:.3f} ms per tick, {rate:,.0f} car-ticks/s")
+    print(f"  real-time factor at 20 Hz: {DT_MS / (cpu / ticks * 1000):.0f}x")
+    print(f"  events: {dict(sorted(kinds.items()))}")
+    return rate
+
+
+DT_MS = 50.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ticks", type=int, default=3000)
@@ -41,28 +69,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    world = build_world(args.seed, args.cars, args.length)
-    for _ in range(200):  # warm up: let the initial order settle
-        world.step()
-    kinds: Counter[str] = Counter()
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    for _ in range(args.ticks):
-        for event in world.step():
-            kinds[event.kind] += 1
-    elapsed = time.perf_counter() - start
-    cpu = time.process_time() - cpu_start
-    car_ticks = args.ticks * len(world.cars)
-    # CPU time, not wall time: on a shared machine the wall clock counts other processes' turns
-    rate = car_ticks / cpu
-    per_tick_ms = cpu / args.ticks * 1000
-    print(f"cars: {len(world.cars)}, lanes: 3, ring: {args.length:.0f} m, ticks: {args.ticks}")
-    print(f"wall: {elapsed:.2f} s ({car_ticks / elapsed:,.0f} car-ticks/s by the wall clock)")
-    print(f"cpu: {cpu:.2f} s, {per_tick_ms:.3f} ms per tick")
-    print(f"events: {dict(sorted(kinds.items()))}")
-    print(f"real-time factor at 20 Hz: {1000 / 20 / per_tick_ms:.0f}x")
+    light = measure(args.seed, args.cars, args.length, args.ticks)
+    dense = measure(args.seed, args.cars, args.length * 2 / 3, args.ticks)  # stop-and-go
+    rate = min(light, dense)
     verdict = "meets" if rate >= GOAL else "below"
-    print(f"sim_speed: {rate:,.0f} car-ticks/s per core of CPU time ({verdict} the {GOAL:,} goal)")
+    print(
+        f"sim_speed: {rate:,.0f} car-ticks/s per core of CPU time, the slower of the two "
+        f"({verdict} the {GOAL:,} goal)"
+    )
 
 
 if __name__ == "__main__":
