@@ -124,6 +124,7 @@ def test_road_and_summaries() -> None:
     assert road["closures"] == [{"lane": 2, "start": 1600.0, "end": 2000.0, "warn": 500.0}]
     for key in ("ramps", "incidents", "speed_zones", "fog", "gantry"):
         assert key in road
+    assert msgpack.unpackb(msgpack.packb(road), strict_map_key=True) == road
     summary = world.ring_summary(64)
     assert len(summary) == 64 and all(v >= 0 for v in summary)
     some = next(iter(world.cars))
