@@ -51,10 +51,32 @@ def _run(plan: Any, handle: Any = None) -> int:
     return int(result or 0)
 
 
+def _local_scenario(command: str, scenario: str | None) -> tuple[str | None, bool]:
+    """A scenario name the embedded server accepts: built-ins pass, a local file is checked
+    and registered by name (rooms never open paths that arrive over the network).
+
+    Returns (name, ok); on a bad file the error has been printed.
+    """
+    if scenario is None:
+        return None, True
+    from server.sim.scenario import ScenarioError, list_scenarios, register_scenario
+
+    if scenario in list_scenarios():
+        return scenario, True
+    try:
+        return register_scenario(scenario), True
+    except ScenarioError as exc:
+        print(f"interlane {command}: {exc}", file=sys.stderr)
+        return None, False
+
+
 def run_solo(args: argparse.Namespace) -> int:
     """`interlane solo`: embedded server on loopback, create a room, drive, bots around."""
     from client.app import Plan
 
+    scenario, ok = _local_scenario("solo", args.scenario)
+    if not ok:
+        return 2
     handle = _start_server("127.0.0.1", 0, getattr(args, "db", None))
     if handle is None:
         return 3
@@ -62,7 +84,7 @@ def run_solo(args: argparse.Namespace) -> int:
         kind="solo",
         url=handle.url,
         name=clean_name(args.name or "") or default_name(),
-        scenario=args.scenario,
+        scenario=scenario,
         bots=args.bots,
         seed=args.seed,
         play=True,
@@ -75,7 +97,10 @@ def run_host(args: argparse.Namespace) -> int:
     """`interlane host`: a server others can reach, and this terminal as its dashboard."""
     from client.app import Plan
 
-    program = None if args.scenario else args.program
+    scenario, ok = _local_scenario("host", args.scenario)
+    if not ok:
+        return 2
+    program = None if scenario else args.program
     if program is not None:
         # a program file is checked here and handed to the in-process server by name, so that
         # rooms never open paths that arrive over the network
@@ -94,7 +119,7 @@ def run_host(args: argparse.Namespace) -> int:
         kind="host",
         url=handle.url.replace("0.0.0.0", "127.0.0.1"),
         name=clean_name(args.name or "") or "Host",
-        scenario=args.scenario,
+        scenario=scenario,
         program=program,
         bots=args.bots,
         play=False,

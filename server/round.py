@@ -136,7 +136,7 @@ def default_world_factory(
     from server.sim.scenario import load_scenario
     from server.sim.world import World
 
-    scenario = load_scenario(scenario_name)
+    scenario = load_scenario(scenario_name, allow_paths=False)  # names from the network
     return scenario, World(
         scenario, seed=seed, rulebook=rulebook, bots=bots, mix=dict(mix) if mix else None
     )

@@ -24,6 +24,7 @@ facilitator editing a scenario sees exactly what to fix. The format (metres, sec
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,21 +107,53 @@ class Scenario:
         return changed
 
 
+_REGISTERED: dict[str, Path] = {}
+"""Scenario files this process accepted from its own command line, by name."""
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def list_scenarios() -> list[str]:
-    """Names of the built-in scenarios."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    """Names a room may ask for: the built-in scenarios and any registered files."""
+    return sorted({p.stem for p in SCENARIO_DIR.glob("*.toml")} | set(_REGISTERED))
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load a built-in scenario by name, or a TOML file by path."""
+def register_scenario(path: str | Path) -> str:
+    """Check a scenario file now and make it available by name to rooms of this process.
+
+    For `interlane solo --scenario FILE`: the file is read on the player's own machine, its
+    mistakes are reported before anything starts, and the room is created with the returned
+    name, so that no network message ever carries a path for the server to open.
+    """
+    scenario = load_scenario(path)
+    builtins = {p.stem for p in SCENARIO_DIR.glob("*.toml")}
+    base = scenario.name if _NAME.fullmatch(scenario.name) else "custom"
+    name, n = base, 1
+    resolved = Path(path).resolve()
+    while name in builtins or (name in _REGISTERED and _REGISTERED[name] != resolved):
+        n += 1
+        name = f"{base}-{n}"
+    _REGISTERED[name] = resolved
+    return name
+
+
+def load_scenario(name_or_path: str | Path, *, allow_paths: bool = True) -> Scenario:
+    """Load a scenario by name (built-in or registered), or a TOML file by path.
+
+    Names that came over the network are loaded with allow_paths=False: then only the names
+    in list_scenarios() are accepted and the error never says anything about the file system.
+    """
     text = str(name_or_path)
-    path = Path(text)
-    if not (text.endswith(".toml") or path.exists()):
+    if _NAME.fullmatch(text) and (SCENARIO_DIR / f"{text}.toml").is_file():
         path = SCENARIO_DIR / f"{text}.toml"
-        if not path.exists():
-            raise ScenarioError(
-                f"unknown scenario {text!r}; expected one of {list_scenarios()} or a .toml file"
-            )
+    elif _NAME.fullmatch(text) and text in _REGISTERED:
+        path = _REGISTERED[text]
+    elif allow_paths and (text.endswith(".toml") or Path(text).exists()):
+        path = Path(text)
+    else:
+        shown = text if allow_paths else repr(text[:64])[1:-1]
+        also = " or a .toml file" if allow_paths else ""
+        raise ScenarioError(f"unknown scenario {shown!r}; expected one of {list_scenarios()}{also}")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
