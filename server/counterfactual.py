@@ -70,14 +70,6 @@ class Brancher:
         return world
 
 
-def entries_by_tick(log: Sequence[Sequence[Any]], start: int, end: int) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = {}
-    for entry in log:
-        if start <= entry[0] < end:
-            grouped.setdefault(int(entry[0]), []).append(entry)
-    return grouped
-
-
 def run_window(
     world: Any,
     log: Sequence[Sequence[Any]],
@@ -88,23 +80,16 @@ def run_window(
 ) -> float:
     """Step `world` to `end_tick` with the round's inputs (minus `skip` cars'), summing delay.
 
-    The same rules as World.run_log: each tick's non-control entries are applied first, then
-    the tick's controls go into its step. `per_car` collects each car's share of the delay.
+    World.run_log applies the inputs; this only measures. `per_car` collects each car's share
+    of the delay.
     """
     total = 0.0
-    grouped = entries_by_tick(log, world.tick, end_tick)
-    skip_set = set(skip)
-    while world.tick < end_tick:
-        controls: dict[int, list[tuple[str, Any]]] = {}
-        for _, op, args in grouped.get(world.tick, ()):
-            if op == "controls":
-                for car_id, action, value in args:
-                    if car_id not in skip_set:
-                        controls.setdefault(car_id, []).append((action, value))
-            else:
-                world._apply_op(op, list(args), skip_set)
-        world.step(controls)
-        total += free.tick_delay(world.cars.values(), per_car)
+
+    def add_delay(stepped: Any, _events: list[Any]) -> None:
+        nonlocal total
+        total += free.tick_delay(stepped.cars.values(), per_car)
+
+    world.run_log(log, until_tick=end_tick, skip_cars=skip, on_step=add_delay)
     return total
 
 

@@ -69,21 +69,12 @@ def rerun(
     world = World(_scenario(scenario), seed, dict(rulebook) if rulebook else None, bots, mix)
     recorder = Recorder(checkpoint_ticks=checkpoint_ticks)
     metrics = RoundMetrics(world)
-    entries = [tuple(e) for e in log]
-    i = 0
-    while world.tick < ticks:
-        controls: dict[int, list[tuple[str, Any]]] = {}
-        while i < len(entries) and entries[i][0] <= world.tick:
-            _, op, args = entries[i]
-            i += 1
-            if op == "controls":
-                for car_id, action, value in args:
-                    controls.setdefault(car_id, []).append((action, value))
-            else:
-                world._apply_op(op, list(args), set())
-        events = world.step(controls)
-        metrics.observe(world, events)
-        recorder.observe(world, events)
+
+    def observe(stepped: Any, events: list[Any]) -> None:
+        metrics.observe(stepped, events)
+        recorder.observe(stepped, events)
+
+    world.run_log(log, until_tick=ticks, on_step=observe)
     return world, recorder.recording(), metrics.result()
 
 

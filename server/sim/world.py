@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from server.bots import CAR_LENGTH, TRUCK_LENGTH, choose_personality, make_params
@@ -500,6 +500,7 @@ class World(Motion, LaneChanging):
         log: Sequence[Sequence[Any]],
         until_tick: int | None = None,
         skip_cars: Iterable[int] = (),
+        on_step: Callable[[World, list[Event]], None] | None = None,
     ) -> None:
         """Continue this world with a recorded log until tick `until_tick`.
 
@@ -511,7 +512,8 @@ class World(Motion, LaneChanging):
         this world has already applied (its own log at this tick matching the start of the
         given log's), so a deep-copied world can be continued with the round's full log.
         Entries about `skip_cars` (their controls and controller changes) are left out: that
-        is how a counterfactual lets a steady bot drive a car instead.
+        is how a counterfactual lets a steady bot drive a car instead. `on_step(world, events)`
+        runs after every step, so the debrief can measure a replay as it would a live round.
         """
         skip = set(skip_cars)
         entries = [(int(e[0]), str(e[1]), e[2]) for e in log]
@@ -537,7 +539,9 @@ class World(Motion, LaneChanging):
                             controls.setdefault(car_id, []).append((action, value))
                 else:
                     self._apply_op(op, list(args), skip)
-            self.step(controls)
+            events = self.step(controls)
+            if on_step is not None:
+                on_step(self, events)
 
     def _apply_op(self, op: str, args: list[Any], skip: set[int]) -> None:
         if op == "add_player":
