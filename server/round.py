@@ -36,6 +36,7 @@ DEFAULT_COUNCIL_SECONDS = 180.0
 MAX_CONTROLS_PER_TICK = 8  # per car: more in one tick is noise, not driving
 TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
+WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 FEED_TEXT = {
     "crash": "{name} crashed",
     "near_miss": "{name} had a near miss",
@@ -752,14 +753,20 @@ class Room:
         extra_team: dict[str, Any] = {}
         metrics: Any = self.observers.get("metrics")
         with_scores = metrics is not None and world.tick % TEAM_EVERY_TICKS == 0
-        if with_scores and self.plan.scoring == "team":
+        members = self.roster.connected()
+        team_for_players = self.plan.scoring == "team"
+        # the facilitator (host) and the projector (spectators) always see the team figures;
+        # players only when the round is scored as a team
+        if with_scores and (team_for_players or any(m.role in WATCHERS for m in members)):
             try:
                 extra_team["team"] = metrics.live()
             except Exception:
                 log.exception("room %s: metrics.live failed", self.code)
-        for member in self.roster.connected():
-            full = member.car is None or member.role in ("host", "spectator")
-            msg = snapshot_for(world, view, member.car, full, self._feed, extra_team)
+        for member in members:
+            watcher = member.role in WATCHERS
+            full = member.car is None or watcher
+            extra = extra_team if team_for_players or watcher else None
+            msg = snapshot_for(world, view, member.car, full, self._feed, extra)
             if with_scores and member.car is not None and "you" in msg:
                 try:
                     msg["you"]["score"] = metrics.individual(member.car)

@@ -68,7 +68,8 @@ def test_team_scoring_rounds_show_the_team_figures() -> None:
     room.handle(host, {"type": "host", "command": "start"})
     for _ in range(20):
         room.step()
-    assert not any("team" in s for s in conn.of("snapshot"))
+    assert not any("team" in s for s in player_conn.of("snapshot"))
+    assert any("team" in s for s in conn.of("snapshot"))  # the host always has them
     room.handle(host, {"type": "host", "command": "end"})
     room.handle(host, {"type": "host", "command": "next"})
     assert room.phase == "lobby" and room.plan.kind == "council"
@@ -86,5 +87,25 @@ def test_team_scoring_rounds_show_the_team_figures() -> None:
     assert room.plan.scoring == "team"
     for _ in range(20):
         room.step()
-    teams = [s["team"] for s in conn.of("snapshot") if "team" in s]
+    teams = [s["team"] for s in player_conn.of("snapshot") if "team" in s]
     assert teams and "flow_vph" in teams[-1]
+
+
+def test_host_and_spectators_see_team_figures_in_individual_rounds() -> None:
+    room = Room("ABCDE", clock=time.monotonic, scenario="open-road", bots=6, seed=2)
+    host_conn, ana_conn, proj_conn = FakeConn(), FakeConn(), FakeConn()
+    host = room.join("Host", "host", host_conn, wants_car=True)
+    room.join("Ana", "player", ana_conn)
+    room.join("Projector", "spectator", proj_conn)
+    assert room.plan.scoring == "individual"
+    room.handle(host, {"type": "host", "command": "start"})
+    for _ in range(25):
+        room.step()
+    for conn in (host_conn, proj_conn):
+        teams = [s["team"] for s in conn.of("snapshot") if "team" in s]
+        assert len(teams) == 2 and "flow_vph" in teams[-1] and "mean_kmh" in teams[-1]
+    assert not any("team" in s for s in ana_conn.of("snapshot"))
+    # the host drives too: the whole ring, the team figures and their own score
+    last = [s for s in host_conn.of("snapshot") if "team" in s][-1]
+    assert last["you"]["car"] == host.car and "score" in last["you"]
+    assert len(last["cars"]) == len(room.world.cars)
