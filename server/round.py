@@ -66,7 +66,7 @@ class Plan:
     kind: str  # "round" | "council"
     title: str
     scenario: str
-    seconds: float
+    seconds: float | None  # None: the scenario's own length (a single-round room)
     rulebook: Any = "keep"  # "keep" | "council" | dict
     scoring: str = "individual"
     shocks: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
@@ -123,7 +123,17 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
             raise ValueError(f"program {name!r} has no rounds")
         return str(getattr(loaded, "name", name)), plans
     name = scenario or DEFAULT_SCENARIO
-    return "", [Plan("round", name, name, DEFAULT_ROUND_SECONDS)]
+    return "", [Plan("round", name, name, None)]  # as long as the scenario says
+
+
+def round_seconds(plan: Plan, scenario: Any) -> float:
+    """A round's length: the program step's, else the scenario's own `seconds`, else 4:00."""
+    if plan.seconds is not None:
+        return float(plan.seconds)
+    own = getattr(scenario, "seconds", None)
+    if isinstance(own, (int, float)) and not isinstance(own, bool) and 0 < own <= 24 * 3600:
+        return float(own)
+    return DEFAULT_ROUND_SECONDS
 
 
 def default_world_factory(
@@ -571,7 +581,7 @@ class Room:
                 plan.scenario, seed, self.rulebook, self.round_bots, self.round_mix
             )
             self.seed = seed
-            self.seconds = plan.seconds
+            self.seconds = round_seconds(plan, self.scenario)
             for member in self.roster:
                 member.car = None
 
@@ -589,9 +599,9 @@ class Room:
             members=voters,
             host=host.player if host else None,
             base=self.rulebook,
-            seconds=self.plan.seconds,
+            seconds=float(self.plan.seconds or DEFAULT_COUNCIL_SECONDS),
         )
-        self.seconds = self.plan.seconds
+        self.seconds = float(self.plan.seconds or DEFAULT_COUNCIL_SECONDS)
         self.phase = "council"
         self._ticks_in_phase = 0
         self.announce()

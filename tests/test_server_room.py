@@ -274,3 +274,30 @@ def test_chat_is_rate_limited_per_member() -> None:
     room.handle(ana, {"type": "chat", "text": "later"})
     room.handle(ana, {"type": "chat", "text": "later"})
     assert len(host_conn.of("chat")) == 10
+
+
+def test_a_single_round_room_lasts_as_long_as_its_scenario_says() -> None:
+    from types import SimpleNamespace
+
+    from tests.server_fake_world import FakeWorld
+
+    def factory(scenario: str, seed: int, rulebook: Any, bots: int | None, mix: Any = None):
+        return SimpleNamespace(name=scenario, seconds=30.0), FakeWorld(bots=4)
+
+    room = Room("ABCDE", clock=Clock(), scenario="short-road", world_factory=factory)
+    conn = FakeConn()
+    host = room.join("Host", "host", conn, wants_car=True)
+    assert room.seconds == 30.0 and conn.last("room")["seconds"] == 30.0
+    room.handle(host, {"type": "host", "command": "start"})
+    assert conn.last("room")["clock"] == 30.0
+    for _ in range(599):
+        room.step()
+    assert room.phase == "driving"
+    room.step()
+    assert room.phase == "debrief" and room.world.tick == 600
+
+
+def test_a_scenario_without_a_length_gets_four_minutes() -> None:
+    room, _ = make_room()  # the fake factory's scenario is a bare name
+    room.join("Host", "host", FakeConn(), wants_car=False)
+    assert room.seconds == 240.0

@@ -62,3 +62,27 @@ def test_a_registered_file_is_reachable_by_name_only(tmp_path: Path) -> None:
     assert load_scenario(name, allow_paths=False).lanes == load_scenario("ring").lanes
     with pytest.raises(ScenarioError):
         load_scenario(str(path), allow_paths=False)
+
+
+def test_a_scenario_rooms_round_takes_the_scenarios_own_length(tmp_path: Path) -> None:
+    import re
+    import time
+
+    from server.round import Room
+    from tests.test_server_room import FakeConn
+
+    text = (SCENARIO_DIR / "ring.toml").read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^seconds = \d+", "seconds = 2", text, count=1)
+    assert n == 1
+    path = tmp_path / "quick.toml"
+    path.write_text(text, encoding="utf-8")
+    name = register_scenario(path)
+    room = Room("ABCDE", clock=time.monotonic, scenario=name, bots=4, seed=5)
+    conn = FakeConn()
+    host = room.join("Host", "host", conn, wants_car=True)
+    assert conn.last("room")["seconds"] == 2.0
+    room.handle(host, {"type": "host", "command": "start"})
+    while room.phase == "driving":
+        room.step()
+    assert room.world.tick == 40
+    assert conn.last("debrief")["round"] == 1
