@@ -115,8 +115,11 @@ class LobbyScreen(Screen):
                 style="bold",
             )
         elif phase:
-            scenario = room.get("scenario", "?")
-            note.append(f"Scenario: {scenario} · round {room.get('round', 0)}")
+            # the step's title says what comes next (a council has no road); plain text only
+            title = room.get("title") if isinstance(room.get("title"), str) else ""
+            scenario = room.get("scenario") if isinstance(room.get("scenario"), str) else ""
+            heading = " · ".join(part for part in (title, scenario) if part) or "?"
+            note.append(f"Next: {heading} · round {room.get('round', 0)}")
             rounds = room.get("rounds")
             if isinstance(rounds, int) and rounds > 0:
                 note.append(f" of {rounds}")
