@@ -9,6 +9,12 @@ one slow laptop cannot hold up a room.
 
 One `GameServer` runs in one asyncio loop. Rooms are stepped by one `Ticker` at 20 Hz, or
 — in tests — by `advance(n)`, which steps every room n times on demand.
+
+The end of a round goes off the loop: a worker thread gathers the results, has the debrief
+analysed in a separate process (a `ProcessPoolExecutor` started lazily with the "forkserver"
+or "spawn" method — never a plain fork of this threaded process — so that seconds of
+analysis do not hold this process's GIL while other rooms tick), saves the round, and only
+then hands the payload back to the room on the loop.
 """
 
 from __future__ import annotations
@@ -16,11 +22,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
+import signal
 import ssl
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -30,7 +41,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from server.rooms import Member, Registry, RosterError
-from server.round import Room, default_world_factory, optional_module
+from server.round import (
+    AnalysisRequest,
+    Room,
+    analyse_packed,
+    analyse_request,
+    default_world_factory,
+    optional_module,
+    pack_request,
+)
 from server.ticker import Ticker
 from shared.protocol import (
     MAX_FRAME_BYTES,
@@ -124,11 +143,31 @@ class Client:
             self.send(encode(error(code, message)))
 
 
+def default_analysis_workers() -> int:
+    """Processes for debrief analysis: one core is left for the ticking process."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def _analysis_worker_init() -> None:
+    """In each analysis process: Ctrl-C is the server's business (it stops the pool), and the
+    analysis modules are imported before the first round needs them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    optional_module("server.debrief")
+
+
+def analysis_context() -> Any:
+    """A multiprocessing context safe to use from a process that has threads."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 class GameServer:
     """Many rooms in one process, served over websockets.
 
     `manual=True` (tests) runs no ticker: the test calls `await advance(n)`.
-    `store_factory` opens the history store lazily (None: rounds are not saved).
+    `store` is the history store (None: rounds are not saved).
+    `analysis_workers`: processes for the debrief analysis (None: cores − 1, at least one;
+    0: analyse on the worker thread, in this process).
     """
 
     def __init__(
@@ -139,6 +178,7 @@ class GameServer:
         manual: bool = False,
         clock: Callable[[], float] = time.monotonic,
         world_factory: Callable[..., tuple[Any, Any]] = default_world_factory,
+        analysis_workers: int | None = None,
     ) -> None:
         self.limits = limits or Limits()
         self.store = store
@@ -150,7 +190,18 @@ class GameServer:
         self._server: Server | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-debrief")
+        self.analysis_workers = (
+            default_analysis_workers() if analysis_workers is None else max(0, analysis_workers)
+        )
+        # a worker thread per analysis process: each waits (without the GIL) for its result
+        self._worker = ThreadPoolExecutor(
+            max_workers=max(1, self.analysis_workers), thread_name_prefix="interlane-debrief"
+        )
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._stopping = False
+        # where each round's analysis ran: "process", or "thread" (no pool, or a fallback)
+        self.analyses: dict[str, int] = {"process": 0, "thread": 0}
         self._joins: dict[str, Bucket] = {}
         self._per_address: dict[str, int] = {}
         self.room_failures: dict[str, int] = {}
@@ -205,6 +256,12 @@ class GameServer:
             self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
             await self._server.wait_closed()
         self._worker.shutdown(wait=False, cancel_futures=True)
+        with self._pool_lock:
+            self._stopping = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            # queued analyses are cancelled; one already running finishes in its process
+            pool.shutdown(wait=False, cancel_futures=True)
 
     async def advance(self, ticks: int = 1) -> None:
         """Step every room `ticks` times, letting the network flush between ticks (tests)."""
@@ -249,14 +306,62 @@ class GameServer:
         assert loop is not None
 
         def finished(future: Any) -> None:
+            if future.cancelled():
+                return  # the server stopped before this job ran
             exc = future.exception()
             result = None if exc is not None else future.result()
-            loop.call_soon_threadsafe(done, result, exc)
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(done, result, exc)
 
         try:
             self._worker.submit(job).add_done_callback(finished)
         except RuntimeError as exc:  # shutting down
             done(None, exc)
+
+    def _analysis_pool(self) -> ProcessPoolExecutor | None:
+        """The analysis processes, started on first use; None once the server stops."""
+        with self._pool_lock:
+            if self._pool is None and not self._stopping:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.analysis_workers,
+                    mp_context=analysis_context(),
+                    initializer=_analysis_worker_init,
+                )
+            return self._pool
+
+    def _drop_pool(self, pool: ProcessPoolExecutor) -> None:
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def analyse(self, request: AnalysisRequest) -> dict[str, Any]:
+        """A round's debrief analysis (the rooms' `analyser`; called on a worker thread).
+
+        The request is pickled here (compactly: see round.pack_request) and analysed in an
+        analysis process while this thread waits. When the inputs cannot be pickled, or the
+        pool is unavailable or broke (a process killed), the analysis runs here on the thread
+        instead, and the log says so.
+        """
+        if self.analysis_workers > 0:
+            try:
+                data = pack_request(request)
+            except Exception as exc:
+                log.warning("round inputs cannot go to a process (%r): analysing on a thread", exc)
+            else:
+                pool = self._analysis_pool()
+                if pool is None:
+                    raise RuntimeError("the server is stopping")
+                try:
+                    result = pool.submit(analyse_packed, data).result()
+                except BrokenProcessPool as exc:
+                    log.warning("the analysis process failed (%r): analysing on a thread", exc)
+                    self._drop_pool(pool)
+                else:
+                    self.analyses["process"] += 1
+                    return result
+        self.analyses["thread"] += 1
+        return analyse_request(request)
 
     # ---- HTTP ------------------------------------------------------------------------
 
@@ -398,6 +503,7 @@ class GameServer:
                 seed=msg.get("seed"),
                 world_factory=self.world_factory,
                 offload=self.offload,
+                analyser=self.analyse,
                 store=self.store,
             )
         except ValueError as exc:

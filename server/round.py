@@ -10,14 +10,20 @@ Other modules plug in here when they exist (council, programs, metrics, adherenc
 store, debrief): each is imported on demand, and a room without one still runs (a single
 round of the chosen scenario; a debrief with the round's own counts). The slow end-of-round
 work (analysis, saving) goes through `offload`, which the server runs on a worker thread so
-other rooms keep ticking.
+other rooms keep ticking; the analysis itself (`analyser`, given an `AnalysisRequest`) runs in
+a separate process on the real server (see server.net), inline in tests.
 """
 
 from __future__ import annotations
 
+import copyreg
 import importlib
+import io
 import logging
+import pickle
+import random
 import secrets
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,6 +159,87 @@ def default_world_factory(
     )
 
 
+@dataclass
+class AnalysisRequest:
+    """Everything `server.debrief.analyse` needs for one round, detached from the live room.
+
+    Plain data only (the scenario object, lists, dicts, the recorder's Recording with its
+    world checkpoints), so that it can be pickled to an analysis process: see `pack_request`.
+    """
+
+    scenario: Any
+    seed: int
+    rulebook: dict[str, str]
+    bots: int | None
+    mix: dict[str, float] | None
+    log: list[Any]
+    recording: Any
+    metrics: dict[str, Any]
+    adherence: dict[Any, Any]
+    names: dict[int, str]
+    previous: list[dict[str, Any]]
+    round_no: int
+    ticks: int
+
+
+def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
+    """The debrief payload of one round, computed here and now (the inline `analyser`)."""
+    from server.debrief import analyse
+
+    return dict(
+        analyse(
+            request.scenario,
+            request.seed,
+            request.rulebook,
+            request.bots,
+            request.mix,
+            request.log,
+            request.recording,
+            request.metrics,
+            request.adherence,
+            request.names,
+            request.previous,
+            round_no=request.round_no,
+            ticks=request.ticks,
+        )
+    )
+
+
+def _restore_random(version: int, words: bytes, gauss: float | None) -> random.Random:
+    rng = random.Random()
+    rng.setstate((version, tuple(array("I", words)), gauss))
+    return rng
+
+
+def _reduce_random(rng: random.Random) -> tuple[Any, ...]:
+    """A Random as its 625 state words in one bytes object, not 625 separately pickled ints.
+
+    Every car of every world checkpoint carries its own generator: pickled the ordinary way
+    they were most of a recording's bytes and of the time spent pickling it.
+    """
+    version, internal, gauss = rng.getstate()
+    return _restore_random, (version, array("I", internal).tobytes(), gauss)
+
+
+def pack_request(request: AnalysisRequest) -> bytes:
+    """Pickle a request for an analysis process (raises if some input cannot be pickled)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    table = copyreg.dispatch_table.copy()
+    table[random.Random] = _reduce_random  # exact type only: subclasses pickle as usual
+    pickler.dispatch_table = table
+    pickler.dump(request)
+    return buffer.getvalue()
+
+
+def analyse_packed(data: bytes) -> dict[str, Any]:
+    """The entry point in an analysis process: unpickle a `pack_request` and analyse it."""
+    request = pickle.loads(data)
+    if not isinstance(request, AnalysisRequest):
+        raise TypeError("an analysis process was sent something other than a request")
+    return analyse_request(request)
+
+
 def run_inline(job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
     """The default `offload`: do the work now (tests, and rooms without a server)."""
     try:
@@ -177,6 +264,7 @@ class Room:
         seed: int | None = None,
         world_factory: Callable[..., tuple[Any, Any]] = default_world_factory,
         offload: Callable[..., None] = run_inline,
+        analyser: Callable[[AnalysisRequest], dict[str, Any]] = analyse_request,
         store: Any | None = None,
     ) -> None:
         self.code = code
@@ -187,6 +275,7 @@ class Room:
         self.base_seed = seed if seed is not None else secrets.randbelow(2**31 - 1000)
         self.world_factory = world_factory
         self.offload = offload
+        self.analyser = analyser
         self.store = store
         self.game_id: int | None = None
         self.step_index = 0
@@ -798,6 +887,7 @@ class Room:
     def _debrief_job(self) -> Callable[[], dict[str, Any]]:
         """Capture what the analysis needs now, so the job never touches the live room."""
         world, scenario, plan = self.world, self.scenario, self.plan
+        ticks = int(world.tick)
         round_no, seed, rulebook = self.round_no, self.seed, dict(self.rulebook)
         bots, mix = self.round_bots, self.round_mix
         observers = dict(self.observers)
@@ -805,7 +895,7 @@ class Room:
         names = {m.car: m.name for m in self.roster if m.car is not None}
         previous = list(self.history)
         log_copy = list(world.log)
-        store, code, program = self.store, self.code, self.program_name
+        store, code, program, analyser = self.store, self.code, self.program_name, self.analyser
         host = self.host
         host_name = host.name if host else ""
         game_id = self.game_id
@@ -814,38 +904,37 @@ class Room:
             counts[event.kind] = counts.get(event.kind, 0) + 1
 
         def job() -> dict[str, Any]:
-            metrics: dict[str, Any] = {"ticks": world.tick, "events": counts}
+            metrics: dict[str, Any] = {"ticks": ticks, "events": counts}
             if "metrics" in observers:
                 metrics = dict(observers["metrics"].result())
             adherence = observers["adherence"].result() if "adherence" in observers else {}
             recording = observers["recorder"].recording() if "recorder" in observers else None
             debrief_mod = optional_module("server.debrief")
             if debrief_mod is not None and recording is not None:
-                payload = dict(
-                    debrief_mod.analyse(
-                        scenario,
-                        seed,
-                        rulebook,
-                        bots,
-                        mix,
-                        log_copy,
-                        recording,
-                        metrics,
-                        adherence,
-                        names,
-                        previous,
-                        round_no=round_no,
-                        ticks=world.tick,
-                    )
+                request = AnalysisRequest(
+                    scenario=scenario,
+                    seed=seed,
+                    rulebook=rulebook,
+                    bots=bots,
+                    mix=dict(mix) if mix else None,
+                    log=log_copy,
+                    recording=recording,
+                    metrics=metrics,
+                    adherence=dict(adherence),
+                    names=names,
+                    previous=previous,
+                    round_no=round_no,
+                    ticks=ticks,
                 )
+                payload = dict(analyser(request))
             else:
                 payload = {
                     "round": round_no,
                     "scenario": plan.scenario,
                     "seed": seed,
                     "rulebook": rulebook,
-                    "duration_s": round(world.tick * DT, 2),
-                    "ticks": world.tick,
+                    "duration_s": round(ticks * DT, 2),
+                    "ticks": ticks,
                     "metrics": metrics,
                 }
             payload["round"] = round_no
@@ -867,7 +956,7 @@ class Room:
                     events,
                     payload,
                     names=names,
-                    ticks=world.tick,
+                    ticks=ticks,
                 )
             payload["_game_id"] = gid
             return payload
