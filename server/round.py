@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.rooms import Conn, Member, Roster, RosterError
-from server.snapshots import TickView, snapshot_for
+from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
 from shared.conventions import Rulebook, default_rulebook, make_rulebook
 from shared.protocol import MAX_CHAT_CHARS, ProtocolError, clean_text, encode, error
 
@@ -849,6 +849,7 @@ class Room:
     def _send_snapshots(self) -> None:
         world = self.world
         view = TickView(world)
+        encoder = SnapshotEncoder(world, view)
         extra_team: dict[str, Any] = {}
         metrics: Any = self.observers.get("metrics")
         with_scores = metrics is not None and world.tick % TEAM_EVERY_TICKS == 0
@@ -861,18 +862,26 @@ class Room:
                 extra_team["team"] = metrics.live()
             except Exception:
                 log.exception("room %s: metrics.live failed", self.code)
+        whole: bytes | None = None  # the whole-ring frame, the same for every car-less watcher
         for member in members:
+            conn = member.conn
+            assert conn is not None
+            car = member.car
             watcher = member.role in WATCHERS
-            full = member.car is None or watcher
             extra = extra_team if team_for_players or watcher else None
-            msg = snapshot_for(world, view, member.car, full, self._feed, extra)
-            if with_scores and member.car is not None and "you" in msg:
+            if car is None and (watcher or team_for_players):
+                if whole is None:
+                    rows, events, _ = snapshot_parts(world, view, None, True, self._feed)
+                    whole = encoder.encode(rows, events, None, extra_team)
+                conn.send(whole)
+                continue
+            rows, events, you = snapshot_parts(world, view, car, watcher, self._feed)
+            if with_scores and you is not None:
                 try:
-                    msg["you"]["score"] = metrics.individual(member.car)
+                    you["score"] = metrics.individual(car)
                 except Exception:
                     log.exception("room %s: metrics.individual failed", self.code)
-            assert member.conn is not None
-            member.conn.send(encode(msg))
+            conn.send(encoder.encode(rows, events, you, extra))
 
     # ---- the end of a round ------------------------------------------------------------
 

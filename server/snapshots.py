@@ -3,7 +3,8 @@
 The work is split in two so that a room of forty clients does not redo forty times what
 is the same for all: `TickView` packs every car once per tick (sorted along the ring) and the
 ring summary once; `snapshot_for` then slices the cars around one client's own car with a
-binary search and adds its `you` detail. Everything on the wire is quantised
+binary search and adds its `you` detail; `SnapshotEncoder` packs the shared part of the frame
+once, and the server sends one whole-ring frame to every car-less host and spectator. Everything on the wire is quantised
 (`shared.protocol.pack_car`): a car row is about a dozen bytes of msgpack.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+import msgpack
 
 from shared.protocol import (
     FLAG_AEB,
@@ -22,8 +25,9 @@ from shared.protocol import (
     FLAG_SIGNAL_LEFT,
     FLAG_SIGNAL_RIGHT,
     FLAG_TRUCK,
+    MAX_FRAME_BYTES,
     RING_SEGMENTS,
-    pack_car,
+    ProtocolError,
     pack_ring,
 )
 
@@ -41,8 +45,8 @@ def car_row(car: Any) -> tuple[int, int, int, int, int]:
     """One car as a snapshot row (see docs/protocol.md for the layout and flag bits).
 
     This runs for every car of every room on every tick, so the flags are composed inline
-    rather than through `car_flags` (same bits; a test checks they agree); the quantisation
-    is `pack_car`'s, so there is one definition of the row.
+    rather than through `car_flags`, and the quantisation is `shared.protocol.pack_car`'s
+    written out (same bits and rounding; a test checks the rows agree).
     """
     flags = 0
     if car.braking:
@@ -62,7 +66,10 @@ def car_row(car: Any) -> tuple[int, int, int, int, int]:
         flags |= FLAG_TRUCK
     if getattr(car, "aeb", False):
         flags |= FLAG_AEB
-    return pack_car(car.id, car.lane, car.x, car.v, flags)
+    # pack_car's quantisation, inlined (a function call per car per tick adds up; a test
+    # checks that both give the same row)
+    v = round(car.v * 100)
+    return (car.id, round(car.lane * 100), round(car.x * 10), v if v > 0 else 0, flags)
 
 
 class TickView:
@@ -154,6 +161,79 @@ def feed_for(
     return out
 
 
+class SnapshotEncoder:
+    """Encodes this tick's snapshot frames, the parts every client shares packed only once.
+
+    A snapshot is a msgpack map; a map is its header followed by its key/value pairs in any
+    order, so `type`, `tick`, `t` and `ring` are packed once per tick and each client's frame
+    is that prefix plus its own `cars`, `events`, `you` (and `team`), packed with one reused
+    Packer. The frame is byte-for-byte a valid msgpack map, decoded like any other message.
+    """
+
+    def __init__(self, world: Any, view: TickView) -> None:
+        self._packer = msgpack.Packer(use_bin_type=True, autoreset=True)
+        pack = self._packer.pack
+        t = round(float(getattr(world, "t", world.tick * 0.05)), 2)
+        self._common = b"".join(
+            (
+                pack("type"),
+                pack("snapshot"),
+                pack("tick"),
+                pack(world.tick),
+                pack("t"),
+                pack(t),
+                pack("ring"),
+                pack(view.ring),
+            )
+        )
+        self._cars_key = pack("cars")
+        self._events_key = pack("events")
+        self._you_key = pack("you")
+
+    def encode(
+        self,
+        rows: list[Any],
+        events: list[dict[str, Any]],
+        you: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """One client's snapshot frame. Raises ProtocolError("too_big") past the frame limit."""
+        pack = self._packer.pack
+        n = 6 + (you is not None) + (len(extra) if extra else 0)
+        parts = [
+            self._packer.pack_map_header(n),
+            self._common,
+            self._cars_key,
+            pack(rows),
+            self._events_key,
+            pack(events),
+        ]
+        if you is not None:
+            parts.append(self._you_key)
+            parts.append(pack(you))
+        if extra:
+            for key, value in extra.items():
+                if key in ("type", "tick", "t", "ring", "cars", "events", "you"):
+                    raise ValueError(f"snapshot extra {key!r} would repeat a key")
+                parts.append(pack(key))
+                parts.append(pack(value))
+        data = b"".join(parts)
+        if len(data) > MAX_FRAME_BYTES:
+            raise ProtocolError("too_big", f"snapshot of {len(data)} bytes exceeds the frame")
+        return data
+
+
+def snapshot_parts(
+    world: Any, view: TickView, car: int | None, full: bool, feed: Iterable[Mapping[str, Any]]
+) -> tuple[list[Any], list[dict[str, Any]], dict[str, Any] | None]:
+    """What one client sees this tick: (car rows, feed lines, its own car's detail or None)."""
+    you = you_detail(world, car) if car is not None else None
+    x = you["x"] if you is not None else None
+    if full or x is None:
+        return view.all_rows, feed_for(feed, None, None, car), you
+    return view.rows_near(x), feed_for(feed, view, x, car), you
+
+
 def snapshot_for(
     world: Any,
     view: TickView,
@@ -162,15 +242,9 @@ def snapshot_for(
     feed: Iterable[Mapping[str, Any]],
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The snapshot message for one client: its car (if any) and what it can see."""
-    you = you_detail(world, car) if car is not None else None
-    x = you["x"] if you is not None else None
-    if full or x is None:
-        rows = view.all_rows
-        events = feed_for(feed, None, None, car)
-    else:
-        rows = view.rows_near(x)
-        events = feed_for(feed, view, x, car)
+    """The snapshot message for one client as a map (the server sends SnapshotEncoder's
+    frames, which decode to exactly this)."""
+    rows, events, you = snapshot_parts(world, view, car, full, feed)
     msg: dict[str, Any] = {
         "type": "snapshot",
         "tick": world.tick,

@@ -301,3 +301,39 @@ def test_a_scenario_without_a_length_gets_four_minutes() -> None:
     room, _ = make_room()  # the fake factory's scenario is a bare name
     room.join("Host", "host", FakeConn(), wants_car=False)
     assert room.seconds == 240.0
+
+
+def test_snapshot_frames_decode_to_the_snapshot_maps() -> None:
+    from server.snapshots import SnapshotEncoder, TickView, snapshot_for, snapshot_parts
+    from tests.server_fake_world import FakeWorld
+
+    world = FakeWorld(length=3000.0, bots=40)
+    me = world.add_player_car()
+    world.step({})
+    view = TickView(world)
+    feed = [{"kind": "crash", "text": "car 3 crashed", "car": 3, "x": 10.0}]
+    encoder = SnapshotEncoder(world, view)
+    for car, full, extra in [(me, False, None), (None, True, {"team": {"flow_vph": 1}})]:
+        rows, events, you = snapshot_parts(world, view, car, full, feed)
+        frame = p.parse_server_frame(encoder.encode(rows, events, you, extra))
+        expected = snapshot_for(world, view, car, full, feed, extra)
+        assert frame == p.decode(p.encode(expected))
+    assert len(frame["cars"]) == len(world.cars)
+
+
+def test_car_less_watchers_share_one_whole_ring_frame() -> None:
+    class Raw(FakeConn):
+        def send(self, data: bytes) -> bool:
+            self.raw = data
+            return super().send(data)
+
+    room, _ = make_room()
+    host_conn, spec_conn, ana_conn = Raw(), Raw(), Raw()
+    host = room.join("Host", "host", host_conn, wants_car=False)
+    room.join("Proj", "spectator", spec_conn)
+    room.join("Ana", "player", ana_conn)
+    room.handle(host, {"type": "host", "command": "start"})
+    room.step()
+    assert host_conn.raw is spec_conn.raw  # encoded once, sent to both
+    assert len(host_conn.last("snapshot")["cars"]) == len(room.world.cars)
+    assert "you" in ana_conn.last("snapshot") and ana_conn.raw is not host_conn.raw
