@@ -23,6 +23,7 @@ import logging
 import pickle
 import random
 import secrets
+import zlib
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ DEFAULT_ROUND_SECONDS = 240.0
 DEFAULT_COUNCIL_SECONDS = 180.0
 MAX_CONTROLS_PER_TICK = 8  # per car: more in one tick is noise, not driving
 TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
+RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 FEED_TEXT = {
@@ -297,6 +299,10 @@ class Room:
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
+        self._ring: list[int] | None = None  # the last packed ring summary (minimap)
+        # periodic work (team figures, ring summary) falls on a different tick in each room,
+        # so that a server's rooms do not all do it on the same tick
+        self._stagger = zlib.crc32(code.encode()) % (TEAM_EVERY_TICKS * RING_EVERY_TICKS)
         self._ticks_in_phase = 0
         self._shocks_done: set[int] = set()
         self._prepare_step()
@@ -717,6 +723,7 @@ class Room:
         self.round_events = []
         self._shocks_done = set()
         self._ticks_in_phase = 0
+        self._ring = None
         self.phase = "driving"
         self.announce()
 
@@ -848,11 +855,14 @@ class Room:
 
     def _send_snapshots(self) -> None:
         world = self.world
-        view = TickView(world)
+        phase = world.tick + self._stagger
+        ring = self._ring if phase % RING_EVERY_TICKS else None
+        view = TickView(world, ring)
+        self._ring = view.ring
         encoder = SnapshotEncoder(world, view)
         extra_team: dict[str, Any] = {}
         metrics: Any = self.observers.get("metrics")
-        with_scores = metrics is not None and world.tick % TEAM_EVERY_TICKS == 0
+        with_scores = metrics is not None and phase % TEAM_EVERY_TICKS == 0
         members = self.roster.connected()
         team_for_players = self.plan.scoring == "team"
         # the facilitator (host) and the projector (spectators) always see the team figures;

@@ -4,8 +4,9 @@ The work is split in two so that a room of forty clients does not redo forty tim
 is the same for all: `TickView` packs every car once per tick (sorted along the ring) and the
 ring summary once; `snapshot_for` then slices the cars around one client's own car with a
 binary search and adds its `you` detail; `SnapshotEncoder` packs the shared part of the frame
-once, and the server sends one whole-ring frame to every car-less host and spectator. Everything on the wire is quantised
-(`shared.protocol.pack_car`): a car row is about a dozen bytes of msgpack.
+once, and the server sends one whole-ring frame to every car-less host and spectator.
+Everything on the wire is quantised (`shared.protocol.pack_car`): a car row is about a dozen
+bytes of msgpack.
 """
 
 from __future__ import annotations
@@ -75,13 +76,14 @@ def car_row(car: Any) -> tuple[int, int, int, int, int]:
 class TickView:
     """The parts of this tick's snapshots that every client shares."""
 
-    def __init__(self, world: Any) -> None:
+    def __init__(self, world: Any, ring: list[int] | None = None) -> None:
+        """`ring`: a recent tick's packed ring summary to reuse (the minimap changes slowly)."""
         self.length = float(world.length)
         cars = sorted(world.cars.values(), key=lambda c: c.x)
         self.xs = [c.x for c in cars]
         self.rows = [car_row(c) for c in cars]
         self.all_rows = sorted(self.rows)  # by id, for full views
-        self.ring = pack_ring(world.ring_summary(RING_SEGMENTS))
+        self.ring = ring if ring is not None else pack_ring(world.ring_summary(RING_SEGMENTS))
 
     def rows_near(self, x: float) -> list[tuple[int, int, int, int, int]]:
         """Cars from VIEW_BEHIND_M behind x to VIEW_AHEAD_M ahead, across the ring's seam."""

@@ -41,7 +41,7 @@ def test_a_real_round_is_saved_before_its_debrief(tmp_path: Path) -> None:
     room.seconds = 4.0
     room.step()
     first = ana_conn.last("snapshot")
-    assert first["you"]["car"] == ana.car and "score" not in first["you"]
+    assert first["you"]["car"] == ana.car
     room.handle(ana, {"type": "control", "action": "signal_left"})
     while room.phase == "driving":
         room.step()
@@ -53,8 +53,10 @@ def test_a_real_round_is_saved_before_its_debrief(tmp_path: Path) -> None:
     assert names == {"Host", "Ana"}
     saved = store.load_round(room.game_id, 1)
     assert saved["seed"] == room.seed
-    scored = [s for s in ana_conn.of("snapshot") if "score" in s.get("you", {})]
+    snapshots = ana_conn.of("snapshot")
+    scored = [s for s in snapshots if "score" in s.get("you", {})]
     assert scored, "individual scores reach the player's HUD"
+    assert len(scored) <= len(snapshots) // 10 + 1  # every 10th tick, not every tick
     store.close()
 
 
@@ -103,7 +105,7 @@ def test_host_and_spectators_see_team_figures_in_individual_rounds() -> None:
         room.step()
     for conn in (host_conn, proj_conn):
         teams = [s["team"] for s in conn.of("snapshot") if "team" in s]
-        assert len(teams) == 2 and "flow_vph" in teams[-1] and "mean_kmh" in teams[-1]
+        assert len(teams) in (2, 3) and "flow_vph" in teams[-1] and "mean_kmh" in teams[-1]
     assert not any("team" in s for s in ana_conn.of("snapshot"))
     # the host drives too: the whole ring, the team figures and their own score
     last = [s for s in host_conn.of("snapshot") if "team" in s][-1]
