@@ -28,6 +28,10 @@ PLAYER_MAX_SPEED = 160 / 3.6  # m/s: the top of a player's target speed
 PLAYER_PARAMS = dict(T=1.5, s0=2.0, a=1.5, b=2.0)  # a player's car under assisted driving
 KINEMATIC_BRAKE = 5.0  # m/s²: a move is unsafe if anyone would need more than this not to hit
 MERGE_TTC = 2.0  # s: ... or if it leaves anyone less time than this to close the gap
+JOIN_DECEL = 1.0  # m/s²: a joining player's car may ask this much braking of itself or its follower
+JOIN_COMFORT = (
+    40.0  # m to spare: a gap this roomy in a lane further right wins over lanes to its left
+)
 
 
 def kinematic_ok(v_back: float, v_front: float, gap: float) -> bool:
