@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import signal
 import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -149,10 +150,37 @@ def default_analysis_workers() -> int:
 
 
 def _analysis_worker_init() -> None:
-    """In each analysis process: Ctrl-C is the server's business (it stops the pool), and the
-    analysis modules are imported before the first round needs them."""
+    """In each analysis process: Ctrl-C is the server's business (it stops the pool), the
+    process never writes on the terminal (a host's TUI may be drawing there; its failures
+    come back to the server as exceptions and are logged there), and the analysis modules are
+    imported before the first round needs them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     optional_module("server.debrief")
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
+
+    The tracker hands `sys.stderr.fileno()` to its process; inside a Textual app (the host's
+    embedded server) sys.stderr is a capture whose fileno is -1, and starting processes fails
+    with "bad value(s) in fds_to_keep". The real stderr is put back only while the tracker
+    starts; once it runs, the pool's processes start without asking for stderr again.
+    """
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = True  # the tracker copes with a stderr that has no fileno at all
+    if usable or sys.__stderr__ is None:
+        resource_tracker.ensure_running()
+        return
+    with contextlib.redirect_stderr(sys.__stderr__):
+        resource_tracker.ensure_running()
 
 
 def analysis_context() -> Any:
@@ -198,6 +226,7 @@ class GameServer:
             max_workers=max(1, self.analysis_workers), thread_name_prefix="interlane-debrief"
         )
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_failed = False
         self._pool_lock = threading.Lock()
         self._stopping = False
         # where each round's analysis ran: "process", or "thread" (no pool, or a fallback)
@@ -321,7 +350,8 @@ class GameServer:
     def _analysis_pool(self) -> ProcessPoolExecutor | None:
         """The analysis processes, started on first use; None once the server stops."""
         with self._pool_lock:
-            if self._pool is None and not self._stopping:
+            if self._pool is None and not self._stopping and not self._pool_failed:
+                _start_resource_tracker()
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.analysis_workers,
                     mp_context=analysis_context(),
@@ -329,7 +359,17 @@ class GameServer:
                 )
             return self._pool
 
-    def _drop_pool(self, pool: ProcessPoolExecutor) -> None:
+    def _give_up_pool(self) -> None:
+        """No more analysis processes for this server: every later round uses a thread."""
+        with self._pool_lock:
+            self._pool_failed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _drop_pool(self, pool: ProcessPoolExecutor | None) -> None:
+        if pool is None:
+            return
         with self._pool_lock:
             if self._pool is pool:
                 self._pool = None
@@ -349,17 +389,24 @@ class GameServer:
             except Exception as exc:
                 log.warning("round inputs cannot go to a process (%r): analysing on a thread", exc)
             else:
-                pool = self._analysis_pool()
-                if pool is None:
+                if self._stopping:
                     raise RuntimeError("the server is stopping")
                 try:
-                    result = pool.submit(analyse_packed, data).result()
-                except BrokenProcessPool as exc:
-                    log.warning("the analysis process failed (%r): analysing on a thread", exc)
-                    self._drop_pool(pool)
-                else:
-                    self.analyses["process"] += 1
-                    return result
+                    pool = self._analysis_pool()
+                    future = pool.submit(analyse_packed, data) if pool is not None else None
+                except Exception as exc:  # processes cannot start here: stay on threads
+                    log.warning("analysis processes cannot start (%r): analysing on threads", exc)
+                    self._give_up_pool()
+                    future = None
+                if future is not None:
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        log.warning("the analysis process failed (%r): analysing on a thread", exc)
+                        self._drop_pool(pool)
+                    else:
+                        self.analyses["process"] += 1
+                        return result
         self.analyses["thread"] += 1
         return analyse_request(request)
 

@@ -197,7 +197,7 @@ def test_html_report_shows_the_diagram_in_a_real_browser(history, tmp_path: Path
             "--no-first-run",
             "--no-zygote",
             f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1000,1600",
+            "--window-size=1000,6000",
             f"--screenshot={shot}",
             page.as_uri(),
         ],
@@ -214,7 +214,8 @@ def test_html_report_shows_the_diagram_in_a_real_browser(history, tmp_path: Path
             if rgb in wanted:
                 wanted[rgb] += 1
     shown = {rgb.hex(): n for rgb, n in wanted.items() if n > 300}
-    # the first round's diagram is on screen: free flow and the slow cells both painted
+    # the diagrams are on screen: the calm round's free flow, and the braked round's slow
+    # cells in the colours of the slower bands
     assert len(shown) >= 3, f"diagram colours on screen: {wanted}"
 
 
