@@ -23,12 +23,17 @@ WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking"}
 GROWTH = 1.25  # the hardest braking behind must be this much harder than the first
 
 
+def count(n: int, noun: str) -> str:
+    """'1 hard brake', '3 hard brakes': card text reads as written by a person."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def cars_phrase(n: int) -> str:
-    return f"{n} car" if n == 1 else f"{n} cars"
+    return count(n, "car")
 
 
 def _drivers(n: int) -> str:
-    return f"{n} driver" if n == 1 else f"{n} drivers"
+    return count(n, "driver")
 
 
 def clock(t: float) -> str:
@@ -443,10 +448,10 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
             return None
         pattern = (
             f"The smoothest driver, {ctx.label(smooth['car'])}, varied speed at "
-            f"{smooth['accel_rms']:.2f} m/s² (RMS) with {smooth['hard_brakes']} hard brakes; "
+            f"{smooth['accel_rms']:.2f} m/s² (RMS) with {count(smooth['hard_brakes'], 'hard brake')}; "
             f"the roughest, {ctx.label(rough['car'])}, at {rough['accel_rms']:.2f} m/s² with "
-            f"{rough['hard_brakes']} hard brakes and {started.get(rough['car'], 0)} waves "
-            "started."
+            f"{count(rough['hard_brakes'], 'hard brake')} and "
+            f"{count(started.get(rough['car'], 0), 'wave')} started."
         )
         figures = {"smooth": smooth["accel_rms"], "rough": rough["accel_rms"]}
     elif len(players) == 1:
@@ -466,7 +471,8 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
         pattern = (
             f"{ctx.label(me['car'])} varied speed at {me['accel_rms']:.2f} m/s² (RMS), "
             f"{ratio:.1f}× the steady bots' {ref:.2f} m/s² — {word} than them — with "
-            f"{me['hard_brakes']} hard brakes and {started.get(me['car'], 0)} waves started."
+            f"{count(me['hard_brakes'], 'hard brake')} and "
+            f"{count(started.get(me['car'], 0), 'wave')} started."
         )
         figures = {"you": me["accel_rms"], "steady_bots": round(ref, 3), "ratio": round(ratio, 2)}
     else:

@@ -149,6 +149,22 @@ async def test_lobby_start_button_sends_start_for_the_host() -> None:
     assert conn.sent[-1] == {"type": "host", "command": "start"}
 
 
+async def test_a_player_sees_no_start_key_and_sends_nothing_with_it() -> None:
+    app, conn = make_app(kind="join")
+    app.state.connection = "connected"
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.post_message(ServerMessage({**joined(), "role": "player"}))
+        app.post_message(ServerMessage(room("lobby")))
+        await wait_for(pilot, lambda: isinstance(app.screen, LobbyScreen))
+        await wait_for(pilot, lambda: app.state.role == "player")
+        await pilot.pause()
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+        assert "start" not in shown and "app.help" in shown
+        await pilot.press("s")
+        await pilot.pause()
+    assert not [m for m in conn.sent if m.get("type") == "host"]
+
+
 async def test_paused_round_says_so_in_the_hud() -> None:
     app, _ = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

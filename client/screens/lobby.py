@@ -133,6 +133,7 @@ class LobbyScreen(Screen):
         rules.append("\n".join(rule_lines(room.get("rulebook"))))
         self.query_one("#lobby-rules", Static).update(rules)
         is_host = state.role == "host"
+        self.refresh_bindings()
         button = self.query_one("#lobby-start", Button)
         button.display = is_host
         button.disabled = not (is_host and phase == "lobby" and state.connection == "connected")
@@ -148,6 +149,13 @@ class LobbyScreen(Screen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "lobby-start":
             self.action_start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Players do not see a start key they cannot use (the footer hides it)."""
+        if action == "start":
+            app: Any = self.app
+            return app.state.role == "host"
+        return True
 
     def action_start(self) -> None:
         app: Any = self.app
