@@ -399,11 +399,17 @@ def shared_vision(ctx: Context) -> dict[str, Any] | None:
     if adherence is not None and scored:
         low = min(scored, key=lambda d: d["adherence"])
         high = max(scored, key=lambda d: d["adherence"])
-        pattern = (
-            f"The rulebook you agreed ({', '.join(parts)}) was kept at {adherence}/100 on "
-            f"average, from {low['adherence']} ({ctx.label(low['car'])}) to "
-            f"{high['adherence']} ({ctx.label(high['car'])})."
-        )
+        if low["adherence"] == high["adherence"]:
+            pattern = (
+                f"The rulebook you agreed ({', '.join(parts)}) was kept at "
+                f"{high['adherence']}/100 by every one of the {count(len(scored), 'driver')}."
+            )
+        else:
+            pattern = (
+                f"The rulebook you agreed ({', '.join(parts)}) was kept at {adherence}/100 on "
+                f"average, from {low['adherence']} ({ctx.label(low['car'])}) to "
+                f"{high['adherence']} ({ctx.label(high['car'])})."
+            )
     elif agreed.get("signal") == "required" and ctx.team.get("lane_changes"):
         total, bad = ctx.team["lane_changes"], ctx.team.get("unsignalled_changes", 0)
         pattern = (

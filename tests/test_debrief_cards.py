@@ -100,6 +100,10 @@ def test_shared_vision_only_with_an_agreed_rulebook() -> None:
     assert "68/100" in card["pattern"] and "40 (Ana)" in card["pattern"]
     assert "from 70% in round 1 to 20%" in card["pattern"]
     assert insights.shared_vision(_ctx(drivers, team)) is None
+    # when every driver kept it alike, the card says so once instead of "from 100 to 100"
+    alike = [_driver(1, adherence=100), _driver(2, adherence=100, kind="player")]
+    card = insights.shared_vision(_ctx(alike, {**team, "adherence": 100}, book, names={2: "Ana"}))
+    assert card is not None and "100/100 by every one of the 2 drivers" in card["pattern"]
 
 
 def test_personal_mastery_compares_players() -> None:

@@ -141,7 +141,7 @@ class LobbyScreen(Screen):
         if state.connection != "connected" and state.connection_note:
             status.append(state.connection_note)
         elif phase == "lobby" and not is_host:
-            status.append("Waiting for the host to start the round…")
+            status.append("Waiting for the host to start…")
         elif is_host and phase == "lobby":
             status.append("Press Start (or s) when everyone is in.")
         self.query_one("#lobby-status", Static).update(status)
