@@ -140,3 +140,38 @@ def test_joining_is_deterministic_and_prefers_the_right_lane() -> None:
     assert a.state() == b.state()
     player = a.cars[max(a.cars)]
     assert player.lane_index == 0  # light traffic: the rightmost lane has room
+
+
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(SCENARIOS), seed=st.integers(0, 10_000), at=st.sampled_from([0, 600]))
+@example(name="rush-hour", seed=2, at=600)  # a truck was put where only a car fitted: a crash
+def test_bots_the_host_adds_join_where_it_is_safe(name: str, seed: int, at: int) -> None:
+    """The host's "+5 bots" (and a program's traffic shock) mid-round: denser traffic, but
+    no crash and no emergency of the new bots' making; each new car is on the road with room."""
+    world = World(load_scenario(name), seed=seed)
+    for _ in range(at):
+        world.step({})
+    added = world.add_bots(5)
+    assert len(added) == len(set(added)) <= 5
+    for car_id in added:
+        car = world.cars[car_id]
+        assert car.controller == "bot" and not car.crashed and car.v >= 0.0
+        ahead, front, behind, back = _neighbours(world, car)
+        if ahead is not car:
+            assert front > 0.0 and back > 0.0, (car, ahead, front, behind, back)
+    events: list[Event] = []
+    for _ in range(AFTER):
+        events.extend(world.step({}))
+    theirs = [e for e in events if e.car in added or e.other in added]
+    assert not [e for e in theirs if e.kind == "crash"], theirs
+    # in the first 2 s nobody behind a new car brakes in an emergency for it
+    early = [e for e in theirs if e.kind == "near_miss" and e.tick < at + 40 and e.other in added]
+    assert not early, early
+
+
+def test_open_road_takes_all_the_bots_asked_for() -> None:
+    world = World(load_scenario("open-road"), seed=3)
+    for _ in range(100):
+        world.step({})
+    before = len(world.cars)
+    assert len(world.add_bots(5)) == 5 and len(world.cars) == before + 5

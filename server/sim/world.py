@@ -137,12 +137,20 @@ class World(Motion, LaneChanging):
     def _car_rng(self, car_id: int) -> random.Random:
         return random.Random(self.seed * 1_000_003 + car_id * 7919 + 17)
 
-    def _new_bot(self, personality: str | None, lane: int, x: float, v: float | None) -> Car:
+    def _new_bot(
+        self,
+        personality: str | None,
+        lane: int,
+        x: float,
+        v: float | None,
+        truck: bool | None = None,
+    ) -> Car:
         car_id = self._next_id
         self._next_id += 1
         if personality is None:
             personality = choose_personality(self.mix, self._rng)
-        truck = self.scenario.trucks > 0 and self._rng.random() < self.scenario.trucks
+        if truck is None:
+            truck = self._draw_truck()
         rng = self._car_rng(car_id)
         overrides = {k: v for k, v in self.scenario.drivers.items() if k != "length"}
         params = make_params(personality, rng, truck=truck, overrides=overrides)
@@ -155,6 +163,9 @@ class World(Motion, LaneChanging):
         self.cars[car_id] = car
         self._order.append(car)
         return car
+
+    def _draw_truck(self) -> bool:
+        return self.scenario.trucks > 0 and self._rng.random() < self.scenario.trucks
 
     def _populate(self, n: int) -> None:
         """Place n bots evenly over the drivable lanes, each at its equilibrium speed."""
@@ -356,7 +367,9 @@ class World(Motion, LaneChanging):
         self._rebuild()
         return car_id
 
-    def _join_spot(self, target: float) -> tuple[int, float, float, float] | None:
+    def _join_spot(
+        self, target: float, length: float = CAR_LENGTH
+    ) -> tuple[int, float, float, float] | None:
         """Where a new player's car can join: (lane, x, speed, slack), or None without road.
 
         Every gap between two cars of a drivable lane is a candidate. The car starts at its
@@ -372,7 +385,6 @@ class World(Motion, LaneChanging):
         """
         p = PLAYER_PARAMS
         me = (p["s0"], PLAYER_GAPS[2], 0.5 / math.sqrt(p["a"] * p["b"]), p["a"], p["b"], target)
-        length = CAR_LENGTH
         L = self.length
         best: tuple[float, int, float, float] | None = None
         for lane in self._main_lanes:
@@ -493,39 +505,6 @@ class World(Motion, LaneChanging):
                     best = (key, car, setting)
         return None if best is None else (best[1], best[2])
 
-    def _free_spot(self, length: float) -> tuple[int, float, float]:
-        """The middle of the largest gap in any drivable lane, and a speed safe for it (where
-        bots are added; a player joins by `_join_spot`)."""
-        best: tuple[float, int, float, float] | None = None
-        for lane in self._main_lanes:
-            cars = self._lanes[lane]
-            if not cars:
-                for i in range(64):
-                    x = (self.geo.gantry + 7.0 + i * self.length / 64) % self.length
-                    if self.geo.exists(lane, x) and self.geo.exists(lane, x - length):
-                        cand = (self.length, lane, x, 25.0)
-                        if best is None or cand[0] > best[0]:
-                            best = cand
-                        break
-                continue
-            n = len(cars)
-            for i, behind in enumerate(cars):
-                ahead = cars[(i + 1) % n]
-                room = (ahead.x - ahead.length - behind.x) % self.length if n > 1 else self.length
-                x = (behind.x + (room + length) / 2) % self.length
-                if not (self.geo.exists(lane, x) and self.geo.exists(lane, x - length)):
-                    continue
-                v = min(behind.v, ahead.v)
-                if best is None or room > best[0]:
-                    best = (room, lane, x, v)
-        if best is None:
-            lane = self._main_lanes[0]
-            return lane, self.geo.gantry, 0.0
-        room, lane, x, v = best
-        half = (room - length) / 2
-        safe = equilibrium_speed(half, 33.3, 1.5, 2.0)
-        return lane, x, min(v, safe)
-
     def set_controller(self, car_id: int, controller: str, personality: str = "steady") -> None:
         """A bot takes over a car ("bot") or its player takes it back ("player")."""
         car = self.cars.get(car_id)
@@ -568,7 +547,10 @@ class World(Motion, LaneChanging):
             self._pending.append(Event(self.tick, kind, car.id, car.x, car.lane_index))
 
     def add_bots(self, n: int, personality: str | None = None) -> list[int]:
-        """Add up to n bots in the largest free spaces; returns the ids actually added."""
+        """Add up to n bots, each only where a gap is safe to join at the traffic's speed (the
+        same test as a joining player's, see _join_spot), so that the facilitator's extra
+        traffic makes the road denser without a hard brake of its own; returns the ids
+        actually added (fewer than n when the road has no safe gap left)."""
         n = max(0, int(n))
         if personality is not None:
             make_params(personality, random.Random(0))  # validate
@@ -577,12 +559,20 @@ class World(Motion, LaneChanging):
 
     def _add_bots(self, n: int, personality: str | None) -> list[int]:
         ids = []
+        typical = self.scenario.drivers.get("v0", 120 / 3.6)
+        target = max(10 / 3.6, typical * 0.9)
         for _ in range(n):
-            lane, x, v = self._free_spot(CAR_LENGTH)
-            room_ok = self._room_at(lane, x, CAR_LENGTH, 4.0)
-            if not room_ok:
+            # who comes is drawn first (in _new_bot's order): a truck needs a longer gap
+            kind = personality or choose_personality(self.mix, self._rng)
+            truck = self._draw_truck()
+            length = TRUCK_LENGTH if truck else self.scenario.drivers.get("length", CAR_LENGTH)
+            spot = self._join_spot(target, length)
+            if spot is None or spot[3] < 0.0:
                 break
-            car = self._new_bot(personality, lane, x, v)
+            lane, x, v, _slack = spot
+            if not self._room_at(lane, x, length, 2.0):
+                break
+            car = self._new_bot(kind, lane, x, v, truck=truck)
             ids.append(car.id)
             self._rebuild()
         return ids
