@@ -597,7 +597,15 @@ class Room:
         if self.world is None:
             raise ProtocolError("bad_state", "there is no road yet")
         if n > 0:
-            self.world.add_bots(n)
+            added = len(self.world.add_bots(n))
+            if added < n:
+                self.send(
+                    member,
+                    {
+                        "type": "notice",
+                        "text": f"Added {added} of {n} bots: the road has no safe gap for more.",
+                    },
+                )
         else:
             self.world.remove_bots(-n)
         self.announce()

@@ -178,6 +178,19 @@ def test_host_leaving_hands_the_room_on() -> None:
     assert ana.role == "host" and ana_conn.last("room")["host"] == ana.player
 
 
+def test_a_full_road_takes_fewer_bots_and_the_host_is_told() -> None:
+    room = Room("ABCDE", clock=Clock(), scenario="ring")  # the real world: 22 cars on 230 m
+    conn = FakeConn()
+    host = room.join("Host", "host", conn, wants_car=False)
+    room.handle(host, {"type": "host", "command": "start"})
+    n = len(room.world.cars)
+    room.handle(host, {"type": "host", "command": "bots", "value": 20})
+    added = len(room.world.cars) - n
+    assert 0 <= added < 20
+    text = conn.last("notice")["text"]
+    assert text == f"Added {added} of 20 bots: the road has no safe gap for more."
+
+
 def test_bots_pause_resume_incident_extend() -> None:
     room, _ = make_room()
     conn = FakeConn()
