@@ -121,12 +121,15 @@ async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any, 
     async with app.run_test(size=(100, 30)) as pilot:
         await driving(pilot)
         car, token = app.state.car, app.state.token
-        assert app.connection is not None
+        connection = app.connection
+        assert connection is not None
+        attempts = connection.attempts
         if how == "client closes":
-            await app.connection.drop()
+            await connection.drop()
         else:
             cut_the_wire(server)
-        await wait_for(pilot, lambda: app.state.connection in ("lost", "connecting"))
+        # the "lost" state can be over before a check sees it: count the connection attempts
+        await wait_for(pilot, lambda: connection.attempts > attempts, timeout=20)
         await wait_for(pilot, lambda: app.state.connection == "connected", timeout=20)
         tick = app.state.snapshot["tick"]
         await wait_for(pilot, lambda: app.state.snapshot["tick"] > tick + 5)
