@@ -194,3 +194,21 @@ def test_a_bot_count_beyond_the_road_is_capped_without_overlaps() -> None:
         assert (ahead.x - behind.x) % world.length >= ahead.length
     assert not [e for e in _drive(world, 100) if e.kind == "crash"]
     assert len(World(load_scenario("ring"), seed=1, bots=-3).cars) == 0
+
+
+BUILT_IN = ("ring", "open-road", "rush-hour", "lane-closure", "on-ramp", "incident")
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_a_road_opens_calm_every_car_able_to_stop_behind_its_leader(name: str) -> None:
+    """The first seconds of a round are the traffic's, not an artefact of where cars were put:
+    no crash and no emergency braking (lane-closure seed 26 used to open with a crash: a car
+    at 120 km/h placed 42 m behind one crawling to the end of the closing lane)."""
+    for seed in (6, 26, 1, 2, 3):
+        world = World(load_scenario(name), seed=seed)
+        world._find_leaders()
+        for car in world.cars.values():
+            room = max(0.0, car.gap - car.params.s0)
+            assert car.v * car.v <= car.lv * car.lv + 2.0 * car.params.b * room + 1e-6, car
+        events = _drive(world, 60)
+        assert not [e for e in events if e.kind in ("crash", "near_miss")], (name, seed)

@@ -198,6 +198,26 @@ class World(Motion, LaneChanging):
         for car in self._order:
             p = car.params
             car.v = min(car.v0 * 0.98, equilibrium_speed(car.gap, car.v0, car.T, p.s0))
+        self._calm_start()
+
+    def _calm_start(self) -> None:
+        """Slow every car that could not stop behind its leader at its own comfortable braking.
+
+        The equilibrium speed assumes a leader going as fast; one near the end of a closing
+        lane (or queued behind it) starts slow, and the car behind would otherwise open the
+        round with an emergency stop or a crash. Speeds only come down, so the passes settle.
+        """
+        for _ in range(64):
+            self._find_leaders()
+            changed = False
+            for car in self._order:
+                room = car.gap - car.params.s0
+                cap = math.sqrt(car.lv * car.lv + 2.0 * car.params.b * room) if room > 0 else 0.0
+                if car.v > cap + 1e-9:
+                    car.v = cap
+                    changed = True
+            if not changed:
+                break
 
     def _apply_rules(self, car: Car) -> None:
         """Set what a driver does under the rulebook, by their personality's habits."""
