@@ -150,7 +150,7 @@ class InterlaneApp(App[int]):
         self.connection: Connection | None = None
         self._connect = connect
         self._screen_key: str | None = None
-        self._started = False
+        self._started: set[tuple[object, object]] = set()  # steps this client auto-started
         self.missing_screen: str | None = None  # label of a wanted screen not in this build
         self._last_error: tuple[str, float] = ("", float("-inf"))
 
@@ -168,7 +168,7 @@ class InterlaneApp(App[int]):
         """Connect (or reconnect somewhere else) following `plan`."""
         self.plan = plan
         self.state = ClientState()
-        self._started = False
+        self._started = set()
         self._run_connection()
 
     @work(exclusive=True, group="net", exit_on_error=False)
@@ -266,12 +266,14 @@ class InterlaneApp(App[int]):
                 self._route()
             except ScreenStackError:  # the app is closing down: nothing to show any more
                 return
-        if kind == "room" and self.plan.autostart and not self._started:
-            if msg["phase"] == "lobby" and self.state.role == "host":
-                self._started = True
-                self.send({"type": "host", "command": "start"})
-            elif msg["phase"] != "lobby":
-                self._started = True
+        if kind == "room" and self.plan.autostart:
+            # solo: every step starts as soon as its lobby is there (once per step, so a
+            # lobby announced twice, or a reconnect into a running round, starts nothing)
+            step = (msg.get("step"), msg.get("round"))
+            if step not in self._started:
+                self._started.add(step)
+                if msg["phase"] == "lobby" and self.state.role == "host":
+                    self.send({"type": "host", "command": "start"})
         self._forward(ServerMessage(msg))
 
     def _toast_error(self, text: str) -> None:

@@ -578,6 +578,14 @@ class Room:
         # from the lobby: skip a step the host does not want (e.g. the practice round)
         if self.phase == "lobby" and self.step_index + 1 >= len(self.plans):
             raise ProtocolError("bad_state", "this is the last step of the program")
+        if (
+            self.phase == "debrief"
+            and not self.program_name
+            and len(self.plans) == 1 + self.step_index
+        ):
+            # a room of one scenario (solo practice, `host --scenario`) has no last round: the
+            # next one is the same road again, with the next seed
+            self.plans.append(self.plans[-1])
         self.step_index += 1
         self._prepare_step()
         self.announce()

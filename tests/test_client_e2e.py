@@ -217,3 +217,24 @@ async def test_solo_host_pauses_and_resumes_with_p(server: Any) -> None:
         await wait_for(pilot, lambda: app.state.phase == "driving")
         tick = app.state.snapshot["tick"]
         await wait_for(pilot, lambda: app.state.snapshot["tick"] > tick)
+
+
+async def test_solo_next_after_the_debrief_drives_the_road_again(server: Any) -> None:
+    """A solo player's `n` on the debrief is another round on the same road, started at once."""
+    from client.screens.debrief import DebriefScreen
+
+    app = solo_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await driving(pilot)
+        assert app.send({"type": "host", "command": "end"})
+        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=40)
+        await wait_for(pilot, lambda: app.state.room and app.state.room["phase"] == "debrief")
+        await pilot.press("n")
+        await wait_for(
+            pilot,
+            lambda: app.state.room["phase"] == "driving" and app.state.room["round"] == 2,
+            timeout=20,
+        )
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
+        assert app.state.room["scenario"] == "open-road"
+        assert you(app)["car"] == app.state.car

@@ -70,8 +70,37 @@ def test_a_round_from_lobby_to_debrief() -> None:
     for conn in (host_conn, ana_conn, ben_conn):
         assert conn.last("room")["phase"] == "debrief"
         assert conn.last("debrief")["round"] == 1
+    first_seed = room.seed
+    # a room of one scenario has no last round: next is the same road again, a new seed
     room.handle(host, {"type": "host", "command": "next"})
-    assert ana_conn.last("room")["phase"] == "finished"
+    again = ana_conn.last("room")
+    assert again["phase"] == "lobby" and again["step"] == 2 and again["scenario"] == "test-road"
+    assert room.seed != first_seed
+    room.handle(host, {"type": "host", "command": "start"})
+    room.step()
+    room.handle(host, {"type": "host", "command": "end"})
+    assert ana_conn.last("debrief")["round"] == 2
+
+
+def test_a_program_room_finishes_after_its_last_step() -> None:
+    room, _ = make_room(program="quick")
+    conn = FakeConn()
+    host = room.join("Host", "host", conn, wants_car=False)
+    for _ in range(20):
+        phase = conn.last("room")["phase"]
+        if phase == "finished":
+            break
+        if phase == "lobby":
+            room.handle(host, {"type": "host", "command": "start"})
+        elif phase == "council":
+            room.handle(host, {"type": "host", "command": "end"})
+        elif phase == "driving":
+            room.step()
+            room.handle(host, {"type": "host", "command": "end"})
+        elif phase == "debrief":
+            room.handle(host, {"type": "host", "command": "next"})
+    assert conn.last("room")["phase"] == "finished"
+    assert room.round_no == 2  # the quick program's two rounds, then the end
 
 
 def test_round_ends_when_its_time_is_up() -> None:
