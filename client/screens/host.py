@@ -266,7 +266,13 @@ class HostScreen(Screen[None]):
             text.append("waiting for the room…", style="dim")
         else:
             text.append(phase_label(room))
-            text.append(f"  {fmt_clock(seconds_left(self.app, room))} left")
+            length = room.get("seconds")
+            road = isinstance(room.get("ring"), dict)  # a council's lobby has no road
+            if room.get("phase") == "lobby" and road and isinstance(length, int | float):
+                # nothing runs yet: say how long the coming round will be
+                text.append(f"  {fmt_clock(length)} round")
+            elif room.get("phase") in ("driving", "paused", "council"):
+                text.append(f"  {fmt_clock(seconds_left(self.app, room))} left")
             scenario = room.get("scenario")
             if isinstance(scenario, str):
                 text.append("  ")
