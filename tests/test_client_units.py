@@ -278,3 +278,18 @@ def test_fog_hides_the_road_beyond_sight() -> None:
     assert "█" in rows[5]
     clear = frame([car_far], road={**ROAD, "fog": [{"start": 800.0, "end": 900.0, "sight": 20.0}]})
     assert "░" not in "".join(clear)  # fog elsewhere on the ring: clear here
+
+
+def test_short_rings_are_labelled_in_metres_and_long_ones_in_km() -> None:
+    from client.widgets.ring_overview import distance_label
+
+    assert distance_label(115.0, 230.0) == "115m"
+    assert distance_label(1250.0, 2500.0) == "1.2km"
+
+
+def test_a_single_scenario_room_is_not_titled_twice() -> None:
+    from client.screens.roomview import phase_label
+
+    room = {"phase": "driving", "round": 1, "rounds": 1, "title": "ring", "scenario": "ring"}
+    assert phase_label(room) == "driving · round 1/1"
+    assert phase_label({**room, "title": "Shared rules"}).endswith("· Shared rules")

@@ -118,7 +118,8 @@ class LobbyScreen(Screen):
             # the step's title says what comes next (a council has no road); plain text only
             title = room.get("title") if isinstance(room.get("title"), str) else ""
             scenario = room.get("scenario") if isinstance(room.get("scenario"), str) else ""
-            heading = " · ".join(part for part in (title, scenario) if part) or "?"
+            parts = (title, scenario) if title != scenario else (scenario,)
+            heading = " · ".join(part for part in parts if part) or "?"
             note.append(f"Next: {heading} · round {room.get('round', 0)}")
             rounds = room.get("rounds")
             if isinstance(rounds, int) and rounds > 0:

@@ -179,6 +179,7 @@ def phase_label(room: dict[str, Any] | None) -> str:
     rnd, rounds = int_or_none(room.get("round")), int_or_none(room.get("rounds"))
     label = f"{phase} · round {rnd}/{rounds}" if rnd is not None and rounds else phase
     title = room.get("title")  # the program step's title, e.g. "Shared rules"
-    if isinstance(title, str) and title.strip():
+    # a room of one scenario is titled by it: the scenario is shown beside the label anyway
+    if isinstance(title, str) and title.strip() and title != room.get("scenario"):
         label += f" · {plain(title, 60)}"
     return label

@@ -32,6 +32,14 @@ BAR_GLYPHS = "▁▂▃▄▅▆▇█"
 FREE_FLOW_KMH = 120.0
 
 
+def distance_label(metres: float, road_length: float) -> str:
+    """A position along the road for an axis: metres on a short ring (the 230 m Sugiyama ring
+    would read 0.0km, 0.0km, 0.1km…), kilometres on a long one."""
+    if road_length < 2000:
+        return f"{metres:.0f}m"
+    return f"{metres / 1000:.1f}km"
+
+
 def speed_colour(kmh: float) -> str:
     """The colour of a speed band: red for stopped through teal for free flow."""
     for bound, colour in SPEED_BANDS:
@@ -136,7 +144,7 @@ class RingOverview(Widget):
             marks = max(2, min(6, width // 14))
             for i in range(marks):
                 col = i * (width - 1) // (marks - 1) if marks > 1 else 0
-                label = f"{self.length * col / width / 1000:.1f}km"
+                label = distance_label(self.length * col / width, self.length)
                 start = min(col, width - len(label))
                 for j, ch in enumerate(label):
                     text[start + j] = ch

@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from client.widgets.ring_overview import speed_colour
+from client.widgets.ring_overview import distance_label, speed_colour
 
 GUTTER = 7  # left margin for the position labels ("1.50km ")
 EMPTY = "#303030"
@@ -234,7 +234,7 @@ class SpaceTime(Widget, can_focus=True):
         label = ""
         if self.length > 0 and y in (0, rows // 2, rows - 1):
             x = (rows - y - 0.5) / rows * self.length
-            label = f"{x / 1000:.2f}km"
+            label = f"{x / 1000:.2f}km" if self.length >= 2000 else distance_label(x, self.length)
         return Segment(label.rjust(GUTTER - 1)[: GUTTER - 1] + "┤", Style(dim=True))
 
     def _axis(self) -> Strip:
