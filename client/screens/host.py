@@ -262,6 +262,13 @@ class HostScreen(Screen[None]):
         room = self.room
         text = Text()
         text.append("Interlane host  ", style="bold")
+        code = room.get("code") if isinstance(room, dict) else None
+        if isinstance(code, str) and code:
+            # the big letters are for the projector; this is for reading out (S and 9 differ
+            # by one half-block there)
+            text.append("room ")
+            text.append(plain(code, 8), style="bold")
+            text.append("  ")
         if room is None:
             text.append("waiting for the room…", style="dim")
         else:
