@@ -376,6 +376,20 @@ async def test_projector_layout_one_card_at_a_time_and_host_next() -> None:
         assert app.sent == [{"type": "host", "command": "next"}]
 
 
+async def test_after_the_last_step_the_debrief_says_so_and_offers_no_next() -> None:
+    app = debrief_app(role="host", car=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        assert "program is over" not in screen_text(app)
+        app.feed(room_msg(phase="finished"))
+        await wait_for(pilot, lambda: "the program is over" in screen_text(app))
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+        assert "next_round" not in shown
+        await pilot.press("r", "n")
+        await pilot.pause()
+        assert app.sent == []
+
+
 async def test_player_cannot_send_next() -> None:
     app = debrief_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -211,7 +211,7 @@ class DebriefScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_round":
-            return self.role == "host"
+            return self.role == "host" and not self._finished()
         if action == "card":
             return self.projector
         if action == "replay":
@@ -279,6 +279,9 @@ class DebriefScreen(Screen[None]):
     def on_server_message(self, event: Any) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
         msg = message_of(event)
+        if msg is not None and msg.get("type") == "room" and self.is_mounted:
+            self._show_title()  # the program may have ended: no next step to offer
+            self.refresh_bindings()
         if msg is not None and msg.get("type") == "debrief":
             if msg == self.payload:
                 return  # the same debrief again (after a reconnect): keep the reveal
@@ -331,6 +334,8 @@ class DebriefScreen(Screen[None]):
             text.append(plain(p["scenario"], 40), style="italic")
         if isinstance(p.get("duration_s"), int | float):
             text.append(f" · {fmt_clock(p['duration_s'])}")
+        if self._finished():
+            text.append(" · the program is over: thank you for driving", style="bold")
         self.query_one("#debrief-title", Static).update(text)
         rulebook = p.get("rulebook")
         book = Text("Rulebook this round: ", style="bold")
@@ -339,6 +344,10 @@ class DebriefScreen(Screen[None]):
         except KeyError:
             book.append("–")
         self.query_one("#rulebook", Static).update(book)
+
+    def _finished(self) -> bool:
+        room = app_state(self.app, "room")
+        return isinstance(room, dict) and room.get("phase") == "finished"
 
     def _my_path(self) -> list[int]:
         car = self.car
