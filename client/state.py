@@ -344,8 +344,10 @@ class ClientState:
             if not isinstance(msg.get("team"), dict):
                 msg.pop("team", None)
             self.snapshot = msg
-            if self.room_t is None and self.room is not None:
-                self.room_t = float(msg["t"])  # the room's clock was read just before this
+            if self.room is not None and (self.room_t is None or msg["t"] < self.room_t):
+                # the room's clock was read just before this; time going back is a new round's
+                # road, whose room message came while the last round's snapshot was current
+                self.room_t = float(msg["t"])
             you = self.you
             car = you_value(you, "car", "id")
             if isinstance(car, int):

@@ -293,3 +293,18 @@ def test_a_single_scenario_room_is_not_titled_twice() -> None:
     room = {"phase": "driving", "round": 1, "rounds": 1, "title": "ring", "scenario": "ring"}
     assert phase_label(room) == "driving · round 1/1"
     assert phase_label({**room, "title": "Shared rules"}).endswith("· Shared rules")
+
+
+def test_the_round_clock_restarts_with_a_new_rounds_road() -> None:
+    """Round 2's room message comes while round 1's last snapshot (t = 15 s) is current; the
+    countdown must follow round 2's own time, not add round 1's 15 s to it."""
+    from tests.test_client_fakes import room, snapshot
+
+    state = ClientState()
+    state.apply(room("driving"), 0.0)
+    state.apply(snapshot(300), 0.0)  # round 1 at t = 15 s
+    assert state.seconds_left() == 240.0
+    state.apply({**room("driving"), "round": 2, "clock": 15.0}, 0.0)
+    state.apply(snapshot(1), 0.0)  # round 2's first snapshot, t = 0.05 s
+    state.apply(snapshot(81), 0.0)  # 4 s later
+    assert abs(state.seconds_left() - 11.0) < 1e-6
