@@ -41,6 +41,7 @@ DEFAULT_SCENARIO = "open-road"
 DEFAULT_ROUND_SECONDS = 240.0
 DEFAULT_COUNCIL_SECONDS = 180.0
 MAX_CONTROLS_PER_TICK = 8  # per car: more in one tick is noise, not driving
+REPLAY_COOLDOWN_S = 5.0  # a round's inputs are tens of kB: one copy per member now and then
 TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
@@ -295,6 +296,12 @@ class Room:
         self.round_bots: int | None = bots
         self.round_mix: dict[str, float] | None = None
         self.last_debrief: dict[str, Any] | None = None
+        # the last analysed round's inputs as a `replay` frame (encoded once), for members who
+        # replay it on their own machine; None before the first debrief or when too large
+        self._replay_frame: bytes | None = None
+        self._replay_error = "there is no finished round to replay yet"
+        self._replay_pending: dict[str, Any] | None = None
+        self._replays_sent: dict[int, float] = {}
         self.history: list[dict[str, Any]] = []  # previous rounds' debriefs (learning curve)
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
@@ -484,6 +491,8 @@ class Room:
                 self._chat(member, msg)
             elif kind == "leave":
                 self.leave(member)
+            elif kind == "replay":
+                self._send_replay(member)
             else:
                 raise ProtocolError("bad_state", f"{kind} is not expected inside a room")
         except ProtocolError as exc:
@@ -497,6 +506,19 @@ class Room:
         queue = self._controls.setdefault(member.car, [])
         if len(queue) < MAX_CONTROLS_PER_TICK:
             queue.append((msg["action"], msg.get("value")))
+
+    def _send_replay(self, member: Member) -> None:
+        """The debriefed round's inputs to one member, who replays it on their own machine (the
+        simulation is deterministic: scenario, seed and input log are the whole round)."""
+        if self.phase not in ("debrief", "finished") or self._replay_frame is None:
+            raise ProtocolError("bad_state", self._replay_error)
+        now = self.clock()
+        last = self._replays_sent.get(member.player)
+        if last is not None and now - last < REPLAY_COOLDOWN_S:
+            raise ProtocolError("rate_limited", "the replay is on its way; ask again shortly")
+        self._replays_sent[member.player] = now
+        if member.conn is not None:
+            member.conn.send(self._replay_frame)
 
     def _chat(self, member: Member, msg: dict[str, Any]) -> None:
         if member.role == "spectator":
@@ -930,6 +952,20 @@ class Room:
         names = {m.car: m.name for m in self.roster if m.car is not None}
         previous = list(self.history)
         log_copy = list(world.log)
+        self._replay_frame = None
+        self._replay_error = "this round is still being analysed; ask again in a moment"
+        self._replay_pending = {
+            "type": "replay",
+            "round": round_no,
+            "scenario": plan.scenario,
+            "seed": seed,
+            "rulebook": rulebook,
+            "bots": bots,
+            "mix": dict(mix) if mix else None,
+            "ticks": ticks,
+            "log": log_copy,
+            "names": {str(car): name for car, name in names.items()},
+        }
         store, code, program, analyser = self.store, self.code, self.program_name, self.analyser
         host = self.host
         host_name = host.name if host else ""
@@ -998,10 +1034,25 @@ class Room:
 
         return job
 
+    def _keep_replay(self) -> None:
+        pending, self._replay_pending = self._replay_pending, None
+        if pending is None:
+            return
+        try:
+            self._replay_frame = encode(pending)
+        except ProtocolError:
+            self._replay_error = (
+                "this round is too long to send for a replay here; the host can replay it"
+            )
+        else:
+            self._replays_sent.clear()
+
     def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
         """Back on the room's thread: the round is saved; now everyone gets the debrief."""
         if exc is not None or payload is None:
             log.error("room %s: debrief failed: %r", self.code, exc)
+            self._replay_pending = None
+            self._replay_error = "this round's analysis failed, so it cannot be replayed"
             payload = {
                 "round": self.round_no,
                 "scenario": self.plan.scenario,
@@ -1010,6 +1061,7 @@ class Room:
         else:
             self.game_id = payload.pop("_game_id", self.game_id)
             self.history.append(payload)
+            self._keep_replay()
         message = {"type": "debrief", **payload}
         self.last_debrief = message
         if self.closed:

@@ -143,6 +143,7 @@ CLIENT_MESSAGES: dict[str, dict[str, Field]] = {
     "ping": {
         "t": Field(_NUM),
     },
+    "replay": {},
     "leave": {},
 }
 
@@ -211,6 +212,18 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
     },
     "notice": {
         "text": Field(_STR),
+    },
+    # the inputs of the round in the room's debrief, for a replay on the player's machine
+    "replay": {
+        "round": Field(_INT),
+        "scenario": Field(_STR),
+        "seed": Field(_INT),
+        "rulebook": Field(dict),
+        "bots": Field(_INT, required=False),
+        "mix": Field(dict, required=False),
+        "ticks": Field(_INT),
+        "log": Field(list),
+        "names": Field(dict),
     },
     "error": {
         "code": Field(_STR),

@@ -206,3 +206,52 @@ async def test_council_screen_votes_through_the_real_council(server: Any) -> Non
     finally:
         reader.cancel()
         await host.close()
+
+
+async def test_a_remote_player_replays_the_round_from_the_debrief(server: Any) -> None:
+    """No history file on the player's machine: the round's inputs come over the wire and the
+    deterministic simulation rebuilds it here, following the player's own car."""
+    host = await WireClient.open(server.url)
+    await host.send(
+        {
+            "type": "create",
+            "protocol": PROTOCOL_VERSION,
+            "name": "Host",
+            "scenario": "ring",
+            "bots": 10,
+            "seed": 5,
+        }
+    )
+    joined = await host.until("joined")
+    reader = asyncio.create_task(drain(host))
+    plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=joined["code"], role="player")
+    app = InterlaneApp(plan)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.state.room is not None and app.state.player)
+            await host.send({"type": "host", "command": "start"})
+            await wait_for(pilot, lambda: app.state.phase == "driving" and app.state.car)
+            car = app.state.car
+            await wait_for(pilot, lambda: app.state.snapshot and app.state.snapshot["tick"] > 40)
+            await host.send({"type": "host", "command": "end"})
+            await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=30)
+            screen = app.screen
+            assert isinstance(screen, DebriefScreen)
+            await wait_for(pilot, lambda: "diagram" in screen.payload, timeout=30)
+            await pilot.press("r")
+            shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+            assert "replay" in shown
+            await pilot.press("p")
+            await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen), timeout=20)
+            replay = app.screen
+            assert isinstance(replay, ReplayScreen)
+            await wait_for(pilot, lambda: replay.loaded or replay.error is not None, timeout=30)
+            assert replay.error is None and replay.frames[-1].tick == replay.stored["ticks"]
+            assert replay.follow == car and replay.names.get(car) == EVIL_NAME
+            assert EVIL_NAME in screen_text(app)  # the name, literally, in the status line
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is screen)
+            await quiet(pilot, app)
+    finally:
+        reader.cancel()
+        await host.close()

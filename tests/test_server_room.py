@@ -379,3 +379,38 @@ def test_car_less_watchers_share_one_whole_ring_frame() -> None:
     assert host_conn.raw is spec_conn.raw  # encoded once, sent to both
     assert len(host_conn.last("snapshot")["cars"]) == len(room.world.cars)
     assert "you" in ana_conn.last("snapshot") and ana_conn.raw is not host_conn.raw
+
+
+def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly() -> None:
+    """The replay on a player's own machine: scenario, seed and input log are the whole round."""
+    from server.replays import world_from_stored
+
+    clock = Clock()
+    room = Room("ABCDE", clock=clock, scenario="ring")  # the real world
+    host_conn, ana_conn = FakeConn(), FakeConn()
+    host = room.join("Host", "host", host_conn, wants_car=False)
+    ana = room.join("Ana", "player", ana_conn)
+    room.handle(ana, {"type": "replay"})
+    assert ana_conn.last("error")["code"] == "bad_state"  # nothing played yet
+    room.handle(host, {"type": "host", "command": "start"})
+    for tick in range(60):
+        if tick == 20:
+            room.handle(ana, {"type": "control", "action": "brake"})
+        room.step()
+    room.handle(host, {"type": "host", "command": "end"})
+    assert ana_conn.last("debrief")["round"] == 1
+    room.handle(ana, {"type": "replay"})
+    replay = ana_conn.last("replay")
+    assert replay["round"] == 1 and replay["scenario"] == "ring" and replay["ticks"] == 60
+    assert replay["names"] == {str(ana.car): "Ana"}
+    assert any(entry[1] == "controls" for entry in replay["log"])
+    rebuilt = world_from_stored(replay)
+    assert {c.id: (c.x, c.v) for c in rebuilt.cars.values()} == {
+        c.id: (c.x, c.v) for c in room.world.cars.values()
+    }
+    # one copy per member every few seconds: the frame is tens of kilobytes
+    room.handle(ana, {"type": "replay"})
+    assert ana_conn.last("error")["code"] == "rate_limited"
+    clock.now += 6
+    room.handle(ana, {"type": "replay"})
+    assert len(ana_conn.of("replay")) == 2

@@ -215,7 +215,7 @@ class DebriefScreen(Screen[None]):
         if action == "card":
             return self.projector
         if action == "replay":
-            return self._replay_source() is not None
+            return self._replay_source() is not None or self._can_fetch_replay()
         if action == "view_card":
             return bool(self.is_mounted and self.revealed and self._windows())
         if action == "reveal":
@@ -282,6 +282,9 @@ class DebriefScreen(Screen[None]):
         if msg is not None and msg.get("type") == "room" and self.is_mounted:
             self._show_title()  # the program may have ended: no next step to offer
             self.refresh_bindings()
+        if msg is not None and msg.get("type") == "replay" and self.is_mounted:
+            self._open_fetched_replay(msg)
+            return
         if msg is not None and msg.get("type") == "debrief":
             if msg == self.payload:
                 return  # the same debrief again (after a reconnect): keep the reveal
@@ -610,14 +613,33 @@ class DebriefScreen(Screen[None]):
             return None
         return getattr(plan, "db", None), code, rnd
 
+    def _can_fetch_replay(self) -> bool:
+        """A remote member asks the server for the round's inputs (see `replay` in
+        docs/protocol.md) and rebuilds the round here; that needs a live connection."""
+        rnd = self.payload.get("round")
+        connected = app_state(self.app, "connection") == "connected"
+        return connected and isinstance(rnd, int) and not isinstance(rnd, bool)
+
     def action_replay(self) -> None:
-        source = self._replay_source()
-        if source is None:
-            return
         from client.screens.replay import ReplayScreen
 
-        db, code, rnd = source
-        self.app.push_screen(ReplayScreen(db=db, game=code, round_no=rnd))
+        source = self._replay_source()
+        if source is not None:
+            db, code, rnd = source
+            self.app.push_screen(ReplayScreen(db=db, game=code, round_no=rnd))
+        elif self._can_fetch_replay() and self.app.send({"type": "replay"}):  # type: ignore[attr-defined]
+            self.notify("Fetching the round from the server…", markup=False)
+
+    def _open_fetched_replay(self, msg: dict[str, Any]) -> None:
+        """The round's inputs arrived: replay them here, with this debrief's wave roots."""
+        from client.screens.replay import ReplayScreen
+
+        if msg.get("round") != self.payload.get("round"):
+            return  # an answer about another round than the one on screen
+        stored = dict(msg)
+        stored.update(round_no=msg["round"], game_id=app_state(self.app, "code"))
+        stored["debrief"] = self.payload
+        self.app.push_screen(ReplayScreen(stored=stored))
 
     def action_next_round(self) -> None:
         self.app.send({"type": "host", "command": "next"})  # type: ignore[attr-defined]

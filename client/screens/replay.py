@@ -7,8 +7,10 @@ and the ring overview draw them unchanged. Rebuilding takes a moment, so it runs
 thread and the screen shows progress; afterwards scrubbing is instant. The wave roots of the
 round's debrief are one key away: jump there and ride along with the driver who braked.
 
-This is the one client screen that imports the server package (lazily): replays read the
-history file on this machine; they do not need a network connection.
+This is the one client screen that imports the server package (lazily): it runs the
+simulation here. The round comes from the history file on this machine (`interlane replay`,
+the host's and solo debrief), or — for a remote player — as the `replay` message the debrief
+screen asks the server for; after that no network connection is needed.
 """
 
 from __future__ import annotations
