@@ -73,7 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     solo = sub.add_parser("solo", help="practise alone against bots (no set-up)")
-    solo.add_argument("--scenario", default="open-road", help="scenario name or TOML file")
+    solo.add_argument(
+        "--scenario", default=None, help="scenario name or TOML file (default: open-road)"
+    )
+    solo.add_argument(
+        "--program",
+        default=None,
+        help="a program of rounds instead, e.g. solo-practice (name or TOML file)",
+    )
     solo.add_argument("--bots", type=_positive_int, default=None, help="number of bots")
     solo.add_argument("--seed", type=_positive_int, default=None, help="random seed")
     solo.add_argument("--name", default=None, help="your display name")

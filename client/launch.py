@@ -70,11 +70,35 @@ def _local_scenario(command: str, scenario: str | None) -> tuple[str | None, boo
         return None, False
 
 
+def _local_program(command: str, program: str | None) -> tuple[str | None, bool]:
+    """A program name the embedded server accepts: built-ins pass, a local TOML file is checked
+    here and registered by name (rooms never open paths that arrive over the network).
+
+    Returns (name, ok); on a bad file the error has been printed.
+    """
+    if program is None:
+        return None, True
+    from server.programs import ProgramError, list_programs, register_program
+
+    if program in list_programs():
+        return program, True
+    try:
+        return register_program(program), True
+    except ProgramError as exc:
+        print(f"interlane {command}: {exc}", file=sys.stderr)
+        return None, False
+
+
 def run_solo(args: argparse.Namespace) -> int:
     """`interlane solo`: embedded server on loopback, create a room, drive, bots around."""
     from client.app import Plan
 
-    scenario, ok = _local_scenario("solo", args.scenario)
+    # like `host`: a scenario asked for wins over a program
+    program, ok = _local_program("solo", None if args.scenario else getattr(args, "program", None))
+    if not ok:
+        return 2
+    # a program brings its own roads; else one scenario, again and again
+    scenario, ok = _local_scenario("solo", None if program else args.scenario or "open-road")
     if not ok:
         return 2
     handle = _start_server("127.0.0.1", 0, getattr(args, "db", None))
@@ -85,6 +109,7 @@ def run_solo(args: argparse.Namespace) -> int:
         url=handle.url,
         name=clean_name(args.name or "") or default_name(),
         scenario=scenario,
+        program=program,
         bots=args.bots,
         seed=args.seed,
         play=True,
@@ -100,18 +125,9 @@ def run_host(args: argparse.Namespace) -> int:
     scenario, ok = _local_scenario("host", args.scenario)
     if not ok:
         return 2
-    program = None if scenario else args.program
-    if program is not None:
-        # a program file is checked here and handed to the in-process server by name, so that
-        # rooms never open paths that arrive over the network
-        from server.programs import ProgramError, list_programs, register_program
-
-        if program not in list_programs():
-            try:
-                program = register_program(program)
-            except ProgramError as exc:
-                print(f"interlane host: {exc}", file=sys.stderr)
-                return 2
+    program, ok = _local_program("host", None if scenario else args.program)
+    if not ok:
+        return 2
     handle = _start_server(args.host, args.port, args.db)
     if handle is None:
         return 3

@@ -165,6 +165,21 @@ async def test_a_player_sees_no_start_key_and_sends_nothing_with_it() -> None:
     assert not [m for m in conn.sent if m.get("type") == "host"]
 
 
+async def test_the_program_steps_intro_is_the_first_thing_in_the_feed() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        intro = "Keep a wide, steady gap [b]and[/b] watch the waves fade."
+        app.post_message(ServerMessage(joined()))
+        app.post_message(ServerMessage({**room("driving"), "title": "Wave damper", "intro": intro}))
+        for tick in (98, 99, 100):
+            app.post_message(ServerMessage(snapshot(tick, events=None if tick == 100 else [])))
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
+        feed = app.screen.query_one(EventFeed)
+        await wait_for(pilot, lambda: len(feed.lines) >= 2)
+        lines = [strip.text for strip in feed.lines]
+        assert "Round 1: Wave damper." in lines[0] and intro in lines[1]  # literally, no markup
+
+
 async def test_paused_round_says_so_in_the_hud() -> None:
     app, _ = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

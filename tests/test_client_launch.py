@@ -42,6 +42,21 @@ def test_no_subcommand_is_solo(plans: list[Plan]) -> None:
     assert plans[0].kind == "solo"
 
 
+def test_solo_plays_open_road_by_default_or_a_program_when_asked(
+    plans: list[Plan], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("server.embedded")
+    assert main(["solo"]) == 0
+    assert (plans[-1].scenario, plans[-1].program) == ("open-road", None)
+    assert main(["solo", "--program", "solo-practice"]) == 0
+    assert (plans[-1].scenario, plans[-1].program) == (None, "solo-practice")
+    assert main(["solo", "--program", "solo-practice", "--scenario", "ring"]) == 0
+    assert (plans[-1].scenario, plans[-1].program) == ("ring", None)  # as `host` does
+    assert main(["solo", "--program", "no-such-program"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("interlane solo:") and "Traceback" not in err[0]
+
+
 def test_join_without_a_name_opens_the_form_with_the_code(plans: list[Plan]) -> None:
     assert main(["join", "kx7pq", "--server", "ws://10.0.0.5:9000"]) == 0
     assert plans[0].kind == "connect" and plans[0].code == "KX7PQ"

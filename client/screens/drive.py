@@ -70,6 +70,9 @@ class DriveScreen(Screen):
                 f"Round {room.get('round', 1)}: {title}. ↑/↓ speed, ←/→ lanes, ? all controls",
                 "notice",
             )
+        intro = room.get("intro")  # the program step's one-line brief, when it has one
+        if isinstance(intro, str) and intro.strip():
+            self.query_one(EventFeed).add(intro.strip(), "notice")
         if state.snapshot is not None:
             self._on_snapshot(state.snapshot)
         else:
