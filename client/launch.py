@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from shared.protocol import clean_name
@@ -51,42 +52,41 @@ def _run(plan: Any, handle: Any = None) -> int:
     return int(result or 0)
 
 
-def _local_scenario(command: str, scenario: str | None) -> tuple[str | None, bool]:
-    """A scenario name the embedded server accepts: built-ins pass, a local file is checked
-    and registered by name (rooms never open paths that arrive over the network).
+def _registered(
+    command: str,
+    value: str,
+    names: Callable[[], list[str]],
+    register: Callable[[str], str],
+    error: type[Exception],
+) -> tuple[str | None, bool]:
+    """A name the embedded server accepts: a built-in passes, a local file is checked here and
+    registered by name (rooms never open paths that arrive over the network).
 
-    Returns (name, ok); on a bad file the error has been printed.
+    Returns (name, ok); on a bad file the one-line error has been printed.
     """
+    if value in names():
+        return value, True
+    try:
+        return register(value), True
+    except error as exc:
+        print(f"interlane {command}: {exc}", file=sys.stderr)
+        return None, False
+
+
+def _local_scenario(command: str, scenario: str | None) -> tuple[str | None, bool]:
     if scenario is None:
         return None, True
     from server.sim.scenario import ScenarioError, list_scenarios, register_scenario
 
-    if scenario in list_scenarios():
-        return scenario, True
-    try:
-        return register_scenario(scenario), True
-    except ScenarioError as exc:
-        print(f"interlane {command}: {exc}", file=sys.stderr)
-        return None, False
+    return _registered(command, scenario, list_scenarios, register_scenario, ScenarioError)
 
 
 def _local_program(command: str, program: str | None) -> tuple[str | None, bool]:
-    """A program name the embedded server accepts: built-ins pass, a local TOML file is checked
-    here and registered by name (rooms never open paths that arrive over the network).
-
-    Returns (name, ok); on a bad file the error has been printed.
-    """
     if program is None:
         return None, True
     from server.programs import ProgramError, list_programs, register_program
 
-    if program in list_programs():
-        return program, True
-    try:
-        return register_program(program), True
-    except ProgramError as exc:
-        print(f"interlane {command}: {exc}", file=sys.stderr)
-        return None, False
+    return _registered(command, program, list_programs, register_program, ProgramError)
 
 
 def run_solo(args: argparse.Namespace) -> int:
