@@ -188,14 +188,21 @@ async def test_council_screen_votes_through_the_real_council(server: Any) -> Non
             await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
             options = app.screen.query_one("#council-options", OptionList)
             await wait_for(pilot, lambda: options.has_focus)  # mounted and ready
-            options.highlighted = options.get_option_index(option_id("merge", "zipper"))
+            zipper = options.get_option_index(option_id("merge", "zipper"))
+            options.highlighted = zipper
+            await pilot.pause()
+            assert options.highlighted == zipper  # nothing moved the choice under the key press
             await pilot.press("enter")
 
             def tallied() -> bool:
                 council = (app.state.room or {}).get("council") or {}
                 return council.get("tallies", {}).get("merge") == {"zipper": 1}
 
-            await wait_for(pilot, tallied)
+            try:
+                await wait_for(pilot, tallied)
+            except AssertionError:
+                council = (app.state.room or {}).get("council")
+                raise AssertionError(f"no zipper vote counted; council: {council}") from None
             await wait_for(
                 pilot,
                 lambda: "1 vote" in str(options.get_option(option_id("merge", "zipper")).prompt),

@@ -137,7 +137,8 @@ class CouncilScreen(Screen[None]):
             self._show_status()
             self._show_result()
         options = self.query_one("#council-options", OptionList)
-        options.highlighted = 1
+        if not options.highlighted:  # the first option, under the first heading; never undo
+            options.highlighted = 1  # a choice made before this ran (auto-focus comes first)
         options.focus()
         self.set_interval(1.0, self._count_down)
 
