@@ -16,6 +16,7 @@ a separate process on the real server (see server.net), inline in tests.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import importlib
 import io
@@ -296,11 +297,10 @@ class Room:
         self.round_bots: int | None = bots
         self.round_mix: dict[str, float] | None = None
         self.last_debrief: dict[str, Any] | None = None
-        # the last analysed round's inputs as a `replay` frame (encoded once), for members who
-        # replay it on their own machine; None before the first debrief or when too large
+        # the last analysed round's inputs as a `replay` frame (encoded once, by the debrief
+        # job), for members who replay it on their own machine; None until there is one
         self._replay_frame: bytes | None = None
         self._replay_error = "there is no finished round to replay yet"
-        self._replay_pending: dict[str, Any] | None = None
         self._replays_sent: dict[int, float] = {}
         self.history: list[dict[str, Any]] = []  # previous rounds' debriefs (learning curve)
         self.closed = False
@@ -954,7 +954,7 @@ class Room:
         log_copy = list(world.log)
         self._replay_frame = None
         self._replay_error = "this round is still being analysed; ask again in a moment"
-        self._replay_pending = {
+        replay = {
             "type": "replay",
             "round": round_no,
             "scenario": plan.scenario,
@@ -1030,28 +1030,16 @@ class Room:
                     ticks=ticks,
                 )
             payload["_game_id"] = gid
+            with contextlib.suppress(ProtocolError):  # too long for a frame: no remote replay
+                payload["_replay_frame"] = encode(replay)
             return payload
 
         return job
-
-    def _keep_replay(self) -> None:
-        pending, self._replay_pending = self._replay_pending, None
-        if pending is None:
-            return
-        try:
-            self._replay_frame = encode(pending)
-        except ProtocolError:
-            self._replay_error = (
-                "this round is too long to send for a replay here; the host can replay it"
-            )
-        else:
-            self._replays_sent.clear()
 
     def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
         """Back on the room's thread: the round is saved; now everyone gets the debrief."""
         if exc is not None or payload is None:
             log.error("room %s: debrief failed: %r", self.code, exc)
-            self._replay_pending = None
             self._replay_error = "this round's analysis failed, so it cannot be replayed"
             payload = {
                 "round": self.round_no,
@@ -1060,8 +1048,13 @@ class Room:
             }
         else:
             self.game_id = payload.pop("_game_id", self.game_id)
+            self._replay_frame = payload.pop("_replay_frame", None)
+            self._replays_sent.clear()
             self.history.append(payload)
-            self._keep_replay()
+            if self._replay_frame is None:
+                self._replay_error = (
+                    "this round is too long to send for a replay here; the host can replay it"
+                )
         message = {"type": "debrief", **payload}
         self.last_debrief = message
         if self.closed:

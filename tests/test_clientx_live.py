@@ -58,6 +58,15 @@ async def drain(client: WireClient) -> None:
             await client.recv()
 
 
+async def open_room(url: str, **create: Any) -> tuple[WireClient, str, asyncio.Task[None]]:
+    """A bare websocket host creates a room (`create` fields as keywords); returns the host,
+    the room code and the task that keeps reading the host's frames."""
+    host = await WireClient.open(url)
+    await host.send({"type": "create", "protocol": PROTOCOL_VERSION, "name": "Host", **create})
+    joined = await host.until("joined")
+    return host, joined["code"], asyncio.create_task(drain(host))
+
+
 async def quiet(pilot: Pilot, app: InterlaneApp) -> None:
     """Stop the connection before the app exits, so no snapshot lands mid-shutdown."""
     if app.connection is not None:
@@ -124,22 +133,8 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path:
 
 
 async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> None:
-    host = await WireClient.open(server.url)
-    await host.send(
-        {
-            "type": "create",
-            "protocol": PROTOCOL_VERSION,
-            "name": "Host",
-            "scenario": "ring",
-            "bots": 14,
-            "seed": 4,
-        }
-    )
-    joined = await host.until("joined")
-    reader = asyncio.create_task(drain(host))
-    plan = Plan(
-        kind="spectate", url=server.url, name="Spectator", code=joined["code"], role="spectator"
-    )
+    host, code, reader = await open_room(server.url, scenario="ring", bots=14, seed=4)
+    plan = Plan(kind="spectate", url=server.url, name="Spectator", code=code, role="spectator")
     app = InterlaneApp(plan)
     try:
         async with app.run_test(size=(100, 32)) as pilot:
@@ -148,7 +143,7 @@ async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> 
             await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))
             ring = app.screen.query_one("#spec-ring", RingOverview)
             await wait_for(pilot, lambda: len(ring.cars) == 14 and ring.ring)
-            for row in render_rows(joined["code"]):
+            for row in render_rows(code):
                 assert row in screen_text(app)
             clock = app.screen.query_one("#spec-clock", Digits)
             await wait_for(pilot, lambda: clock.value not in ("-:--", "0:00"))
@@ -159,20 +154,8 @@ async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> 
 
 
 async def test_council_screen_votes_through_the_real_council(server: Any) -> None:
-    host = await WireClient.open(server.url)
-    await host.send(
-        {
-            "type": "create",
-            "protocol": PROTOCOL_VERSION,
-            "name": "Host",
-            "program": "quick",
-            "bots": 10,
-            "seed": 4,
-        }
-    )
-    joined = await host.until("joined")
-    reader = asyncio.create_task(drain(host))
-    plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=joined["code"], role="player")
+    host, code, reader = await open_room(server.url, program="quick", bots=10, seed=4)
+    plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=code, role="player")
     app = InterlaneApp(plan)
     try:
         async with app.run_test(size=(120, 50)) as pilot:
@@ -218,20 +201,8 @@ async def test_council_screen_votes_through_the_real_council(server: Any) -> Non
 async def test_a_remote_player_replays_the_round_from_the_debrief(server: Any) -> None:
     """No history file on the player's machine: the round's inputs come over the wire and the
     deterministic simulation rebuilds it here, following the player's own car."""
-    host = await WireClient.open(server.url)
-    await host.send(
-        {
-            "type": "create",
-            "protocol": PROTOCOL_VERSION,
-            "name": "Host",
-            "scenario": "ring",
-            "bots": 10,
-            "seed": 5,
-        }
-    )
-    joined = await host.until("joined")
-    reader = asyncio.create_task(drain(host))
-    plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=joined["code"], role="player")
+    host, code, reader = await open_room(server.url, scenario="ring", bots=10, seed=5)
+    plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=code, role="player")
     app = InterlaneApp(plan)
     try:
         async with app.run_test(size=(120, 40)) as pilot:

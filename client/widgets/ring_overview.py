@@ -32,12 +32,12 @@ BAR_GLYPHS = "▁▂▃▄▅▆▇█"
 FREE_FLOW_KMH = 120.0
 
 
-def distance_label(metres: float, road_length: float) -> str:
+def distance_label(metres: float, road_length: float, decimals: int = 1) -> str:
     """A position along the road for an axis: metres on a short ring (the 230 m Sugiyama ring
     would read 0.0km, 0.0km, 0.1km…), kilometres on a long one."""
     if road_length < 2000:
         return f"{metres:.0f}m"
-    return f"{metres / 1000:.1f}km"
+    return f"{metres / 1000:.{decimals}f}km"
 
 
 def speed_colour(kmh: float) -> str:

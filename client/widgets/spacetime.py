@@ -234,7 +234,7 @@ class SpaceTime(Widget, can_focus=True):
         label = ""
         if self.length > 0 and y in (0, rows // 2, rows - 1):
             x = (rows - y - 0.5) / rows * self.length
-            label = f"{x / 1000:.2f}km" if self.length >= 2000 else distance_label(x, self.length)
+            label = distance_label(x, self.length, decimals=2)
         return Segment(label.rjust(GUTTER - 1)[: GUTTER - 1] + "┤", Style(dim=True))
 
     def _axis(self) -> Strip:

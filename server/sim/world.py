@@ -390,7 +390,9 @@ class World(Motion, LaneChanging):
     def _join_spot(
         self, target: float, length: float = CAR_LENGTH
     ) -> tuple[int, float, float, float] | None:
-        """Where a new player's car can join: (lane, x, speed, slack), or None without road.
+        """Where a new car of `length` can join — a player's, or a bot the host adds — as
+        (lane, x, speed, slack), or None without road. The test uses the assisted player's
+        driving model, which keeps a longer gap than most bots.
 
         Every gap between two cars of a drivable lane is a candidate. The car starts at its
         leader's speed (capped at its target; the leader's leader's when the leader must
