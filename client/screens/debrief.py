@@ -32,7 +32,15 @@ from textual.widgets import (
     TabPane,
 )
 
-from client.screens.roomview import app_state, fmt_clock, message_of, my_car, my_role, plain
+from client.screens.roomview import (
+    app_state,
+    fmt_clock,
+    is_current,
+    message_of,
+    my_car,
+    my_role,
+    plain,
+)
 from client.widgets.cards import InsightCard, card_body, where_text
 from client.widgets.charts import TeamFigures
 from client.widgets.ring_overview import legend_text
@@ -279,13 +287,14 @@ class DebriefScreen(Screen[None]):
     def on_server_message(self, event: Any) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
         msg = message_of(event)
-        if msg is not None and msg.get("type") == "room" and self.is_mounted:
+        if msg is None or not is_current(self):
+            return
+        if msg.get("type") == "room":
             self._show_title()  # the program may have ended: no next step to offer
             self.refresh_bindings()
-        if msg is not None and msg.get("type") == "replay" and self.is_mounted:
+        elif msg.get("type") == "replay":
             self._open_fetched_replay(msg)
-            return
-        if msg is not None and msg.get("type") == "debrief":
+        elif msg.get("type") == "debrief":
             if msg == self.payload:
                 return  # the same debrief again (after a reconnect): keep the reveal
             self.payload = msg

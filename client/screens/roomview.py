@@ -38,6 +38,16 @@ def app_state(app: Any, key: str) -> Any:
     return getattr(state, key, None)
 
 
+def is_current(screen: Any) -> bool:
+    """Whether a screen should act on a server message the app forwarded to it: mounted (its
+    widgets exist) and still the app's screen (a switch may be taking it down). Messages it
+    skips are in the app's state, which a screen reads when it mounts."""
+    try:
+        return bool(screen.is_mounted) and screen.app.screen is screen
+    except Exception:  # the app is closing down: no screen stack any more
+        return False
+
+
 def my_role(app: Any) -> str | None:
     """The role this client joined with ("host", "player" or "spectator"), if known."""
     role = app_state(app, "role")

@@ -19,6 +19,7 @@ from textual.widgets import Digits, Log, Static
 from client.screens.roomview import (
     app_state,
     fmt_clock,
+    is_current,
     message_of,
     phase_label,
     plain,
@@ -47,7 +48,6 @@ class SpectatorScreen(Screen[None]):
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
         self.room: dict[str, Any] | None = None
-        self._ready = False  # set once mounted: on_mount reads the app's latest state
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="spec-top"):
@@ -71,7 +71,6 @@ class SpectatorScreen(Screen[None]):
         return text
 
     def on_mount(self) -> None:
-        self._ready = True
         room = app_state(self.app, "room")
         if isinstance(room, dict):
             self.apply_room(room)
@@ -81,15 +80,10 @@ class SpectatorScreen(Screen[None]):
         if isinstance(snapshot, dict):
             self.apply_snapshot(snapshot)
 
-    def on_unmount(self) -> None:
-        self._ready = False
-
     def on_server_message(self, event: Any) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
         msg = message_of(event)
-        # a message that arrives before the widgets exist is already in the app's state,
-        # which on_mount shows
-        if msg is not None and self._ready:
+        if msg is not None and is_current(self):
             self.handle(msg)
 
     def handle(self, msg: dict[str, Any]) -> None:
