@@ -9,9 +9,13 @@ host per room. After a warm-up the server's tick statistics are reset, the load 
     .venv/bin/python benchmarks/server_load.py                      # the issue's load
     .venv/bin/python benchmarks/server_load.py --rooms 10 --seconds 15
 
-Tick times are wall-clock (what players feel); "tick CPU time" is the server thread's own
-CPU per tick, which is what the server costs when the machine is shared (the load generator
-runs on the same cores, and a loopback send wakes it up).
+The server ticks its rooms in groups (server.net.TICK_GROUPS), one group every 10 ms, so
+each room ticks at 20 Hz. A room's tick time, the goal's figure, is wall-clock from the tick's
+deadline until its snapshots are written: what a player waits beyond the 50 ms rhythm (the
+step starting late, the rooms ticked before it in the step, its own tick). Lateness is how
+late a step started. The scheduler's steps (a group of rooms each) and their CPU time are
+printed too; "CPU time" is the server thread's own, which is what the server costs when the
+machine is shared (the load generator runs on the same two cores).
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.net import GameServer, Limits  # noqa: E402
+from server.net import TICK_GROUPS, GameServer, Limits  # noqa: E402
 from server.remote_bots import BotStats, drive_bot  # noqa: E402
 from server.ticker import percentile  # noqa: E402
 
 GOAL_P99_MS = 20.0
 GOAL_LATE_MS = 100.0
 GOAL_BYTES = 800
+GOAL_HZ = 19.8  # every room keeps (nearly) its 20 ticks a second
 
 
 def _cpu_seconds() -> float:
@@ -75,6 +80,7 @@ async def _serve(stats_path: str) -> None:
     def measure() -> None:  # SIGUSR1: the warm-up is over
         server.ticker.stats.reset()
         server.room_tick_times.clear()
+        server.room_latencies.clear()
         server.tick_cpu_times.clear()
         for client in server.clients:
             client.skipped = 0
@@ -87,7 +93,12 @@ async def _serve(stats_path: str) -> None:
     cpu = _cpu_seconds() - mark.get("cpu", _cpu_seconds())
     rooms = list(server.registry)
     summary = server.ticker.stats.summary()
+    latencies = list(server.room_latencies)
     summary.update(
+        latency_p50_ms=percentile(latencies, 50) * 1000,
+        latency_p99_ms=percentile(latencies, 99) * 1000,
+        latency_max_ms=max(latencies, default=0.0) * 1000,
+        room_ticks=len(latencies),
         room_p99_ms=percentile(list(server.room_tick_times), 99) * 1000,
         room_p50_ms=percentile(list(server.room_tick_times), 50) * 1000,
         cpu_p99_ms=percentile(list(server.tick_cpu_times), 99) * 1000,
@@ -226,17 +237,24 @@ def main() -> int:
         f"rooms {srv['rooms']} (driving {srv['driving']}), cars {srv['cars']}, "
         f"connections {srv['clients']}"
     )
+    wall = max(srv["wall_s"], 1e-9)
+    room_hz = srv["room_ticks"] / wall / max(srv["rooms"], 1)
     print(
-        f"server ticks {srv['ticks']} in {srv['wall_s']:.1f} s "
-        f"({srv['ticks'] / max(srv['wall_s'], 1e-9):.1f} Hz), dropped {srv['dropped']}, "
-        f"late {srv['late']}"
+        f"scheduler steps {srv['ticks']} in {wall:.1f} s ({srv['ticks'] / wall:.1f} Hz, "
+        f"{TICK_GROUPS} groups of rooms), dropped {srv['dropped']}, late {srv['late']}; "
+        f"each room ticked at {room_hz:.2f} Hz"
     )
     print(
-        f"tick p50 {srv['p50_ms']:.1f} ms, p99 {srv['p99_ms']:.1f} ms, max {srv['max_ms']:.1f} ms"
+        f"room tick (deadline → snapshots written) p50 {srv['latency_p50_ms']:.1f} ms, "
+        f"p99 {srv['latency_p99_ms']:.1f} ms, max {srv['latency_max_ms']:.1f} ms"
     )
-    print(f"tick CPU time p50 {srv['cpu_p50_ms']:.1f} ms, p99 {srv['cpu_p99_ms']:.1f} ms")
-    print(f"max lateness {srv['max_late_ms']:.1f} ms")
-    print(f"per-room tick p50 {srv['room_p50_ms']:.2f} ms, p99 {srv['room_p99_ms']:.2f} ms")
+    print(f"room tick work alone p50 {srv['room_p50_ms']:.2f} ms, p99 {srv['room_p99_ms']:.2f} ms")
+    print(
+        f"scheduler step (one group) p50 {srv['p50_ms']:.1f} ms, p99 {srv['p99_ms']:.1f} ms, "
+        f"max {srv['max_ms']:.1f} ms; CPU time p50 {srv['cpu_p50_ms']:.1f} ms, "
+        f"p99 {srv['cpu_p99_ms']:.1f} ms"
+    )
+    print(f"max lateness of a step {srv['max_late_ms']:.1f} ms")
     print(
         f"snapshots per client {client['per_client_hz']:.1f}/s, mean {mean_bytes:.0f} B, "
         f"skipped sends (slow clients) {srv['skipped']}"
@@ -247,16 +265,19 @@ def main() -> int:
     )
     print(f"controls sent {client['controls']}, errors {client['errors'] or 'none'}")
     ok = (
-        srv["p99_ms"] <= GOAL_P99_MS
+        srv["latency_p99_ms"] <= GOAL_P99_MS
+        and srv["latency_max_ms"] <= GOAL_LATE_MS
         and srv["max_late_ms"] <= GOAL_LATE_MS
+        and srv["dropped"] == 0
+        and room_hz >= GOAL_HZ
         and mean_bytes <= GOAL_BYTES
     )
     print(
         f"SUMMARY {'PASS' if ok else 'MISS'}: {srv['rooms']} rooms/{srv['clients']} clients, "
-        f"tick p99 {srv['p99_ms']:.1f} ms (goal ≤ {GOAL_P99_MS:.0f}), max late "
-        f"{srv['max_late_ms']:.0f} ms (goal ≤ {GOAL_LATE_MS:.0f}), {mean_bytes:.0f} B/snapshot "
-        f"(goal ≤ {GOAL_BYTES}), tick CPU p99 {srv['cpu_p99_ms']:.1f} ms, "
-        f"{srv['ticks'] / max(srv['wall_s'], 1e-9):.1f} Hz, server CPU {srv['cpu_percent']:.0f}%, "
+        f"room tick p99 {srv['latency_p99_ms']:.1f} ms (goal ≤ {GOAL_P99_MS:.0f}), latest "
+        f"{srv['latency_max_ms']:.0f} ms (goal ≤ {GOAL_LATE_MS:.0f}), {room_hz:.2f} Hz per room "
+        f"(goal ≥ {GOAL_HZ}), {mean_bytes:.0f} B/snapshot (goal ≤ {GOAL_BYTES}), "
+        f"step CPU p99 {srv['cpu_p99_ms']:.1f} ms, server CPU {srv['cpu_percent']:.0f}%, "
         f"RSS {srv['rss_mb']:.0f} MB"
     )
     return 0

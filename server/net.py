@@ -7,8 +7,10 @@ connection is closed with 1008. Sending never waits: a client whose socket buffe
 full from earlier frames is skipped for this tick (it gets the next snapshot instead), so
 one slow laptop cannot hold up a room.
 
-One `GameServer` runs in one asyncio loop. Rooms are stepped by one `Ticker` at 20 Hz, or
-— in tests — by `advance(n)`, which steps every room n times on demand.
+One `GameServer` runs in one asyncio loop. One `Ticker` steps every 10 ms and each step
+ticks one of five groups of rooms, so every room ticks at 20 Hz while the server's work and
+its bursts of snapshots are spread evenly over the 50 ms period; in tests `advance(n)` steps
+every room n times on demand.
 
 The end of a round goes off the loop: a worker thread gathers the results, has the debrief
 analysed in a separate process (a `ProcessPoolExecutor` started lazily with the "forkserver"
@@ -40,6 +42,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
+from websockets.protocol import OPEN
 
 from server.rooms import Member, Registry, RosterError
 from server.round import (
@@ -51,7 +54,7 @@ from server.round import (
     optional_module,
     pack_request,
 )
-from server.ticker import Ticker
+from server.ticker import DT, Ticker
 from shared.protocol import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -65,6 +68,7 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "interlane"
+TICK_GROUPS = 5  # rooms tick in this many groups, DT / TICK_GROUPS apart
 
 
 @dataclass
@@ -100,6 +104,15 @@ class Bucket:
         return False
 
 
+def binary_frame_header(size: int) -> bytes:
+    """The header of an unmasked, final, binary websocket frame of `size` bytes (RFC 6455)."""
+    if size < 126:
+        return bytes((0x82, size))
+    if size < 65536:
+        return b"\x82\x7e" + size.to_bytes(2, "big")
+    return b"\x82\x7f" + size.to_bytes(8, "big")
+
+
 class Client:
     """One websocket connection, as rooms see it (`send`, `close`) plus its abuse score."""
 
@@ -116,13 +129,25 @@ class Client:
         self.closing = False
 
     def send(self, data: bytes) -> bool:
-        transport = self.ws.transport
+        """Queue one binary message without waiting; False if the client was skipped.
+
+        This runs twenty times a second for every client, so an open connection without
+        extensions gets the frame written straight to its transport (a server's frames are
+        not masked: a two-to-ten-byte header and the payload, as websockets would write it);
+        anything else goes through websockets' own `broadcast`.
+        """
+        ws = self.ws
+        transport = ws.transport
         if self.closing or transport is None or transport.is_closing():
             return False
         if transport.get_write_buffer_size() > self.limits.write_buffer:
             self.skipped += 1
             return False
-        broadcast([self.ws], data)
+        protocol = ws.protocol
+        if protocol.state is OPEN and not protocol.extensions and ws.send_in_progress is None:
+            transport.write(binary_frame_header(len(data)) + data)
+        else:
+            broadcast([ws], data)
         self.sent += 1
         self.bytes_sent += len(data)
         return True
@@ -214,7 +239,18 @@ class GameServer:
         self.clock = clock
         self.world_factory = world_factory
         self.registry = Registry()
-        self.ticker = Ticker(self.step_all)
+        # rooms tick in TICK_GROUPS groups spread over the 50 ms period: every room keeps
+        # its 20 Hz, but a step does a fraction of the work and sends a fraction of the
+        # snapshots, so the last room of a busy server is not 40 ms behind the first
+        self.ticker = Ticker(
+            self.step_group,
+            dt=DT / TICK_GROUPS,
+            max_catchup=10 * TICK_GROUPS,
+            late_after=DT,
+            clock=clock,
+        )
+        self._group_of: dict[str, int] = {}  # room code → its tick group
+        self._steps = 0  # ticker steps so far: step n ticks group n % TICK_GROUPS
         self._server: Server | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,6 +273,9 @@ class GameServer:
         self.clients: set[Client] = set()
         # seconds each room's tick took, recent ones: the load benchmark's per-room figure
         self.room_tick_times: deque[float] = deque(maxlen=200_000)
+        # seconds from each room tick's deadline to its snapshots being written: what a
+        # player waits beyond the 50 ms rhythm (lateness of the step plus rooms before it)
+        self.room_latencies: deque[float] = deque(maxlen=200_000)
         # CPU seconds of each whole tick: wall time minus what other processes took from us
         self.tick_cpu_times: deque[float] = deque(maxlen=20_000)
 
@@ -299,15 +338,28 @@ class GameServer:
             await asyncio.sleep(0)
 
     def step_all(self) -> None:
-        """One tick of every room. A room that raises is logged; a room that keeps raising
+        """One tick of every room (tests, and `advance`)."""
+        self._step_rooms(list(self.registry), None)
+
+    def step_group(self) -> None:
+        """The ticker's step: one tick of the rooms of the next group."""
+        group = self._steps % TICK_GROUPS
+        self._steps += 1
+        rooms = [room for room in self.registry if self._group_of.get(room.code, 0) == group]
+        self._step_rooms(rooms, self.ticker.deadline)
+
+    def _step_rooms(self, rooms: list[Room], deadline: float | None) -> None:
+        """A tick of each of `rooms`. A room that raises is logged; a room that keeps raising
         is closed, so one broken round cannot take the server down."""
-        times = self.room_tick_times
+        times, latencies, clock = self.room_tick_times, self.room_latencies, self.clock
         cpu_began = time.thread_time()
-        for room in self.registry:
+        for room in rooms:
             began = time.perf_counter()
             try:
                 room.step()
                 times.append(time.perf_counter() - began)
+                if deadline is not None:
+                    latencies.append(clock() - deadline)
             except Exception:
                 log.exception("room %s failed its tick", room.code)
                 failures = self.room_failures.get(room.code, 0) + 1
@@ -327,6 +379,7 @@ class GameServer:
                     room.send(member, {"type": "bye", "reason": reason})
                 member.conn.close(1011 if reason else 1000, reason[:100])
         self.registry.remove(room.code)
+        self._group_of.pop(room.code, None)
         self.room_failures.pop(room.code, None)
 
     def offload(self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]):
@@ -560,8 +613,16 @@ class GameServer:
             log.info("create failed: %r", exc)
             raise ProtocolError("bad_value", f"cannot create that room: {exc}") from None
         self.registry.add(code, room)
+        self._group_of[code] = self._quietest_group()
         member = room.join(msg["name"], "host", client, wants_car=bool(msg.get("play", False)))
         return room, member
+
+    def _quietest_group(self) -> int:
+        """The tick group with the fewest rooms, for a new room."""
+        counts = [0] * TICK_GROUPS
+        for group in self._group_of.values():
+            counts[group] += 1
+        return counts.index(min(counts))
 
     def _join(self, client: Client, msg: dict[str, Any]) -> tuple[Room, Member]:
         room = self.registry.get(msg["code"])

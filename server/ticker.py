@@ -33,7 +33,7 @@ class TickStats:
     """What the ticker measured: counts since start, recent durations and lateness."""
 
     ticks: int = 0
-    late: int = 0  # ticks that started more than one dt after their deadline
+    late: int = 0  # ticks that started more than `late_after` after their deadline
     dropped: int = 0  # ticks given up on after a long stall
     max_lateness: float = 0.0
     durations: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
@@ -72,16 +72,22 @@ class Ticker:
         *,
         dt: float = DT,
         max_catchup: int = 10,
+        late_after: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        """`late_after`: lateness that counts a tick as late (default one `dt`; a ticker
+        that steps a fraction of the rooms every dt/k still calls late what misses a whole
+        room period)."""
         self._step = step
         self.dt = dt
         self.max_catchup = max_catchup
-        self._clock = clock
+        self.late_after = dt if late_after is None else late_after
+        self.clock = clock
         self._sleep = sleep
         self._running = False
         self.stats = TickStats()
+        self.deadline = 0.0  # the deadline of the step being run (rooms measure from it)
 
     def stop(self) -> None:
         self._running = False
@@ -89,12 +95,12 @@ class Ticker:
     async def run(self, max_ticks: int | None = None) -> None:
         """Tick until stop() (or `max_ticks` ticks, for tests)."""
         self._running = True
-        start = self._clock()
+        start = self.clock()
         n = 0  # index of the next tick: its deadline is start + n*dt
         done = 0
         while self._running and (max_ticks is None or done < max_ticks):
             deadline = start + n * self.dt
-            now = self._clock()
+            now = self.clock()
             if now < deadline:
                 await self._sleep(deadline - now)
                 continue
@@ -108,11 +114,12 @@ class Ticker:
             self.stats.lateness.append(lateness)
             if lateness > self.stats.max_lateness:
                 self.stats.max_lateness = lateness
-            if lateness > self.dt:
+            if lateness > self.late_after:
                 self.stats.late += 1
-            began = self._clock()
+            self.deadline = deadline
+            began = self.clock()
             self._step()
-            self.stats.durations.append(self._clock() - began)
+            self.stats.durations.append(self.clock() - began)
             self.stats.ticks += 1
             n += 1
             done += 1

@@ -135,11 +135,16 @@ TestRoomLife.settings = settings(max_examples=60, stateful_step_count=30, deadli
 
 
 def test_a_slow_client_is_skipped_not_waited_for() -> None:
-    from server.net import Client, Limits
+    from types import SimpleNamespace
+
+    from websockets.protocol import OPEN
+
+    from server.net import Client, Limits, binary_frame_header
 
     class Transport:
         def __init__(self) -> None:
             self.buffered = 0
+            self.written: list[bytes] = []
 
         def is_closing(self) -> bool:
             return False
@@ -147,24 +152,21 @@ def test_a_slow_client_is_skipped_not_waited_for() -> None:
         def get_write_buffer_size(self) -> int:
             return self.buffered
 
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
     class Ws:
         def __init__(self) -> None:
             self.transport = Transport()
-            self.written: list[bytes] = []
+            self.protocol = SimpleNamespace(state=OPEN, extensions=[])
+            self.send_in_progress = None
 
     ws = Ws()
     client = Client(ws, Limits(write_buffer=1000), now=0.0)  # type: ignore[arg-type]
-    sent: list[bytes] = []
-    import server.net as net
-
-    real = net.broadcast
-    net.broadcast = lambda conns, data: sent.append(data)  # type: ignore[assignment]
-    try:
-        assert client.send(b"a")
-        ws.transport.buffered = 5000  # the socket has not drained earlier frames
-        assert not client.send(b"b") and not client.send(b"c")
-        ws.transport.buffered = 0
-        assert client.send(b"d")
-    finally:
-        net.broadcast = real
-    assert sent == [b"a", b"d"] and client.skipped == 2
+    assert client.send(b"a")
+    ws.transport.buffered = 5000  # the socket has not drained earlier frames
+    assert not client.send(b"b") and not client.send(b"c")
+    ws.transport.buffered = 0
+    assert client.send(b"d")
+    frames = [binary_frame_header(1) + b"a", binary_frame_header(1) + b"d"]
+    assert ws.transport.written == frames and client.skipped == 2

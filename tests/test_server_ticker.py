@@ -74,3 +74,28 @@ def test_percentile_by_nearest_rank() -> None:
     assert percentile([], 99) == 0.0
     assert percentile([float(i) for i in range(101)], 99) == 99.0
     assert percentile([5.0], 50) == 5.0
+
+
+def test_rooms_tick_in_groups_spread_over_the_period_each_at_20_hz() -> None:
+    from server.net import TICK_GROUPS, GameServer
+    from shared import protocol as p
+    from tests.server_fake_world import fake_factory
+    from tests.test_server_room import FakeConn
+
+    server = GameServer(manual=True, world_factory=fake_factory, analysis_workers=0)
+    create = {"type": "create", "protocol": 1, "name": "Host", "scenario": "test-road"}
+    rooms = [
+        server._create(FakeConn(), p.parse_client_frame(p.encode(create)))[0] for _ in range(12)
+    ]
+    ticks = {room.code: 0 for room in rooms}
+    for room in rooms:
+
+        def counted(code: str = room.code) -> None:
+            ticks[code] += 1
+
+        room.step = counted  # type: ignore[method-assign]
+    sizes = [sum(1 for g in server._group_of.values() if g == k) for k in range(TICK_GROUPS)]
+    assert max(sizes) - min(sizes) <= 1  # new rooms go to the quietest group
+    for _ in range(3 * TICK_GROUPS):  # three room periods of ticker steps
+        server.step_group()
+    assert set(ticks.values()) == {3}  # every room ticked once per period, none twice
