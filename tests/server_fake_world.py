@@ -29,6 +29,7 @@ class FakeCar:
     gap_setting: int = 2
     assist: bool = True
     distance: float = 0.0
+    aeb: bool = False
 
     @property
     def lane_index(self) -> int:
