@@ -194,6 +194,12 @@ def main() -> int:
     parser.add_argument("--scenario", default="rush-hour")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured time")
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument(
+        "--load-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the load generator (0: same priority as the server)",
+    )
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -222,9 +228,15 @@ def main() -> int:
         url = f"ws://127.0.0.1:{port}"
         print(
             f"server pid {server.pid} on {url}; {args.rooms} rooms × {args.players} remote "
-            f"players + {args.bots} bots ({args.scenario}), {args.seconds:.0f} s measured",
+            f"players + {args.bots} bots ({args.scenario}), {args.seconds:.0f} s measured, "
+            f"load generator at nice {args.load_nice}",
             flush=True,
         )
+        if args.load_nice:
+            # the players stand in for other people's machines: on a shared 2-core box they
+            # run at a lower priority so that they do not take the server's core; if they
+            # fall behind, the server skips their sends and the snapshot rate below says so
+            os.nice(args.load_nice)
         client = asyncio.run(_load(args, url, server))
         server.wait(60)
         srv = json.loads(Path(stats_name).read_text())
