@@ -50,6 +50,9 @@ class FreeFlow:
                 inside = start <= x < end if start <= end else (x >= start or x < end)
                 if inside:
                     self.bin_limit[k] = min(self.bin_limit[k], limit)
+        # The lowest limit anywhere (inf on a road with none): a desired speed below it is the
+        # free-flow speed at every position, so the hot loops can skip the per-position lookup.
+        self.floor = min(self.bin_limit)
         self.desired: dict[int, float] = {}
 
     def desired_of(self, car: Any) -> float:
@@ -66,30 +69,39 @@ class FreeFlow:
 
     def speed(self, car_id: int, x: float) -> float:
         """Free-flow speed of a known car at position x."""
+        return self.capped(self.desired.get(car_id, 120 / 3.6), x)
+
+    def capped(self, v0: float, x: float) -> float:
+        """A desired speed v0 capped by the limit in force at position x."""
+        if v0 < self.floor:
+            return v0
         k = int(x / ZONE_BIN_M)
         limit = self.bin_limit[k] if 0 <= k < len(self.bin_limit) else math.inf
-        v0 = self.desired.get(car_id, 120 / 3.6)
         return v0 if v0 < limit else limit
 
     def tick_delay(self, cars: Iterable[Any], per_car: dict[int, float] | None = None) -> float:
         """Vehicle-seconds of delay all cars suffer in one tick; `per_car` accumulates each
         car's share. The one definition both the recorder and the counterfactuals use."""
         total = 0.0
-        desired, limits = self.desired, self.bin_limit
+        desired, limits, floor = self.desired, self.bin_limit, self.floor
         bins = len(limits)
-        for car in cars:  # the body of speed(), inlined: this runs for every car every tick
-            v0 = desired.get(car.id)
+        for car in cars:  # the body of capped(), inlined: this runs for every car every tick
+            car_id = car.id
+            v0 = desired.get(car_id)
             if v0 is None:
                 v0 = self.desired_of(car)
-            k = int(car.x / ZONE_BIN_M)
-            limit = limits[k] if 0 <= k < bins else math.inf
-            free = v0 if v0 < limit else limit
+            if v0 < floor:
+                free = v0
+            else:
+                k = int(car.x / ZONE_BIN_M)
+                limit = limits[k] if 0 <= k < bins else math.inf
+                free = v0 if v0 < limit else limit
             v = car.v
             if v < free:
                 lost = (1.0 - v / free) * DT
                 total += lost
                 if per_car is not None:
-                    per_car[car.id] = per_car.get(car.id, 0.0) + lost
+                    per_car[car_id] = per_car.get(car_id, 0.0) + lost
         return total
 
 
@@ -97,6 +109,7 @@ class _Driver:
     """Running sums for one car; cheap to update every tick."""
 
     __slots__ = (
+        "v0",
         "ticks",
         "v_sum",
         "a_sq",
@@ -113,7 +126,8 @@ class _Driver:
         "personality",
     )
 
-    def __init__(self, car: Any) -> None:
+    def __init__(self, car: Any, v0: float) -> None:
+        self.v0 = v0  # the car's free-flow desired speed (FreeFlow.desired_of), fixed once seen
         self.ticks = 0
         self.v_sum = 0.0
         self.a_sq = 0.0
@@ -160,40 +174,58 @@ class RoundMetrics:
     # ---- per tick ---------------------------------------------------------------------------
 
     def observe(self, world: Any, events: Iterable[Any]) -> None:
+        """Add one tick: every car's running sums and delay, then the tick's events.
+
+        One pass with locals: this runs for every car of every room at 20 Hz. The free-flow
+        speed is the FreeFlow.capped definition, inlined, with its fast path (a desired speed
+        below every limit of the road is the free-flow speed everywhere).
+        """
         self.ticks += 1
         drivers = self.drivers
         free = self.free
+        floor, limits = free.floor, free.bin_limit
+        bins = len(limits)
         v_tick = 0.0
         v_sq = 0.0
         delay = 0.0
-        n = 0
-        for car in world.cars.values():
+        cars = world.cars
+        for car in cars.values():
             d = drivers.get(car.id)
             if d is None:
-                d = drivers[car.id] = _Driver(car)
-                free.desired_of(car)
+                d = drivers[car.id] = _Driver(car, free.desired_of(car))
             v = car.v
+            a = car.a
             d.ticks += 1
             d.v_sum += v
-            d.a_sq += car.a * car.a
+            d.a_sq += a * a
             d.distance = float(car.distance) - d.start_distance
-            if not d.was_player and is_player(car):
-                d.was_player = True
-            fv = free.speed(car.id, car.x)
+            if not d.was_player and (
+                car.controller == "player" or getattr(car, "player_owned", False)
+            ):
+                d.was_player = True  # is_player(car), inlined
+            v0 = d.v0
+            if v0 < floor:
+                fv = v0
+            else:
+                k = int(car.x / ZONE_BIN_M)
+                limit = limits[k] if 0 <= k < bins else math.inf
+                fv = v0 if v0 < limit else limit
             if v < fv:
                 lost = (1.0 - v / fv) * DT
                 d.delay += lost
                 delay += lost
             v_tick += v
             v_sq += v * v
-            n += 1
+        n = len(cars)
         self.delay += delay
         self.v_sum += v_tick
         self.v_sq += v_sq
         self.samples += n
         self.current_mean = v_tick / n if n else 0.0
-        for ev in events:
-            self._event(ev, world.tick)
+        if events:
+            tick = world.tick
+            for ev in events:
+                self._event(ev, tick)
 
     def _event(self, ev: Any, tick: int) -> None:
         kind = ev.kind
@@ -233,12 +265,21 @@ class RoundMetrics:
         return self.ticks * DT
 
     def _adherence_score(self) -> float | None:
-        """Mean adherence score over drivers, from the tracker (refreshed once a second)."""
-        if self.adherence is None:
+        """Mean adherence score over drivers, from the tracker (refreshed once a second).
+
+        The tracker's scores() when it has one: the same scores as its result(), without
+        building every car's counters.
+        """
+        tracker = self.adherence
+        if tracker is None:
             return None
         when, value = self._adherence_cache
         if when < 0 or self.ticks - when >= 20:
-            value = mean_adherence(self.adherence.result())
+            scores = getattr(tracker, "scores", None)
+            if scores is not None:
+                value = _mean([float(score) for score in scores().values()])
+            else:
+                value = mean_adherence(tracker.result())
             self._adherence_cache = (self.ticks, value)
         return value
 
@@ -340,9 +381,14 @@ class RoundMetrics:
 
 def mean_adherence(per_car: Mapping[Any, Any]) -> float | None:
     """The mean of the per-car 0..100 scores an AdherenceTracker reports (None if none)."""
-    scores = [
-        float(v["score"])
-        for v in per_car.values()
-        if isinstance(v, Mapping) and isinstance(v.get("score"), int | float)
-    ]
+    return _mean(
+        [
+            float(v["score"])
+            for v in per_car.values()
+            if isinstance(v, Mapping) and isinstance(v.get("score"), int | float)
+        ]
+    )
+
+
+def _mean(scores: list[float]) -> float | None:
     return sum(scores) / len(scores) if scores else None
