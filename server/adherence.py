@@ -50,10 +50,11 @@ Additions to the contract: `Violation.tick`, `Violation.render(name)`, `team(car
 
 from __future__ import annotations
 
-import bisect
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Protocol
 
 from shared.conventions import make_rulebook, speed_limit_mps
@@ -91,6 +92,17 @@ def _ticks(seconds: float) -> int:
     return round(seconds / DT)
 
 
+# the thresholds in ticks, worked out once (observe() compares with them for every car)
+KEEP_GRACE_TICKS = _ticks(KEEP_GRACE_S)
+KEEP_REPORT_TICKS = _ticks(KEEP_REPORT_S)
+SPEED_REPORT_TICKS = _ticks(SPEED_REPORT_S)
+GAP_GRACE_TICKS = _ticks(GAP_GRACE_S)
+HAZARD_GRACE_TICKS = _ticks(HAZARD_GRACE_S)
+TURN_WINDOW_TICKS = _ticks(TURN_WINDOW_S)
+NO_LEADER: tuple[float, None] = (math.inf, None)  # nothing ahead in any lane the car is in
+_BY_X = attrgetter("x")
+
+
 def _until_tick(seconds: Any) -> int | None:
     """The road's `until` (seconds into the round) as a tick; None = until cleared."""
     return None if seconds is None else math.ceil(float(seconds) / DT)
@@ -102,6 +114,7 @@ class _Car(Protocol):
     lane_index: int
     x: float
     v: float
+    length: float  # read as 5 m when a car has none
     signal: int
     hazard: bool
     crashed: bool
@@ -134,7 +147,7 @@ class Violation:
         return self.text.replace("{name}", name)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Record:
     """One car's counters (what result() reports) and its running streaks."""
 
@@ -189,48 +202,120 @@ class AdherenceTracker:
         # closure (lane, start) -> (the car the last merger went in front of, at which tick)
         self._last_merge: dict[tuple[int, float], tuple[int | None, int]] = {}
         self._tick = 0
+        self._prepare()
 
-    def rules(self) -> dict[str, bool]:
-        """Which measures are in force under this rulebook (merge and speed zones always are)."""
-        return {
-            "signal": self.rulebook["signal"] == "required",
+    def _prepare(self) -> None:
+        """Work out once what every tick needs from the rulebook and the road.
+
+        Both are fixed for a tracker's life (a new rulebook means a new round and a new
+        tracker); only the blocked spots change, and those are read from `self.blocks` live.
+        The values are the same floats the per-tick definitions compute (e.g. a zone's span
+        is `_within`'s), so the measures do not change, only their cost.
+        """
+        book = self.rulebook
+        self._rules = {
+            "signal": book["signal"] == "required",
             "passing": self.passing != "free",
             "merge": True,
             "speed": self.limit is not None or bool(self.road.get("speed_zones")),
-            "following": self.rulebook["following"] == "two_second",
-            "hazards": self.rulebook["hazards"] == "yes",
+            "following": book["following"] == "two_second",
+            "hazards": book["hazards"] == "yes",
         }
+        self._need_leaders = self._rules["following"] or self._rules["hazards"]
+        self._keep = self.passing != "free" and self.lanes >= 2
+        length = self.length
+        # speed zones as (start, span, limit); with none the limit is the same everywhere
+        self._zones = [
+            (float(z["start"]), (float(z["end"]) - float(z["start"])) % length, float(z["limit"]))
+            for z in self.road.get("speed_zones", ())
+        ]
+        # per lane: its closures as (start, span, warning metres), for _lane_open and _stops
+        self._closures: dict[int, list[tuple[float, float, float]]] = {}
+        for c in self.road.get("closures", ()):
+            start = float(c["start"])
+            span = (float(c["end"]) - start) % length
+            self._closures.setdefault(int(c["lane"]), []).append(
+                (start, span, self._warn_length(c))
+            )
+        self._ramp_lanes = frozenset(int(r["lane"]) for r in self.road.get("ramps", ()))
+        # lanes that are not open everywhere even with no blocked spot
+        self._special_lanes = frozenset(self._closures) | self._ramp_lanes
+        self._sides: dict[int, tuple[range, int, bool]] = {}
+
+    def rules(self) -> dict[str, bool]:
+        """Which measures are in force under this rulebook (merge and speed zones always are)."""
+        return dict(self._rules)
 
     # --- per tick -----------------------------------------------------------------------
 
     def observe(self, world: Any, events: Iterable[_Event]) -> list[Violation]:
-        """Measure one tick; return the violations to show in the event feed."""
+        """Measure one tick; return the violations to show in the event feed.
+
+        This runs for every car of every room at 20 Hz, so the measures that apply to every car
+        (signal, speed) are inlined here and the others are called only when their convention
+        is in force; a helper does the rare work (a report, a limit that varies along the road).
+        """
         self._tick = int(getattr(world, "tick", self._tick + 1))
         out: list[Violation] = []
         cars: Mapping[int, _Car] = world.cars
-        for car_id in cars:
-            self.records.setdefault(car_id, _Record())
+        records = self.records
+        if not cars.keys() <= records.keys():  # new cars (a C-level check, then the slow loop)
+            for car_id in cars:
+                if car_id not in records:
+                    records[car_id] = _Record()
         for event in events:
             self._event(event, cars, out)
-        self.blocks = [b for b in self.blocks if b.until_tick is None or b.until_tick > self._tick]
-        need_leaders = (
-            self.rulebook["following"] == "two_second" or self.rulebook["hazards"] == "yes"
-        )
-        lanes = self._lanes(cars) if need_leaders or self.passing != "free" else {}
+        if self.blocks:
+            tick = self._tick
+            self.blocks = [b for b in self.blocks if b.until_tick is None or b.until_tick > tick]
+        need_leaders = self._need_leaders
+        keep = self._keep
+        lanes = self._lanes(cars) if need_leaders or keep else {}
         leaders = self._leaders(lanes) if need_leaders else {}
+        following, hazards = self._rules["following"], self._rules["hazards"]
+        zoned = bool(self._zones)
+        limit = self.limit
+        over = math.inf if limit is None else limit + SPEED_TOLERANCE  # speeding above this
         for car in cars.values():
-            record = self.records[car.id]
-            if car.signal != record.signal_on:
-                record.signal_on = car.signal
-                record.signal_x = car.x if car.signal else None
+            record = records[car.id]
+            signal = car.signal
+            if signal != record.signal_on:
+                record.signal_on = signal
+                record.signal_x = car.x if signal else None
             if car.crashed:
                 continue
-            self._speed(car, record, out)
-            self._keep_side(car, record, lanes, out)
+            v = car.v
+            if v <= 0.1:  # speed: time moving, and time over the limit in force
+                record.speed_ticks = 0
+            else:
+                record.moving_s += DT
+                if zoned:
+                    self._speed(car, record, out)
+                elif limit is None or v <= over:
+                    record.speed_ticks = 0
+                else:
+                    self._speeding(car, record, limit, out)
+            if keep:  # keep right / left: time in the passing lane with nobody to pass
+                record.observed_s += DT
+                lane = car.lane_index
+                if abs(car.lane - lane) < 0.05 and v >= CONGESTED_V and self._hogging(car, lanes):
+                    self._hog(car, record, out)
+                else:
+                    record.keep_ticks = 0
             if need_leaders:
-                gap, leader = leaders.get(car.id, (math.inf, None))
-                self._following(car, record, gap, leader, out)
-                self._hazards(car, record, gap, leader, out)
+                gap, leader = leaders.get(car.id, NO_LEADER)
+                if following:  # the two-second rule applies above GAP_MIN_V with a car ahead
+                    if leader is None or v < GAP_MIN_V or gap > GAP_FOLLOW_S * v:
+                        record.gap_ticks = 0
+                    else:
+                        self._following(car, record, gap, out)
+                # hazards: nothing to do unless an approach is open or the car ahead is slow
+                if hazards and (
+                    record.queue_open
+                    or record.queue_grace >= 0
+                    or (leader is not None and leader.v <= QUEUE_SLOW_V)
+                ):
+                    self._hazards(car, record, gap, leader, out)
         return out
 
     def _event(self, event: _Event, cars: Mapping[int, _Car], out: list[Violation]) -> None:
@@ -297,7 +382,7 @@ class AdherenceTracker:
         in_turn = (
             event.other is None
             or event.other != previous_other
-            or self._tick - previous_tick > _ticks(TURN_WINDOW_S)
+            or self._tick - previous_tick > TURN_WINDOW_TICKS
         )
         if in_turn:
             record.merges_in_turn += 1
@@ -328,14 +413,24 @@ class AdherenceTracker:
     def _lanes(self, cars: Mapping[int, _Car]) -> dict[int, tuple[list[float], list[_Car]]]:
         """Cars per lane they occupy (both lanes during a change), sorted by position."""
         grouped: dict[int, list[_Car]] = {}
+        floor = math.floor
         for car in cars.values():
-            low = math.floor(car.lane)
-            grouped.setdefault(low, []).append(car)
-            if car.lane != low:
-                grouped.setdefault(low + 1, []).append(car)
+            lane = car.lane
+            low = floor(lane)
+            members = grouped.get(low)
+            if members is None:
+                grouped[low] = [car]
+            else:
+                members.append(car)
+            if lane != low:
+                members = grouped.get(low + 1)
+                if members is None:
+                    grouped[low + 1] = [car]
+                else:
+                    members.append(car)
         lanes = {}
         for lane, members in grouped.items():
-            members.sort(key=lambda c: c.x)
+            members.sort(key=_BY_X)
             lanes[lane] = ([c.x for c in members], members)
         return lanes
 
@@ -349,80 +444,62 @@ class AdherenceTracker:
         blocked spot before the car ahead hides it (gap to the obstacle, no leader).
         """
         out: dict[int, tuple[float, _Car | None]] = {}
-        for lane, (_xs, members) in lanes.items():
-            count = len(members)
-            if count < 2:
+        length = self.length
+        get = out.get
+        for lane, (xs, members) in lanes.items():
+            if len(members) < 2:
                 continue
             stops = self._stops(lane)
-            for i, car in enumerate(members):
-                ahead = members[(i + 1) % count]
-                distance = (ahead.x - car.x) % self.length
-                gap = distance - getattr(ahead, "length", 5.0)
+            ahead_xs = xs[1:]
+            ahead_xs.append(xs[0])
+            ahead_cars = members[1:]
+            ahead_cars.append(members[0])
+            for car, x, ax, ahead in zip(members, xs, ahead_xs, ahead_cars, strict=True):
+                distance = (ax - x) % length
+                try:
+                    gap = distance - ahead.length
+                except AttributeError:
+                    gap = distance - 5.0
                 leader: _Car | None = ahead
                 for stop in stops:
-                    d = (stop - car.x) % self.length
+                    d = (stop - x) % length
                     if d < distance and d < gap:
                         gap, leader = d, None
-                best = out.get(car.id)
+                car_id = car.id
+                best = get(car_id)
                 if best is None or gap < best[0]:
-                    out[car.id] = (gap, leader)
+                    out[car_id] = (gap, leader)
         return out
 
     def _stops(self, lane: int) -> list[float]:
         """Where `lane` ends or is blocked: closure starts and blocked spots."""
-        stops = [float(c["start"]) for c in self.road.get("closures", ()) if int(c["lane"]) == lane]
-        stops += [b.x for b in self.blocks if b.lane == lane]
+        stops = [start for start, _span, _warn in self._closures.get(lane, ())]
+        if self.blocks:
+            stops += [b.x for b in self.blocks if b.lane == lane]
         return stops
 
     def _lane_open(self, lane: int, x: float) -> bool:
-        for closure in self.road.get("closures", ()):
-            if int(closure["lane"]) == lane:
-                start, end = float(closure["start"]), float(closure["end"])
-                if self._ahead(x, start) <= self._warn_length(closure) or self._within(
-                    x, start, end
-                ):
-                    return False
-        for ramp in self.road.get("ramps", ()):
-            if int(ramp["lane"]) == lane:
-                return False  # an acceleration lane is never a cruising lane
+        if lane in self._ramp_lanes:
+            return False  # an acceleration lane is never a cruising lane
+        length = self.length
+        for start, span, warn in self._closures.get(lane, ()):
+            if (start - x) % length <= warn or (x - start) % length <= span:
+                return False  # in the warning zone (_ahead) or the closed span (_within)
         for block in self.blocks:
             if block.lane == lane and (
-                self._ahead(x, block.x) <= BLOCK_BEFORE_M
-                or self._ahead(block.x, x) <= BLOCK_AFTER_M
+                (block.x - x) % length <= BLOCK_BEFORE_M or (x - block.x) % length <= BLOCK_AFTER_M
             ):
                 return False
         return True
 
-    def _keep_side(
-        self,
-        car: _Car,
-        record: _Record,
-        lanes: Mapping[int, tuple[list[float], list[_Car]]],
-        out: list[Violation],
-    ) -> None:
-        if self.passing == "free" or self.lanes < 2:
-            return
-        record.observed_s += DT
-        lane = car.lane_index
-        hogging = False
-        if abs(car.lane - lane) < 0.05 and car.v >= CONGESTED_V:
-            # lanes "to the right" in the convention's sense: lower indices under keep right
-            side = (
-                range(lane - 1, -1, -1) if self.passing == "right" else range(lane + 1, self.lanes)
-            )
-            open_side = [k for k in side if self._lane_open(k, car.x)]
-            if open_side:
-                hogging = not self._passing(
-                    car, open_side, lanes, lane - 1 if self.passing == "right" else lane + 1
-                )
-        if not hogging:
-            record.keep_ticks = 0
-            return
+    def _hog(self, car: _Car, record: _Record, out: list[Violation]) -> None:
+        """A tick in the passing lane with nobody to pass: counts after the grace, and every
+        KEEP_REPORT_S of it is reported once."""
         record.keep_ticks += 1
-        over = record.keep_ticks - _ticks(KEEP_GRACE_S)
+        over = record.keep_ticks - KEEP_GRACE_TICKS
         if over > 0:
             record.passing_lane_s += DT
-            if (over - 1) % _ticks(KEEP_REPORT_S) == 0:
+            if (over - 1) % KEEP_REPORT_TICKS == 0:
                 self._report(
                     car.id,
                     "passing",
@@ -430,98 +507,121 @@ class AdherenceTracker:
                     out,
                 )
 
+    def _side(self, lane: int) -> tuple[range, int, bool]:
+        """The lanes "to the right" of `lane` in the convention's sense (lower indices under
+        keep right), nearest first; the one beside it; whether they are all open everywhere
+        (no closure or ramp: only a blocked spot can close them). Memoised per lane."""
+        known = self._sides.get(lane)
+        if known is None:
+            if self.passing == "right":
+                side, beside = range(lane - 1, -1, -1), lane - 1
+            else:
+                side, beside = range(lane + 1, self.lanes), lane + 1
+            known = self._sides[lane] = (side, beside, self._special_lanes.isdisjoint(side))
+        return known
+
+    def _hogging(self, car: _Car, lanes: Mapping[int, tuple[list[float], list[_Car]]]) -> bool:
+        """Whether a car settled in its lane at speed is in a passing lane (an open lane on its
+        cruising side) without passing anyone."""
+        side, beside, plain = self._side(car.lane_index)
+        if not side:
+            return False
+        if plain and not self.blocks:  # every lane of the side is open
+            return not self._passing(car, side, lanes, beside)
+        x = car.x
+        open_side = [k for k in side if self._lane_open(k, x)]
+        return bool(open_side) and not self._passing(car, open_side, lanes, beside)
+
     def _passing(
         self,
         car: _Car,
-        side: list[int],
+        side: Iterable[int],
         lanes: Mapping[int, tuple[list[float], list[_Car]]],
         beside: int,
     ) -> bool:
-        ahead = max(PASS_AHEAD_MIN_M, PASS_AHEAD_S * car.v)
+        """Whether a car in a lane of `side` from PASS_BEHIND_M behind to the look-ahead is
+        slower (so this car is passing it), or one beside it in lane `beside` blocks the move
+        back. The lanes' positions are sorted, so bisection finds the stretch (twice where it
+        wraps round the ring)."""
+        x, v = car.x, car.v
+        slower = v - PASS_DV
+        length = self.length
+        ahead = PASS_AHEAD_S * v
+        lo, hi = x - PASS_BEHIND_M, x + (ahead if ahead > PASS_AHEAD_MIN_M else PASS_AHEAD_MIN_M)
+        shifts: tuple[float, ...] = (0.0,)
+        if lo < 0 or hi >= length:
+            shifts = (0.0, length) if lo < 0 else (0.0,)
+            shifts += (-length,) if hi >= length else ()
+        half = length / 2
         for lane in side:
-            for other in self._near(lanes.get(lane), car.x, PASS_BEHIND_M, ahead):
-                if other.v < car.v - PASS_DV:
-                    return True
-                if lane == beside and abs(self._signed(other.x - car.x)) <= PASS_BEHIND_M:
-                    return True
+            entry = lanes.get(lane)
+            if entry is None:
+                continue
+            xs, members = entry
+            for shift in shifts:
+                j = bisect_right(xs, hi + shift)
+                for k in range(bisect_left(xs, lo + shift), j):
+                    other = members[k]
+                    if other.v < slower:
+                        return True
+                    if lane == beside:
+                        dx = (other.x - x) % length  # _signed(other.x - x)
+                        if abs(dx - length if dx > half else dx) <= PASS_BEHIND_M:
+                            return True
         return False
-
-    def _near(
-        self, lane: tuple[list[float], list[_Car]] | None, x: float, behind: float, ahead: float
-    ) -> Iterable[_Car]:
-        """Cars of a lane from `behind` metres behind x to `ahead` metres ahead, wrapping."""
-        if not lane:
-            return []
-        xs, members = lane
-        found: list[_Car] = []
-        lo, hi = x - behind, x + ahead
-        shifts = [0.0]
-        if lo < 0:
-            shifts.append(self.length)
-        if hi >= self.length:
-            shifts.append(-self.length)
-        for shift in shifts:
-            i = bisect.bisect_left(xs, lo + shift)
-            j = bisect.bisect_right(xs, hi + shift)
-            found.extend(members[i:j])
-        return found
 
     # --- speed, gap, hazards ------------------------------------------------------------
 
     def _limit_at(self, x: float) -> float | None:
         limit = self.limit
-        for zone in self.road.get("speed_zones", ()):
-            if self._within(x, float(zone["start"]), float(zone["end"])):
-                zone_limit = float(zone["limit"])
+        length = self.length
+        for start, span, zone_limit in self._zones:
+            if (x - start) % length <= span:  # _within(x, start, end)
                 limit = zone_limit if limit is None else min(limit, zone_limit)
         return limit
 
     def _speed(self, car: _Car, record: _Record, out: list[Violation]) -> None:
-        if car.v <= 0.1:
-            record.speed_ticks = 0
-            return
-        record.moving_s += DT
+        """A moving car (its moving time counted) on a road whose limit varies along it."""
         limit = self._limit_at(car.x)
         if limit is None or car.v <= limit + SPEED_TOLERANCE:
             record.speed_ticks = 0
             return
+        self._speeding(car, record, limit, out)
+
+    def _speeding(self, car: _Car, record: _Record, limit: float, out: list[Violation]) -> None:
+        """A car over `limit` this tick: count it, and report a streak once when it is 3 s long."""
         record.speeding_s += DT
         record.speed_ticks += 1
-        if record.speed_ticks == _ticks(SPEED_REPORT_S):
+        if record.speed_ticks == SPEED_REPORT_TICKS:
             text = (
                 f"{{name}} is speeding: {car.v * 3.6:.0f} km/h where the limit is {limit * 3.6:.0f}"
             )
             self._report(car.id, "speed", text, out)
 
-    def _following(
-        self, car: _Car, record: _Record, gap: float, leader: _Car | None, out: list[Violation]
-    ) -> None:
-        if self.rulebook["following"] != "two_second":
-            return
-        if leader is None or car.v < GAP_MIN_V or gap > GAP_FOLLOW_S * car.v:
-            record.gap_ticks = 0
-            return
+    def _following(self, car: _Car, record: _Record, gap: float, out: list[Violation]) -> None:
+        """The two-second rule for a car following another closely enough for it to apply
+        (observe() checks that: the rule in force, a car ahead within GAP_FOLLOW_S, speed)."""
+        v = car.v
         record.following_s += DT
-        headway = max(gap, 0.0) / car.v
+        headway = max(gap, 0.0) / v
         if headway >= GAP_RULE_S:
             record.gap_ticks = 0
             return
         record.gap_ticks += 1
-        if record.gap_ticks > _ticks(GAP_GRACE_S):
+        if record.gap_ticks > GAP_GRACE_TICKS:
             record.close_s += DT
-            if record.gap_ticks == _ticks(GAP_GRACE_S) + 1:
+            if record.gap_ticks == GAP_GRACE_TICKS + 1:
                 text = f"{{name}} is following too close ({headway:.1f} s gap)"
                 self._report(car.id, "following", text, out)
 
     def _hazards(
         self, car: _Car, record: _Record, gap: float, leader: _Car | None, out: list[Violation]
     ) -> None:
-        if self.rulebook["hazards"] != "yes":
-            return
+        """Hazard lights at a queue's tail (observe() calls this only when it is in force)."""
         if record.queue_grace >= 0:
             record.queue_warned = record.queue_warned or car.hazard
             record.queue_grace += 1
-            if record.queue_grace >= _ticks(HAZARD_GRACE_S):
+            if record.queue_grace >= HAZARD_GRACE_TICKS:
                 record.queue_grace = -1
                 record.queue_tails += 1
                 if record.queue_warned:
@@ -534,11 +634,16 @@ class AdherenceTracker:
                         out,
                     )
             return
-        approaching = leader is not None and gap <= QUEUE_LOOKAHEAD_M and leader.v <= QUEUE_SLOW_V
-        if not record.queue_open:
-            if approaching and car.v >= QUEUE_FAST_V:
+        if not record.queue_open:  # the usual case: is an approach starting?
+            if (
+                car.v >= QUEUE_FAST_V
+                and leader is not None
+                and gap <= QUEUE_LOOKAHEAD_M
+                and leader.v <= QUEUE_SLOW_V
+            ):
                 record.queue_open, record.queue_warned = True, car.hazard
             return
+        approaching = leader is not None and gap <= QUEUE_LOOKAHEAD_M and leader.v <= QUEUE_SLOW_V
         record.queue_warned = record.queue_warned or car.hazard
         if car.v <= QUEUE_SLOW_V:
             record.queue_open = False
@@ -551,9 +656,15 @@ class AdherenceTracker:
     def score(self, car_id: int) -> float:
         """A car's adherence, 0..100 (100 when it had no chance to break any rule)."""
         record = self.records.get(car_id)
-        if record is None:
-            return 100.0
-        rules = self.rules()
+        return 100.0 if record is None else self._score(record)
+
+    def scores(self) -> dict[int, float]:
+        """Every observed car's score by car id, in order: result()'s scores without the
+        counters (the live team figure needs only these)."""
+        return {car_id: self._score(r) for car_id, r in sorted(self.records.items())}
+
+    def _score(self, record: _Record) -> float:
+        rules = self._rules
         parts: list[float] = []
         if rules["signal"] and record.lane_changes:
             parts.append(record.signalled / record.lane_changes)
@@ -597,7 +708,7 @@ class AdherenceTracker:
                 "queue_tails": r.queue_tails,
                 "hazards_used": r.hazards_used,
                 "violations": r.violations,
-                "score": self.score(car_id),
+                "score": self._score(r),
             }
         return out
 
