@@ -12,11 +12,12 @@ of re-simulating the round from the start.
 from __future__ import annotations
 
 import copy
+import math
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.metrics import DT, FreeFlow, is_player
+from server.metrics import DT, ZONE_BIN_M, FreeFlow, is_player
 
 SAMPLE_TICKS = 5  # one sample every 0.25 s
 CHECKPOINT_TICKS = 400  # a world copy every 20 s (a copy of 60 cars takes ~30 ms)
@@ -77,6 +78,19 @@ class Recording:
         return max(0, min(len(self.frames) - 1, f))
 
 
+class _Seen:
+    """What the recorder keeps of one car between samples (one object, so that the per-tick
+    pass over the cars does one dictionary lookup per car)."""
+
+    __slots__ = ("v0", "cum", "amin", "track")
+
+    def __init__(self, v0: float) -> None:
+        self.v0 = v0  # free-flow desired speed (FreeFlow.desired_of), fixed once seen
+        self.cum = 0.0  # delay so far, vehicle-s
+        self.amin: float | None = None  # strongest braking since the last sample
+        self.track: Track | None = None  # its track, once sampled
+
+
 class Recorder:
     """Observer of a round: `observe(world, events)` each tick, `recording()` at the end."""
 
@@ -84,8 +98,7 @@ class Recorder:
         self.checkpoint_ticks = checkpoint_ticks
         self._rec: Recording | None = None
         self._free: FreeFlow | None = None
-        self._amin: dict[int, float] = {}
-        self._cum: dict[int, float] = {}
+        self._seen: dict[int, _Seen] = {}  # every car seen in the round, by id
 
     def _start(self, world: Any) -> Recording:
         road = world.road()
@@ -107,6 +120,13 @@ class Recorder:
             self._rec.checkpoints[int(world.tick)] = copy.deepcopy(world)
 
     def observe(self, world: Any, events: list[Any]) -> None:
+        """Record one tick: the exact total delay, each car's delay and strongest braking;
+        a sample of every car every SAMPLE_TICKS, a world copy every checkpoint_ticks.
+
+        One pass over the cars with locals: this runs for every car of every room at 20 Hz.
+        The delay is FreeFlow.tick_delay's definition, inlined (the same floats, in the same
+        order, so the counterfactuals' figures compare with these exactly).
+        """
         rec = self._rec
         if rec is None:
             rec = self._rec = self._start(world)
@@ -114,15 +134,35 @@ class Recorder:
         assert free is not None
         tick = int(world.tick)
         rec.last_tick = tick
-        rec.delay_ticks.append(free.tick_delay(world.cars.values(), self._cum))
-        amin = self._amin
+        seen = self._seen
+        kinds = rec.kinds
+        floor, limits = free.floor, free.bin_limit
+        bins = len(limits)
+        total = 0.0
         for car in world.cars.values():
+            car_id = car.id
+            s = seen.get(car_id)
+            if s is None:
+                s = seen[car_id] = _Seen(free.desired_of(car))
+            v0 = s.v0
+            if v0 < floor:
+                fv = v0
+            else:
+                k = int(car.x / ZONE_BIN_M)
+                limit = limits[k] if 0 <= k < bins else math.inf
+                fv = v0 if v0 < limit else limit
+            v = car.v
+            if v < fv:
+                lost = (1.0 - v / fv) * DT
+                total += lost
+                s.cum += lost
             a = car.a
-            prev = amin.get(car.id)
-            if prev is None or a < prev:
-                amin[car.id] = a
+            amin = s.amin
+            if amin is None or a < amin:
+                s.amin = a
             if car.controller == "player":
-                rec.kinds[car.id] = "player"
+                kinds[car_id] = "player"
+        rec.delay_ticks.append(total)
         if events:
             rec.events.extend(events)
         if (tick - rec.tick0) % rec.sample_ticks == 0:
@@ -133,15 +173,17 @@ class Recorder:
     def _sample(self, world: Any, rec: Recording) -> None:
         frame = len(rec.frames)
         rec.frames.append(int(world.tick))
-        amin = self._amin
-        assert self._free is not None
-        for car in world.cars.values():
-            track = rec.tracks.get(car.id)
+        seen = self._seen
+        cars = world.cars
+        for car in cars.values():
+            car_id = car.id
+            s = seen[car_id]  # observe() has just seen every car
+            track = s.track
             if track is None:
-                track = rec.tracks[car.id] = Track(start=frame)
-                rec.kinds.setdefault(car.id, "player" if is_player(car) else "bot")
-                rec.personalities[car.id] = getattr(car, "personality", None)
-                rec.desired[car.id] = self._free.desired_of(car)
+                track = s.track = rec.tracks[car_id] = Track(start=frame)
+                rec.kinds.setdefault(car_id, "player" if is_player(car) else "bot")
+                rec.personalities[car_id] = getattr(car, "personality", None)
+                rec.desired[car_id] = s.v0
             elif track.start + len(track.x) != frame:
                 # the car left and came back (removed, then re-added): pad the gap as absent
                 while track.start + len(track.x) < frame:
@@ -153,9 +195,13 @@ class Recorder:
             track.x.append(car.x)
             track.v.append(car.v)
             track.lane.append(int(car.lane_index))
-            track.amin.append(amin.get(car.id, car.a))
-            track.cum.append(self._cum.get(car.id, 0.0))
-        amin.clear()
+            amin = s.amin
+            track.amin.append(car.a if amin is None else amin)
+            track.cum.append(s.cum)
+            s.amin = None
+        if len(seen) != len(cars):  # cars that have left: their braking is forgotten too
+            for s in seen.values():
+                s.amin = None
 
     def recording(self) -> Recording:
         """The round so far; an empty recording (no road yet) if the round never ticked, so a
