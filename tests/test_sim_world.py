@@ -212,3 +212,54 @@ def test_a_road_opens_calm_every_car_able_to_stop_behind_its_leader(name: str) -
             assert car.v * car.v <= car.lv * car.lv + 2.0 * car.params.b * room + 1e-6, car
         events = _drive(world, 60)
         assert not [e for e in events if e.kind in ("crash", "near_miss")], (name, seed)
+
+
+def _scan_leader(world: World, car_id: int) -> tuple[float, int | None]:
+    """leader_of by its definition: every car and obstacle of the lanes the car occupies."""
+    car = world.cars[car_id]
+    best, leader = float("inf"), None
+    lo = int(car.lane)
+    for k in (lo,) if car.lane == lo else (lo, lo + 1):
+        for other in world._lanes[k]:
+            gap = (other.x - car.x) % world.length - other.length
+            if other is not car and gap < best:
+                best, leader = gap, other.id
+        for ox, _zone, _kind in world._obs[k]:
+            d = (ox - car.x) % world.length
+            if d < best and d <= world.length - 30.0:
+                best, leader = d, None
+    return best, leader
+
+
+def test_leader_of_gives_a_full_scans_numbers_and_ties() -> None:
+    """leader_of reads only the cars near the car; the answer must stay exactly a full scan's,
+    down to which of two equal gaps wins (cars on the same spot, in two lanes at once, of
+    different lengths, and lane ends)."""
+    import random
+
+    from server.sim.scenario import parse_scenario
+
+    rng = random.Random(7)
+    scenario = parse_scenario(
+        {
+            "road": {"length": 2500, "lanes": 3},
+            "traffic": {"cars": 20, "trucks": 0.5},
+            "closures": [{"lane": 2, "start": 1600, "end": 2000}],
+        }
+    )
+    for trial in range(300):
+        world = World(scenario, seed=trial, bots=rng.choice([0, 1, 2, 5, 12]))
+        spots = [0.0, 5.0, 1595.0, 1600.0, 2495.0, 2499.5, rng.uniform(0, 2500)]
+        for car in world.cars.values():
+            car.x = rng.choice(spots)
+            car.lane = rng.choice([0.0, 0.5, 1.0, 1.5, 2.0])
+            car.lane_index = int(car.lane + 0.5)
+        world._rebuild()
+        for car_id in world.cars:
+            assert repr(world.leader_of(car_id)) == repr(_scan_leader(world, car_id))
+    world = World(load_scenario("rush-hour"), seed=3, bots=30)
+    players = [world.add_player_car() for _ in range(4)]
+    for tick in range(400):
+        world.step({p: [("left" if tick % 80 < 40 else "right", None)] for p in players})
+        for car_id in world.cars:
+            assert repr(world.leader_of(car_id)) == repr(_scan_leader(world, car_id))

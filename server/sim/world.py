@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -119,6 +120,9 @@ class World(Motion, LaneChanging):
             (round(inc.at / DT), inc.lane, inc.x, inc.seconds) for inc in scenario.incidents
         )
         self._main_lanes = [k for k in range(self.lanes) if self.geo.ramp_lane(k) is None]
+        # at least every car's length (lengths never change once a car is made), plus a margin
+        # far above rounding: leader_of's bound on how far ahead a shorter gap can still be
+        self._reach = 1e-6 + 1e-9 * self.length
         self._refresh_road()
         self._populate(min(scenario.cars if bots is None else max(0, int(bots)), self.capacity()))
 
@@ -156,6 +160,7 @@ class World(Motion, LaneChanging):
         params = make_params(personality, rng, truck=truck, overrides=overrides)
         length = TRUCK_LENGTH if truck else self.scenario.drivers.get("length", CAR_LENGTH)
         car = Car(car_id, lane, x, 0.0, params, personality, rng, length=length, truck=truck)
+        self._reach = max(self._reach, car.length + 1e-6 + 1e-9 * self.length)
         if params.tap_rate > 0:
             car.tap_next = self.tick + exp_ticks(rng, params.tap_rate)
         self._apply_rules(car)
@@ -319,27 +324,48 @@ class World(Motion, LaneChanging):
         """Gap (m, bumper to bumper) to what is ahead of a car, and the leading car's id.
 
         An end of lane or a blocked lane ahead gives its distance with None; an empty road
-        gives (inf, None).
+        gives (inf, None). Of equal gaps the first in a scan wins: lower lane first, in each
+        lane its cars in list order, then its obstacles.
+
+        The server asks this for every player every tick, so it reads the fewest cars that
+        give the same numbers as a scan of every car: from the first car at or ahead of the
+        car, distances only grow round the ring, and once one is more than `_reach` (the
+        longest car, plus a margin far above any rounding) beyond the best gap, no car
+        further on can beat or tie it.
         """
         car = self.cars[car_id]
+        x = car.x
+        L = self.length
+        reach = self._reach
         best = math.inf
-        leader: int | None = None
-        for k in self._occupied(car):
-            for other in self._lanes[k]:
-                if other is car:
-                    continue
-                gap = (other.x - car.x) % self.length - other.length
-                if gap < best:
-                    best, leader = gap, other.id
+        leader: Car | None = None
+        lane = car.lane
+        lo = int(lane)
+        for k in (lo,) if lane == lo else (lo, lo + 1):
+            cars = self._lanes[k]
+            n = len(cars)
+            xs = self._lane_xs(k)
+            limit = best + reach
+            at = -1  # index of the best car if in this lane: a tie with another lane's stays
+            j = bisect_left(xs, x)
+            for _ in range(n):
+                if j == n:
+                    j = 0
+                d = (xs[j] - x) % L
+                if d > limit:
+                    break
+                other = cars[j]
+                if other is not car:
+                    gap = d - other.length
+                    if gap < best or (gap == best and j < at):
+                        best, leader, at = gap, other, j
+                        limit = gap + reach
+                j += 1
             for ox, _zone, _kind in self._obs[k]:
-                d = (ox - car.x) % self.length
-                if d < best and d <= self.length - 30.0:
+                d = (ox - x) % L
+                if d < best and d <= L - 30.0:
                     best, leader = d, None
-        return best, leader
-
-    def _occupied(self, car: Car) -> tuple[int, ...]:
-        lo = int(car.lane)
-        return (lo,) if car.lane == lo else (lo, lo + 1)
+        return best, None if leader is None else leader.id
 
     # ------------------------------------------------------------------ mutations (logged)
 
@@ -376,6 +402,7 @@ class World(Motion, LaneChanging):
         base = DriverParams(**PLAYER_PARAMS)  # type: ignore[arg-type]
         base.v0 = PLAYER_MAX_SPEED
         car = Car(car_id, lane, x, v, base, "steady", rng, length=CAR_LENGTH)
+        self._reach = max(self._reach, car.length + 1e-6 + 1e-9 * self.length)
         car.controller = "player"
         car.player_owned = True
         car.target_speed = target
