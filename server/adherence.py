@@ -99,7 +99,6 @@ SPEED_REPORT_TICKS = _ticks(SPEED_REPORT_S)
 GAP_GRACE_TICKS = _ticks(GAP_GRACE_S)
 HAZARD_GRACE_TICKS = _ticks(HAZARD_GRACE_S)
 TURN_WINDOW_TICKS = _ticks(TURN_WINDOW_S)
-NO_LEADER: tuple[float, None] = (math.inf, None)  # nothing ahead in any lane the car is in
 _BY_X = attrgetter("x")
 
 
@@ -175,6 +174,10 @@ class _Record:
     signal_on: int = 0  # the signal seen last tick, and where it was switched on
     signal_x: float | None = None
     last_report: dict[str, int] = field(default_factory=dict)
+    # what is ahead of the car (see _leaders), valid when lead_pass is the tracker's pass
+    lead_pass: int = -1
+    lead_gap: float = math.inf
+    leader: _Car | None = None
 
 
 @dataclass
@@ -202,6 +205,7 @@ class AdherenceTracker:
         # closure (lane, start) -> (the car the last merger went in front of, at which tick)
         self._last_merge: dict[tuple[int, float], tuple[int | None, int]] = {}
         self._tick = 0
+        self._pass = 0  # observe() calls so far: marks what _leaders found in this one
         self._prepare()
 
     def _prepare(self) -> None:
@@ -271,9 +275,13 @@ class AdherenceTracker:
         need_leaders = self._need_leaders
         keep = self._keep
         lanes = self._lanes(cars) if need_leaders or keep else {}
-        leaders = self._leaders(lanes) if need_leaders else {}
+        self._pass += 1
+        now = self._pass
+        if need_leaders:
+            self._leaders(lanes)
         following, hazards = self._rules["following"], self._rules["hazards"]
         zoned = bool(self._zones)
+        keep_right, last_lane = self.passing == "right", self.lanes - 1
         limit = self.limit
         over = math.inf if limit is None else limit + SPEED_TOLERANCE  # speeding above this
         for car in cars.values():
@@ -298,12 +306,20 @@ class AdherenceTracker:
             if keep:  # keep right / left: time in the passing lane with nobody to pass
                 record.observed_s += DT
                 lane = car.lane_index
-                if abs(car.lane - lane) < 0.05 and v >= CONGESTED_V and self._hogging(car, lanes):
+                if (
+                    -0.05 < car.lane - lane < 0.05  # settled in its lane
+                    and v >= CONGESTED_V
+                    and (lane > 0 if keep_right else lane < last_lane)  # with a lane to its side
+                    and self._hogging(car, lane, lanes)
+                ):
                     self._hog(car, record, out)
                 else:
                     record.keep_ticks = 0
             if need_leaders:
-                gap, leader = leaders.get(car.id, NO_LEADER)
+                if record.lead_pass == now:
+                    gap, leader = record.lead_gap, record.leader
+                else:  # alone in its lane: nothing ahead
+                    gap, leader = math.inf, None
                 if following:  # the two-second rule applies above GAP_MIN_V with a car ahead
                     if leader is None or v < GAP_MIN_V or gap > GAP_FOLLOW_S * v:
                         record.gap_ticks = 0
@@ -434,27 +450,25 @@ class AdherenceTracker:
             lanes[lane] = ([c.x for c in members], members)
         return lanes
 
-    def _leaders(
-        self, lanes: Mapping[int, tuple[list[float], list[_Car]]]
-    ) -> dict[int, tuple[float, _Car | None]]:
-        """Bumper-to-bumper gap and car ahead for every car, as world.leader_of defines them.
+    def _leaders(self, lanes: Mapping[int, tuple[list[float], list[_Car]]]) -> None:
+        """Bumper-to-bumper gap and car ahead for every car, as world.leader_of defines them,
+        kept in each car's record (lead_gap, leader) with this pass's mark; a car without one
+        (alone in its lane) has nothing ahead.
 
         Computed here from the sorted lanes (one pass, O(n log n) per tick) rather than by
         calling world.leader_of per car, which scans a whole lane each time. A lane's end or a
-        blocked spot before the car ahead hides it (gap to the obstacle, no leader).
+        blocked spot before the car ahead hides it (gap to the obstacle, no leader). A car
+        changing lanes is in two: the nearer of its two gaps counts (the first lane's on a tie).
         """
-        out: dict[int, tuple[float, _Car | None]] = {}
+        records = self.records
         length = self.length
-        get = out.get
+        now = self._pass
         for lane, (xs, members) in lanes.items():
             if len(members) < 2:
                 continue
             stops = self._stops(lane)
-            ahead_xs = xs[1:]
-            ahead_xs.append(xs[0])
-            ahead_cars = members[1:]
-            ahead_cars.append(members[0])
-            for car, x, ax, ahead in zip(members, xs, ahead_xs, ahead_cars, strict=True):
+            ahead, ax = members[0], xs[0]  # the last car's car ahead is the first, round the ring
+            for car, x in zip(reversed(members), reversed(xs), strict=True):
                 distance = (ax - x) % length
                 try:
                     gap = distance - ahead.length
@@ -465,11 +479,10 @@ class AdherenceTracker:
                     d = (stop - x) % length
                     if d < distance and d < gap:
                         gap, leader = d, None
-                car_id = car.id
-                best = get(car_id)
-                if best is None or gap < best[0]:
-                    out[car_id] = (gap, leader)
-        return out
+                record = records[car.id]
+                if record.lead_pass != now or gap < record.lead_gap:
+                    record.lead_pass, record.lead_gap, record.leader = now, gap, leader
+                ahead, ax = car, x
 
     def _stops(self, lane: int) -> list[float]:
         """Where `lane` ends or is blocked: closure starts and blocked spots."""
@@ -520,10 +533,12 @@ class AdherenceTracker:
             known = self._sides[lane] = (side, beside, self._special_lanes.isdisjoint(side))
         return known
 
-    def _hogging(self, car: _Car, lanes: Mapping[int, tuple[list[float], list[_Car]]]) -> bool:
+    def _hogging(
+        self, car: _Car, lane: int, lanes: Mapping[int, tuple[list[float], list[_Car]]]
+    ) -> bool:
         """Whether a car settled in its lane at speed is in a passing lane (an open lane on its
-        cruising side) without passing anyone."""
-        side, beside, plain = self._side(car.lane_index)
+        cruising side) without passing anyone (see _passing)."""
+        side, beside, plain = self._sides.get(lane) or self._side(lane)
         if not side:
             return False
         if plain and not self.blocks:  # every lane of the side is open
@@ -548,26 +563,55 @@ class AdherenceTracker:
         length = self.length
         ahead = PASS_AHEAD_S * v
         lo, hi = x - PASS_BEHIND_M, x + (ahead if ahead > PASS_AHEAD_MIN_M else PASS_AHEAD_MIN_M)
-        shifts: tuple[float, ...] = (0.0,)
         if lo < 0 or hi >= length:
-            shifts = (0.0, length) if lo < 0 else (0.0,)
-            shifts += (-length,) if hi >= length else ()
+            return self._passing_round(car, side, lanes, beside, lo, hi)
         half = length / 2
+        for lane in side:  # the usual case: the stretch does not wrap round the ring
+            entry = lanes.get(lane)
+            if entry is None:
+                continue
+            xs, members = entry
+            k, end = bisect_left(xs, lo), len(xs)
+            while k < end and xs[k] <= hi:  # members[k : bisect_right(xs, hi)]
+                other = members[k]
+                if other.v < slower:
+                    return True
+                if lane == beside:
+                    dx = (other.x - x) % length  # _signed(other.x - x)
+                    if abs(dx - length if dx > half else dx) <= PASS_BEHIND_M:
+                        return True
+                k += 1
+        return False
+
+    def _passing_round(
+        self,
+        car: _Car,
+        side: Iterable[int],
+        lanes: Mapping[int, tuple[list[float], list[_Car]]],
+        beside: int,
+        lo: float,
+        hi: float,
+    ) -> bool:
+        """_passing where the stretch [lo, hi] wraps round the ring's start or end."""
+        x, slower = car.x, car.v - PASS_DV
+        length = self.length
+        shifts = [0.0]
+        if lo < 0:
+            shifts.append(length)
+        if hi >= length:
+            shifts.append(-length)
         for lane in side:
             entry = lanes.get(lane)
             if entry is None:
                 continue
             xs, members = entry
             for shift in shifts:
-                j = bisect_right(xs, hi + shift)
-                for k in range(bisect_left(xs, lo + shift), j):
-                    other = members[k]
+                i, j = bisect_left(xs, lo + shift), bisect_right(xs, hi + shift)
+                for other in members[i:j]:
                     if other.v < slower:
                         return True
-                    if lane == beside:
-                        dx = (other.x - x) % length  # _signed(other.x - x)
-                        if abs(dx - length if dx > half else dx) <= PASS_BEHIND_M:
-                            return True
+                    if lane == beside and abs(self._signed(other.x - x)) <= PASS_BEHIND_M:
+                        return True
         return False
 
     # --- speed, gap, hazards ------------------------------------------------------------
@@ -603,7 +647,7 @@ class AdherenceTracker:
         (observe() checks that: the rule in force, a car ahead within GAP_FOLLOW_S, speed)."""
         v = car.v
         record.following_s += DT
-        headway = max(gap, 0.0) / v
+        headway = (0.0 if gap < 0.0 else gap) / v  # max(gap, 0.0), NaN kept
         if headway >= GAP_RULE_S:
             record.gap_ticks = 0
             return
