@@ -24,6 +24,22 @@ LIVE_FLOW_WINDOW_S = 60.0  # the HUD's flow is over the last minute
 ZONE_BIN_M = 10.0
 
 
+def _bin_edges(bins: int) -> tuple[float, float]:
+    """(lo, hi) such that lo < x < hi exactly when 0 <= int(x / ZONE_BIN_M) < bins (finite x).
+
+    The quotient is rounded, so each edge is found by stepping from a float just outside to
+    its neighbours while they are still outside (a few steps at most); the rounded quotient
+    and int() never decrease with x, so everything between the edges is inside.
+    """
+    lo = -ZONE_BIN_M  # int(-1.0) == -1: outside
+    while int(math.nextafter(lo, math.inf) / ZONE_BIN_M) < 0:
+        lo = math.nextafter(lo, math.inf)
+    hi = bins * ZONE_BIN_M  # exactly bins * 10, so int(hi / ZONE_BIN_M) == bins: outside
+    while int(math.nextafter(hi, -math.inf) / ZONE_BIN_M) >= bins:
+        hi = math.nextafter(hi, -math.inf)
+    return lo, hi
+
+
 def is_player(car: Any) -> bool:
     """A player's car, even while a bot drives it for a disconnected player."""
     return car.controller == "player" or bool(getattr(car, "player_owned", False))
@@ -53,6 +69,12 @@ class FreeFlow:
         # The lowest limit anywhere (inf on a road with none): a desired speed below it is the
         # free-flow speed at every position, so the hot loops can skip the per-position lookup.
         self.floor = min(self.bin_limit)
+        # One finite limit all along the road (a rulebook's limit, no speed zone): a car that
+        # wants more has that limit wherever x falls in a bin, i.e. where edges[0] < x <
+        # edges[1] (the bins' test without the division). None where limits vary or are none.
+        uniform = all(limit == self.floor for limit in self.bin_limit)
+        self.cap = self.floor if uniform and self.floor < math.inf else None
+        self.edges = _bin_edges(bins)
         self.desired: dict[int, float] = {}
 
     def desired_of(self, car: Any) -> float:
@@ -72,9 +94,12 @@ class FreeFlow:
         return self.capped(self.desired.get(car_id, 120 / 3.6), x)
 
     def capped(self, v0: float, x: float) -> float:
-        """A desired speed v0 capped by the limit in force at position x."""
+        """A desired speed v0 capped by the limit in force at position x (a finite position:
+        the fast paths below do not look at it when they need not)."""
         if v0 < self.floor:
             return v0
+        if self.cap is not None:
+            return self.cap if self.edges[0] < x < self.edges[1] else v0
         k = int(x / ZONE_BIN_M)
         limit = self.bin_limit[k] if 0 <= k < len(self.bin_limit) else math.inf
         return v0 if v0 < limit else limit
@@ -83,8 +108,9 @@ class FreeFlow:
         """Vehicle-seconds of delay all cars suffer in one tick; `per_car` accumulates each
         car's share. The one definition both the recorder and the counterfactuals use."""
         total = 0.0
-        desired, limits, floor = self.desired, self.bin_limit, self.floor
+        desired, limits, floor, cap = self.desired, self.bin_limit, self.floor, self.cap
         bins = len(limits)
+        x_lo, x_hi = self.edges
         for car in cars:  # the body of capped(), inlined: this runs for every car every tick
             car_id = car.id
             v0 = desired.get(car_id)
@@ -92,6 +118,8 @@ class FreeFlow:
                 v0 = self.desired_of(car)
             if v0 < floor:
                 free = v0
+            elif cap is not None:
+                free = cap if x_lo < car.x < x_hi else v0
             else:
                 k = int(car.x / ZONE_BIN_M)
                 limit = limits[k] if 0 <= k < bins else math.inf
@@ -183,15 +211,17 @@ class RoundMetrics:
         self.ticks += 1
         drivers = self.drivers
         free = self.free
-        floor, limits = free.floor, free.bin_limit
+        floor, limits, cap = free.floor, free.bin_limit, free.cap
         bins = len(limits)
+        x_lo, x_hi = free.edges
         v_tick = 0.0
         v_sq = 0.0
         delay = 0.0
         cars = world.cars
         for car in cars.values():
-            d = drivers.get(car.id)
-            if d is None:
+            try:
+                d = drivers[car.id]
+            except KeyError:
                 d = drivers[car.id] = _Driver(car, free.desired_of(car))
             v = car.v
             a = car.a
@@ -206,6 +236,8 @@ class RoundMetrics:
             v0 = d.v0
             if v0 < floor:
                 fv = v0
+            elif cap is not None:
+                fv = cap if x_lo < car.x < x_hi else v0
             else:
                 k = int(car.x / ZONE_BIN_M)
                 limit = limits[k] if 0 <= k < bins else math.inf

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,13 +83,16 @@ class _Seen:
     """What the recorder keeps of one car between samples (one object, so that the per-tick
     pass over the cars does one dictionary lookup per car)."""
 
-    __slots__ = ("v0", "cum", "amin", "track")
+    __slots__ = ("v0", "cum", "amin", "track", "put", "next_frame")
 
     def __init__(self, v0: float) -> None:
         self.v0 = v0  # free-flow desired speed (FreeFlow.desired_of), fixed once seen
         self.cum = 0.0  # delay so far, vehicle-s
         self.amin: float | None = None  # strongest braking since the last sample
         self.track: Track | None = None  # its track, once sampled
+        # the append methods of the track's x, v, lane, amin and cum arrays, once sampled
+        self.put: tuple[Callable[[Any], None], ...] = ()
+        self.next_frame = -1  # the frame its next sample goes to if it stays on the road
 
 
 class Recorder:
@@ -136,17 +140,21 @@ class Recorder:
         rec.last_tick = tick
         seen = self._seen
         kinds = rec.kinds
-        floor, limits = free.floor, free.bin_limit
+        floor, limits, cap = free.floor, free.bin_limit, free.cap
         bins = len(limits)
+        x_lo, x_hi = free.edges
         total = 0.0
         for car in world.cars.values():
             car_id = car.id
-            s = seen.get(car_id)
-            if s is None:
+            try:
+                s = seen[car_id]
+            except KeyError:
                 s = seen[car_id] = _Seen(free.desired_of(car))
             v0 = s.v0
             if v0 < floor:
                 fv = v0
+            elif cap is not None:
+                fv = cap if x_lo < car.x < x_hi else v0
             else:
                 k = int(car.x / ZONE_BIN_M)
                 limit = limits[k] if 0 <= k < bins else math.inf
@@ -176,32 +184,46 @@ class Recorder:
         seen = self._seen
         cars = world.cars
         for car in cars.values():
-            car_id = car.id
-            s = seen[car_id]  # observe() has just seen every car
-            track = s.track
-            if track is None:
-                track = s.track = rec.tracks[car_id] = Track(start=frame)
-                rec.kinds.setdefault(car_id, "player" if is_player(car) else "bot")
-                rec.personalities[car_id] = getattr(car, "personality", None)
-                rec.desired[car_id] = s.v0
-            elif track.start + len(track.x) != frame:
-                # the car left and came back (removed, then re-added): pad the gap as absent
-                while track.start + len(track.x) < frame:
-                    track.x.append(-1.0)
-                    track.v.append(0.0)
-                    track.lane.append(-1)
-                    track.amin.append(0.0)
-                    track.cum.append(track.cum[-1] if track.cum else 0.0)
-            track.x.append(car.x)
-            track.v.append(car.v)
-            track.lane.append(int(car.lane_index))
+            s = seen[car.id]  # observe() has just seen every car
+            if s.next_frame != frame:
+                self._track(s, car, frame, rec)
+            put_x, put_v, put_lane, put_amin, put_cum = s.put
+            put_x(car.x)
+            put_v(car.v)
+            put_lane(int(car.lane_index))
             amin = s.amin
-            track.amin.append(car.a if amin is None else amin)
-            track.cum.append(s.cum)
+            put_amin(car.a if amin is None else amin)
+            put_cum(s.cum)
             s.amin = None
+            s.next_frame = frame + 1
         if len(seen) != len(cars):  # cars that have left: their braking is forgotten too
             for s in seen.values():
                 s.amin = None
+
+    def _track(self, s: _Seen, car: Any, frame: int, rec: Recording) -> None:
+        """A car's first sample (its track begins at `frame`), or its first since it came
+        back (removed, then re-added): the frames it missed are padded as absent."""
+        track = s.track
+        if track is None:
+            car_id = car.id
+            track = s.track = rec.tracks[car_id] = Track(start=frame)
+            rec.kinds.setdefault(car_id, "player" if is_player(car) else "bot")
+            rec.personalities[car_id] = getattr(car, "personality", None)
+            rec.desired[car_id] = s.v0
+            s.put = (
+                track.x.append,
+                track.v.append,
+                track.lane.append,
+                track.amin.append,
+                track.cum.append,
+            )
+            return
+        while track.start + len(track.x) < frame:
+            track.x.append(-1.0)
+            track.v.append(0.0)
+            track.lane.append(-1)
+            track.amin.append(0.0)
+            track.cum.append(track.cum[-1] if track.cum else 0.0)
 
     def recording(self) -> Recording:
         """The round so far; an empty recording (no road yet) if the round never ticked, so a
