@@ -210,6 +210,8 @@ class Reference:
         ("incident", 40, {"passing": "left", "following": "two_second", "hazards": "yes"}),
         ("on-ramp", 30, {**ALL_RULES, "passing": "left", "speed_limit": "120"}),
         ("rush-hour", 20, {}),
+        ("on-ramp", 50, {"passing": "right", "speed_limit": "80"}),
+        ("lane-closure", 50, {"passing": "left", "following": "two_second"}),
     ],
 )
 def test_observers_give_the_plain_definitions_numbers(
@@ -221,6 +223,7 @@ def test_observers_give_the_plain_definitions_numbers(
     metrics, recorder = RoundMetrics(world), Recorder(checkpoint_ticks=0)
     tracker = AdherenceTracker(rulebook, world.road())
     reference = Reference(FreeFlow(world.road(), rulebook))
+    counterfactual_free, counterfactual_cum = FreeFlow(world.road(), rulebook), {}
     rng = random.Random(5)
     hogging_checked = 0
     for tick in range(700):
@@ -238,6 +241,8 @@ def test_observers_give_the_plain_definitions_numbers(
         reference.add(world.cars)
         rec = recorder.recording()
         assert rec.delay_ticks[-1] == reference.ticks[-1]
+        total = counterfactual_free.tick_delay(world.cars.values(), counterfactual_cum)
+        assert total == reference.ticks[-1]
         for car_id, cum in reference.cum.items():
             assert metrics.drivers[car_id].delay == cum
         if rec.frames and rec.frames[-1] == world.tick:  # a sample: each car's delay so far
@@ -256,6 +261,7 @@ def test_observers_give_the_plain_definitions_numbers(
                         expected
                     )
                     hogging_checked += 1
+    assert counterfactual_cum == reference.cum
     assert hogging_checked or tracker.passing == "free"
 
 
