@@ -468,7 +468,7 @@ class AdherenceTracker:
                 continue
             stops = self._stops(lane)
             ahead, ax = members[0], xs[0]  # the last car's car ahead is the first, round the ring
-            for car, x in zip(reversed(members), reversed(xs), strict=True):
+            for car, x in zip(reversed(members), reversed(xs), strict=False):  # same lengths
                 distance = (ax - x) % length
                 try:
                     gap = distance - ahead.length

@@ -229,10 +229,12 @@ class RoundMetrics:
             d.v_sum += v
             d.a_sq += a * a
             d.distance = float(car.distance) - d.start_distance
-            if not d.was_player and (
-                car.controller == "player" or getattr(car, "player_owned", False)
-            ):
-                d.was_player = True  # is_player(car), inlined
+            if not d.was_player:  # is_player(car), inlined: read for every bot every tick
+                try:
+                    if car.controller == "player" or car.player_owned:
+                        d.was_player = True
+                except AttributeError:  # a car without player_owned
+                    d.was_player = car.controller == "player"
             v0 = d.v0
             if v0 < floor:
                 fv = v0
