@@ -45,7 +45,7 @@ is the mean of car scores. Violations are rate-limited per car and kind (one per
 a hurried bot cannot flood the feed; the counters still count everything.
 
 Additions to the contract: `Violation.tick`, `Violation.render(name)`, `team(cars=None)`,
-`score(car)` and `rules()`.
+`score(car)`, `scores()` and `rules()`.
 """
 
 from __future__ import annotations

@@ -223,7 +223,8 @@ def test_observers_give_the_plain_definitions_numbers(
     metrics, recorder = RoundMetrics(world), Recorder(checkpoint_ticks=0)
     tracker = AdherenceTracker(rulebook, world.road())
     reference = Reference(FreeFlow(world.road(), rulebook))
-    counterfactual_free, counterfactual_cum = FreeFlow(world.road(), rulebook), {}
+    counterfactual_free = FreeFlow(world.road(), rulebook)
+    counterfactual_cum: dict[int, float] = {}
     rng = random.Random(5)
     hogging_checked = 0
     for tick in range(700):
@@ -234,7 +235,7 @@ def test_observers_give_the_plain_definitions_numbers(
         }
         if tick == 200:
             world.inject_incident(1, world.length * 0.4, 15.0)
-        events = world.step(controls)
+        events: list[Any] = world.step(controls)
         metrics.observe(world, events)
         recorder.observe(world, events)
         tracker.observe(world, events)
