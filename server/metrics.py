@@ -343,11 +343,13 @@ class RoundMetrics:
         if d is None:
             return {"distance_m": 0.0, "crashes_caused": 0, "penalty_m": 0.0, "score": 0.0}
         penalty = d.crashes_caused * CRASH_PENALTY_M
+        distance = round(d.distance, 1)
         return {
-            "distance_m": round(d.distance, 1),
+            "distance_m": distance,
             "crashes_caused": d.crashes_caused,
             "penalty_m": penalty,
-            "score": round(d.distance - penalty, 1),
+            # x - 0.0 is x: no second round() (they are slow) for a driver who caused no crash
+            "score": round(d.distance - penalty, 1) if penalty else distance,
         }
 
     def result(self, adherence: Mapping[Any, Mapping[str, Any]] | None = None) -> dict[str, Any]:
