@@ -469,16 +469,19 @@ class AdherenceTracker:
             stops = self._stops(lane)
             ahead, ax = members[0], xs[0]  # the last car's car ahead is the first, round the ring
             for car, x in zip(reversed(members), reversed(xs), strict=False):  # same lengths
-                distance = (ax - x) % length
+                distance = ax - x
+                if not 0.0 < distance < length:  # round the ring (% leaves the rest as it is)
+                    distance %= length
                 try:
                     gap = distance - ahead.length
                 except AttributeError:
                     gap = distance - 5.0
                 leader: _Car | None = ahead
-                for stop in stops:
-                    d = (stop - x) % length
-                    if d < distance and d < gap:
-                        gap, leader = d, None
+                if stops:
+                    for stop in stops:
+                        d = (stop - x) % length
+                        if d < distance and d < gap:
+                            gap, leader = d, None
                 record = records[car.id]
                 if record.lead_pass != now or gap < record.lead_gap:
                     record.lead_pass, record.lead_gap, record.leader = now, gap, leader
