@@ -31,13 +31,6 @@ class LaneChanging(WorldState):
             return 0 <= lane < self.lanes
         return self.geo.can_enter(lane, x, back, ahead)
 
-    def _lane_xs(self, k: int) -> list[float]:
-        xs = self._xs[k]
-        if xs is None:
-            xs = [c.x for c in self._lanes[k]]
-            self._xs[k] = xs
-        return xs
-
     def _neighbours(self, k: int, x: float) -> tuple[Car | None, Car | None]:
         """The cars just ahead of and just behind position x in lane k."""
         lst = self._lanes[k]

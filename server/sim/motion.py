@@ -29,39 +29,62 @@ from server.sim.tuning import (
 _by_x = attrgetter("x")
 
 
+def _lanes_of(lane: float) -> tuple[int, bool]:
+    """Which lane lists hold a car at `lane`: int(lane), and the next one too if between."""
+    lo = int(lane)
+    return lo, lane != lo
+
+
 class Motion(WorldState):
     def _find_leaders(self) -> None:
         """Gap and leader speed for every car: the nearest car or obstacle ahead in any lane it
-        occupies, hidden beyond the sight distance in fog."""
+        occupies, hidden beyond the sight distance in fog.
+
+        A car's first lane (the lower, for one mid-change) sets its leader outright and its
+        second keeps the tighter of the two; `car.lane >= k` tells the first lane, so that no
+        pass clears every car beforehand (the lanes are as `_rebuild` grouped them).
+        """
         L = self.length
-        for car in self._order:
-            car.gap = FREE
-            car.lv = 0.0
-            car.lead = None
-        for lst in self._lanes:
+        for k, lst in enumerate(self._lanes):
             n = len(lst)
             if n == 0:
                 continue
             if n == 1:
                 car = lst[0]
                 g = L - car.length
-                if g < car.gap:
+                if car.lane >= k:
+                    if g < FREE:
+                        car.gap = g
+                        car.lv = car.v
+                        car.lead = car
+                    else:
+                        car.gap = FREE
+                        car.lv = 0.0
+                        car.lead = None
+                elif g < car.gap:
                     car.gap = g
                     car.lv = car.v
                     car.lead = car
                 continue
+            # round the lane from its last car backwards, each car's leader the one before
             ahead = lst[0]
-            for i in range(n - 1, -1, -1):
-                car = lst[i]
-                g = ahead.x - car.x
+            ax = ahead.x
+            alen = ahead.length
+            av = ahead.v
+            for car in reversed(lst):
+                cx = car.x
+                g = ax - cx
                 if g < 0.0:
                     g += L
-                g -= ahead.length
-                if car.gap == FREE or car.tighter(g, ahead.v):
+                g -= alen
+                if car.lane >= k or car.tighter(g, av):
                     car.gap = g
-                    car.lv = ahead.v
+                    car.lv = av
                     car.lead = ahead
                 ahead = car
+                ax = cx
+                alen = car.length
+                av = car.v
         if self._any_obs:
             limit = L - 30.0
             for k, obs in enumerate(self._obs):
@@ -103,16 +126,28 @@ class Motion(WorldState):
                 car.v0_now = car.v0
 
     def _move(self, events: list[Event]) -> None:
+        """Acceleration and the ballistic update for every car, in `_order`; lane changes move
+        on by LC_STEP. The hot loop: module constants are read into locals once."""
         tick = self.tick
         L = self.length
         gantry = self.geo.gantry
         ramps = self.geo.ramps
+        emit = events.append
+        free_gap = FREE
+        min_gap = MIN_GAP
+        max_brake = MAX_BRAKE
+        neg_max_brake = -MAX_BRAKE
+        neg_pulse = -PULSE_DECEL
+        neg_hard = -HARD_BRAKE
+        aeb_ttc = AEB_TTC
+        dt = DT
+        regroup = False
         for car in self._order:
             v = car.v
             if car.crashed:
                 if tick >= car.crash_until:
                     car.crashed = False
-                    events.append(Event(tick, "incident_clear", car.id, car.x, car.lane_index))
+                    emit(Event(tick, "incident_clear", car.id, car.x, car.lane_index))
                 else:
                     car.a = 0.0
                     car.v = 0.0
@@ -136,61 +171,60 @@ class Motion(WorldState):
                         free = floor
                 else:
                     free = floor
-                if gap >= FREE or (player and not car.assist):
+                if gap >= free_gap or (player and not car.assist):
                     acc = car.pa * free
                 else:
                     s0 = car.s0
                     ss = s0 + v * car.T + v * (v - lv) * car.inv_2sqrt_ab
                     if ss < s0:
                         ss = s0
-                    q = ss / (gap if gap > MIN_GAP else MIN_GAP)
+                    q = ss / (gap if gap > min_gap else min_gap)
                     acc = car.pa * (free - q * q)
-                if acc < -MAX_BRAKE:
-                    acc = -MAX_BRAKE
+                if acc < neg_max_brake:
+                    acc = neg_max_brake
                 car.a_plan = acc
             if player:
-                if car.brake_until > tick and acc > -PULSE_DECEL:
-                    acc = -PULSE_DECEL
+                if car.brake_until > tick and acc > neg_pulse:
+                    acc = neg_pulse
             else:
                 if car.tap_next <= tick:
                     rng = car.rng
-                    car.tap_until = tick + int((0.6 + 0.9 * rng.random()) / DT)
+                    car.tap_until = tick + int((0.6 + 0.9 * rng.random()) / dt)
                     car.tap_next = car.tap_until + exp_ticks(rng, p.tap_rate)
                 if car.tap_until > tick and acc > -p.tap_decel:
                     acc = -p.tap_decel
             dv = v - lv
-            if dv > 0.0 and gap < dv * AEB_TTC:
-                acc = -MAX_BRAKE
+            if dv > 0.0 and gap < dv * aeb_ttc:
+                acc = neg_max_brake
                 if not car.aeb:
                     car.aeb = True
-                    events.append(
+                    lead = car.lead
+                    emit(
                         Event(
                             tick,
                             "near_miss",
                             car.id,
                             car.x,
                             car.lane_index,
-                            car.lead.id if car.lead is not None and car.lead is not car else None,
-                            MAX_BRAKE,
+                            lead.id if lead is not None and lead is not car else None,
+                            max_brake,
                         )
                     )
             elif car.aeb:
                 car.aeb = False
-            if acc <= -HARD_BRAKE:
+            if acc <= neg_hard:
                 if not car.hard:
                     car.hard = True
-                    events.append(
-                        Event(tick, "hard_brake", car.id, car.x, car.lane_index, value=-acc)
-                    )
+                    emit(Event(tick, "hard_brake", car.id, car.x, car.lane_index, value=-acc))
             elif car.hard and acc > -2.0:
                 car.hard = False
             # ballistic update; speed never negative, never above the car's top speed
-            nv = v + acc * DT
+            nv = v + acc * dt
             if nv < 0.0:
                 dx = -v * v / (2.0 * acc) if acc < 0.0 else 0.0
                 nv = 0.0
             else:
-                dx = (v + nv) * 0.5 * DT
+                dx = (v + nv) * 0.5 * dt
                 if nv > car.v_max:
                     nv = car.v_max
             car.a = acc
@@ -206,9 +240,10 @@ class Motion(WorldState):
             if d < 0.0:
                 d += L
             if 0.0 < d <= dx:
-                events.append(Event(tick, "gantry", car.id, gantry, car.lane_index, value=nv))
+                emit(Event(tick, "gantry", car.id, gantry, car.lane_index, value=nv))
             if car.lc_dir:
-                lane = car.lane + car.lc_dir * LC_STEP
+                was = car.lane
+                lane = was + car.lc_dir * LC_STEP
                 if (lane - car.lc_target) * car.lc_dir >= -1e-9:
                     lane = float(car.lc_target)
                     car.lc_dir = 0
@@ -216,8 +251,12 @@ class Motion(WorldState):
                         car.signal = 0
                 car.lane = lane
                 car.lane_index = int(lane + 0.5)
+                if not regroup:
+                    regroup = _lanes_of(lane) != _lanes_of(was)
             elif ramps and car.lane_index == 1 and car.controller == "bot":
                 self._maybe_take_ramp(car, old, dx)
+        if regroup:
+            self._regroup = True
 
     def _maybe_take_ramp(self, car: Car, old: float, dx: float) -> None:
         """A share of the cars passing the slip road's start in the right lane take it."""
@@ -235,12 +274,18 @@ class Motion(WorldState):
         car.lc_target = ramp.lane
         car.v = min(car.v, 60 / 3.6)
         car.last_lc = self.tick
+        self._regroup = True
 
     def _rebuild(self) -> None:
-        """Per-lane lists sorted by position; a car mid-change is in both of its lanes."""
+        """Per-lane lists sorted by position; a car mid-change is in both of its lanes.
+        Whatever adds, removes or moves a car outside a step calls this."""
         lanes: list[list[Car]] = [[] for _ in range(self.lanes)]
         for car in self._order:
             lane = car.lane
+            k = car.lane_index
+            if lane == k:  # in one lane: the usual case, and cheaper to tell than by int()
+                lanes[k].append(car)
+                continue
             lo = int(lane)
             lanes[lo].append(car)
             if lane != lo:
@@ -249,30 +294,78 @@ class Motion(WorldState):
             lst.sort(key=_by_x)
         self._lanes = lanes
         self._xs = [None] * self.lanes
+        self._regroup = False
 
-    def _check_crashes(self, events: list[Event]) -> None:
-        """Two bodies overlapping in a lane is a crash: both stop, the lane is blocked a while."""
+    def _settle(self, events: list[Event]) -> None:
+        """After the motion: the lanes' lists sorted again, then crashes.
+
+        While no car entered or left a lane (`_move` sets `_regroup` when one did: lane
+        changes start and end rarely), each lane keeps its list from the step before, which
+        `_scan_lanes` re-sorts only if it fell out of order; otherwise the lists are made
+        afresh from `_order`, as every step once did.
+        """
+        pairs = None if self._regroup else self._scan_lanes(kept=True)
+        if pairs is None:
+            self._rebuild()
+            pairs = self._scan_lanes(kept=False)
+        self._crash_pairs(pairs or [], events)
+
+    def _scan_lanes(self, kept: bool) -> list[tuple[Car, Car, int]] | None:
+        """One pass round every lane: its cars' positions into `_xs`, and each two neighbours
+        whose bodies overlap, as (behind, ahead, lane), in lane and list order.
+
+        A lane's list is out of order only if a car crossed the ring's end or passed another:
+        a fall in position past the list's first car shows it, and the lane is sorted and read
+        again. A `kept` list (the step before's, not made afresh from `_order`) with two cars
+        on one spot gives None: a stable sort leaves such cars in the order it found them,
+        which is `_order`'s only in a fresh list, so the lanes must be rebuilt.
+        """
         L = self.length
+        pairs: list[tuple[Car, Car, int]] = []
+        all_xs = self._xs
+        for k, lst in enumerate(self._lanes):
+            if len(lst) < 2:
+                all_xs[k] = [c.x for c in lst]
+                continue
+            while True:
+                xs: list[float] = []
+                found: list[tuple[Car, Car, int]] = []
+                first = lst[0]
+                behind = lst[-1]
+                bx = behind.x
+                for ahead in lst:
+                    ax = ahead.x
+                    g = ax - bx
+                    if g < 0.0:
+                        if ahead is not first:
+                            break  # out of order: sort, then read the lane again
+                        g += L
+                    if g < ahead.length:
+                        if kept and g == 0.0:
+                            return None
+                        found.append((behind, ahead, k))
+                    xs.append(ax)
+                    behind = ahead
+                    bx = ax
+                else:
+                    break
+                lst.sort(key=_by_x)
+            all_xs[k] = xs
+            pairs += found
+        return pairs
+
+    def _crash_pairs(self, pairs: list[tuple[Car, Car, int]], events: list[Event]) -> None:
+        """Two bodies overlapping in a lane is a crash: both stop, the lane is blocked a while.
+        A pair that overlapped the step before is not a new crash."""
         still: set[tuple[int, int]] = set()
         known = self._overlaps
-        for k, lst in enumerate(self._lanes):
-            n = len(lst)
-            if n < 2:
-                continue
-            behind = lst[-1]
-            for ahead in lst:
-                g = ahead.x - behind.x
-                if g < 0.0:
-                    g += L
-                if g < ahead.length:
-                    a, b = behind, ahead
-                    pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
-                    if pair in known or pair in still:
-                        still.add(pair)
-                    else:
-                        still.add(pair)
-                        self._crash(a, b, k, events)
-                behind = ahead
+        for a, b, k in pairs:
+            pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+            if pair in known or pair in still:
+                still.add(pair)
+            else:
+                still.add(pair)
+                self._crash(a, b, k, events)
         self._overlaps = still
 
     def _crash(self, a: Car, b: Car, lane: int, events: list[Event]) -> None:

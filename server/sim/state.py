@@ -1,7 +1,8 @@
 """What the world's parts share: the attributes that motion and lane changing read.
 
 World is assembled from mixins (server/sim/motion.py, server/sim/lanes.py) so that each file
-keeps one job; this base class only declares the state they work on, for the type checker.
+keeps one job; this base class declares the state they work on, for the type checker, and
+reads the one cache they all use.
 """
 
 from __future__ import annotations
@@ -26,3 +27,13 @@ class WorldState:
     _any_obs: bool
     _plain: bool
     _overlaps: set[tuple[int, int]]
+    _regroup: bool  # a car entered or left a lane since the lanes were grouped
+
+    def _lane_xs(self, k: int) -> list[float]:
+        """The positions of lane k's cars, in its list's order: made by every step's lane scan
+        (Motion._scan_lanes), else here once after the lanes were rebuilt."""
+        xs = self._xs[k]
+        if xs is None:
+            xs = [c.x for c in self._lanes[k]]
+            self._xs[k] = xs
+        return xs

@@ -114,6 +114,7 @@ class World(Motion, LaneChanging):
         self._order: list[Car] = []
         self._lanes: list[list[Car]] = [[] for _ in range(self.lanes)]
         self._xs: list[list[float] | None] = [None] * self.lanes
+        self._regroup = True
         self._pending: list[Event] = []
         self._overlaps: set[tuple[int, int]] = set()
         self._schedule = sorted(
@@ -340,18 +341,30 @@ class World(Motion, LaneChanging):
         best = math.inf
         leader: Car | None = None
         lane = car.lane
-        lo = int(lane)
-        for k in (lo,) if lane == lo else (lo, lo + 1):
+        lanes: tuple[int, ...]
+        if lane == car.lane_index:  # in one lane (int() costs more than this test)
+            lanes = (car.lane_index,)
+        else:
+            lo = int(lane)
+            lanes = (lo,) if lane == lo else (lo, lo + 1)
+        for k in lanes:
             cars = self._lanes[k]
-            n = len(cars)
-            xs = self._lane_xs(k)
+            xs = self._xs[k]
+            if xs is None:
+                xs = self._lane_xs(k)
             limit = best + reach
             at = -1  # index of the best car if in this lane: a tie with another lane's stays
-            j = bisect_left(xs, x)
-            for _ in range(n):
-                if j == n:
-                    j = 0
-                d = (xs[j] - x) % L
+            # from the first car at or ahead of x to the list's end, then from its start round
+            # the ring (+L: the same number as the % of a full scan)
+            start = bisect_left(xs, x)
+            j, end, shift = start, len(xs), 0.0
+            while True:
+                if j == end:
+                    if shift:
+                        break
+                    j, end, shift = 0, start, L
+                    continue
+                d = xs[j] - x + shift
                 if d > limit:
                     break
                 other = cars[j]
@@ -828,7 +841,6 @@ class World(Motion, LaneChanging):
             self._controls(controls, events)
 
         self._find_leaders()
-        self._xs = [None] * self.lanes
         for car in self._order:
             if car.yield_to is not None:
                 self._apply_yield(car)
@@ -842,8 +854,7 @@ class World(Motion, LaneChanging):
                 elif due and car.yield_until > tick and car.yield_to is None:
                     self._find_yield(car)
         self._move(events)
-        self._rebuild()
-        self._check_crashes(events)
+        self._settle(events)
         self.tick = tick + 1
         return events
 
