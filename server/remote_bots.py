@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from shared.protocol import (
@@ -31,6 +31,14 @@ from shared.protocol import (
 
 DECIDE_EVERY_TICKS = 10  # a bot thinks twice a second: about a person's pace
 SIGNAL_SECONDS = 2.2  # signal this long before moving (the "required" convention)
+
+# Napping between decisions (see _play).
+TICK_SECONDS = 0.05  # a snapshot every server tick, 20 times a second (docs/protocol.md)
+WAKE_EARLY_SECONDS = 0.02  # a nap ends this long before the next snapshot to look at is due
+MIN_NAP_SECONDS = 0.1  # a shorter nap would save little
+WAITED_SECONDS = 0.001  # a recv this long had to wait for a frame (one there takes µs)
+SLOW_TICK_SECONDS = 4 * TICK_SECONDS  # a server this slow is behind; slower: it stopped
+MAX_QUEUE = 0  # websockets stops reading the socket while a frame waits for the bot
 
 # How the server's SnapshotEncoder starts every snapshot: a small map whose first pairs are
 # "type": "snapshot" and "tick": <int>. msgpack allows any key order, so a frame laid out
@@ -54,6 +62,11 @@ class BotBrain:
     def due(self, tick: int) -> bool:
         """Whether a snapshot of this tick is one the brain looks at (else it is only counted)."""
         return tick - self._last_tick >= DECIDE_EVERY_TICKS
+
+    @property
+    def next_tick(self) -> int:
+        """The first tick the brain will look at again."""
+        return self._last_tick + DECIDE_EVERY_TICKS
 
     def decide(self, snap: dict[str, Any]) -> list[dict[str, Any]]:
         """The controls to send after this snapshot (usually none)."""
@@ -149,10 +162,11 @@ class BotStats:
 def snapshot_tick(frame: bytes | str) -> int | None:
     """The tick of a snapshot frame packed the way the server packs it, else None.
 
-    Reading a few bytes instead of unpacking and validating the whole map is what lets one
-    process run a thousand bots: the brain looks at one snapshot in DECIDE_EVERY_TICKS, so
-    only that one needs parse_server_frame. None (anything else: another message, another
-    key order, a negative tick, a text frame) means "parse it in full".
+    The brain looks at one snapshot in DECIDE_EVERY_TICKS, so only that one needs
+    parse_server_frame; for the others a few bytes say all a bot needs (that it is a snapshot,
+    and of which tick), where unpacking and validating the whole map cost most of a frame's
+    time in a load generator. None (anything else: another message, another key order, a
+    negative tick, a text frame, a cut frame) means "parse it in full".
     """
     if type(frame) is not bytes or len(frame) <= _TICK_AT:
         return None
@@ -179,8 +193,8 @@ async def drive_bot(
 ) -> None:
     """One bot for its whole life: join, drive, rejoin with its token after a drop.
 
-    `deadline` is a time.monotonic() value (the event loop's clock) after which the bot
-    leaves; `stop` ends it at the next frame (or the next connection attempt).
+    `deadline` is a time.monotonic() value after which the bot leaves; `stop` ends it at its
+    next frame (or before its next connection attempt).
     """
     loop_deadline = None
     if deadline is not None:
@@ -192,70 +206,162 @@ async def drive_bot(
         return
 
 
+@dataclass
+class _Seat:
+    """What a bot keeps from one connection to the next."""
+
+    token: str | None = None
+    joined: bool = False  # joined on the current connection
+
+
 async def _drive(
     url: str, code: str, name: str, stats: BotStats, seed: int, stop: asyncio.Event | None
 ) -> None:
     brain = BotBrain(random.Random(seed), cruise_kmh=random.Random(seed).choice([90, 100, 110]))
-    token: str | None = None
+    seat = _Seat()
     attempts = 0
     while attempts < 5 and not (stop is not None and stop.is_set()):
         attempts += 1
         try:
             async with connect(
-                url, compression=None, max_size=MAX_FRAME_BYTES, open_timeout=20
+                url,
+                compression=None,
+                max_size=MAX_FRAME_BYTES,
+                max_queue=MAX_QUEUE,
+                open_timeout=20,
             ) as ws:
-                hello: dict[str, Any] = {
-                    "type": "join",
-                    "protocol": PROTOCOL_VERSION,
-                    "code": code,
-                    "name": name,
-                    "role": "player",
-                }
-                if token:
-                    hello["token"] = token
-                await ws.send(encode(hello))
-                while True:
-                    if stop is not None and stop.is_set():
-                        return
-                    frame = await ws.recv()
-                    tick = snapshot_tick(frame)
-                    if tick is not None and not brain.due(tick):
-                        # read, counted, not looked at: the brain would ignore it
-                        stats.snapshots += 1
-                        stats.snapshot_bytes += len(frame)
-                        continue
-                    try:
-                        msg = parse_server_frame(frame)
-                    except ProtocolError:
-                        stats.errors["bad_frame"] = stats.errors.get("bad_frame", 0) + 1
-                        continue
-                    kind = msg["type"]
-                    if kind == "snapshot":
-                        stats.snapshots += 1
-                        stats.snapshot_bytes += len(frame)
-                        for control in brain.decide(msg):
-                            await ws.send(encode(control))
-                            stats.controls += 1
-                        continue
-                    stats.other += 1
-                    if kind == "joined":
-                        token = msg["token"]
-                        attempts = 0
-                        stats.joined += 1
-                    elif kind == "room" and isinstance(msg.get("ring"), dict):
-                        lanes = msg["ring"].get("lanes")
-                        if isinstance(lanes, int) and lanes > 0:
-                            brain.lanes = lanes
-                    elif kind == "error":
-                        code_ = str(msg["code"])
-                        stats.errors[code_] = stats.errors.get(code_, 0) + 1
-                        if code_ in ("no_room", "locked", "finished", "protocol", "token"):
-                            return
-                    elif kind == "bye":
-                        return
+                try:
+                    await _play(ws, code, name, brain, stats, seat, stop)
+                finally:
+                    await _leave(ws)
+            return  # the bot left: stopped, told bye, or refused
         except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake):
             stats.disconnects += 1
+            if seat.joined:
+                attempts, seat.joined = 0, False
             await asyncio.sleep(min(5.0, 0.5 * attempts))
+
+
+async def _play(
+    ws: ClientConnection,
+    code: str,
+    name: str,
+    brain: BotBrain,
+    stats: BotStats,
+    seat: _Seat,
+    stop: asyncio.Event | None,
+) -> None:
+    """Join and drive on one connection, until the bot leaves (returns) or it drops (raises).
+
+    Every frame is received and counted; a snapshot the brain will not look at is only read
+    as far as its tick (snapshot_tick), anything else is parsed and validated in full.
+
+    Between the snapshots it looks at, the bot naps. Reading each frame the moment it comes
+    costs a wake-up of the process, a read from the socket and a turn of the event loop and
+    of websockets, for nothing: napping, the frames wait in the socket (websockets stops
+    reading it while a frame waits for the bot, MAX_QUEUE) and are then read in one go. A
+    nap starts at a live frame, one the bot had to wait for, and ends WAKE_EARLY_SECONDS
+    before the next snapshot to look at is due, counting the ticks at the pace the server
+    kept lately, so the brain still decides on a snapshot as it comes. Only a live frame
+    starts a nap, so a bot never sleeps on a backlog: one that is late (a busy machine), or
+    whose server sends faster than it ticked, reads on until it has caught up. The first
+    wait after a nap is for websockets to read what came meanwhile: that frame is not live.
+    """
+    clock = asyncio.get_running_loop().time
+    sleep = asyncio.sleep
+    woke = False  # napped since the last wait
+    tick_seconds = TICK_SECONDS  # the server's pace lately
+    last_tick, last_at = -1, 0.0  # the live snapshot the last nap began at, and when
+    hello: dict[str, Any] = {
+        "type": "join",
+        "protocol": PROTOCOL_VERSION,
+        "code": code,
+        "name": name,
+        "role": "player",
+    }
+    if seat.token:
+        hello["token"] = seat.token
+    await ws.send(encode(hello))
+    while True:
+        if stop is not None and stop.is_set():
+            return
+        asked = clock()
+        frame = await ws.recv()
+        live = False
+        if clock() - asked > WAITED_SECONDS:
+            live, woke = not woke, False
+        tick = snapshot_tick(frame)
+        if tick is not None and not brain.due(tick):
+            # read, counted, not looked at: the brain would ignore it
+            stats.snapshots += 1
+            stats.snapshot_bytes += len(frame)
+        elif not await _act(ws, frame, brain, stats, seat):
+            return
+        if not live or tick is None or not 0 < brain.next_tick - tick <= DECIDE_EVERY_TICKS:
+            continue
+        now = clock()
+        if tick > last_tick >= 0:
+            pace = (now - last_at) / (tick - last_tick)
+            # a long gap is a pause, not a pace
+            tick_seconds = max(TICK_SECONDS, pace) if pace <= SLOW_TICK_SECONDS else TICK_SECONDS
+        nap = (brain.next_tick - tick) * tick_seconds - WAKE_EARLY_SECONDS - (now - asked)
+        if nap >= MIN_NAP_SECONDS:
+            last_tick, last_at = tick, now
+            await sleep(nap)
+            woke = True
+
+
+async def _act(
+    ws: ClientConnection, frame: bytes | str, brain: BotBrain, stats: BotStats, seat: _Seat
+) -> bool:
+    """Parse, check and act on one frame; False when the bot is to leave."""
+    try:
+        msg = parse_server_frame(frame)
+    except ProtocolError:
+        stats.errors["bad_frame"] = stats.errors.get("bad_frame", 0) + 1
+        return True
+    kind = msg["type"]
+    if kind == "snapshot":
+        stats.snapshots += 1
+        stats.snapshot_bytes += len(frame)
+        for control in brain.decide(msg):
+            await ws.send(encode(control))
+            stats.controls += 1
+        return True
+    stats.other += 1
+    if kind == "joined":
+        seat.token = msg["token"]
+        seat.joined = True
+        stats.joined += 1
+    elif kind == "room" and isinstance(msg.get("ring"), dict):
+        lanes = msg["ring"].get("lanes")
+        if isinstance(lanes, int) and lanes > 0:
+            brain.lanes = lanes
+    elif kind == "error":
+        code_ = str(msg["code"])
+        stats.errors[code_] = stats.errors.get(code_, 0) + 1
+        if code_ in ("no_room", "locked", "finished", "protocol", "token"):
+            return False
+    elif kind == "bye":
+        return False
+    return True
+
+
+async def _leave(ws: ClientConnection) -> None:
+    """Close the connection, reading (and dropping) what still comes until it is closed.
+
+    With MAX_QUEUE, websockets stops reading the socket while a frame waits unread, and the
+    server's answer to our close comes behind the snapshots it sent before it saw it: without
+    this a bot that leaves on its own (stop, deadline) would wait out the close timeout.
+    """
+    closing = asyncio.ensure_future(ws.close())
+    try:
+        async for _ in ws:
+            pass
+    except ConnectionClosed:
+        pass
+    finally:
+        await closing
 
 
 async def run_bot_clients(
