@@ -60,8 +60,11 @@ class BotBrain:
     _last_tick: int = -(10**9)
 
     def due(self, tick: int) -> bool:
-        """Whether a snapshot of this tick is one the brain looks at (else it is only counted)."""
-        return tick - self._last_tick >= DECIDE_EVERY_TICKS
+        """Whether a snapshot of this tick is one the brain looks at (else it is only counted).
+
+        A tick before the last one looked at is a new round's (its world starts at 0 again).
+        """
+        return tick - self._last_tick >= DECIDE_EVERY_TICKS or tick < self._last_tick
 
     @property
     def next_tick(self) -> int:
@@ -74,6 +77,8 @@ class BotBrain:
         tick = int(snap.get("tick", 0))
         if not isinstance(you, dict) or not self.due(tick):
             return []
+        if tick < self._last_tick:  # a new round: a signal of the last one is long over
+            self._signal_dir, self._signal_since = 0, None
         self._last_tick = tick
         out: list[dict[str, Any]] = []
         target = int(you.get("target_kmh", 0))

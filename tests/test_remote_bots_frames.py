@@ -130,3 +130,16 @@ async def test_a_bot_leaves_at_its_deadline_while_waiting() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_the_brain_looks_again_in_a_new_round() -> None:
+    brain = BotBrain(random.Random(1))
+    for tick in range(0, 400, 10):
+        brain.decide(p.parse_server_frame(server_frame(tick)))
+    assert not brain.due(395) and brain.next_tick == 400
+    # the next round's world starts at tick 0 again: the brain looks at once, then every 10
+    assert brain.due(0)
+    assert brain.decide(p.parse_server_frame(server_frame(0))) == [
+        {"type": "control", "action": "faster"}
+    ]
+    assert not brain.due(5) and brain.due(10)
