@@ -312,3 +312,25 @@ def test_rulebook_speed_limit_and_two_second_rule_bind_conforming_bots() -> None
     assert max(c.v0 for c in rebels) > 100 / 3.6
     world.set_rulebook({"speed_limit": "none"})
     assert min(c.v0 for c in steady) > 100 / 3.6  # bots adapt to a new rulebook at once
+
+
+def test_a_cars_accel_is_driver_idm_to_the_bit() -> None:
+    """Car.accel keeps what depends only on the parameters; the physics must stay idm's, bit
+    for bit, for every kind of driver, speed and gap (free road, jams, overlaps, stopped)."""
+    import random
+
+    from server.sim.driver import FREE, idm
+
+    world = World(load_scenario("rush-hour"), seed=2, bots=60)
+    world.add_player_car()
+    world.set_rulebook({"following": "two_second", "speed_limit": "80"})
+    rng = random.Random(3)
+    for car in world.cars.values():
+        p = car.params
+        for _ in range(200):
+            car.v = rng.choice([0.0, rng.uniform(0, 50), car.v0_now, car.v0_now * 1.3])
+            car.v0_now = rng.choice([car.v0, 0.0, rng.uniform(5, 40)])
+            gap = rng.choice([FREE, 0.0, -3.0, 0.05, rng.uniform(0, 300)])
+            vl = rng.choice([0.0, car.v, rng.uniform(0, 50)])
+            expected = idm(car.v, car.v0_now, car.T, p.s0, p.a, p.b, gap, vl)
+            assert repr(car.accel(gap, vl)) == repr(expected)

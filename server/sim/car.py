@@ -6,9 +6,12 @@ attributes are the ones docs/architecture.md lists; the rest are the driver's wo
 
 from __future__ import annotations
 
+import math
 import random
 
-from server.sim.driver import FREE, DriverParams, idm
+from server.sim.driver import FREE, MAX_BRAKE, MIN_GAP, DriverParams
+
+_NEG_MAX_BRAKE = -MAX_BRAKE
 
 PLAYER_GAPS = {1: 1.0, 2: 1.5, 3: 2.2}  # time headway (s) of the player's gap settings
 
@@ -52,6 +55,7 @@ class Car:
         "pa",
         "free_floor",
         "inv_2sqrt_ab",
+        "idm_root",
         # manoeuvres
         "lc_dir",
         "lc_target",
@@ -123,6 +127,7 @@ class Car:
         self.pa = params.a
         self.free_floor = -params.b / params.a
         self.inv_2sqrt_ab = 0.5 / (params.a * params.b) ** 0.5
+        self.idm_root = 2.0 * math.sqrt(params.a * params.b)
         self.lc_dir = 0
         self.lc_target = lane
         self.last_lc = -(10**9)
@@ -158,16 +163,38 @@ class Car:
         new.lead = None
         return new
 
+    def accel(self, gap: float, vl: float) -> float:
+        """driver.idm for this car behind a leader at `gap` going `vl`, by the same operations
+        in the same order (so to the bit), with what depends only on its parameters made when
+        they were set (World._apply_rules): -b/a, 2√(ab), s0 and a."""
+        v = self.v
+        v0 = self.v0_now
+        floor = self.free_floor
+        if v0 > 0.0:
+            r = v / v0
+            r2 = r * r
+            free = 1.0 - r2 * r2
+            if free < floor:
+                free = floor
+        else:
+            free = floor
+        if gap >= FREE:
+            acc = self.pa * free
+        else:
+            s0 = self.s0
+            s_star = s0 + v * self.T + v * (v - vl) / self.idm_root
+            if s_star < s0:
+                s_star = s0
+            q = s_star / (gap if gap > MIN_GAP else MIN_GAP)
+            acc = self.pa * (free - q * q)
+        return acc if acc > _NEG_MAX_BRAKE else _NEG_MAX_BRAKE
+
     def tighter(self, gap: float, vl: float) -> bool:
         """Whether a leader at `gap` going `vl` constrains this car more than its current one
         (when a car sees two leaders: both lanes of a lane change, or a car it yields to)."""
         if self.gap >= FREE:
             return True
-        p = self.params
-        v0 = self.v0_now
-        return idm(self.v, v0, self.T, p.s0, p.a, p.b, gap, vl) < idm(
-            self.v, v0, self.T, p.s0, p.a, p.b, self.gap, self.lv
-        )
+        return self.accel(gap, vl) < self.accel(self.gap, self.lv)
 
     @property
     def is_player(self) -> bool:

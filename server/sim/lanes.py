@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from server.sim.car import Car
-from server.sim.driver import FREE, MAX_BRAKE, idm
+from server.sim.driver import FREE, MAX_BRAKE
 from server.sim.events import Event
 from server.sim.state import WorldState
 from server.sim.tuning import (
@@ -37,7 +37,8 @@ class LaneChanging(WorldState):
         n = len(lst)
         if n == 0:
             return None, None
-        i = bisect_right(self._lane_xs(k), x)
+        xs = self._xs[k]
+        i = bisect_right(self._lane_xs(k) if xs is None else xs, x)
         return lst[i % n], lst[i - 1]
 
     def _obstacle_ahead(self, k: int, x: float) -> tuple[float, float, str]:
@@ -47,10 +48,6 @@ class LaneChanging(WorldState):
             if d < best[0] and d <= self.length - 30.0:
                 best = (d, zone, kind)
         return best
-
-    def _accel(self, car: Car, gap: float, vl: float) -> float:
-        p = car.params
-        return idm(car.v, car.v0_now, car.T, p.s0, p.a, p.b, gap, vl)
 
     def _decide(self, car: Car, events: list[Event]) -> None:
         """A bot's lane choice (MOBIL, mandatory merges), signalling, yielding and hazards."""
@@ -69,7 +66,7 @@ class LaneChanging(WorldState):
         # must this car leave its lane?
         mandatory = False
         d_end, zone, kind = self._obstacle_ahead(k, car.x) if self._obs[k] else (FREE, 0.0, "")
-        ramp = self.geo.ramp_lane(k)
+        ramp = self._ramp_of[k]
         if ramp is not None:
             if not self.geo.span(ramp.start, ramp.end, car.x):
                 return  # on the slip road, behind the barrier
@@ -86,7 +83,13 @@ class LaneChanging(WorldState):
             self._drop_intent(car)
             return
 
-        a_now = self._accel(car, car.gap, car.lv)
+        # MOBIL for a move each way. The numbers a move needs are made only once a move gets
+        # that far (a_now, the old follower's), in the same operations as ever: each is a pure
+        # function of the car and its neighbours, which nothing changes during the choice.
+        x = car.x
+        v = car.v
+        a_now: float | None = None
+        old_follower: tuple[float, float] | None = None  # its (a now, a once this car left)
         best_dir = 0
         best_gain = -FREE
         for direction in (1, -1):
@@ -97,33 +100,31 @@ class LaneChanging(WorldState):
                 ahead_need = EARLY_AHEAD  # never into a lane whose end is signed
             else:
                 ahead_need = ZIPPER_AHEAD  # zipper: use the ending lane until near its end
-            if not self._can_enter(target, car.x, car.length, ahead_need):
+            if self._plain:
+                if not 0 <= target < self.lanes:
+                    continue
+            elif not self.geo.can_enter(target, x, car.length, ahead_need):
                 continue
-            nl, nf = self._neighbours(target, car.x)
+            nl, nf = self._neighbours(target, x)
             gap_f = FREE
             vl = 0.0
             if nl is not None:
-                gap_f = (nl.x - car.x) % L - nl.length
+                gap_f = (nl.x - x) % L - nl.length
                 vl = nl.v
-            od, _z, _kind = (
-                self._obstacle_ahead(target, car.x) if self._obs[target] else (FREE, 0, "")
-            )
+            od, _z, _kind = self._obstacle_ahead(target, x) if self._obs[target] else (FREE, 0, "")
             if od < gap_f:
                 gap_f, vl = od, 0.0
-            if gap_f < 1.0:
+            if gap_f < 1.0 or not kinematic_ok(v, vl, gap_f):
                 continue
-            a_new = self._accel(car, gap_f, vl)
-            if not kinematic_ok(car.v, vl, gap_f):
-                continue
+            a_new = car.accel(gap_f, vl)
             # safety for the new follower
             a_nf_now = a_nf_new = 0.0
             if nf is not None:
-                gap_b = (car.x - nf.x) % L - car.length
-                if gap_b < 1.0 or not kinematic_ok(nf.v, car.v, gap_b):
+                gap_b = (x - nf.x) % L - car.length
+                if gap_b < 1.0 or not kinematic_ok(nf.v, v, gap_b):
                     continue
-                q = nf.params
-                a_nf_now = idm(nf.v, nf.v0_now, nf.T, q.s0, q.a, q.b, nf.gap, nf.lv)
-                a_nf_new = idm(nf.v, nf.v0_now, nf.T, q.s0, q.a, q.b, gap_b, car.v)
+                a_nf_now = nf.accel(nf.gap, nf.lv)
+                a_nf_new = nf.accel(gap_b, v)
                 b_safe = p.b_safe
                 if mandatory:
                     urgency = 1.0 - min(1.0, d_end / max(zone, 1.0))
@@ -135,14 +136,11 @@ class LaneChanging(WorldState):
             if mandatory:
                 gain = a_new + (0.5 if direction == 1 else 0.0)  # prefer leaving toward the road
             else:
-                # the old follower gains when this car leaves
-                a_of_now = a_of_new = 0.0
-                of = self._follower_in(k, car)
-                if of is not None and of is not car and of.lead is car:
-                    q = of.params
-                    a_of_now = idm(of.v, of.v0_now, of.T, q.s0, q.a, q.b, of.gap, of.lv)
-                    g2 = of.gap + car.length + car.gap
-                    a_of_new = idm(of.v, of.v0_now, of.T, q.s0, q.a, q.b, g2, car.lv)
+                if a_now is None:
+                    a_now = car.accel(car.gap, car.lv)
+                if old_follower is None:
+                    old_follower = self._old_follower_gain(k, car)
+                a_of_now, a_of_new = old_follower
                 bias = 0.0
                 if car.passing == "right":
                     bias = p.bias if direction == -1 else -p.bias
@@ -206,6 +204,15 @@ class LaneChanging(WorldState):
                 car.signal = 0
             car.intent_signal = False
 
+    def _old_follower_gain(self, k: int, car: Car) -> tuple[float, float]:
+        """The IDM acceleration of the car behind in lane k now, and once `car` left the lane
+        (its gap grows by the car and the car's gap); (0, 0) if it does not follow `car`."""
+        of = self._follower_in(k, car)
+        if of is None or of is car or of.lead is not car:
+            return 0.0, 0.0
+        a_of_now = of.accel(of.gap, of.lv)
+        return a_of_now, of.accel(of.gap + car.length + car.gap, car.lv)
+
     def _follower_in(self, k: int, car: Car) -> Car | None:
         lst = self._lanes[k]
         n = len(lst)
@@ -266,7 +273,8 @@ class LaneChanging(WorldState):
                 continue
             lst = self._lanes[j]
             n = len(lst)
-            i = bisect_right(self._lane_xs(j), car.x)
+            xs = self._xs[j]
+            i = bisect_right(self._lane_xs(j) if xs is None else xs, car.x)
             for step in range(min(3, n)):
                 other = lst[(i + step) % n]
                 ahead = (other.x - car.x) % L

@@ -49,10 +49,11 @@ class Motion(WorldState):
             n = len(lst)
             if n == 0:
                 continue
+            first = float(k)  # a lane's number as a float: a cheaper comparison with car.lane
             if n == 1:
                 car = lst[0]
                 g = L - car.length
-                if car.lane >= k:
+                if car.lane >= first:
                     if g < FREE:
                         car.gap = g
                         car.lv = car.v
@@ -77,7 +78,7 @@ class Motion(WorldState):
                 if g < 0.0:
                     g += L
                 g -= alen
-                if car.lane >= k or car.tighter(g, av):
+                if car.lane >= first or car.tighter(g, av):
                     car.gap = g
                     car.lv = av
                     car.lead = ahead

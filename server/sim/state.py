@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from server.sim.car import Car
-    from server.sim.road import Road
+    from server.sim.road import Ramp, Road
 
 
 class WorldState:
@@ -25,6 +25,7 @@ class WorldState:
     _xs: list[list[float] | None]
     _obs: list[list[tuple[float, float, str]]]
     _any_obs: bool
+    _ramp_of: list[Ramp | None]  # each lane's ramp, if it is one (Road.ramp_lane)
     _plain: bool
     _overlaps: set[tuple[int, int]]
     _regroup: bool  # a car entered or left a lane since the lanes were grouped

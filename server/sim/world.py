@@ -233,6 +233,7 @@ class World(Motion, LaneChanging):
         car.pa = p.a
         car.free_floor = -p.b / p.a
         car.inv_2sqrt_ab = 1.0 / (2.0 * math.sqrt(p.a * p.b))
+        car.idm_root = 2.0 * math.sqrt(p.a * p.b)
         if car.controller == "player":
             car.v0 = car.target_speed
             car.T = PLAYER_GAPS[car.gap_setting]
@@ -270,6 +271,7 @@ class World(Motion, LaneChanging):
             [(ob.x, ob.zone, ob.kind) for ob in self.geo.obstacles(k)] for k in range(self.lanes)
         ]
         self._any_obs = any(self._obs)
+        self._ramp_of = [self.geo.ramp_lane(k) for k in range(self.lanes)]
         self._plain = not (self.geo.closures or self.geo.ramps or self.geo.incidents)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> World:
@@ -841,22 +843,31 @@ class World(Motion, LaneChanging):
             self._controls(controls, events)
 
         self._find_leaders()
+        self._decisions(events)
+        self._move(events)
+        self._settle(events)
+        self.tick = tick + 1
+        return events
+
+    def _decisions(self, events: list[Event]) -> None:
+        """Yields and merges narrow the leaders found; bots that are due reconsider their lane
+        (see LaneChanging), players' cars look for someone to yield to. In `_order`: a car's
+        choice can end a later car's yield this same tick."""
+        tick = self.tick
+        due_at = -tick % DECIDE_TICKS  # a car is due when (tick + car.id) % DECIDE_TICKS == 0
         for car in self._order:
             if car.yield_to is not None:
                 self._apply_yield(car)
             if car.merge_behind is not None:
                 self._apply_merge_behind(car)
-            if not car.crashed and car.lc_dir == 0:
-                due = (tick + car.id) % DECIDE_TICKS == 0
-                if car.controller == "bot":
-                    if due or (car.intent and (tick + car.id) % MANDATORY_TICKS == 0):
-                        self._decide(car, events)
-                elif due and car.yield_until > tick and car.yield_to is None:
-                    self._find_yield(car)
-        self._move(events)
-        self._settle(events)
-        self.tick = tick + 1
-        return events
+            due = car.id % DECIDE_TICKS == due_at
+            if not (due or car.intent) or car.crashed or car.lc_dir:
+                continue  # most cars, most ticks: nothing to reconsider
+            if car.controller == "bot":
+                if due or (tick + car.id) % MANDATORY_TICKS == 0:  # due, or leaving a lane
+                    self._decide(car, events)
+            elif due and car.yield_until > tick and car.yield_to is None:
+                self._find_yield(car)
 
     def _road_events(self, events: list[Event]) -> None:
         tick = self.tick
