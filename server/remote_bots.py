@@ -175,7 +175,8 @@ def snapshot_tick(frame: bytes | str) -> int | None:
     parse_server_frame; for the others a few bytes say all a bot needs (that it is a snapshot,
     and of which tick), where unpacking and validating the whole map cost most of a frame's
     time in a load generator. None (anything else: another message, another key order, a
-    negative tick, a text frame, a cut frame) means "parse it in full".
+    negative tick, a text frame, a frame cut short of its tick) means "parse it in full".
+    The rest of a snapshot that is not looked at is not checked; one that is, is.
     """
     if type(frame) is not bytes or len(frame) <= _TICK_AT:
         return None
