@@ -20,7 +20,8 @@ from shared import protocol as p
 from tests.test_remote_bots_frames import server_frame
 
 DT = TICK_SECONDS
-FRESH = 0.15  # a snapshot looked at this soon after it was sent was looked at as it came
+FRESH = 0.4  # looked at this soon after it was sent: as it came (a missed look is ≥ 0.5 s late);
+# generous so that a busy CI machine does not fail it by scheduling delays alone
 
 
 class StreamingRoom:
