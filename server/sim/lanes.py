@@ -83,9 +83,10 @@ class LaneChanging(WorldState):
             self._drop_intent(car)
             return
 
-        # MOBIL for a move each way. The numbers a move needs are made only once a move gets
-        # that far (a_now, the old follower's), in the same operations as ever: each is a pure
-        # function of the car and its neighbours, which nothing changes during the choice.
+        # MOBIL for a move each way. Each acceleration is made only once the move gets far
+        # enough to need it (this car's now, the new follower's now, the old follower's, the
+        # last once for both ways), by the same operations as ever: each is a pure function
+        # of cars that nothing changes while this car chooses.
         x = car.x
         v = car.v
         a_now: float | None = None
@@ -123,16 +124,19 @@ class LaneChanging(WorldState):
                 gap_b = (x - nf.x) % L - car.length
                 if gap_b < 1.0 or not kinematic_ok(nf.v, v, gap_b):
                     continue
-                a_nf_now = nf.accel(nf.gap, nf.lv)
-                a_nf_new = nf.accel(gap_b, v)
                 b_safe = p.b_safe
                 if mandatory:
                     urgency = 1.0 - min(1.0, d_end / max(zone, 1.0))
                     b_safe = min(MAX_BRAKE, p.b_safe + 4.0 * urgency)
                     if car.stuck_since >= 0 and tick - car.stuck_since > 60:
                         b_safe = MAX_BRAKE
-                if a_nf_new < -b_safe or a_new < -b_safe:
+                if a_new < -b_safe:
                     continue
+                a_nf_new = nf.accel(gap_b, v)
+                if a_nf_new < -b_safe:
+                    continue
+                if not mandatory:  # only politeness weighs what the follower has now
+                    a_nf_now = nf.accel(nf.gap, nf.lv)
             if mandatory:
                 gain = a_new + (0.5 if direction == 1 else 0.0)  # prefer leaving toward the road
             else:

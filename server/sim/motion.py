@@ -29,10 +29,10 @@ from server.sim.tuning import (
 _by_x = attrgetter("x")
 
 
-def _lanes_of(lane: float) -> tuple[int, bool]:
-    """Which lane lists hold a car at `lane`: int(lane), and the next one too if between."""
+def _lanes_of(lane: float) -> tuple[int, ...]:
+    """The lanes whose lists hold a car at `lane`: int(lane), and the next one if between."""
     lo = int(lane)
-    return lo, lane != lo
+    return (lo,) if lane == lo else (lo, lo + 1)
 
 
 class Motion(WorldState):
@@ -142,7 +142,7 @@ class Motion(WorldState):
         neg_hard = -HARD_BRAKE
         aeb_ttc = AEB_TTC
         dt = DT
-        regroup = False
+        moved = self._moved
         for car in self._order:
             v = car.v
             if car.crashed:
@@ -252,12 +252,12 @@ class Motion(WorldState):
                         car.signal = 0
                 car.lane = lane
                 car.lane_index = int(lane + 0.5)
-                if not regroup:
-                    regroup = _lanes_of(lane) != _lanes_of(was)
+                lo_was = int(was)
+                lo = int(lane)
+                if lo != lo_was or (lane == lo) != (was == lo_was):  # _lanes_of differs
+                    moved.append((car, was))
             elif ramps and car.lane_index == 1 and car.controller == "bot":
                 self._maybe_take_ramp(car, old, dx)
-        if regroup:
-            self._regroup = True
 
     def _maybe_take_ramp(self, car: Car, old: float, dx: float) -> None:
         """A share of the cars passing the slip road's start in the right lane take it."""
@@ -270,12 +270,14 @@ class Motion(WorldState):
             return
         if not self._room_at(ramp.lane, car.x, car.length, 3.0):
             return
+        was = car.lane
         car.lane = float(ramp.lane)
         car.lane_index = ramp.lane
         car.lc_target = ramp.lane
         car.v = min(car.v, 60 / 3.6)
         car.last_lc = self.tick
-        self._regroup = True
+        if _lanes_of(car.lane) != _lanes_of(was):
+            self._moved.append((car, was))
 
     def _rebuild(self) -> None:
         """Per-lane lists sorted by position; a car mid-change is in both of its lanes.
@@ -295,21 +297,37 @@ class Motion(WorldState):
             lst.sort(key=_by_x)
         self._lanes = lanes
         self._xs = [None] * self.lanes
-        self._regroup = False
+        self._moved = []
 
     def _settle(self, events: list[Event]) -> None:
         """After the motion: the lanes' lists sorted again, then crashes.
 
-        While no car entered or left a lane (`_move` sets `_regroup` when one did: lane
-        changes start and end rarely), each lane keeps its list from the step before, which
-        `_scan_lanes` re-sorts only if it fell out of order; otherwise the lists are made
-        afresh from `_order`, as every step once did.
+        Each lane keeps its list from the step before: the few cars that entered or left a
+        lane (`_move` notes them in `_moved`) are taken out or added at the end, and
+        `_scan_lanes` re-sorts a list only if it fell out of order. Where that could differ
+        from a fresh sort of `_order` (two cars on one spot), the lists are made afresh, as
+        every step once did.
         """
-        pairs = None if self._regroup else self._scan_lanes(kept=True)
+        moved, self._moved = self._moved, []
+        for car, was in moved:
+            self._regroup(car, was)
+        pairs = self._scan_lanes(kept=True)
         if pairs is None:
             self._rebuild()
             pairs = self._scan_lanes(kept=False)
         self._crash_pairs(pairs or [], events)
+
+    def _regroup(self, car: Car, was: float) -> None:
+        """Move a car between the lanes' lists after its lane went from `was` to car.lane: out
+        of the lanes it left, onto the end of those it entered (_scan_lanes sorts it in)."""
+        old = _lanes_of(was)
+        new = _lanes_of(car.lane)
+        for k in old:
+            if k not in new:
+                self._lanes[k].remove(car)
+        for k in new:
+            if k not in old:
+                self._lanes[k].append(car)
 
     def _scan_lanes(self, kept: bool) -> list[tuple[Car, Car, int]] | None:
         """One pass round every lane: its cars' positions into `_xs`, and each two neighbours

@@ -114,7 +114,7 @@ class World(Motion, LaneChanging):
         self._order: list[Car] = []
         self._lanes: list[list[Car]] = [[] for _ in range(self.lanes)]
         self._xs: list[list[float] | None] = [None] * self.lanes
-        self._regroup = True
+        self._moved: list[tuple[Car, float]] = []
         self._pending: list[Event] = []
         self._overlaps: set[tuple[int, int]] = set()
         self._schedule = sorted(
@@ -296,6 +296,7 @@ class World(Motion, LaneChanging):
         new._xs = [None] * self.lanes
         new._pending = list(self._pending)
         new._overlaps = set(self._overlaps)
+        new._moved = [(new.cars[c.id], was) for c, was in self._moved]
         new._schedule = list(self._schedule)
         new._main_lanes = list(self._main_lanes)
         return new
@@ -860,14 +861,20 @@ class World(Motion, LaneChanging):
                 self._apply_yield(car)
             if car.merge_behind is not None:
                 self._apply_merge_behind(car)
-            due = car.id % DECIDE_TICKS == due_at
-            if not (due or car.intent) or car.crashed or car.lc_dir:
-                continue  # most cars, most ticks: nothing to reconsider
-            if car.controller == "bot":
-                if due or (tick + car.id) % MANDATORY_TICKS == 0:  # due, or leaving a lane
+            if car.id % DECIDE_TICKS == due_at:
+                if car.crashed or car.lc_dir:
+                    continue
+                if car.controller == "bot":
                     self._decide(car, events)
-            elif due and car.yield_until > tick and car.yield_to is None:
-                self._find_yield(car)
+                elif car.yield_until > tick and car.yield_to is None:
+                    self._find_yield(car)
+            elif (
+                car.intent
+                and (tick + car.id) % MANDATORY_TICKS == 0
+                and not (car.crashed or car.lc_dir)
+                and car.controller == "bot"
+            ):
+                self._decide(car, events)  # leaving an ending lane: it looks more often
 
     def _road_events(self, events: list[Event]) -> None:
         tick = self.tick
