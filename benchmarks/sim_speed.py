@@ -1,17 +1,20 @@
 """Simulation speed: car-ticks per second on a 3-lane ring with 200 bots.
 
 Lane-change decisions (MOBIL), signals, yielding, AEB, crash checks and gantry counting are all
-included: this is the world the server ticks at 20 Hz. Run with `.venv/bin/python
+included: this is the world the server ticks at 20 Hz. A small room as the server runs it is
+measured too (rush-hour with 20 bots and 10 players' cars, and the HUD's leader_of per player
+per tick): there the cost of a step, not of a car, counts. Run with `.venv/bin/python
 benchmarks/sim_speed.py [--ticks N] [--seed S]`; the last line is the summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import time
 from collections import Counter
 
-from server.sim.scenario import parse_scenario
+from server.sim.scenario import load_scenario, parse_scenario
 from server.sim.world import World
 
 GOAL = 200_000
@@ -59,6 +62,40 @@ def measure(seed: int, cars: int, length: float, ticks: int) -> float:
 
 
 DT_MS = 50.0
+ROOM_ACTIONS = ["faster", "slower", "brake", "left", "right", "signal_left", "signal_right"]
+
+
+def measure_room(seed: int, ticks: int, players: int = 10) -> None:
+    """Print a small room's CPU per step and per leader_of call (thread time, so that other
+    processes' turns do not count; the best of three runs, as a shared machine adds noise)."""
+    best_step = best_leader = float("inf")
+    cars = 0
+    for run in range(3):
+        world = World(load_scenario("rush-hour"), seed=seed + run, bots=20)
+        ids = [world.add_player_car() for _ in range(players)]
+        script = random.Random(seed + run)
+        plan = [
+            {p: [(script.choice(ROOM_ACTIONS), None)] for p in ids if script.random() < 0.03}
+            for _ in range(ticks + 200)
+        ]
+        step_cpu = leader_cpu = 0.0
+        for t in range(ticks + 200):
+            t0 = time.thread_time()
+            world.step(plan[t])
+            t1 = time.thread_time()
+            for p in ids:
+                world.leader_of(p)
+            if t >= 200:  # after the warm-up
+                step_cpu += t1 - t0
+                leader_cpu += time.thread_time() - t1
+        best_step = min(best_step, step_cpu / ticks)
+        best_leader = min(best_leader, leader_cpu / ticks / players)
+        cars = len(world.cars)
+    print(f"room: rush-hour, 20 bots + {players} players ({cars} cars)")
+    print(
+        f"  cpu: {best_step * 1e6:.1f} µs per step ({best_step * 1e6 / cars:.2f} µs per car), "
+        f"leader_of {best_leader * 1e6:.2f} µs per call"
+    )
 
 
 def main() -> None:
@@ -71,6 +108,7 @@ def main() -> None:
 
     light = measure(args.seed, args.cars, args.length, args.ticks)
     dense = measure(args.seed, args.cars, args.length * 2 / 3, args.ticks)  # stop-and-go
+    measure_room(args.seed, args.ticks)
     rate = min(light, dense)
     verdict = "meets" if rate >= GOAL else "below"
     print(

@@ -83,10 +83,10 @@ class LaneChanging(WorldState):
             self._drop_intent(car)
             return
 
-        # MOBIL for a move each way. Each acceleration is made only once the move gets far
-        # enough to need it (this car's now, the new follower's now, the old follower's, the
-        # last once for both ways), by the same operations as ever: each is a pure function
-        # of cars that nothing changes while this car chooses.
+        # MOBIL for a move each way. An acceleration is made only once a move gets far enough
+        # to need it, and this car's present one and its old follower's only once for both
+        # ways, by the same operations as ever: each is a pure function of cars that nothing
+        # changes while this car chooses.
         x = car.x
         v = car.v
         a_now: float | None = None

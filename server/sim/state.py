@@ -28,8 +28,8 @@ class WorldState:
     _ramp_of: list[Ramp | None]  # each lane's ramp, if it is one (Road.ramp_lane)
     _plain: bool
     _overlaps: set[tuple[int, int]]
-    _moved: list[tuple[Car, float]]  # cars that entered or left a lane this step, and their
-    # lane before
+    # the cars that entered or left a lane during this step's motion, each with its lane before
+    _moved: list[tuple[Car, float]]
 
     def _lane_xs(self, k: int) -> list[float]:
         """The positions of lane k's cars, in its list's order: made by every step's lane scan
