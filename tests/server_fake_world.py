@@ -30,6 +30,7 @@ class FakeCar:
     assist: bool = True
     distance: float = 0.0
     aeb: bool = False
+    player_owned: bool = False  # a player's car stays theirs while a bot drives it
 
     @property
     def lane_index(self) -> int:
@@ -58,6 +59,7 @@ class FakeWorld:
     def _new_car(self, controller: str) -> int:
         car = FakeCar(self._next, float(self._next % self.lanes), (self._next * 97.0) % self.length)
         car.controller = controller
+        car.player_owned = controller == "player"
         self.cars[car.id] = car
         self._next += 1
         return car.id
@@ -69,6 +71,8 @@ class FakeWorld:
     def set_controller(self, car_id: int, controller: str, personality: str = "steady") -> None:
         self.log.append((self.tick, "set_controller", (car_id, controller)))
         self.cars[car_id].controller = controller
+        if controller == "player":
+            self.cars[car_id].player_owned = True
 
     def add_bots(self, n: int, personality: str | None = None) -> list[int]:
         self.log.append((self.tick, "add_bots", (n,)))
@@ -76,7 +80,9 @@ class FakeWorld:
 
     def remove_bots(self, n: int) -> list[int]:
         self.log.append((self.tick, "remove_bots", (n,)))
-        gone = [c for c in self.cars.values() if c.controller == "bot"][-n:]
+        # like the real world: never a player's car, even while a bot drives it
+        bots = [c for c in self.cars.values() if not c.player_owned]
+        gone = bots[max(0, len(bots) - n) :] if n > 0 else []
         for car in gone:
             del self.cars[car.id]
         return [c.id for c in gone]

@@ -170,3 +170,14 @@ def test_a_slow_client_is_skipped_not_waited_for() -> None:
     assert client.send(b"d")
     frames = [binary_frame_header(1) + b"a", binary_frame_header(1) + b"d"]
     assert ws.transport.written == frames and client.skipped == 2
+
+
+def test_removing_bots_spares_a_dropped_players_car() -> None:
+    """Found by RoomLife: the host plays, drops, the round starts, one bot is removed."""
+    room = Room("ABCDE", clock=Clock(), scenario="x", world_factory=fake_factory)
+    host = room.join("Host", "host", FakeConn(), wants_car=True)
+    room.disconnect(host)
+    room.handle(host, {"type": "host", "command": "start"})
+    assert host.car is not None and room.world.cars[host.car].controller == "bot"
+    room.handle(host, {"type": "host", "command": "bots", "value": -1})
+    assert room.world.cars[host.car].controller == "bot"  # still there, a bot driving it
