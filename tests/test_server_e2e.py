@@ -33,7 +33,10 @@ async def test_host_players_control_rejoin_and_end(server: GameServer) -> None:
     host = await WireClient.open(url(server))
     await host.send({"type": "hello", "protocol": 1})
     assert (await host.until("welcome"))["protocol"] == 1
-    await host.send({"type": "create", "protocol": 1, "name": "Host", "scenario": "open-road"})
+    # a fixed seed: on about 3 % of seeds Ana's unchecked lane change hits a car alongside
+    # and her crashed car stays in its lane (by design), which is not what this test is about
+    create = {"type": "create", "protocol": 1, "name": "Host", "scenario": "open-road", "seed": 1}
+    await host.send(create)
     joined = await host.until("joined")
     code = joined["code"]
     assert joined["role"] == "host" and len(code) == p.CODE_LENGTH
