@@ -9,6 +9,13 @@ host per room. After a warm-up the server's tick statistics are reset, the load 
     .venv/bin/python benchmarks/server_load.py                      # the issue's load
     .venv/bin/python benchmarks/server_load.py --rooms 10 --seconds 15
 
+On a small machine the load generator takes a core of its own (benchmarks/network_floor.py
+shows what moving the snapshots costs there, before any game). To put it on another machine,
+run the server half with `--listen HOST:PORT` (it times its own window: from `--warmup`
+seconds after `--rooms` rooms are driving, for `--seconds`) and the load half with
+`--connect ws://SERVER:PORT` and the same `--rooms --players --bots --seconds --warmup`;
+each half prints its own figures and a summary.
+
 The server ticks its rooms in groups (server.net.TICK_GROUPS), one group every 10 ms, so
 each room ticks at 20 Hz. A room's tick time, the goal's figure, is wall-clock from the tick's
 deadline until its snapshots are written: what a player waits beyond the 50 ms rhythm (the
@@ -63,7 +70,12 @@ def _rss_mb() -> float:
 # ---- the server process ------------------------------------------------------------------
 
 
-async def _serve(stats_path: str) -> None:
+async def _serve(
+    host: str = "127.0.0.1", port: int = 0, window: tuple[int, float, float] | None = None
+) -> dict:
+    """Serve until SIGTERM (measuring from SIGUSR1), or with `window` = (rooms, warm-up,
+    seconds) by itself: from `warm-up` seconds after that many rooms are driving, for
+    `seconds` (the load generator is then on another machine). Returns the figures."""
     limits = Limits(
         join_burst=100_000,
         joins_per_second=1000.0,
@@ -71,8 +83,9 @@ async def _serve(stats_path: str) -> None:
         connections_per_address=100_000,  # every remote player comes from 127.0.0.1 here
     )
     server = GameServer(limits=limits)
-    await server.start("127.0.0.1", 0)
-    print(server.port, flush=True)
+    await server.start(host, port)
+    if window is None:
+        print(server.port, flush=True)  # to the benchmark that started this process
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     mark: dict[str, float] = {}
@@ -86,9 +99,21 @@ async def _serve(stats_path: str) -> None:
             client.skipped = 0
         mark["cpu"], mark["wall"] = _cpu_seconds(), time.monotonic()
 
+    async def by_itself(rooms: int, warmup: float, seconds: float) -> None:
+        while sum(1 for r in server.registry if r.phase == "driving") < rooms:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(warmup)
+        measure()
+        await asyncio.sleep(seconds)
+        done.set()
+
     loop.add_signal_handler(signal.SIGUSR1, measure)
     loop.add_signal_handler(signal.SIGTERM, done.set)
+    if window is not None:
+        timer = asyncio.create_task(by_itself(*window))
     await done.wait()
+    if window is not None:
+        timer.cancel()
     wall = time.monotonic() - mark.get("wall", time.monotonic())
     cpu = _cpu_seconds() - mark.get("cpu", _cpu_seconds())
     rooms = list(server.registry)
@@ -113,8 +138,8 @@ async def _serve(stats_path: str) -> None:
         wall_s=wall,
         sim_seconds=min((r.world.tick * 0.05 for r in rooms if r.world is not None), default=0),
     )
-    Path(stats_path).write_text(json.dumps(summary))
     await server.stop()
+    return summary
 
 
 # ---- the load process --------------------------------------------------------------------
@@ -146,7 +171,9 @@ async def _drain(host) -> None:
         pass
 
 
-async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen) -> dict:
+async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen | None) -> dict:
+    """Open the rooms, start them, measure what the players receive; with `server` None the
+    server (elsewhere) times its own figures over the same window."""
     rooms = [await _open_room(url, args.scenario, args.bots, i) for i in range(args.rooms)]
     stats = BotStats()
     stop = asyncio.Event()
@@ -164,14 +191,18 @@ async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen) ->
         await host.send({"type": "host", "command": "start"})
     drains = [asyncio.create_task(_drain(host)) for host, _ in rooms]
     await asyncio.sleep(args.warmup)
-    server.send_signal(signal.SIGUSR1)
+    if server is not None:
+        server.send_signal(signal.SIGUSR1)
     snaps0, bytes0, t0 = stats.snapshots, stats.snapshot_bytes, time.monotonic()
     cpu0 = _cpu_seconds()
     await asyncio.sleep(args.seconds)
     snaps, nbytes = stats.snapshots - snaps0, stats.snapshot_bytes - bytes0
     wall = time.monotonic() - t0
     load_cpu = 100 * (_cpu_seconds() - cpu0) / wall
-    server.send_signal(signal.SIGTERM)
+    if server is not None:
+        server.send_signal(signal.SIGTERM)
+    else:
+        await asyncio.sleep(2.0)  # the server's own window started a little later
     stop.set()
     for task in drains:
         task.cancel()
@@ -184,6 +215,90 @@ async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen) ->
         "controls": stats.controls,
         "errors": dict(stats.errors),
     }
+
+
+def _report_server(srv: dict) -> tuple[bool, str]:
+    """Print the server's figures; whether they meet the goals, and their summary."""
+    print(
+        f"rooms {srv['rooms']} (driving {srv['driving']}), cars {srv['cars']}, "
+        f"connections {srv['clients']}"
+    )
+    wall = max(srv["wall_s"], 1e-9)
+    room_hz = srv["room_ticks"] / wall / max(srv["rooms"], 1)
+    print(
+        f"scheduler steps {srv['ticks']} in {wall:.1f} s ({srv['ticks'] / wall:.1f} Hz, "
+        f"{TICK_GROUPS} groups of rooms), dropped {srv['dropped']}, late {srv['late']}; "
+        f"each room ticked at {room_hz:.2f} Hz"
+    )
+    print(
+        f"room tick (deadline → snapshots written) p50 {srv['latency_p50_ms']:.1f} ms, "
+        f"p99 {srv['latency_p99_ms']:.1f} ms, max {srv['latency_max_ms']:.1f} ms"
+    )
+    print(f"room tick work alone p50 {srv['room_p50_ms']:.2f} ms, p99 {srv['room_p99_ms']:.2f} ms")
+    print(
+        f"scheduler step (one group) p50 {srv['p50_ms']:.1f} ms, p99 {srv['p99_ms']:.1f} ms, "
+        f"max {srv['max_ms']:.1f} ms; CPU time p50 {srv['cpu_p50_ms']:.1f} ms, "
+        f"p99 {srv['cpu_p99_ms']:.1f} ms"
+    )
+    print(f"max lateness of a step {srv['max_late_ms']:.1f} ms")
+    print(f"skipped sends (slow clients) {srv['skipped']}")
+    print(f"server CPU {srv['cpu_percent']:.0f}% of one core, RSS {srv['rss_mb']:.0f} MB")
+    ok = (
+        srv["latency_p99_ms"] <= GOAL_P99_MS
+        and srv["latency_max_ms"] <= GOAL_LATE_MS
+        and srv["max_late_ms"] <= GOAL_LATE_MS
+        and srv["dropped"] == 0
+        and room_hz >= GOAL_HZ
+    )
+    summary = (
+        f"{srv['rooms']} rooms/{srv['clients']} clients, room tick p99 "
+        f"{srv['latency_p99_ms']:.1f} ms (goal ≤ {GOAL_P99_MS:.0f}), latest "
+        f"{srv['latency_max_ms']:.0f} ms (goal ≤ {GOAL_LATE_MS:.0f}), {room_hz:.2f} Hz per room "
+        f"(goal ≥ {GOAL_HZ}), step CPU p99 {srv['cpu_p99_ms']:.1f} ms, server CPU "
+        f"{srv['cpu_percent']:.0f}%, RSS {srv['rss_mb']:.0f} MB"
+    )
+    return ok, summary
+
+
+def _report_load(client: dict) -> tuple[bool, str]:
+    """Print what the players received; whether it meets the size goal, and its summary."""
+    snaps = client["snapshots"]
+    mean_bytes = client["snapshot_bytes"] / snaps if snaps else 0.0
+    print(f"snapshots per client {client['per_client_hz']:.1f}/s, mean {mean_bytes:.0f} B")
+    print(f"load generator CPU {client['load_cpu_percent']:.0f}%")
+    print(f"controls sent {client['controls']}, errors {client['errors'] or 'none'}")
+    ok = 0 < mean_bytes <= GOAL_BYTES
+    return ok, f"{mean_bytes:.0f} B/snapshot (goal ≤ {GOAL_BYTES})"
+
+
+def _listen(args: argparse.Namespace) -> int:
+    """The server half of a two-machine run: serve on --listen, time its own window."""
+    host, _, port = args.listen.rpartition(":")
+    print(
+        f"serving on {host or '0.0.0.0'}:{port}; on the load machine run: "
+        f"benchmarks/server_load.py --connect ws://THIS_MACHINE:{port} --rooms {args.rooms} "
+        f"--players {args.players} --bots {args.bots} --seconds {args.seconds:g} "
+        f"--warmup {args.warmup:g}",
+        flush=True,
+    )
+    window = (args.rooms, args.warmup, args.seconds)
+    srv = asyncio.run(_serve(host or "0.0.0.0", int(port), window))
+    ok, summary = _report_server(srv)
+    print(f"SUMMARY {'PASS' if ok else 'MISS'} (server side; sizes on the load side): {summary}")
+    return 0
+
+
+def _connect(args: argparse.Namespace) -> int:
+    """The load half of a two-machine run: players and hosts for a server elsewhere."""
+    print(
+        f"{args.rooms} rooms × {args.players} remote players + {args.bots} bots on "
+        f"{args.connect}, {args.seconds:g} s measured",
+        flush=True,
+    )
+    client = asyncio.run(_load(args, args.connect, None))
+    ok, summary = _report_load(client)
+    print(f"SUMMARY {'PASS' if ok else 'MISS'} (load side; ticks on the server side): {summary}")
+    return 0
 
 
 def main() -> int:
@@ -200,18 +315,28 @@ def main() -> int:
         default=10,
         help="CPU niceness of the load generator (0: same priority as the server)",
     )
+    two = parser.add_mutually_exclusive_group()
+    two.add_argument(
+        "--listen", metavar="HOST:PORT", help="only the server, for a load from another machine"
+    )
+    two.add_argument("--connect", metavar="URL", help="only the load, for a server elsewhere")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.listen:
+        return _listen(args)
+    if args.connect:
+        return _connect(args)
     if args.serve:
         if os.environ.get("SERVER_LOAD_PROFILE"):  # where the server's time goes
             import cProfile
             import pstats
 
             profile = cProfile.Profile(time.thread_time)
-            profile.runcall(asyncio.run, _serve(args.serve))
+            srv = profile.runcall(asyncio.run, _serve())
             pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
-            return 0
-        asyncio.run(_serve(args.serve))
+        else:
+            srv = asyncio.run(_serve())
+        Path(args.serve).write_text(json.dumps(srv))
         return 0
     fd, stats_name = tempfile.mkstemp(suffix=".json")
     os.close(fd)
@@ -244,54 +369,10 @@ def main() -> int:
         if server.poll() is None:
             server.kill()
         os.unlink(stats_name)
-    mean_bytes = client["snapshot_bytes"] / client["snapshots"] if client["snapshots"] else 0.0
-    print(
-        f"rooms {srv['rooms']} (driving {srv['driving']}), cars {srv['cars']}, "
-        f"connections {srv['clients']}"
-    )
-    wall = max(srv["wall_s"], 1e-9)
-    room_hz = srv["room_ticks"] / wall / max(srv["rooms"], 1)
-    print(
-        f"scheduler steps {srv['ticks']} in {wall:.1f} s ({srv['ticks'] / wall:.1f} Hz, "
-        f"{TICK_GROUPS} groups of rooms), dropped {srv['dropped']}, late {srv['late']}; "
-        f"each room ticked at {room_hz:.2f} Hz"
-    )
-    print(
-        f"room tick (deadline → snapshots written) p50 {srv['latency_p50_ms']:.1f} ms, "
-        f"p99 {srv['latency_p99_ms']:.1f} ms, max {srv['latency_max_ms']:.1f} ms"
-    )
-    print(f"room tick work alone p50 {srv['room_p50_ms']:.2f} ms, p99 {srv['room_p99_ms']:.2f} ms")
-    print(
-        f"scheduler step (one group) p50 {srv['p50_ms']:.1f} ms, p99 {srv['p99_ms']:.1f} ms, "
-        f"max {srv['max_ms']:.1f} ms; CPU time p50 {srv['cpu_p50_ms']:.1f} ms, "
-        f"p99 {srv['cpu_p99_ms']:.1f} ms"
-    )
-    print(f"max lateness of a step {srv['max_late_ms']:.1f} ms")
-    print(
-        f"snapshots per client {client['per_client_hz']:.1f}/s, mean {mean_bytes:.0f} B, "
-        f"skipped sends (slow clients) {srv['skipped']}"
-    )
-    print(
-        f"server CPU {srv['cpu_percent']:.0f}% of one core, RSS {srv['rss_mb']:.0f} MB; "
-        f"load generator CPU {client['load_cpu_percent']:.0f}%"
-    )
-    print(f"controls sent {client['controls']}, errors {client['errors'] or 'none'}")
-    ok = (
-        srv["latency_p99_ms"] <= GOAL_P99_MS
-        and srv["latency_max_ms"] <= GOAL_LATE_MS
-        and srv["max_late_ms"] <= GOAL_LATE_MS
-        and srv["dropped"] == 0
-        and room_hz >= GOAL_HZ
-        and mean_bytes <= GOAL_BYTES
-    )
-    print(
-        f"SUMMARY {'PASS' if ok else 'MISS'}: {srv['rooms']} rooms/{srv['clients']} clients, "
-        f"room tick p99 {srv['latency_p99_ms']:.1f} ms (goal ≤ {GOAL_P99_MS:.0f}), latest "
-        f"{srv['latency_max_ms']:.0f} ms (goal ≤ {GOAL_LATE_MS:.0f}), {room_hz:.2f} Hz per room "
-        f"(goal ≥ {GOAL_HZ}), {mean_bytes:.0f} B/snapshot (goal ≤ {GOAL_BYTES}), "
-        f"step CPU p99 {srv['cpu_p99_ms']:.1f} ms, server CPU {srv['cpu_percent']:.0f}%, "
-        f"RSS {srv['rss_mb']:.0f} MB"
-    )
+    server_ok, server_summary = _report_server(srv)
+    load_ok, load_summary = _report_load(client)
+    ok = server_ok and load_ok
+    print(f"SUMMARY {'PASS' if ok else 'MISS'}: {server_summary}, {load_summary}")
     return 0
 
 
