@@ -13,15 +13,38 @@ from typing import Any
 from server.store import Store, StoreError
 
 
+def scenario_from_stored(stored: Mapping[str, Any]) -> Any:
+    """The Scenario of a stored or received round.
+
+    A round on a scenario that is not built in carries its document (`scenario_doc`): the
+    file it was registered from exists only in the process, and on the machine, that played
+    it. The document goes through every check a file gets, because it may come from another
+    machine's server. Without one (built-ins, and rounds stored before the history file kept
+    documents) the scenario is loaded by name, as before.
+    """
+    from server.sim.scenario import ScenarioError, load_scenario, parse_scenario
+
+    name = str(stored.get("scenario"))
+    doc = stored.get("scenario_doc")
+    try:
+        if doc is None:
+            return load_scenario(name)
+        return parse_scenario(
+            doc, source=f"the scenario {name[:64]!r} of the round", default_name=name
+        )
+    except ScenarioError as exc:
+        round_no = stored.get("round_no", stored.get("round"))  # stored, or a `replay` message
+        # the error may quote keys a server chose: nothing in it may drive the terminal
+        said = "".join(ch if ch.isprintable() else "?" for ch in str(exc))
+        raise StoreError(f"cannot replay round {round_no}: {said}") from None
+
+
 def world_from_stored(stored: Mapping[str, Any], until_tick: int | None = None) -> Any:
-    """The round's world at `until_tick` (default: the round's end) from `Store.load_round`."""
-    from server.sim.scenario import ScenarioError, load_scenario
+    """The round's world at `until_tick` (default: the round's end) from `Store.load_round`
+    or a `replay` message (docs/protocol.md)."""
     from server.sim.world import World
 
-    try:
-        scenario = load_scenario(stored["scenario"])
-    except ScenarioError as exc:
-        raise StoreError(f"cannot replay round {stored.get('round_no')}: {exc}") from None
+    scenario = scenario_from_stored(stored)
     end = int(stored["ticks"]) if until_tick is None else min(int(until_tick), int(stored["ticks"]))
     return World.replay(
         scenario,

@@ -966,6 +966,11 @@ class Room:
             "log": log_copy,
             "names": {str(car): name for car, name in names.items()},
         }
+        # a scenario registered from a file of this process: its document travels with the
+        # round (built-ins have none, their name is enough everywhere)
+        scenario_doc = getattr(scenario, "doc", None)
+        if scenario_doc is not None:
+            replay["scenario_doc"] = scenario_doc
         store, code, program, analyser = self.store, self.code, self.program_name, self.analyser
         host = self.host
         host_name = host.name if host else ""
@@ -1028,6 +1033,7 @@ class Room:
                     payload,
                     names=names,
                     ticks=ticks,
+                    scenario_doc=scenario_doc,
                 )
             payload["_game_id"] = gid
             with contextlib.suppress(ProtocolError):  # too long for a frame: no remote replay

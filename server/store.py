@@ -77,6 +77,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_round ON events (round_id, tick);
     """,
+    # 2: the checked TOML document of a scenario that is not built in (JSON), so that a round
+    # on a file registered in another process can still be replayed; NULL for built-ins.
+    """
+    ALTER TABLE rounds ADD COLUMN scenario_doc TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -249,12 +254,15 @@ class Store:
         debrief: Mapping[str, Any],
         names: Mapping[int, str] | None = None,
         ticks: int | None = None,
+        scenario_doc: Mapping[str, Any] | None = None,
     ) -> int:
         """Commit a finished round in one transaction and return its id.
 
         `names` maps player cars to display names; when omitted, the names in the debrief's
         driver rows are used. `ticks` is the round's length (defaults to the metrics' `ticks`),
         so that a replay knows where the round ended even if the last ticks had no inputs.
+        `scenario_doc` is the scenario's document when it is not built in (`Scenario.doc`):
+        without it, a process that never registered that file could not replay the round.
         """
         if names is None:
             names = {
@@ -277,6 +285,7 @@ class Store:
             _json(metrics),
             _json(debrief),
             time.time(),
+            None if scenario_doc is None else _json(dict(scenario_doc)),
         )
         with self._lock:
             try:
@@ -284,8 +293,8 @@ class Store:
                     self._db.execute("BEGIN IMMEDIATE")
                     cur = self._db.execute(
                         "INSERT INTO rounds (game_id, round_no, scenario, seed, rulebook, bots,"
-                        " mix, log, ticks, metrics, debrief, created)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " mix, log, ticks, metrics, debrief, created, scenario_doc)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         row,
                     )
                     round_id = int(cur.lastrowid or 0)
@@ -409,10 +418,15 @@ class Store:
             log = decode_log(row["log"])
         except (zlib.error, ValueError, msgpack.UnpackException) as exc:
             raise StoreError(f"the input log of round {round_no} is damaged ({exc})") from None
+        try:
+            doc = None if row["scenario_doc"] is None else json.loads(row["scenario_doc"])
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"the scenario of round {round_no} is damaged ({exc})") from None
         return {
             "game_id": game_id,
             "round_no": row["round_no"],
             "scenario": row["scenario"],
+            "scenario_doc": doc,  # None: a built-in scenario, or a round stored before schema 2
             "seed": row["seed"],
             "rulebook": json.loads(row["rulebook"]),
             "bots": row["bots"],

@@ -224,6 +224,8 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "ticks": Field(_INT),
         "log": Field(list),
         "names": Field(dict),
+        # a scenario that is not built in: its checked TOML document (server.sim.scenario)
+        "scenario_doc": Field(dict, required=False),
     },
     "error": {
         "code": Field(_STR),

@@ -23,6 +23,7 @@ facilitator editing a scenario sees exactly what to fix. The format (metres, sec
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import tomllib
@@ -70,6 +71,11 @@ class Scenario:
     fog: tuple[Zone, ...] = ()
     incidents: tuple[ScheduledIncident, ...] = ()
     source: str = "<built-in>"
+    # The checked TOML document a scenario that is not built in was parsed from, so that its
+    # rounds can be replayed where the file is unknown (another process, another machine).
+    # None for built-ins: every copy of Interlane has them. Not part of equality: it is the
+    # same scenario either way.
+    doc: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def with_overrides(
         self, *, lanes: int | None = None, length: float | None = None, cars: int | None = None
@@ -102,6 +108,7 @@ class Scenario:
             ),
             fog=tuple(dataclasses.replace(z, start=at(z.start), end=at(z.end)) for z in self.fog),
             incidents=tuple(dataclasses.replace(i, x=at(i.x)) for i in self.incidents),
+            doc=None,  # the document no longer describes this road: nothing to replay it from
         )
         _check_geometry(changed, self.source)
         return changed
@@ -144,7 +151,8 @@ def load_scenario(name_or_path: str | Path, *, allow_paths: bool = True) -> Scen
     in list_scenarios() are accepted and the error never says anything about the file system.
     """
     text = str(name_or_path)
-    if _NAME.fullmatch(text) and (SCENARIO_DIR / f"{text}.toml").is_file():
+    builtin = bool(_NAME.fullmatch(text)) and (SCENARIO_DIR / f"{text}.toml").is_file()
+    if builtin:
         path = SCENARIO_DIR / f"{text}.toml"
     elif _NAME.fullmatch(text) and text in _REGISTERED:
         path = _REGISTERED[text]
@@ -162,7 +170,8 @@ def load_scenario(name_or_path: str | Path, *, allow_paths: bool = True) -> Scen
         raise ScenarioError(f"{path}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    return parse_scenario(raw, source=str(path), default_name=path.stem)
+    scenario = parse_scenario(raw, source=str(path), default_name=path.stem)
+    return dataclasses.replace(scenario, doc=None) if builtin else scenario
 
 
 class _Reader:
@@ -236,7 +245,12 @@ class _Reader:
 def parse_scenario(
     raw: dict[str, Any], source: str = "<data>", default_name: str = "custom"
 ) -> Scenario:
-    """Build a checked Scenario from a parsed TOML document."""
+    """Build a checked Scenario from a parsed TOML document.
+
+    The same checks apply wherever the document comes from (a file, the history file, a
+    server's `replay` message). The Scenario keeps a copy of the document (`doc`) so that a
+    round played on it can carry it to wherever that round is replayed.
+    """
     top = _Reader(raw, source, "")
     name = top.text("name", default_name)
     description = top.text("description", "")
@@ -356,6 +370,7 @@ def parse_scenario(
         fog=tuple(fog),
         incidents=tuple(incidents),
         source=source,
+        doc=copy.deepcopy(raw),  # checked above: only tables, arrays, strings and numbers
     )
     _check_geometry(scenario, source)
     return scenario
