@@ -13,14 +13,16 @@ from typing import Any
 from server.store import Store, StoreError
 
 
-def scenario_from_stored(stored: Mapping[str, Any]) -> Any:
+def scenario_from_stored(stored: Mapping[str, Any], *, allow_paths: bool = True) -> Any:
     """The Scenario of a stored or received round.
 
     A round on a scenario that is not built in carries its document (`scenario_doc`): the
     file it was registered from exists only in the process, and on the machine, that played
     it. The document goes through every check a file gets, because it may come from another
     machine's server. Without one (built-ins, and rounds stored before the history file kept
-    documents) the scenario is loaded by name, as before.
+    documents) the scenario is loaded by name, as before. A round that came over the network
+    is loaded with `allow_paths=False`: a server's message never makes this machine open a
+    file it names.
     """
     from server.sim.scenario import ScenarioError, load_scenario, parse_scenario
 
@@ -28,7 +30,7 @@ def scenario_from_stored(stored: Mapping[str, Any]) -> Any:
     doc = stored.get("scenario_doc")
     try:
         if doc is None:
-            return load_scenario(name)
+            return load_scenario(name, allow_paths=allow_paths)
         return parse_scenario(
             doc, source=f"the scenario {name[:64]!r} of the round", default_name=name
         )
@@ -39,12 +41,14 @@ def scenario_from_stored(stored: Mapping[str, Any]) -> Any:
         raise StoreError(f"cannot replay round {round_no}: {said}") from None
 
 
-def world_from_stored(stored: Mapping[str, Any], until_tick: int | None = None) -> Any:
+def world_from_stored(
+    stored: Mapping[str, Any], until_tick: int | None = None, *, allow_paths: bool = True
+) -> Any:
     """The round's world at `until_tick` (default: the round's end) from `Store.load_round`
     or a `replay` message (docs/protocol.md)."""
     from server.sim.world import World
 
-    scenario = scenario_from_stored(stored)
+    scenario = scenario_from_stored(stored, allow_paths=allow_paths)
     end = int(stored["ticks"]) if until_tick is None else min(int(until_tick), int(stored["ticks"]))
     return World.replay(
         scenario,

@@ -344,3 +344,29 @@ def test_any_document_is_a_scenario_or_a_scenario_error(doc: dict[str, Any]) -> 
     """Whatever a server sends, parsing it never raises anything but ScenarioError."""
     with contextlib.suppress(ScenarioError):
         parse_scenario(doc, source="fuzz", default_name="x")
+
+
+def test_a_round_from_a_server_never_makes_the_client_open_a_file(tmp_path: Path) -> None:
+    """A hostile server could name a path as the round's scenario; a replay that came over the
+    network loads names (or its document) only, while a local history file may hold a path."""
+    from client.screens.replay import build_frames
+
+    path = tmp_path / "on-this-machine.toml"
+    path.write_text(SCENARIO_TOML, encoding="utf-8")
+    message = {
+        "type": "replay",
+        "round": 1,
+        "scenario": str(path),
+        "seed": 1,
+        "rulebook": {},
+        "ticks": 3,
+        "log": [],
+        "names": {},
+    }
+    with pytest.raises(StoreError, match="unknown scenario"):
+        world_from_stored(message, allow_paths=False)
+    with pytest.raises(StoreError, match="unknown scenario"):
+        build_frames(message, from_network=True)
+    assert world_from_stored(message).tick == 3  # the same round from a local file replays
+    frames, _ = build_frames(message)
+    assert frames[-1].tick == 3

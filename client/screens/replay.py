@@ -51,13 +51,19 @@ class Frame:
 
 
 def build_frames(
-    stored: dict[str, Any], every: int = SAMPLE_TICKS, progress: Any = None
+    stored: dict[str, Any],
+    every: int = SAMPLE_TICKS,
+    progress: Any = None,
+    *,
+    from_network: bool = False,
 ) -> tuple[list[Frame], dict[str, Any]]:
-    """Replay a stored round (server.store `load_round`) into frames, and the road's map."""
+    """Replay a stored round (server.store `load_round`, or a server's `replay` message when
+    `from_network`: then its scenario is a name or a document, never a file to open) into
+    frames, and the road's map."""
     from server.replays import world_from_stored
     from server.snapshots import TickView
 
-    world = world_from_stored(stored, until_tick=0)
+    world = world_from_stored(stored, until_tick=0, allow_paths=not from_network)
     road = world.road()
     ticks = int(stored["ticks"])
     log = stored["log"]
@@ -165,13 +171,16 @@ class ReplayScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="replay")
     def _load(self) -> None:
         try:
-            stored = self.stored
+            stored = self.stored  # given: a round a server sent (the debrief's replay)
+            from_network = stored is not None
             if stored is None:
                 db, game, round_no = self._source()
                 if game is None:
                     raise ValueError("no game chosen: try `interlane history`, then replay GAME")
                 stored = load_stored(db, game, round_no)
-            frames, road = build_frames(stored, progress=self._progress_from_thread)
+            frames, road = build_frames(
+                stored, progress=self._progress_from_thread, from_network=from_network
+            )
         except Exception as exc:  # a damaged file or unknown scenario: say so, do not crash
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return
