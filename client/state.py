@@ -206,7 +206,8 @@ def sanitize_road(raw: Any) -> dict[str, Any]:
         return {}
     road: dict[str, Any] = {}
     length = finite(raw.get("length"))
-    if length is not None and 0 < length < 1e7:
+    # (a ring of a few atoms would be drawn as millions of copies of each car)
+    if length is not None and 1.0 <= length < 1e7:
         road["length"] = length
     lanes = raw.get("lanes")
     if isinstance(lanes, int) and not isinstance(lanes, bool) and 1 <= lanes <= 6:

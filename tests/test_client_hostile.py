@@ -16,6 +16,7 @@ from client.state import ClientState
 from client.widgets.hud import scores_line, speed_line
 from client.widgets.minimap import minimap_rows
 from client.widgets.road import View, compose_frame, lanes_of
+from shared import protocol as p
 
 junk = (
     st.none()
@@ -146,3 +147,44 @@ def test_lobby_shows_an_unknown_rule_option_as_sent() -> None:
     lines = rule_lines({"passing": "[red]sideways[/]", "signal": ["x"]})
     assert "Passing side: [red]sideways[/]" in lines
     assert any(line.startswith("Signal before changing lanes: ") for line in lines)
+
+
+def test_a_server_saying_a_speed_or_a_ring_length_past_reason_draws_a_frame() -> None:
+    """Found by the test above with more examples: 1e307 m/s overflowed the HUD's km/h, and a
+    ring 1e-268 m long asked the road for millions of images of each car."""
+    state = ClientState()
+    state.apply({"type": "joined", "code": "KX7PQ", "role": "player", "token": "t", "player": 1}, 0)
+    room = {"type": "room", "code": "KX7PQ", "phase": "driving", "players": [], "scenario": "s"}
+    state.apply(
+        {
+            **room,
+            "rulebook": {},
+            "round": 1,
+            "rounds": 1,
+            "locked": False,
+            "clock": 1.0,
+            "ring": {"length": 4.6e-268, "lanes": 2},
+        },
+        0.0,
+    )
+    assert "length" not in state.road
+    you = {"car": 1, "v": 4.99e307, "target_kmh": 1e308}
+    assert "km/h" in speed_line(you, 2).plain
+    cars = [p.pack_car(1, 0, 10.0, 20.0, 0)]
+    for k in range(2):
+        state.apply(
+            {
+                "type": "snapshot",
+                "tick": k,
+                "t": k * 0.05,
+                "you": you,
+                "cars": cars,
+                "ring": [],
+                "events": [],
+            },
+            0.05 * k,
+        )
+    view_cars = state.interpolator.cars_at(0.3)
+    road = {"length": 1e-3, "lanes": 2}  # what the drawing would get if the state let it by
+    view = View(tuple(view_cars), road, 0.0, 1, {}, True, lanes_of(road, view_cars))
+    assert len(compose_frame(view, 80, 12)) == 12

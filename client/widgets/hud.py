@@ -38,7 +38,12 @@ def clock_text(seconds: float) -> str:
 
 
 def kmh(mps: float) -> int:
-    return round(mps * 3.6)
+    """Km/h for the HUD. A finite speed can still overflow once converted (a server's junk,
+    1e308 m/s): it shows as a clamped figure, never a crash of the drawing."""
+    value = mps * 3.6
+    if value != value:  # NaN
+        return 0
+    return round(max(-9999.0, min(9999.0, value)))
 
 
 def rules_summary(rulebook: Mapping[str, Any] | None) -> str:

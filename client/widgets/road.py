@@ -138,7 +138,8 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
     # a ring shorter than the view (the Sugiyama circle) shows each car more than once
     span = length / METRES_PER_COLUMN if length > 0 else 0.0
     images = [0.0]
-    if 0 < span < width + 2 * TRUCK_LENGTH / METRES_PER_COLUMN:
+    # (at least a column per image: a junk length cannot ask for millions of copies)
+    if 1.0 <= span < width + 2 * TRUCK_LENGTH / METRES_PER_COLUMN:
         k = math.ceil(width / span) + 1
         images = [i * span for i in range(-k, k + 1)]
 
