@@ -13,4 +13,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None, max_examples=50)
+# HYPOTHESIS_PROFILE=deep: twenty times the examples of a normal run, to hunt (tests that set
+# their own max_examples keep it)
+settings.register_profile("deep", deadline=None, max_examples=1000)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
