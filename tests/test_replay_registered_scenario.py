@@ -263,19 +263,24 @@ HOSTILE_DOCS = [
 ]
 
 
-@pytest.mark.parametrize("doc", HOSTILE_DOCS)
-def test_a_hostile_document_is_refused_with_one_sentence(doc: Any) -> None:
-    replay = {
+def replay_message(**fields: Any) -> dict[str, Any]:
+    """A `replay` message of an empty round on the scenario "evil", with `fields` changed."""
+    message = {
         "type": "replay",
-        "round": 3,
-        "scenario": "evil\x1b[2J",
+        "round": 1,
+        "scenario": "evil",
         "seed": 1,
         "rulebook": {},
         "ticks": 10,
         "log": [],
         "names": {},
-        "scenario_doc": doc,
     }
+    return {**message, **fields}
+
+
+@pytest.mark.parametrize("doc", HOSTILE_DOCS)
+def test_a_hostile_document_is_refused_with_one_sentence(doc: Any) -> None:
+    replay = replay_message(round=3, scenario="evil\x1b[2J", scenario_doc=doc)
     with pytest.raises(StoreError) as caught:
         world_from_stored(replay)
     message = str(caught.value)
@@ -287,17 +292,7 @@ def test_a_hostile_document_is_refused_with_one_sentence(doc: Any) -> None:
 def test_a_hostile_document_from_the_wire_or_the_history_file_is_refused(
     tmp_path: Path, doc: dict[str, Any]
 ) -> None:
-    message = {
-        "type": "replay",
-        "round": 1,
-        "scenario": "evil",
-        "seed": 1,
-        "rulebook": {},
-        "ticks": 10,
-        "log": [],
-        "names": {},
-        "scenario_doc": doc,
-    }
+    message = replay_message(scenario_doc=doc)
     try:
         received = p.parse_server_frame(p.encode(message))
     except p.ProtocolError:
@@ -353,16 +348,7 @@ def test_a_round_from_a_server_never_makes_the_client_open_a_file(tmp_path: Path
 
     path = tmp_path / "on-this-machine.toml"
     path.write_text(SCENARIO_TOML, encoding="utf-8")
-    message = {
-        "type": "replay",
-        "round": 1,
-        "scenario": str(path),
-        "seed": 1,
-        "rulebook": {},
-        "ticks": 3,
-        "log": [],
-        "names": {},
-    }
+    message = replay_message(scenario=str(path), ticks=3)
     with pytest.raises(StoreError, match="unknown scenario"):
         world_from_stored(message, allow_paths=False)
     with pytest.raises(StoreError, match="unknown scenario"):
