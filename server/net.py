@@ -174,17 +174,39 @@ def default_analysis_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
-def _analysis_worker_init() -> None:
+def _analysis_worker_init(server_pid: int | None = None) -> None:
     """In each analysis process: Ctrl-C is the server's business (it stops the pool), the
     process never writes on the terminal (a host's TUI may be drawing there; its failures
-    come back to the server as exceptions and are logged there), and the analysis modules are
-    imported before the first round needs them."""
+    come back to the server as exceptions and are logged there), it ends when the server
+    is gone (`exit_with`), and the analysis modules are imported before the first round
+    needs them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
+    if server_pid is not None:
+        threading.Thread(target=exit_with, args=(server_pid,), daemon=True).start()
     optional_module("server.debrief")
+
+
+def exit_with(pid: int, every: float = 1.0) -> None:
+    """End this process once process `pid` is gone (a thread's loop; never returns).
+
+    A server killed outright (kill -9, the out-of-memory killer) cannot stop its analysis
+    pool, and a pool's process waits for its next job for ever: it holds both ends of its
+    job queue, so it never sees the server go. Without this, every such kill would leave an
+    idle analysis process (and multiprocessing's forkserver, which lives as long as its
+    children) behind until the machine restarts.
+    """
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the number now belongs to another user's process
+            os._exit(0)
 
 
 def _start_resource_tracker() -> None:
@@ -409,6 +431,7 @@ class GameServer:
                     max_workers=self.analysis_workers,
                     mp_context=analysis_context(),
                     initializer=_analysis_worker_init,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 

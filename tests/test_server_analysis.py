@@ -126,3 +126,27 @@ async def test_the_debrief_is_analysed_in_a_process_after_the_round_is_saved(
     assert server.analyses == {"process": 1, "thread": 0}
     assert server.store.load_round(room.game_id, 1)["seed"] == room.seed  # saved before sending
     await host.close()
+
+
+def test_an_analysis_process_ends_when_its_server_is_killed() -> None:
+    """`exit_with` is what ends a pool's process after a kill -9 of its server (before it,
+    tests/test_debrief_crash.py left an idle analysis process and a forkserver behind)."""
+    import subprocess
+    import sys
+
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", f"from server.net import exit_with; exit_with({server.pid}, 0.05)"],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            watcher.wait(timeout=0.5)  # the server is alive: the watcher stays
+        server.kill()
+        server.wait()
+        assert watcher.wait(timeout=30) == 0
+    finally:
+        for proc in (server, watcher):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
