@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from client.app import ConnectionStatus, ServerMessage
 from client.screens.roomview import plain
+from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE
 
 PHASE_WORDS = {
@@ -82,7 +83,7 @@ class LobbyScreen(Screen):
             with Horizontal(id="lobby-actions"):
                 yield Button("Start round", id="lobby-start", variant="primary")
                 yield Static(id="lobby-status", markup=False)
-        yield Footer()
+        yield key_footer()
 
     def on_mount(self) -> None:
         self.refresh_room()

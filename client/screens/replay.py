@@ -29,6 +29,7 @@ from client.screens.roomview import app_state, fmt_clock, plain
 from client.state import CarView
 from client.widgets.ring_overview import RingOverview
 from client.widgets.road import RoadView, View, lanes_of
+from shared.lanes import lane_name
 from shared.protocol import FLAG_PLAYER, unpack_car
 
 SAMPLE_TICKS = 10  # one frame per half second of round time (DT = 0.05 s)
@@ -279,7 +280,7 @@ class ReplayScreen(Screen[None]):
         text.append("\nfollowing ")
         text.append(self._who(self.follow), style="bold")
         if me is not None:
-            text.append(f" · {me.v * 3.6:.0f} km/h · lane {round(me.lane)} · {me.x:.0f} m")
+            text.append(f" · {me.v * 3.6:.0f} km/h · {lane_name(round(me.lane))} · {me.x:.0f} m")
         else:
             text.append(" · not on the road at this moment", style="dim")
         self.query_one("#replay-status", Static).update(text)

@@ -9,6 +9,7 @@ player can scan it without colour.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -30,6 +31,7 @@ KIND_MARKS: dict[str, tuple[str, str]] = {
     "chat": ("»", "#56b4e9"),
     "connection": ("⇄", "bold"),
     "notice": ("›", "bold"),
+    "error": ("!", "bold"),
 }
 
 SLOW_KMH = 40
@@ -57,35 +59,115 @@ def slow_ahead(
     return None
 
 
+@dataclass
+class FeedEntry:
+    """One line of the feed; `count` > 1 when it stands for repeats of the same event."""
+
+    text: str
+    kind: str
+    t: float | None
+    car: int | None = None
+    count: int = 1
+
+    def shown(self) -> str:
+        """The server puts "×N" in the lines it coalesces; repeats counted here get it added."""
+        return f"{self.text} ×{self.count}" if self.count > 1 and self.car is None else self.text
+
+
 class EventFeed(RichLog):
-    """A scrolling log of plain-text event lines."""
+    """A scrolling log of plain-text event lines, repeats of one event merged into one line.
+
+    Two ways a line stands for several: the server coalesces a player's bursts of one kind
+    (server/feed.py) and sends the running line with `count`, which replaces this feed's
+    recent line for that car and kind; and the same text twice in a row (a notice, a chat
+    line, a warning) becomes one line with "×2". Either way the feed keeps its entries and
+    redraws, since a written RichLog line cannot be edited in place.
+    """
 
     DEFAULT_CSS = """
     EventFeed { height: 1fr; min-height: 2; scrollbar-size-vertical: 1; }
     """
+    RECENT = 8  # a server-coalesced line replaces its car's line among the last RECENT
+    MAX_ENTRIES = 200
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, markup=False, highlight=False, wrap=True, max_lines=200)
-        self.can_focus = False
-        self._last_line = ""
-
-    def add(self, text: str, kind: str = "notice", t: float | None = None) -> None:
-        """Append one line; the same line twice in a row is shown once."""
-        if text == self._last_line:
-            return
-        self._last_line = text
-        mark, style = KIND_MARKS.get(kind, ("·", ""))
-        line = Text()
-        if t is not None:
-            line.append(clock_text(t) + " ", style="dim")
-        line.append(mark + " ", style=style or None)
-        line.append(
-            plain(text, 400), style=style if kind in ("crash", "wave", "incident_start") else None
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(
+            id=id,
+            classes=classes,
+            markup=False,
+            highlight=False,
+            wrap=True,
+            min_width=8,  # wrap to the widget's own width, however narrow (the default is 78)
+            max_lines=self.MAX_ENTRIES * 2,
         )
-        self.write(line)
+        self.can_focus = False
+        self.entries: list[FeedEntry] = []
+
+    def add(
+        self,
+        text: str,
+        kind: str = "notice",
+        t: float | None = None,
+        car: int | None = None,
+        count: int | None = None,
+    ) -> None:
+        """Append one line, or merge it into the line it repeats."""
+        text = plain(text, 400)
+        if car is not None and count is not None and count > 1:
+            for entry in reversed(self.entries[-self.RECENT :]):
+                if entry.car == car and entry.kind == kind:
+                    entry.text, entry.t, entry.count = text, t, count
+                    self._redraw()
+                    return
+        last = self.entries[-1] if self.entries else None
+        if (
+            last is not None
+            and car is None
+            and last.car is None
+            and (last.text, last.kind)
+            == (
+                text,
+                kind,
+            )
+        ):
+            last.count += 1
+            if t is not None:
+                last.t = t
+            self._redraw()
+            return
+        entry = FeedEntry(text, kind, t, car, count or 1)
+        self.entries.append(entry)
+        if len(self.entries) > self.MAX_ENTRIES:
+            del self.entries[: -self.MAX_ENTRIES]
+            self._redraw()
+            return
+        self.write(self._line(entry))
 
     def add_events(self, events: Sequence[Any], t: float | None) -> None:
         for event in events:
             if isinstance(event, Mapping) and isinstance(event.get("text"), str):
                 kind = event.get("kind")
-                self.add(event["text"], kind if isinstance(kind, str) else "notice", t)
+                car, count = event.get("car"), event.get("count")
+                self.add(
+                    event["text"],
+                    kind if isinstance(kind, str) else "notice",
+                    t,
+                    car if isinstance(car, int) and not isinstance(car, bool) else None,
+                    count if isinstance(count, int) and not isinstance(count, bool) else None,
+                )
+
+    def _redraw(self) -> None:
+        self.clear()
+        for entry in self.entries:
+            self.write(self._line(entry))
+
+    @staticmethod
+    def _line(entry: FeedEntry) -> Text:
+        mark, style = KIND_MARKS.get(entry.kind, ("·", ""))
+        line = Text()
+        if entry.t is not None:
+            line.append(clock_text(entry.t) + " ", style="dim")
+        line.append(mark + " ", style=style or None)
+        strong = entry.kind in ("crash", "wave", "incident_start")
+        line.append(entry.shown(), style=style if strong else None)
+        return line
