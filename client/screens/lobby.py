@@ -63,6 +63,10 @@ def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
 class LobbyScreen(Screen):
     """Room code, players, scenario, rulebook and — for the host — the start button."""
 
+    # Below 100 columns the rules go under the roster (client/interlane.tcss) rather than
+    # squeezing its status column to "● onli".
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
     BINDINGS = [
         Binding("s", "start", "Start round"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
