@@ -280,10 +280,15 @@ class ReplayScreen(Screen[None]):
         text.append("\nfollowing ")
         text.append(self._who(self.follow), style="bold")
         if me is not None:
-            text.append(f" · {me.v * 3.6:.0f} km/h · {lane_name(round(me.lane))} · {me.x:.0f} m")
+            text.append(f" · {me.v * 3.6:.0f} km/h · {self.lane_words(me.lane)} · {me.x:.0f} m")
         else:
             text.append(" · not on the road at this moment", style="dim")
         self.query_one("#replay-status", Static).update(text)
+
+    @staticmethod
+    def lane_words(lane: float) -> str:
+        """The lane a car's lateral position is in, as people count lanes (shared.lanes)."""
+        return lane_name(round(lane))
 
     # -- controls ----------------------------------------------------------------------
 
