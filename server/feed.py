@@ -2,10 +2,10 @@
 
 One stop in a jam can make a car cross the hard-braking threshold twenty times in as many
 seconds, each a `hard_brake` event; as feed lines that was twenty "Ana braked hard" on every
-screen nearby. The coalescer counts them instead: a player's repeat of the same kind within
-`WINDOW_TICKS` of the previous one is the same event going on, and its line says so
-("Ana braked hard ×4") and carries `count`, which tells a client to replace its earlier line
-for that car and kind rather than add one (docs/protocol.md, `snapshot.events`).
+screen nearby. The coalescer counts them instead: a player's repeat of the same line (kind,
+car and words) within `WINDOW_TICKS` of the previous one is the same event going on, and its
+line says so ("Ana braked hard ×4") and carries `count`, which tells a client to replace its
+earlier line for that car and kind rather than add one (docs/protocol.md, `snapshot.events`).
 
 Lanes are named with shared.lanes, like every other screen. Counting is by tick, never by
 the clock, so a room stepped tick by tick in a test coalesces exactly as a live one.
@@ -26,7 +26,9 @@ FEED_TEXT = {
     "takeover": "A bot drives {name}'s car",
     "handback": "{name} is back at the wheel",
 }
-REPEATING = frozenset({"hard_brake", "near_miss"})  # the kinds one stop can produce in bursts
+# the kinds that come in bursts: one stop's brakes, a merge's near misses, a rule broken for a
+# while (adherence reports a car cruising in the passing lane again every few seconds)
+REPEATING = frozenset({"hard_brake", "near_miss", "violation"})
 WINDOW_TICKS = 300  # 15 s at 20 Hz: a repeat within this of the previous one is the same stop
 
 
@@ -46,7 +48,7 @@ class FeedCoalescer:
     """Counts repeats of the same kind by the same car; one per round (`reset` between)."""
 
     def __init__(self) -> None:
-        self._last: dict[tuple[str, int], tuple[int, int]] = {}  # key -> (tick, count)
+        self._last: dict[tuple[str, int, str], tuple[int, int]] = {}  # key -> (tick, count)
 
     def reset(self) -> None:
         self._last.clear()
@@ -56,7 +58,7 @@ class FeedCoalescer:
         line: dict[str, Any] = {"kind": kind, "text": text, "car": car}
         if car is None or kind not in REPEATING:
             return line
-        key = (kind, car)
+        key = (kind, car, text)  # the same words: two different breaches are two lines
         last = self._last.get(key)
         count = last[1] + 1 if last is not None and tick - last[0] <= WINDOW_TICKS else 1
         self._last[key] = (tick, count)

@@ -876,14 +876,10 @@ class Room:
             if car is None or self.roster.by_car(car) is None:
                 continue  # bots' breaches count in adherence; listing them would flood the feed
             render = getattr(violation, "render", None)  # fills "{name}" in the template
-            lines.append(
-                {
-                    "kind": "violation",
-                    "text": str(render(self._name_of(car)) if callable(render) else violation.text),
-                    "car": car,
-                    "x": self.world.cars[car].x if car in self.world.cars else 0.0,
-                }
-            )
+            text = str(render(self._name_of(car)) if callable(render) else violation.text)
+            line = self._coalescer.line("violation", text, car, self.world.tick)
+            line["x"] = self.world.cars[car].x if car in self.world.cars else 0.0
+            lines.append(line)
         return lines[:20]
 
     def _send_snapshots(self) -> None:

@@ -124,3 +124,18 @@ def test_every_surface_names_the_same_lane_the_same_way() -> None:
     for where, text in surfaces.items():
         assert shown in text, (where, text)
         assert "lane 2" not in text and "lane 0" not in text, (where, text)
+
+
+def test_different_breaches_by_one_driver_stay_apart() -> None:
+    coalescer = FeedCoalescer()
+    hog = "Ana is cruising in the passing lane with nobody to pass"
+    cut = "Ana changed lanes without signalling"
+    lines = [
+        coalescer.line("violation", hog, 3, 0),
+        coalescer.line("violation", cut, 3, 20),
+        coalescer.line("violation", hog, 3, 200),
+    ]
+    assert [line["text"] for line in lines] == [hog, cut, f"{hog} ×2"]
+    feed = EventFeed()
+    feed.add_events([{k: v for k, v in line.items() if k != "x"} for line in lines], 10.0)
+    assert [entry.shown() for entry in feed.entries] == [f"{hog} ×2", cut]

@@ -8,6 +8,7 @@ player can scan it without colour.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ KIND_MARKS: dict[str, tuple[str, str]] = {
     "error": ("!", "bold"),
 }
 
+REPEAT_MARK = re.compile(r" ×\d+$")
 SLOW_KMH = 40
 AHEAD_SEGMENTS = 6  # how far the look-ahead reaches, in ring segments
 
@@ -57,6 +59,11 @@ def slow_ahead(
             ahead = (mine + k) * seg_len - (you_x % length)
             return (ahead if ahead > 0 else ahead + length), int(value)
     return None
+
+
+def repeat_base(text: str) -> str:
+    """A line without the " ×N" the server adds to a repeat: "Ana braked hard"."""
+    return REPEAT_MARK.sub("", text)
 
 
 @dataclass
@@ -114,8 +121,9 @@ class EventFeed(RichLog):
         """Append one line, or merge it into the line it repeats."""
         text = plain(text, 400)
         if car is not None and count is not None and count > 1:
+            base = repeat_base(text)
             for entry in reversed(self.entries[-self.RECENT :]):
-                if entry.car == car and entry.kind == kind:
+                if entry.car == car and entry.kind == kind and repeat_base(entry.text) == base:
                     entry.text, entry.t, entry.count = text, t, count
                     self._redraw()
                     return
