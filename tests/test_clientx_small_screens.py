@@ -105,6 +105,10 @@ async def test_lobby_shows_whole_statuses_and_its_keys_at_80x24() -> None:
         assert "● online" in text and "○ away: bot drives" in text
         assert "Rules of the road" in text
         assert "s Start round" in footer(app) and "? Help" in footer(app)
+        await pilot.press("question_mark")  # the app's help lists the lobby's own keys
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        assert "Keys on this screen" in screen_text(app) and "Start round" in screen_text(app)
 
 
 async def test_drive_footer_at_80x24_and_room_used_at_120x40() -> None:
@@ -114,6 +118,9 @@ async def test_drive_footer_at_80x24_and_room_used_at_120x40() -> None:
         line = footer(app)
         for key in ("↑ Faster", "↓ Slower", "← Lane left", "→ Lane right", "space Brake", "? Help"):
             assert key in line, (key, line)
+        hud = str(app.screen.query_one(Hud).render()).split("\n")
+        for phrase in ("avg 87 km/h", "delay 120 veh·s", "2 near misses", "no tail hazards"):
+            assert any(phrase in row for row in hud), (phrase, hud)  # wrapped between phrases
     app = frozen_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await drive_ready(pilot)
