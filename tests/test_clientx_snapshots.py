@@ -35,14 +35,22 @@ def test_host_dashboard_in_the_lobby(snap_compare, size: tuple[int, int]) -> Non
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_council_with_wrapped_chat(snap_compare, size: tuple[int, int]) -> None:
+def test_council_with_wrapped_chat(snap_compare, size: tuple[int, int], monkeypatch) -> None:  # noqa: ANN001
     """The host's council: every key in the footer, a long chat line wrapped, not cut."""
     from client.screens.council import CouncilScreen
+    from client.widgets.feed import EventFeed
     from tests.test_clientx_council import council_room
+    from tests.test_clientx_harness import wait_for
     from tests.test_clientx_small_screens import LONG_CHAT
+
+    # the countdown ticks locally once a second: on a busy machine a tick could land before
+    # the picture is taken, so the clock stands still here
+    monkeypatch.setattr(CouncilScreen, "_count_down", lambda self: None)
 
     async def chat(pilot) -> None:  # noqa: ANN001
         pilot.app.feed({"type": "chat", "player": 2, "name": "Ana 2", "text": LONG_CHAT})
+        feed = pilot.app.screen.query_one("#council-chat", EventFeed)
+        await wait_for(pilot, lambda: len(feed.lines) >= 2)
         await pilot.pause()
 
     app = Harness(CouncilScreen, role="host", player=1, messages=(council_room(),))

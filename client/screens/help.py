@@ -123,8 +123,9 @@ def screen_keys(screen: Screen) -> Text:
             screen.app.get_key_display(Binding(key, binding.action))
             for key in binding.key.split(",")
         )
-        _namespace, action, params = parse_action(binding.action)
-        active = _namespace or screen.check_action(action, params)
+        namespace, action, params = parse_action(binding.action)
+        # "app.help" and the like are the app's: always there; the screen's own may not be now
+        active = True if namespace else screen.check_action(action, params)
         text.append(f"{keys:>9}  ", style="bold")
         text.append(binding.description)
         text.append("" if active else "  (not now)", style="dim")
