@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.feed import FeedCoalescer, feed_text, shock_incident_text
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
 from shared.conventions import Rulebook, default_rulebook, make_rulebook
@@ -47,15 +48,6 @@ TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enoug
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
-FEED_TEXT = {
-    "crash": "{name} crashed",
-    "near_miss": "{name} had a near miss",
-    "hard_brake": "{name} braked hard",
-    "incident_start": "An incident blocks lane {lane}",
-    "incident_clear": "The incident in lane {lane} is cleared",
-    "takeover": "A bot drives {name}'s car",
-    "handback": "{name} is back at the wheel",
-}
 
 
 def optional_module(name: str) -> Any | None:
@@ -306,6 +298,7 @@ class Room:
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
+        self._coalescer = FeedCoalescer()  # "Ana braked hard ×4", not four lines
         self._ring: list[int] | None = None  # the last packed ring summary (minimap)
         # periodic work (team figures, ring summary) falls on a different tick in each room,
         # so that a server's rooms do not all do it on the same tick
@@ -760,6 +753,7 @@ class Room:
         self.observers = self._make_observers()
         self.round_events = []
         self._shocks_done = set()
+        self._coalescer.reset()
         self._ticks_in_phase = 0
         self._ring = None
         self.phase = "driving"
@@ -843,7 +837,7 @@ class Room:
                     lane = int(args.get("lane", 0))
                     x = float(args.get("x", float(self.world.length) / 2))
                     self.world.inject_incident(lane, x, float(args.get("seconds", 60.0)))
-                    text = f"Shock: an incident blocks lane {lane}"
+                    text = shock_incident_text(lane)
                 elif kind == "bots":
                     count = int(args.get("count", 5))
                     if count >= 0:
@@ -869,26 +863,23 @@ class Room:
     def _feed_lines(self, events: list[Any], violations: list[Any]) -> list[dict[str, Any]]:
         lines = []
         for event in events:
-            template = FEED_TEXT.get(event.kind)
-            if template is None:
+            text = feed_text(event.kind, self._name_of(event.car), event.lane)
+            if text is None:
                 continue
             if event.kind in ("near_miss", "hard_brake") and self.roster.by_car(event.car) is None:
                 continue  # bots' brakes are too many to list; players' are the lesson
-            text = template.format(name=self._name_of(event.car), lane=event.lane)
-            lines.append({"kind": event.kind, "text": text, "car": event.car, "x": event.x})
+            line = self._coalescer.line(event.kind, text, event.car, self.world.tick)
+            line["x"] = event.x
+            lines.append(line)
         for violation in violations:
             car = getattr(violation, "car", None)
             if car is None or self.roster.by_car(car) is None:
                 continue  # bots' breaches count in adherence; listing them would flood the feed
             render = getattr(violation, "render", None)  # fills "{name}" in the template
-            lines.append(
-                {
-                    "kind": "violation",
-                    "text": str(render(self._name_of(car)) if callable(render) else violation.text),
-                    "car": car,
-                    "x": self.world.cars[car].x if car in self.world.cars else 0.0,
-                }
-            )
+            text = str(render(self._name_of(car)) if callable(render) else violation.text)
+            line = self._coalescer.line("violation", text, car, self.world.tick)
+            line["x"] = self.world.cars[car].x if car in self.world.cars else 0.0
+            lines.append(line)
         return lines[:20]
 
     def _send_snapshots(self) -> None:

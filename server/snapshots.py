@@ -40,6 +40,10 @@ TRUCK_LENGTH_M = 8.0  # anything longer than this is drawn as a truck
 GLOBAL_EVENTS = frozenset({"crash", "incident_start", "incident_clear", "shock", "notice"})
 # Events worth a line in the feed when they happen within a client's view.
 LOCAL_EVENTS = frozenset({"near_miss", "hard_brake", "takeover", "handback", "violation"})
+# Events the whole-ring views (host, projector) count in the team figures (`team.hard_brakes`)
+# instead of naming each driver in a line: a room watching "Ana braked hard" scroll by is
+# public blame, which docs/workshop.md asks facilitators to avoid.
+COUNTED_NOT_NAMED = frozenset({"hard_brake"})
 
 
 def car_rows(cars: Iterable[Any]) -> list[tuple[int, int, int, int, int]]:
@@ -147,15 +151,22 @@ def you_detail(world: Any, car_id: int) -> dict[str, Any] | None:
 
 
 def feed_for(
-    feed: Iterable[Mapping[str, Any]], view: TickView | None, x: float | None, car: int | None
+    feed: Iterable[Mapping[str, Any]],
+    view: TickView | None,
+    x: float | None,
+    car: int | None,
+    whole_ring: bool = False,
 ) -> list[dict[str, Any]]:
-    """The event-feed lines one client gets this tick: global ones, its own, nearby ones."""
+    """The event-feed lines one client gets this tick: global ones, its own, nearby ones; a
+    whole-ring view gets no one else's lines of the kinds in COUNTED_NOT_NAMED."""
     out = []
     for item in feed:
         kind = item["kind"]
         mine = car is not None and item.get("car") == car
         if kind in GLOBAL_EVENTS or mine:
             keep = True
+        elif whole_ring and kind in COUNTED_NOT_NAMED:
+            keep = False
         elif kind in LOCAL_EVENTS:
             keep = x is None or view is None or view.near(x, item.get("x", x))
         else:
@@ -164,6 +175,8 @@ def feed_for(
             line = {"kind": kind, "text": item["text"]}
             if item.get("car") is not None:
                 line["car"] = item["car"]
+            if item.get("count") is not None:
+                line["count"] = item["count"]
             out.append(line)
     return out
 
@@ -237,7 +250,7 @@ def snapshot_parts(
     you = you_detail(world, car) if car is not None else None
     x = you["x"] if you is not None else None
     if full or x is None:
-        return view.all_rows, feed_for(feed, None, None, car), you
+        return view.all_rows, feed_for(feed, None, None, car, whole_ring=full), you
     return view.rows_near(x), feed_for(feed, view, x, car), you
 
 

@@ -31,13 +31,17 @@ EXPECTED = {
 }
 
 
-def host_app(role: str = "host") -> Harness:
-    return Harness(HostScreen, role=role, messages=(room_msg(), snapshot_msg()))
+# the phase in which the server takes each command (server/round.py); the controls follow it
+PHASE = {"btn-start": "lobby", "btn-resume": "paused", "btn-next": "debrief"}
+
+
+def host_app(role: str = "host", phase: str = "driving") -> Harness:
+    return Harness(HostScreen, role=role, messages=(room_msg(phase=phase), snapshot_msg()))
 
 
 @pytest.mark.parametrize("button_id", sorted(EXPECTED))
 async def test_each_button_sends_its_host_message(button_id: str) -> None:
-    app = host_app()
+    app = host_app(phase=PHASE.get(button_id, "driving"))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         app.screen.query_one(f"#{button_id}", Button).press()
@@ -49,7 +53,16 @@ async def test_keys_send_the_same_messages() -> None:
     app = host_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
-        await pilot.press("s", "p", "r", "e", "n", "plus", "b", "B", "i", "l")
+        for phase, keys in (
+            ("lobby", ("s",)),
+            ("driving", ("p",)),
+            ("paused", ("r", "e")),
+            ("debrief", ("n",)),
+            ("driving", ("plus", "b", "B", "i", "l")),
+        ):
+            app.feed(room_msg(phase=phase))
+            await wait_for(pilot, lambda phase=phase: app.screen.room["phase"] == phase)
+            await pilot.press(*keys)
         await wait_for(pilot, lambda: len(app.sent) == 10)
         commands = [(m["command"], m.get("value")) for m in app.sent]
         assert commands == [
@@ -167,7 +180,22 @@ async def test_controls_appear_once_the_server_says_we_are_host() -> None:
         assert app.sent == []
         app.state.role = "host"
         app.feed({"type": "joined", "code": "HXK7P", "role": "host", "token": "t", "player": 1})
-        app.feed(room_msg())
+        app.feed(room_msg(phase="lobby"))
         await wait_for(pilot, lambda: controls.display)
         await pilot.press("s")
         await wait_for(pilot, lambda: app.sent == [{"type": "host", "command": "start"}])
+
+
+async def test_controls_follow_the_phase() -> None:
+    """Only the commands the server takes now are offered: a greyed button, no footer key."""
+    app = host_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        assert app.screen.query_one("#btn-start", Button).disabled
+        assert not app.screen.query_one("#btn-pause", Button).disabled
+        await pilot.press("s", "n", "r")
+        await pilot.pause()
+        assert app.sent == []
+        app.feed(room_msg(phase="lobby"))
+        await wait_for(pilot, lambda: not app.screen.query_one("#btn-start", Button).disabled)
+        assert app.screen.query_one("#btn-pause", Button).disabled

@@ -44,7 +44,7 @@ async def test_chat_and_notices_show_names_literally() -> None:
         app.feed({"type": "chat", "player": 3, "name": ESC_NAME, "text": "[b]hi[/b]"})
         app.feed({"type": "notice", "text": f"{EVIL_NAME} left the room"})
         await wait_for(pilot, lambda: f"{ESC_SHOWN}: [b]hi[/b]" in screen_text(app))
-        assert f"» {EVIL_NAME} left the room" in screen_text(app)
+        assert f"› {EVIL_NAME} left the room" in screen_text(app)
 
 
 async def test_follows_new_messages_and_sends_nothing() -> None:

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Log, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from client.screens.roomview import (
@@ -32,6 +32,8 @@ from client.screens.roomview import (
     plain,
     players_of,
 )
+from client.widgets.feed import EventFeed
+from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE, CONVENTIONS, Convention
 from shared.protocol import MAX_CHAT_CHARS
 
@@ -70,6 +72,7 @@ class CouncilScreen(Screen[None]):
         Binding("d", "decide", "Decide"),
         Binding("plus,equals_sign", "extend", "+1 min"),
         Binding("e", "end_council", "End council"),
+        Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
     def __init__(
@@ -108,14 +111,14 @@ class CouncilScreen(Screen[None]):
             yield OptionList(*self._options(), id="council-options")
             with Vertical(id="council-side"):
                 yield Static(id="council-result")
-                yield Log(id="council-chat", max_lines=300)
+                yield EventFeed(id="council-chat")
                 yield Input(
                     placeholder="Say something to the group (Enter sends)",
                     id="council-say",
                     max_length=MAX_CHAT_CHARS,
                     compact=True,
                 )
-        yield Footer()
+        yield key_footer()
 
     def _options(self) -> list[Option]:
         options: list[Option] = []
@@ -276,15 +279,15 @@ class CouncilScreen(Screen[None]):
 
     def handle(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
-        log = self.query_one("#council-chat", Log)
+        chat = self.query_one("#council-chat", EventFeed)  # wraps long lines, never cuts them
         if kind == "room":
             self.apply_room(msg)
         elif kind == "chat":
-            log.write_line(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}")
+            chat.add(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}", "chat")
         elif kind == "notice":
-            log.write_line(f"» {plain(msg.get('text'))}")
+            chat.add(plain(msg.get("text")), "notice")
         elif kind == "error":
-            log.write_line(f"! {plain(msg.get('message'))}")
+            chat.add(plain(msg.get("message")), "error")
 
     def apply_room(self, room: dict[str, Any]) -> None:
         self.room = room
@@ -321,6 +324,11 @@ class CouncilScreen(Screen[None]):
         self.app.send({"type": kind, "convention": convention, "option": key})  # type: ignore[attr-defined]
         title = CONVENTIONS[convention].option(key).label
         self.notify(f"{'Voted' if kind == 'vote' else 'Proposed'}: {title}", timeout=2)
+
+    def action_keys(self) -> None:
+        from client.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self))
 
     def action_chat(self) -> None:
         self.query_one("#council-say", Input).focus()

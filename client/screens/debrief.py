@@ -24,7 +24,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Label,
     Sparkline,
     Static,
@@ -43,6 +42,7 @@ from client.screens.roomview import (
 )
 from client.widgets.cards import InsightCard, card_body, where_text
 from client.widgets.charts import TeamFigures
+from client.widgets.footer import key_footer
 from client.widgets.ring_overview import legend_text
 from client.widgets.spacetime import Diagram, SpaceTime
 from shared.conventions import CATALOGUE, describe
@@ -145,6 +145,9 @@ def chain_text(root: dict[str, Any]) -> Text:
     return text
 
 
+TABS = Binding.Group("tabs", compact=True)
+
+
 class DebriefScreen(Screen[None]):
     """Diagram (after a guess), behaviour over time, wave roots, cards, you vs the team."""
 
@@ -164,18 +167,21 @@ class DebriefScreen(Screen[None]):
     DebriefScreen .empty { color: $text-muted; padding: 1; }
     """
 
+    # The keys that matter first, so an 80-column footer keeps them; the tabs' numbers share
+    # one entry (the tabs are on screen anyway) and `?` lists every key.
     BINDINGS = [
+        Binding("n", "next_round", "Next round"),
         Binding("r", "reveal", "Reveal"),
-        Binding("1", "tab('tab-diagram')", "Diagram"),
-        Binding("2", "tab('tab-time')", "Over time"),
-        Binding("3", "tab('tab-waves')", "Waves"),
-        Binding("4", "tab('tab-cards')", "Cards"),
-        Binding("5", "tab('tab-you')", "You"),
-        Binding("right_square_bracket", "card(1)", "Next card"),
-        Binding("left_square_bracket", "card(-1)", "Prev card", show=False),
         Binding("v", "view_card", "Card on diagram"),
         Binding("p", "replay", "Replay"),
-        Binding("n", "next_round", "Next round"),
+        Binding("right_square_bracket", "card(1)", "Next card"),
+        Binding("left_square_bracket", "card(-1)", "Prev card", show=False),
+        Binding("1", "tab('tab-diagram')", "Diagram", group=TABS),
+        Binding("2", "tab('tab-time')", "Over time", group=TABS),
+        Binding("3", "tab('tab-waves')", "Waves", group=TABS),
+        Binding("4", "tab('tab-cards')", "Cards", group=TABS),
+        Binding("5", "tab('tab-you')", "You", group=TABS),
+        Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
     def __init__(
@@ -227,7 +233,7 @@ class DebriefScreen(Screen[None]):
         if action == "view_card":
             return bool(self.is_mounted and self.revealed and self._windows())
         if action == "reveal":
-            return None if self.is_mounted and self.revealed else True
+            return not (self.is_mounted and self.revealed)
         if action == "tab" and parameters == ("tab-you",):
             return not self.projector
         return True
@@ -260,7 +266,7 @@ class DebriefScreen(Screen[None]):
             if not self.projector:
                 with TabPane("You", id="tab-you"), VerticalScroll():
                     yield DataTable(id="you", cursor_type="row")
-        yield Footer()
+        yield key_footer()
 
     @staticmethod
     def _legend() -> Text:
@@ -560,6 +566,11 @@ class DebriefScreen(Screen[None]):
         return text
 
     # -- other actions ------------------------------------------------------------------
+
+    def action_keys(self) -> None:
+        from client.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self))
 
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one("#debrief-tabs", TabbedContent)

@@ -12,11 +12,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from client.app import ConnectionStatus, ServerMessage
 from client.state import finite, you_value
 from client.widgets.feed import EventFeed, slow_ahead
+from client.widgets.footer import key_footer
 from client.widgets.hud import Hud, clock_text, kmh
 from client.widgets.minimap import Minimap
 from client.widgets.road import RoadView, View, lanes_of
@@ -27,6 +27,10 @@ BLINK_HZ = 1.25
 
 class DriveScreen(Screen):
     """Your car on the shared road."""
+
+    # A terminal 34 rows or taller gets a taller minimap (client/interlane.tcss), so the
+    # jams on the whole ring read at a glance instead of the screen's lower half sitting empty.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
     BINDINGS = [
         Binding("up", "control('faster')", "Faster", key_display="↑"),
@@ -58,7 +62,7 @@ class DriveScreen(Screen):
         yield RoadView(id="road")
         yield Hud(id="hud")
         yield EventFeed(id="feed")
-        yield Footer()
+        yield key_footer()
 
     def on_mount(self) -> None:
         state = self.app.state  # type: ignore[attr-defined]

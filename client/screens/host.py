@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Log, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from client.screens.roomview import (
     PlayerRow,
@@ -34,6 +34,8 @@ from client.screens.roomview import (
 )
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
+from client.widgets.feed import EventFeed
+from client.widgets.footer import key_footer
 from client.widgets.ring_overview import RingOverview
 
 BOTS_STEP = 5
@@ -55,6 +57,19 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
     ("btn-message", "Message", "message"),
 )
 HOST_ACTIONS = frozenset(action for _, _, action in CONTROLS)
+# The commands the server takes in each phase (server/round.py's `_require`): the footer
+# offers only these, so at 80 columns it has room for the ones that matter now. Kick, lock,
+# message and bots work in every phase; an unknown phase offers everything.
+ANY_PHASE = frozenset({"bots_more", "bots_less", "kick", "lock", "message"})
+PHASE_ACTIONS: dict[str, frozenset[str]] = {
+    "lobby": ANY_PHASE | {"start", "next"},
+    "council": ANY_PHASE | {"start", "end", "extend"},
+    "driving": ANY_PHASE | {"pause", "end", "extend", "incident"},
+    "paused": ANY_PHASE | {"resume", "end", "extend", "incident"},
+    "debrief": ANY_PHASE | {"next"},
+    "finished": ANY_PHASE,
+}
+BOTS = Binding.Group(f"±{BOTS_STEP} bots", compact=True)
 
 
 def status_text(row: PlayerRow) -> Text:
@@ -133,12 +148,13 @@ class HostScreen(Screen[None]):
         Binding("e", "end", "End"),
         Binding("n", "next", "Next"),
         Binding("plus,equals_sign", "extend", "+1 min"),
-        Binding("b", "bots_more", f"+{BOTS_STEP} bots"),
-        Binding("B", "bots_less", f"−{BOTS_STEP} bots"),
+        Binding("b", "bots_more", f"+{BOTS_STEP} bots", group=BOTS),
+        Binding("B", "bots_less", f"−{BOTS_STEP} bots", group=BOTS),
         Binding("i", "incident", "Incident"),
         Binding("k", "kick", "Kick"),
         Binding("l", "lock", "Lock"),
         Binding("m", "message", "Message"),
+        Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
     def __init__(self, role: str | None = None, name: str | None = None) -> None:
@@ -156,7 +172,12 @@ class HostScreen(Screen[None]):
         return role == "host"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.is_host or action not in HOST_ACTIONS
+        if action not in HOST_ACTIONS:
+            return True
+        if not self.is_host:
+            return False
+        phase = self.room.get("phase") if isinstance(self.room, dict) else None
+        return action in PHASE_ACTIONS.get(phase, HOST_ACTIONS) if isinstance(phase, str) else True
 
     # -- layout ------------------------------------------------------------------------
 
@@ -172,13 +193,13 @@ class HostScreen(Screen[None]):
                 yield Button(label, id=button_id, compact=True)
         with Horizontal(id="host-main"):
             yield DataTable(id="host-players", cursor_type="row", zebra_stripes=True)
-            yield Log(id="host-feed", max_lines=300)
+            yield EventFeed(id="host-feed")
         yield Input(
             placeholder="Broadcast a message to everyone (Enter sends)",
             id="host-broadcast",
             compact=True,
         )
-        yield Footer()
+        yield key_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#host-players", DataTable)
@@ -222,6 +243,8 @@ class HostScreen(Screen[None]):
         host = self.is_host
         self.query_one("#host-controls").display = host
         self.query_one("#host-broadcast").display = host
+        for button_id, _, action in CONTROLS:  # a control that cannot work now is greyed out
+            self.query_one(f"#{button_id}", Button).disabled = not self.check_action(action, ())
         self.refresh_bindings()
 
     def apply_room(self, room: dict[str, Any]) -> None:
@@ -242,21 +265,21 @@ class HostScreen(Screen[None]):
         self.query_one("#host-ring", RingOverview).update_snapshot(snapshot)
         self.query_one("#host-figures", TeamFigures).update_figures(team_or_ring(snapshot))
         if feed:
-            log = self.query_one("#host-feed", Log)
-            for event in snapshot.get("events") or []:
-                if isinstance(event, dict) and event.get("text"):
-                    log.write_line(plain(event.get("text")))
+            t = snapshot.get("t")
+            self.query_one("#host-feed", EventFeed).add_events(
+                snapshot.get("events") or (), t if isinstance(t, int | float) else None
+            )
         self._show_status()
 
     def _feed_message(self, msg: dict[str, Any]) -> None:
-        log = self.query_one("#host-feed", Log)
+        feed = self.query_one("#host-feed", EventFeed)
         kind = msg.get("type")
         if kind == "chat":
-            log.write_line(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}")
+            feed.add(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}", "chat")
         elif kind == "notice":
-            log.write_line(f"» {plain(msg.get('text'))}")
+            feed.add(plain(msg.get("text")), "notice")
         else:
-            log.write_line(f"! {plain(msg.get('message'))}")
+            feed.add(plain(msg.get("message")), "error")
 
     def _show_status(self) -> None:
         room = self.room
@@ -318,6 +341,11 @@ class HostScreen(Screen[None]):
 
     def _host(self, command: str, **fields: Any) -> None:
         self.app.send({"type": "host", "command": command, **fields})  # type: ignore[attr-defined]
+
+    def action_keys(self) -> None:
+        from client.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self))
 
     def action_start(self) -> None:
         self._host("start")

@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from client.app import ConnectionStatus, ServerMessage
 from client.screens.roomview import plain
+from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE
 
 PHASE_WORDS = {
@@ -62,6 +63,10 @@ def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
 class LobbyScreen(Screen):
     """Room code, players, scenario, rulebook and — for the host — the start button."""
 
+    # Below 100 columns the rules go under the roster (client/interlane.tcss) rather than
+    # squeezing its status column to "● onli".
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
     BINDINGS = [
         Binding("s", "start", "Start round"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
@@ -82,7 +87,7 @@ class LobbyScreen(Screen):
             with Horizontal(id="lobby-actions"):
                 yield Button("Start round", id="lobby-start", variant="primary")
                 yield Static(id="lobby-status", markup=False)
-        yield Footer()
+        yield key_footer()
 
     def on_mount(self) -> None:
         self.refresh_room()

@@ -23,12 +23,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from client.screens.roomview import app_state, fmt_clock, plain
 from client.state import CarView
+from client.widgets.footer import key_footer
 from client.widgets.ring_overview import RingOverview
 from client.widgets.road import RoadView, View, lanes_of
+from shared.lanes import lane_name
 from shared.protocol import FLAG_PLAYER, unpack_car
 
 SAMPLE_TICKS = 10  # one frame per half second of round time (DT = 0.05 s)
@@ -96,6 +98,10 @@ def load_stored(db: str | None, game: int | str, round_no: int | None) -> dict[s
     return store.load_round(game_id, round_no)
 
 
+JUMP = Binding.Group("±10 s", compact=True)
+FOLLOW = Binding.Group("car", compact=True)
+
+
 class ReplayScreen(Screen[None]):
     """A stored round, frame by frame, following one car; scrub, play, jump to wave roots."""
 
@@ -108,19 +114,21 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-note { height: auto; padding: 0 1; }
     """
 
+    # Paired keys share one footer entry so the footer fits 80 columns; `?` lists them all.
     BINDINGS = [
         Binding("space", "play", "Play/pause"),
         Binding("left", "step(-1)", "−0.5 s", show=False),
         Binding("right", "step(1)", "+0.5 s", show=False),
-        Binding("pageup,shift+left", "jump(-1)", "−10 s"),
-        Binding("pagedown,shift+right", "jump(1)", "+10 s"),
+        Binding("pageup,shift+left", "jump(-1)", "−10 s", group=JUMP),
+        Binding("pagedown,shift+right", "jump(1)", "+10 s", group=JUMP),
         Binding("home", "seek(0)", "Start", show=False),
         Binding("end", "seek(-1)", "End", show=False),
-        Binding("left_square_bracket", "follow(-1)", "Prev car"),
-        Binding("right_square_bracket", "follow(1)", "Next car"),
-        Binding("w", "next_root", "Next wave root"),
+        Binding("left_square_bracket", "follow(-1)", "Prev car", group=FOLLOW),
+        Binding("right_square_bracket", "follow(1)", "Next car", group=FOLLOW),
+        Binding("w", "next_root", "Wave root"),
         Binding("f", "faster", "Speed"),
         Binding("escape", "close", "Back"),
+        Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
     def __init__(
@@ -151,7 +159,7 @@ class ReplayScreen(Screen[None]):
         yield RoadView(id="replay-road")
         yield RingOverview(id="replay-ring")
         yield Static(id="replay-note")
-        yield Footer()
+        yield key_footer()
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(SAMPLE_TICKS * DT, self._advance, pause=True)
@@ -279,10 +287,20 @@ class ReplayScreen(Screen[None]):
         text.append("\nfollowing ")
         text.append(self._who(self.follow), style="bold")
         if me is not None:
-            text.append(f" · {me.v * 3.6:.0f} km/h · lane {round(me.lane)} · {me.x:.0f} m")
+            text.append(f" · {me.v * 3.6:.0f} km/h · {self.lane_words(me.lane)} · {me.x:.0f} m")
         else:
             text.append(" · not on the road at this moment", style="dim")
         self.query_one("#replay-status", Static).update(text)
+
+    def action_keys(self) -> None:
+        from client.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self))
+
+    @staticmethod
+    def lane_words(lane: float) -> str:
+        """The lane a car's lateral position is in, as people count lanes (shared.lanes)."""
+        return lane_name(round(lane))
 
     # -- controls ----------------------------------------------------------------------
 

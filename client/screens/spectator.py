@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Digits, Log, Static
+from textual.widgets import Digits, Static
 
 from client.screens.roomview import (
     app_state,
@@ -27,6 +27,7 @@ from client.screens.roomview import (
 )
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
+from client.widgets.feed import EventFeed
 from client.widgets.ring_overview import RingOverview, legend_text
 
 
@@ -59,7 +60,7 @@ class SpectatorScreen(Screen[None]):
         yield RingOverview(id="spec-ring")
         yield Static(self._legend(), id="spec-legend")
         yield TeamFigures(big=True, id="spec-figures")
-        yield Log(id="spec-feed", max_lines=200)
+        yield EventFeed(id="spec-feed")
 
     @staticmethod
     def _legend() -> Text:
@@ -93,10 +94,10 @@ class SpectatorScreen(Screen[None]):
         elif kind == "snapshot":
             self.apply_snapshot(msg)
         elif kind == "notice":
-            self.query_one("#spec-feed", Log).write_line(f"» {plain(msg.get('text'))}")
+            self.query_one("#spec-feed", EventFeed).add(plain(msg.get("text")), "notice")
         elif kind == "chat":
             name, text = plain(msg.get("name"), 40), plain(msg.get("text"))
-            self.query_one("#spec-feed", Log).write_line(f"{name}: {text}")
+            self.query_one("#spec-feed", EventFeed).add(f"{name}: {text}", "chat")
 
     def apply_room(self, room: dict[str, Any]) -> None:
         self.room = room
@@ -121,7 +122,7 @@ class SpectatorScreen(Screen[None]):
         if self.room is not None:
             clock = fmt_clock(seconds_left(self.app, self.room))
             self.query_one("#spec-clock", Digits).update(clock)
-        log = self.query_one("#spec-feed", Log)
-        for event in snapshot.get("events") or []:
-            if isinstance(event, dict) and event.get("text"):
-                log.write_line(plain(event.get("text")))
+        t = snapshot.get("t")
+        self.query_one("#spec-feed", EventFeed).add_events(
+            snapshot.get("events") or (), t if isinstance(t, int | float) else None
+        )

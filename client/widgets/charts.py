@@ -23,6 +23,7 @@ TEAM_FIGURES: tuple[tuple[str, str, str], ...] = (
     ("delay_vs", "Delay", "veh·s"),
     ("crashes", "Crashes", ""),
     ("near_misses", "Near misses", ""),
+    ("hard_brakes", "Hard brakes", ""),  # counted for the team, never named on a projector
     ("adherence", "Adherence", "%"),
 )
 
@@ -52,7 +53,7 @@ class TeamFigures(Widget):
     DEFAULT_CSS = """
     TeamFigures { height: auto; }
     TeamFigures .figures-line { height: auto; }
-    TeamFigures Grid { grid-size: 3; grid-gutter: 0 2; height: auto; }
+    TeamFigures Grid { grid-size: 4; grid-gutter: 0 2; height: auto; }
     TeamFigures .figure { height: auto; }
     TeamFigures .figure Label { color: $text-muted; }
     TeamFigures Digits { width: auto; }

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from client.state import finite, you_value
 from shared.conventions import CATALOGUE
+from shared.lanes import lane_name
 
 GAP_NAMES = {1: "close", 2: "normal", 3: "wide"}
 RULE_SHORT = {
@@ -62,73 +63,100 @@ def rules_summary(rulebook: Mapping[str, Any] | None) -> str:
     return " · ".join(parts)
 
 
-def speed_line(you: Mapping[str, Any] | None, lanes: int) -> Text:
-    """Speed, target, gap, lane, signals, assist."""
+Piece = tuple[str, Text]  # (separator before it, the phrase): a HUD line breaks only between
+
+
+def fit(pieces: list[Piece], width: int) -> Text:
+    """The pieces joined by their separators, a new line started where the next one would
+    not fit in `width` cells: "avg 87 km/h" never splits as "avg 87" / "km/h"."""
     text = Text()
+    column = 0
+    for index, (sep, phrase) in enumerate(pieces):
+        if index and width > 0 and column + len(sep) + phrase.cell_len > width:
+            text.append("\n")
+            column = 0
+        elif index:
+            text.append(sep)
+            column += len(sep)
+        text.append_text(phrase)
+        column += phrase.cell_len
+    return text
+
+
+def _phrase(*parts: str | tuple[str, str]) -> Text:
+    return Text.assemble(*parts)
+
+
+def speed_pieces(you: Mapping[str, Any] | None, lanes: int) -> list[Piece]:
+    """Speed, target, gap, lane, signals, assist."""
     if not you:
-        text.append("waiting for your car…", style="italic")
-        return text
+        return [("", Text("waiting for your car…", style="italic"))]
+    bar = "  │ "
     v = finite(you_value(you, "v"), 0.0)
-    text.append(f"{kmh(v):>3} km/h", style="bold")
+    pieces: list[Piece] = [("", _phrase((f"{kmh(v):>3} km/h", "bold")))]
     target_kmh = finite(you_value(you, "target_kmh"))
     if target_kmh is None:
         target = finite(you_value(you, "target", "target_speed"))
         target_kmh = kmh(target) if target is not None else None
     if target_kmh is not None:
-        text.append(f"  target {round(target_kmh)} km/h")
+        pieces.append(("  ", _phrase(f"target {round(target_kmh)} km/h")))
     gap_s = finite(you_value(you, "gap_s", "headway"))
     setting = you_value(you, "gap_setting", "gap")
-    text.append("  │ gap ")
+    gap = _phrase("gap ")
     if gap_s is not None and gap_s < 99:
-        text.append(f"{gap_s:.1f} s", style="bold")
+        gap.append(f"{gap_s:.1f} s", style="bold")
     else:
-        text.append("clear")
+        gap.append("clear")
     if isinstance(setting, int) and setting in GAP_NAMES:
-        text.append(f" ({GAP_NAMES[setting]})")
+        gap.append(f" ({GAP_NAMES[setting]})")
+    pieces.append((bar, gap))
     lane = finite(you_value(you, "lane"))
     if lane is not None and -1 < lane < 16:
-        text.append(f"  │ lane {int(lane + 0.5) + 1} of {lanes}")
+        pieces.append((bar, _phrase(f"{lane_name(int(lane + 0.5))} of {lanes}")))
     signal = you_value(you, "signal", default=0)
     if you_value(you, "hazard", default=False):
-        text.append("  │ ▲▼ HAZARDS", style="bold")
+        pieces.append((bar, _phrase(("▲▼ HAZARDS", "bold"))))
     elif signal == -1 or signal == "left":
-        text.append("  │ ◀ signal left", style="bold")
+        pieces.append((bar, _phrase(("◀ signal left", "bold"))))
     elif signal == 1 or signal == "right":
-        text.append("  │ signal right ▶", style="bold")
+        pieces.append((bar, _phrase(("signal right ▶", "bold"))))
     assist = you_value(you, "assist", default=True)
-    text.append("  │ ")
-    text.append("ASSIST" if assist else "MANUAL", style="reverse" if not assist else "bold")
+    pieces.append((bar, _phrase(("ASSIST", "bold") if assist else ("MANUAL", "reverse"))))
     if you_value(you, "crashed", default=False):
-        text.append("  │ ╳ CRASHED", style="bold reverse")
-    return text
+        pieces.append((bar, _phrase(("╳ CRASHED", "bold reverse"))))
+    return pieces
 
 
-def scores_line(
+def speed_line(you: Mapping[str, Any] | None, lanes: int) -> Text:
+    """Speed, target, gap, lane, signals, assist, on one line."""
+    return fit(speed_pieces(you, lanes), 0)
+
+
+def scores_pieces(
     you: Mapping[str, Any] | None,
     team: Mapping[str, Any] | None,
     clock: str | None,
     individual: Mapping[str, Any] | None = None,
-) -> Text:
+) -> list[Piece]:
     """Round clock, individual figures and the team's."""
-    text = Text()
+    pieces: list[Piece] = []
     if clock:
-        text.append(f"Round {clock}", style="bold")
-        text.append("  │ ")
+        pieces.append(("", _phrase((f"Round {clock}", "bold"))))
     distance = finite(you_value(you, "distance", "distance_m"))
-    text.append("You ")
+    mine = _phrase("You ")
     if distance is not None:
-        text.append(f"{distance / 1000:.2f} km", style="bold")
+        mine.append(f"{distance / 1000:.2f} km", style="bold")
     else:
-        text.append("–")
+        mine.append("–")
+    pieces.append(("  │ ", mine))
     score = finite((individual or {}).get("score"))
     if score is not None:
-        text.append(f" · score {round(score)}")
+        pieces.append((" · ", _phrase(f"score {round(score)}")))
     penalty = finite((individual or {}).get("penalty_m"))
     if penalty is not None and penalty > 0:
-        text.append(f" · penalty {round(penalty)} m")
+        pieces.append((" · ", _phrase(f"penalty {round(penalty)} m")))
     if not team:
-        return text  # individual rounds: the team's figures are not shown live
-    text.append("  │ Team ")
+        return pieces  # individual rounds: the team's figures are not shown live
     parts = []
     flow, mean, delay = (finite(team.get(k)) for k in ("flow_vph", "mean_kmh", "delay_vs"))
     crashes, misses, adherence = (
@@ -146,12 +174,32 @@ def scores_line(
         parts.append(f"{round(misses)} near miss" + ("" if misses == 1 else "es"))
     if adherence is not None:
         parts.append(f"rules kept {round(adherence)}%")
-    text.append(" · ".join(parts) or "–")
-    return text
+    first, *rest = parts or ["–"]
+    pieces.append(("  │ ", _phrase(f"Team {first}")))
+    pieces.extend((" · ", _phrase(part)) for part in rest)
+    return pieces
+
+
+def scores_line(
+    you: Mapping[str, Any] | None,
+    team: Mapping[str, Any] | None,
+    clock: str | None,
+    individual: Mapping[str, Any] | None = None,
+) -> Text:
+    """Round clock, individual figures and the team's, on one line."""
+    return fit(_no_lead(scores_pieces(you, team, clock, individual)), 0)
+
+
+def rules_pieces(rulebook: Mapping[str, Any] | None) -> list[Piece]:
+    first, *rest = rules_summary(rulebook).split(" · ")
+    return [("", Text.assemble(("Rules: ", "bold"), first))] + [
+        (" · ", Text(part)) for part in rest
+    ]
 
 
 class Hud(Static):
-    """Three lines under the road; updated per snapshot, not per frame."""
+    """Three lines under the road (more where they must wrap, between phrases only);
+    updated per snapshot, not per frame."""
 
     DEFAULT_CSS = """
     Hud { height: auto; }
@@ -160,6 +208,7 @@ class Hud(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self._last_text: Text | None = None
+        self._pieces: tuple[str | None, list[Piece], list[Piece], list[Piece]] | None = None
 
     def show(
         self,
@@ -171,17 +220,34 @@ class Hud(Static):
         banner: str | None = None,
         individual: Mapping[str, Any] | None = None,
     ) -> None:
+        self._pieces = (
+            banner,
+            speed_pieces(you, lanes),
+            _no_lead(scores_pieces(you, team, clock, individual)),
+            rules_pieces(rulebook),
+        )
+        self._refit()
+
+    def on_resize(self) -> None:
+        self._refit()
+
+    def _refit(self) -> None:
+        """Lay the pieces out to the HUD's width, breaking lines only between phrases."""
+        if self._pieces is None:
+            return
+        banner, *lines = self._pieces
+        width = self.content_size.width
         text = Text()
         if banner:
             text.append(banner, style="bold reverse")
             text.append("\n")
-        text.append_text(speed_line(you, lanes))
-        text.append("\n")
-        text.append_text(scores_line(you, team, clock, individual))
-        text.append("\n")
-        text.append("Rules: ", style="bold")
-        text.append(rules_summary(rulebook))
+        text.append_text(Text("\n").join(fit(pieces, width) for pieces in lines))
         if self._last_text is not None and self._last_text == text:
             return
         self._last_text = text
         self.update(text)
+
+
+def _no_lead(pieces: list[Piece]) -> list[Piece]:
+    """A line's first piece has no separator before it."""
+    return [("", pieces[0][1]), *pieces[1:]] if pieces else pieces

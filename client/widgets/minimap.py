@@ -41,8 +41,10 @@ def minimap_rows(
     length: float,
     you_x: float | None,
     road: Mapping[str, Any],
+    height: int = 2,
 ) -> list[Strip]:
-    """Two rows: markers (you ▼, closures ▲, gantry ┃) over the speed bars."""
+    """A row of markers (you ▼, closures ▲, gantry ┃) over the speed bars; with `height`
+    above 2 the bars stack over height − 1 rows, a taller chart for a tall terminal."""
     if width <= 0:
         return []
     marks: list[tuple[str, Style]] = [(" ", _LABEL)] * width
@@ -66,16 +68,27 @@ def minimap_rows(
             marks[col(gantry)] = ("┃", _GANTRY)
         if you_x is not None:
             marks[col(you_x)] = ("▼", _MARK)
-    bars: list[tuple[str, Style]] = []
+    rows = max(1, height - 1)
+    bars: list[list[tuple[str, Style]]] = [[] for _ in range(rows)]
     n = len(ring)
     for c in range(width):
-        if n == 0:
-            bars.append(("·", _EMPTY))
+        seg = min(n - 1, c * n // width) if n else 0
+        value = ring[seg] if n else None
+        if not isinstance(value, int | float):
+            for r in range(rows):
+                bars[r].append(("·" if n == 0 else "?", _EMPTY) if r == rows - 1 else (" ", _EMPTY))
             continue
-        seg = min(n - 1, c * n // width)
-        value = ring[seg]
-        bars.append(speed_cell(float(value)) if isinstance(value, int | float) else ("?", _EMPTY))
-    return [_strip(marks), _strip(bars)]
+        glyph, style = speed_cell(float(value))
+        if rows == 1:
+            bars[0].append((glyph, style))
+            continue
+        eighths = round(min(max(float(value) / FAST_KMH, 0.0), 1.0) * rows * 8)
+        eighths = max(eighths, 1)  # a standing jam still shows, as the lowest bar
+        for r in range(rows):  # r = 0 is the top row
+            level = eighths - (rows - 1 - r) * 8
+            cell = " " if level <= 0 else "█" if level >= 8 else BARS[level - 1]
+            bars[r].append((cell, style))
+    return [_strip(marks), *(_strip(row) for row in bars)]
 
 
 def _strip(cells: list[tuple[str, Style]]) -> Strip:
@@ -125,8 +138,12 @@ class Minimap(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if not self._map_strips or self._map_width != width:
+        if (
+            not self._map_strips
+            or self._map_width != width
+            or len(self._map_strips) != max(2, self.size.height)
+        ):
             ring, length, you_x, road = self._map_args
-            self._map_strips = minimap_rows(ring, width, length, you_x, road)
+            self._map_strips = minimap_rows(ring, width, length, you_x, road, self.size.height)
             self._map_width = width
         return self._map_strips[y] if 0 <= y < len(self._map_strips) else Strip.blank(width)

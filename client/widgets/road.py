@@ -24,6 +24,7 @@ from textual.widget import Widget
 
 from client.screens.roomview import plain
 from client.state import CarView, wrap_delta
+from shared.lanes import lane_name
 from shared.protocol import (
     FLAG_AEB,
     FLAG_BRAKING,
@@ -212,7 +213,7 @@ def _draw_features(
         for k in range(1, int(min(max(warn, 0.0), MAX_WARN) // 100) + 1):
             c = round(column(start - k * 100))
             if -30 < c < width:
-                _put_text(grid, sign_row, c, f"⚠ lane {lane + 1} ends {k * 100} m", "sign", width)
+                _put_text(grid, sign_row, c, f"⚠ {lane_name(lane)} ends {k * 100} m", "sign", width)
     for ramp in _items(road.get("ramps")):
         lane = ramp.get("lane")
         if not isinstance(lane, int) or not 0 <= lane < lanes:
