@@ -33,7 +33,14 @@ from typing import Any
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
 from shared.conventions import Rulebook, default_rulebook, make_rulebook
-from shared.protocol import MAX_CHAT_CHARS, ProtocolError, clean_text, encode, error
+from shared.protocol import (
+    MAX_CHAT_CHARS,
+    MAX_ROOM_MEMBERS,
+    ProtocolError,
+    clean_text,
+    encode,
+    error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,8 @@ REPLAY_COOLDOWN_S = 5.0  # a round's inputs are tens of kB: one copy per member 
 TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
+HISTORY_ROUNDS = 40  # earlier rounds a debrief compares with: bounds its size (64 KiB frames)
+ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait for analysis
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 FEED_TEXT = {
     "crash": "{name} crashed",
@@ -303,6 +312,7 @@ class Room:
         self._replay_error = "there is no finished round to replay yet"
         self._replays_sent: dict[int, float] = {}
         self.history: list[dict[str, Any]] = []  # previous rounds' debriefs (learning curve)
+        self.analysing = 0  # rounds of this room handed to `offload` and not yet back
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
@@ -378,7 +388,16 @@ class Room:
 
     def announce(self) -> None:
         """Tell everyone the room's state (phase, roster, rulebook): on every change."""
-        self.send_all(self.room_message())
+        data = fit_room_message(self.room_message())
+        for member in self.roster.connected():
+            assert member.conn is not None
+            member.conn.send(data)
+
+    def tell_host(self, text: str) -> None:
+        """A `notice` for the host alone (why something they asked for did not happen)."""
+        host = self.host
+        if host is not None:
+            self.send(host, {"type": "notice", "text": text})
 
     # ---- membership ------------------------------------------------------------------
 
@@ -388,6 +407,10 @@ class Room:
             raise RosterError("finished", "this room has finished")
         if self.locked and role != "host":
             raise RosterError("locked", "the host has locked this room")
+        if len(self.roster) >= MAX_ROOM_MEMBERS:
+            raise RosterError(
+                "full", f"this room is full ({MAX_ROOM_MEMBERS} players and spectators)"
+            )
         car_wanted = role == "player" if wants_car is None else wants_car
         member = self.roster.add(name, role, conn, car_wanted)
         self.send(
@@ -590,6 +613,10 @@ class Room:
 
     def _cmd_end(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("driving", "paused", "council")
+        if self.phase != "council" and self.analysing >= ANALYSES_PER_ROOM:
+            raise ProtocolError(
+                "busy", "the last round is still being analysed; end this one in a moment"
+            )
         if self.phase == "council":
             self._end_council()
         else:
@@ -799,6 +826,8 @@ class Room:
                 self.council.leave(member.player)
             self._ensure_host()
             self.announce()
+        if not self.roster.connected():
+            return  # nobody is watching: the round waits (its members may rejoin)
         if self.phase == "driving":
             self._drive()
         elif self.phase == "council" and self.council is not None:
@@ -939,6 +968,7 @@ class Room:
         self._controls.clear()
         self.announce()
         job = self._debrief_job()
+        self.analysing += 1
         self.offload(job, self._debrief_ready)
 
     def _debrief_job(self) -> Callable[[], dict[str, Any]]:
@@ -950,7 +980,7 @@ class Room:
         observers = dict(self.observers)
         events = list(self.round_events)
         names = {m.car: m.name for m in self.roster if m.car is not None}
-        previous = list(self.history)
+        previous = list(self.history[-HISTORY_ROUNDS:])
         log_copy = list(world.log)
         self._replay_frame = None
         self._replay_error = "this round is still being analysed; ask again in a moment"
@@ -1017,24 +1047,30 @@ class Room:
             payload["title"] = plan.title
             gid = game_id
             if store is not None:
-                if gid is None:
-                    gid = store.create_game(code, program or plan.scenario, host_name)
-                store.save_round(
-                    gid,
-                    round_no,
-                    plan.scenario,
-                    seed,
-                    rulebook,
-                    bots,
-                    mix,
-                    log_copy,
-                    metrics,
-                    events,
-                    payload,
-                    names=names,
-                    ticks=ticks,
-                    scenario_doc=scenario_doc,
-                )
+                try:
+                    if gid is None:
+                        gid = store.create_game(code, program or plan.scenario, host_name)
+                    store.save_round(
+                        gid,
+                        round_no,
+                        plan.scenario,
+                        seed,
+                        rulebook,
+                        bots,
+                        mix,
+                        log_copy,
+                        metrics,
+                        events,
+                        payload,
+                        names=names,
+                        ticks=ticks,
+                        scenario_doc=scenario_doc,
+                    )
+                except Exception as exc:
+                    # a full disk must not cost the room its debrief: it is shown (and kept
+                    # here for replay) marked as not saved; the next round tries again
+                    log.error("room %s: round %d was not saved: %s", code, round_no, exc)
+                    payload["not_saved"] = save_failure(exc)
             payload["_game_id"] = gid
             with contextlib.suppress(ProtocolError):  # too long for a frame: no remote replay
                 payload["_replay_frame"] = encode(replay)
@@ -1044,6 +1080,7 @@ class Room:
 
     def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
         """Back on the room's thread: the round is saved; now everyone gets the debrief."""
+        self.analysing = max(0, self.analysing - 1)
         if exc is not None or payload is None:
             log.error("room %s: debrief failed: %r", self.code, exc)
             self._replay_error = "this round's analysis failed, so it cannot be replayed"
@@ -1057,6 +1094,11 @@ class Room:
             self._replay_frame = payload.pop("_replay_frame", None)
             self._replays_sent.clear()
             self.history.append(payload)
+            del self.history[:-HISTORY_ROUNDS]
+            if payload.get("not_saved"):
+                self.tell_host(
+                    f"Round {payload.get('round')} was not saved: {payload['not_saved']}"
+                )
             if self._replay_frame is None:
                 self._replay_error = (
                     "this round is too long to send for a replay here; the host can replay it"
@@ -1075,3 +1117,39 @@ class Room:
                 "error": "this round's debrief is too large to send",
             }
             self.send_all(self.last_debrief)
+
+
+def save_failure(exc: BaseException) -> str:
+    """Why a round could not be saved, in a few words for the host ("database or disk is
+    full"), without the file's path or a traceback."""
+    text = str(exc).strip() or type(exc).__name__
+    return text[:160]
+
+
+def fit_room_message(message: dict[str, Any]) -> bytes:
+    """The `room` message encoded within the frame limit, whatever the room holds.
+
+    The member cap keeps the roster well inside a frame; should the council's vote list or
+    long names still push it over, the per-member votes go first (the tallies stay), then the
+    roster is cut to the members a screen needs most (host, connected players) with
+    `players_more` counting the rest — never an exception inside a room's tick.
+    """
+    with contextlib.suppress(ProtocolError):
+        return encode(message)
+    council = message.get("council")
+    if isinstance(council, dict) and "votes" in council:
+        message = {**message, "council": {k: v for k, v in council.items() if k != "votes"}}
+        with contextlib.suppress(ProtocolError):
+            return encode(message)
+    players = sorted(
+        message.get("players", []),
+        key=lambda p: (p.get("role") != "host", not p.get("connected"), p.get("id", 0)),
+    )
+    keep = len(players)
+    while keep > 0:
+        keep //= 2
+        trimmed = {**message, "players": players[:keep], "players_more": len(players) - keep}
+        with contextlib.suppress(ProtocolError):
+            return encode(trimmed)
+    bare = {k: v for k, v in message.items() if k not in ("council", "ring", "intro")}
+    return encode({**bare, "players": [], "players_more": len(players)})
