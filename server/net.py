@@ -209,6 +209,10 @@ class Client:
         """A websocket PING arrived (the library has already queued its PONG): it spends the
         message allowance like any message, so a PING flood is closed like a message flood."""
         self.pings += 1
+        if self.closing:
+            # told to close, still pinging: the close frame would wait behind their PONGs
+            self.ws.transport.abort()
+            return
         now = self.clock()
         if not self.bucket.take(now) and self.strike(now, 0.5):
             self.close(CloseCode.POLICY_VIOLATION, "too many pings")

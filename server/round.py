@@ -1095,10 +1095,6 @@ class Room:
             self._replays_sent.clear()
             self.history.append(payload)
             del self.history[:-HISTORY_ROUNDS]
-            if payload.get("not_saved"):
-                self.tell_host(
-                    f"Round {payload.get('round')} was not saved: {payload['not_saved']}"
-                )
             if self._replay_frame is None:
                 self._replay_error = (
                     "this round is too long to send for a replay here; the host can replay it"
@@ -1117,6 +1113,8 @@ class Room:
                 "error": "this round's debrief is too large to send",
             }
             self.send_all(self.last_debrief)
+        if payload.get("not_saved"):  # after the debrief, so the toast is not lost in a switch
+            self.tell_host(f"Round {payload.get('round')} was not saved: {payload['not_saved']}")
 
 
 def save_failure(exc: BaseException) -> str:
