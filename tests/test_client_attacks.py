@@ -272,3 +272,91 @@ def test_a_server_that_stops_reading_is_left(monkeypatch: pytest.MonkeyPatch) ->
         assert statuses[-1][0] == "closed"
 
     asyncio.run(session())
+
+
+async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_debrief() -> None:
+    """The whole client (InterlaneApp, its screens) against a scripted hostile server: the
+    frames that crashed the council and debrief screens are dropped and counted, and the
+    valid frames around them still reach the screens."""
+    from client.app import InterlaneApp, Plan
+    from client.screens.debrief import DebriefScreen
+    from server.council import Council
+    from tests.test_clientx_debrief import debrief_msg
+
+    council = Council(members=[1, 2], host=1, seconds=120)
+    council.propose(2, "passing", "left")
+    room = good_room(
+        players=[
+            {"id": 1, "name": "Ana", "role": "host", "car": None, "connected": True},
+            {"id": 2, "name": "Bo", "role": "player", "car": None, "connected": True},
+        ],
+        council=council.state(),
+    )
+    hostile_council = [
+        good_room(council={**council.state(), "votes": 1.5}),
+        good_room(council={**council.state(), "tallies": {"passing": 3}}),
+        good_room(council={**council.state(), "proposals": [{"votes": "many"}]}),
+        good_room(clock=float("inf")),
+        good_room(players=[{"id": 1, "name": None, "connected": "yes"}]),
+        good_snapshot(t=float("inf")),
+    ]
+    debrief = debrief_msg()
+    hostile_debrief = [
+        {**debrief, "drivers": 1.5},
+        {**debrief, "cards": {"a": 1}},
+        {**debrief, "rounds": [1, 2]},
+        {**debrief, "duration_s": float("-inf")},
+        {
+            "type": "replay",
+            "round": 1,
+            "scenario": "ring",
+            "seed": 1,
+            "rulebook": {},
+            "ticks": 2**40,
+            "log": [],
+            "names": {},
+        },
+    ]
+    debrief_room = {**room, "phase": "debrief"}
+    debrief_room.pop("council")
+    script = (
+        [{"type": "welcome", "protocol": 1, "server": "evil", "scenarios": [], "programs": []}]
+        + [{"type": "joined", "code": "KX7PQ", "role": "player", "token": "t", "player": 2}]
+        + [room, *hostile_council, room, debrief_room, debrief, *hostile_debrief, debrief]
+    )
+    bad = len(hostile_council) + len(hostile_debrief)
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.recv()  # hello
+        await ws.recv()  # join
+        for message in script:
+            await ws.send(msgpack.packb(message, use_bin_type=True))
+        await ws.wait_closed()
+
+    server = await serve(handler, "127.0.0.1", 0, compression=None)
+    port = server.sockets[0].getsockname()[1]
+    app = InterlaneApp(Plan(kind="join", url=f"ws://127.0.0.1:{port}", name="Bo", code="KX7PQ"))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until_app(pilot, lambda: app.connection is not None)
+            conn = app.connection
+            assert conn is not None
+            await until_app(pilot, lambda: conn.bad_frames == bad and app.state.debrief)
+            await until_app(pilot, lambda: isinstance(app.screen, DebriefScreen))
+            await pilot.pause()
+            assert conn.failed_handlers == 0 and conn.fatal is None
+            assert app.state.debrief == debrief
+            assert app.state.room is not None and app.state.room["phase"] == "debrief"
+            assert app.is_running
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def until_app(pilot: Any, condition: Any) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SAFETY
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("never happened")
+        await pilot.pause(0.02)
