@@ -54,6 +54,7 @@ TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enoug
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
 HISTORY_ROUNDS = 40  # earlier rounds a debrief compares with: bounds its size (64 KiB frames)
+VOTE_ANNOUNCE_TICKS = 4  # council votes are announced at most 5 times a second
 ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait for analysis
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 FEED_TEXT = {
@@ -313,6 +314,8 @@ class Room:
         self._replays_sent: dict[int, float] = {}
         self.history: list[dict[str, Any]] = []  # previous rounds' debriefs (learning curve)
         self.analysing = 0  # rounds of this room handed to `offload` and not yet back
+        self._vote_announced = -VOTE_ANNOUNCE_TICKS  # tick (in the phase) of the last one
+        self._vote_due = False  # a vote waits to be announced
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
@@ -571,7 +574,19 @@ class Room:
             if council_mod is not None and isinstance(exc, council_mod.CouncilError):
                 raise ProtocolError(exc.code, exc.message) from None
             raise
-        self.announce()
+        self._announce_vote()
+
+    def _announce_vote(self) -> None:
+        """A vote changes the council's state for everyone: announce it now, unless a vote was
+        announced in the last VOTE_ANNOUNCE_TICKS ticks — then on the tick that ends that
+        wait (`step`). A hundred members voting at once is a few `room` messages a second,
+        not one per vote to each of them."""
+        if self._ticks_in_phase - self._vote_announced >= VOTE_ANNOUNCE_TICKS:
+            self._vote_announced = self._ticks_in_phase
+            self._vote_due = False
+            self.announce()
+        else:
+            self._vote_due = True
 
     # ---- host commands ---------------------------------------------------------------
 
@@ -764,6 +779,7 @@ class Room:
         self.seconds = float(self.plan.seconds or DEFAULT_COUNCIL_SECONDS)
         self.phase = "council"
         self._ticks_in_phase = 0
+        self._vote_announced, self._vote_due = -VOTE_ANNOUNCE_TICKS, False
         self.announce()
 
     def _end_council(self) -> None:
@@ -835,7 +851,10 @@ class Room:
             if self.council.advance(DT):
                 self._end_council()
             elif self._ticks_in_phase % ROOM_EVERY_TICKS == 0:
+                self._vote_due = False
                 self.announce()
+            elif self._vote_due:
+                self._announce_vote()
 
     def _drive(self) -> None:
         world = self.world
