@@ -390,9 +390,8 @@ async def main(args: argparse.Namespace) -> int:
                 )
                 if rate < GOAL_HONEST_LOOP_HZ:
                     failures.append(f"{name} honest {rate:.1f}/s")
-            elif name in ("ping-flood", "ping-flood-reading", "crowd", "half-open"):
-                if rate < GOAL_HONEST_HZ:
-                    failures.append(f"{name} honest {rate:.1f}/s")
+            elif rate < GOAL_HONEST_HZ:
+                failures.append(f"{name} honest {rate:.1f}/s")
             if rss_after - rss_before > GOAL_RSS_MB:
                 failures.append(f"{name} RSS +{rss_after - rss_before:.0f} MB")
             if name.startswith("ping-flood") and "closed_after_s" not in out:
