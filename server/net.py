@@ -100,6 +100,10 @@ class Limits:
     # host commands that build a world or start an analysis (COSTLY_COMMANDS), per address
     costly_per_second: float = 1.0
     costly_burst: float = 20.0
+    # …and server-wide: a 200-bot world takes 15–30 ms to build on the loop (measured on a
+    # busy 2-core machine), so ten a second is at most a third of the loop's time
+    costly_total_per_second: float = 10.0
+    costly_total_burst: float = 40.0
     analyses_waiting: int = 8  # rounds waiting for (or in) analysis, server-wide
     driving_rooms_per_address: int = 40  # rooms started from one address and not yet over
     handshakes_per_address: int = 32  # sockets from one address still in the opening handshake
@@ -380,6 +384,9 @@ class GameServer:
         self.analyses: dict[str, int] = {"process": 0, "thread": 0}
         self._joins: dict[str, Bucket] = {}
         self._costly: dict[str, Bucket] = {}  # per address: COSTLY_COMMANDS
+        self._costly_total = Bucket(
+            self.limits.costly_total_per_second, self.limits.costly_total_burst, clock()
+        )
         self._per_address: dict[str, int] = {}
         self._handshakes: dict[str, int] = {}  # per address: sockets still in the handshake
         self.handshakes_refused = 0
@@ -789,6 +796,10 @@ class GameServer:
                 raise ProtocolError(
                     "rate_limited",
                     "too many rounds started, ended or skipped from your address; wait a bit",
+                )
+            if not self._costly_total.take(now):
+                raise ProtocolError(
+                    "busy", "the server is starting many rounds right now; try again in a moment"
                 )
 
     def _join_allowed(self, address: str) -> bool:

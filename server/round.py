@@ -1149,8 +1149,16 @@ def fit_room_message(message: dict[str, Any]) -> bytes:
     The member cap keeps the roster well inside a frame; should the council's vote list or
     long names still push it over, the per-member votes go first (the tallies stay), then the
     roster is cut to the members a screen needs most (host, connected players) with
-    `players_more` counting the rest — never an exception inside a room's tick.
+    `players_more` counting the rest — never an exception inside a room's tick. A client
+    refuses a roster longer than the cap, so it is never sent one.
     """
+    players = sorted(
+        message.get("players", []),
+        key=lambda p: (p.get("role") != "host", not p.get("connected"), p.get("id", 0)),
+    )
+    if len(players) > MAX_ROOM_MEMBERS:
+        keep = MAX_ROOM_MEMBERS
+        message = {**message, "players": players[:keep], "players_more": len(players) - keep}
     with contextlib.suppress(ProtocolError):
         return encode(message)
     council = message.get("council")
@@ -1158,11 +1166,7 @@ def fit_room_message(message: dict[str, Any]) -> bytes:
         message = {**message, "council": {k: v for k, v in council.items() if k != "votes"}}
         with contextlib.suppress(ProtocolError):
             return encode(message)
-    players = sorted(
-        message.get("players", []),
-        key=lambda p: (p.get("role") != "host", not p.get("connected"), p.get("id", 0)),
-    )
-    keep = len(players)
+    keep = min(len(players), MAX_ROOM_MEMBERS)
     while keep > 0:
         keep //= 2
         trimmed = {**message, "players": players[:keep], "players_more": len(players) - keep}

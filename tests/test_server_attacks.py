@@ -516,3 +516,67 @@ def test_the_file_size_limit_reads_as_a_full_database() -> None:
     db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
     with pytest.raises(sqlite3.OperationalError, match="full"):
         db.execute("INSERT INTO t VALUES (?)", (b"x" * 100_000,))
+
+
+def test_rounds_driving_from_one_address_are_capped() -> None:
+    async def many_rooms() -> None:
+        server = GameServer(
+            manual=True,
+            world_factory=fake_factory,
+            limits=Limits(driving_rooms_per_address=2),
+        )
+        await server.start("127.0.0.1", 0)
+        url = f"ws://127.0.0.1:{server.port}"
+        try:
+            hosts = [await honest_room(url) for _ in range(2)]
+            third = await WireClient.open(url)
+            await third.send({"type": "create", "protocol": 1, "name": "C", "scenario": "x"})
+            await third.until("joined")
+            await third.send({"type": "host", "command": "start"})
+            assert (await third.until("error"))["code"] == "busy"
+            await hosts[0].send({"type": "host", "command": "end"})  # one round is over…
+            await hosts[0].until("room", phase="debrief")
+            await third.send({"type": "host", "command": "start"})  # …so this one may drive
+            await third.until("room", phase="driving")
+            for client in (*hosts, third):
+                client.ws.transport.abort()
+        finally:
+            await server.stop()
+
+    asyncio.run(many_rooms())
+
+
+def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
+    from server.round import fit_room_message
+
+    players = [
+        {"id": i, "name": "🚗" * 20, "role": "player", "car": i, "connected": i % 3 != 0}
+        for i in range(2, 700)
+    ]
+    players.append({"id": 1, "name": "Host", "role": "host", "car": None, "connected": True})
+    votes = [
+        {"player": i, "convention": convention, "option": "none"}
+        for i in range(700)
+        for convention in ("passing", "signal", "following", "merge", "speed_limit", "hazards")
+    ]
+    message = {
+        "type": "room",
+        "code": "KX7PQ",
+        "phase": "council",
+        "players": players,
+        "scenario": "ring",
+        "rulebook": {},
+        "round": 1,
+        "rounds": 3,
+        "locked": False,
+        "clock": 1.0,
+        "council": {"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
+    }
+    data = fit_room_message(message)
+    assert len(data) <= p.MAX_FRAME_BYTES
+    sent = p.parse_server_frame(data)
+    assert "votes" not in sent["council"] and sent["council"]["tallies"]
+    assert sent["players"][0]["role"] == "host"  # the host first, then connected players
+    assert all(entry["connected"] for entry in sent["players"])
+    assert sent["players_more"] == len(players) - len(sent["players"]) > 0
+    assert len(sent["players"]) <= p.MAX_ROOM_MEMBERS
