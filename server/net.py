@@ -770,7 +770,7 @@ class GameServer:
                 "the server is still analysing other rounds; end this one in a moment "
                 "(it also ends by itself when its time is up)",
             )
-        if command in ("start", "resume") and room.phase not in DRIVING_PHASES:
+        if command == "start" and room.phase not in DRIVING_PHASES:
             driving = sum(
                 1
                 for code, source in self._started_from.items()

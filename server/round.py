@@ -54,7 +54,8 @@ TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enoug
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
 HISTORY_ROUNDS = 40  # earlier rounds a debrief compares with: bounds its size (64 KiB frames)
-VOTE_ANNOUNCE_TICKS = 4  # council votes are announced at most 5 times a second
+VOTE_ANNOUNCE_TICKS = 4  # in a large council, votes are announced at most 5 times a second
+VOTE_ANNOUNCE_MEMBERS = 40  # up to this many members, every vote is announced at once
 ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait for analysis
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 FEED_TEXT = {
@@ -577,11 +578,12 @@ class Room:
         self._announce_vote()
 
     def _announce_vote(self) -> None:
-        """A vote changes the council's state for everyone: announce it now, unless a vote was
-        announced in the last VOTE_ANNOUNCE_TICKS ticks — then on the tick that ends that
-        wait (`step`). A hundred members voting at once is a few `room` messages a second,
-        not one per vote to each of them."""
-        if self._ticks_in_phase - self._vote_announced >= VOTE_ANNOUNCE_TICKS:
+        """A vote changes the council's state for everyone: announce it now — unless the room
+        is large and a vote was announced in the last VOTE_ANNOUNCE_TICKS ticks, then on the
+        tick that ends that wait (`step`). A hundred members voting at once is then a few
+        `room` messages a second, not one per vote to each of them."""
+        small = len(self.roster) <= VOTE_ANNOUNCE_MEMBERS
+        if small or self._ticks_in_phase - self._vote_announced >= VOTE_ANNOUNCE_TICKS:
             self._vote_announced = self._ticks_in_phase
             self._vote_due = False
             self.announce()

@@ -198,8 +198,8 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "players_more": Field(_INT, required=False, minimum=0),
     },
     "snapshot": {
-        "tick": Field(_INT, minimum=0, maximum=MAX_REPLAY_TICKS * 10),
-        "t": Field(_NUM, minimum=0, maximum=MAX_REPLAY_TICKS),
+        "tick": Field(_INT, minimum=0),
+        "t": Field(_NUM, minimum=0),
         "you": Field(dict, required=False),
         "cars": Field(list, max_len=5000),
         "ring": Field(list, max_len=1024),

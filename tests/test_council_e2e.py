@@ -144,7 +144,7 @@ async def test_workshop_program_end_to_end(server: GameServer) -> None:
     # Ben changes his mind and back again: only his last vote counts
     await ben.send({"type": "vote", "convention": "passing", "option": "right"})
     await ben.send({"type": "vote", "convention": "passing", "option": "left"})
-    await server.advance(4)  # votes are announced at most every 4 ticks (VOTE_ANNOUNCE_TICKS)
+    await server.advance(1)
     state = await council_until(
         host, lambda s: s["tallies"].get("signal", {}).get("required") == 3 and len(s["votes"]) == 7
     )
