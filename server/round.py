@@ -317,6 +317,7 @@ class Room:
         self.analysing = 0  # rounds of this room handed to `offload` and not yet back
         self._vote_announced = -VOTE_ANNOUNCE_TICKS  # tick (in the phase) of the last one
         self._vote_due = False  # a vote waits to be announced
+        self._too_big_logged = False
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
@@ -967,19 +968,26 @@ class Room:
             car = member.car
             watcher = member.role in WATCHERS
             extra = extra_team if team_for_players or watcher else None
-            if car is None and (watcher or team_for_players):
-                if whole is None:
-                    rows, events, _ = snapshot_parts(world, view, None, True, self._feed)
-                    whole = encoder.encode(rows, events, None, extra_team)
-                conn.send(whole)
-                continue
-            rows, events, you = snapshot_parts(world, view, car, watcher, self._feed)
-            if with_scores and you is not None:
-                try:
-                    you["score"] = metrics.individual(car)
-                except Exception:
-                    log.exception("room %s: metrics.individual failed", self.code)
-            conn.send(encoder.encode(rows, events, you, extra))
+            try:
+                if car is None and (watcher or team_for_players):
+                    if whole is None:
+                        rows, events, _ = snapshot_parts(world, view, None, True, self._feed)
+                        whole = encoder.encode(rows, events, None, extra_team)
+                    conn.send(whole)
+                    continue
+                rows, events, you = snapshot_parts(world, view, car, watcher, self._feed)
+                if with_scores and you is not None:
+                    try:
+                        you["score"] = metrics.individual(car)
+                    except Exception:
+                        log.exception("room %s: metrics.individual failed", self.code)
+                conn.send(encoder.encode(rows, events, you, extra))
+            except ProtocolError:
+                # a view too crowded for one frame: this member misses the tick, the room
+                # goes on (logged once a room, not twenty times a second)
+                if not self._too_big_logged:
+                    self._too_big_logged = True
+                    log.error("room %s: a snapshot exceeds the frame limit; skipped", self.code)
 
     # ---- the end of a round ------------------------------------------------------------
 

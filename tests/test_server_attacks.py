@@ -580,3 +580,28 @@ def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
     assert all(entry["connected"] for entry in sent["players"])
     assert sent["players_more"] == len(players) - len(sent["players"]) > 0
     assert len(sent["players"]) <= p.MAX_ROOM_MEMBERS
+
+
+def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> None:
+    from server.round import Room
+
+    sent: list[bytes] = []
+
+    class Conn:
+        def send(self, data: bytes) -> bool:
+            sent.append(data)
+            return True
+
+        def close(self, code: int, reason: str) -> None:
+            pass
+
+    room = Room("KX7PQ", clock=lambda: 0.0, scenario="x", world_factory=fake_factory)
+    host = room.join("Host", "host", Conn())
+    room.handle(host, {"type": "host", "command": "start"})
+    room.world.add_bots(6000)  # the whole ring for the host: far more than a frame holds
+    tick = room.world.tick
+    sent.clear()
+    for _ in range(3):
+        room.step()
+    assert room.world.tick == tick + 3 and room.phase == "driving"
+    assert not any(p.decode(frame)["type"] == "snapshot" for frame in sent)
