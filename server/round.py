@@ -54,6 +54,7 @@ TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enoug
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
 HISTORY_ROUNDS = 40  # earlier rounds a debrief compares with: bounds its size (64 KiB frames)
+MAX_INCIDENTS = 20  # incidents a host may have on the road at once
 VOTE_ANNOUNCE_TICKS = 4  # in a large council, votes are announced at most 5 times a second
 VOTE_ANNOUNCE_MEMBERS = 40  # up to this many members, every vote is announced at once
 ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait for analysis
@@ -687,6 +688,13 @@ class Room:
 
     def _cmd_incident(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("driving", "paused")
+        road = self.world.road() if hasattr(self.world, "road") else {}
+        if len(road.get("incidents", ())) >= MAX_INCIDENTS:
+            # each one is drawn from the `room` message: thousands would not fit a frame
+            raise ProtocolError(
+                "bad_state",
+                f"the road already has {MAX_INCIDENTS} incidents; wait for one to clear",
+            )
         lanes = int(self.world.lanes)
         lane = int(msg.get("lane", 0))
         if lane >= lanes:

@@ -605,3 +605,32 @@ def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> Non
         room.step()
     assert room.world.tick == tick + 3 and room.phase == "driving"
     assert not any(p.decode(frame)["type"] == "snapshot" for frame in sent)
+
+
+def test_a_host_cannot_pile_up_incidents_past_what_a_room_message_carries() -> None:
+    from server.round import MAX_INCIDENTS, Room, default_world_factory
+
+    sent: list[bytes] = []
+
+    class Conn:
+        def send(self, data: bytes) -> bool:
+            sent.append(data)
+            return True
+
+        def close(self, code: int, reason: str) -> None:
+            pass
+
+    room = Room(
+        "KX7PQ",
+        clock=lambda: 0.0,
+        scenario="open-road",
+        bots=5,
+        world_factory=default_world_factory,
+    )
+    host = room.join("Host", "host", Conn())
+    room.handle(host, {"type": "host", "command": "start"})
+    for i in range(MAX_INCIDENTS + 5):
+        room.handle(host, {"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i})
+    assert len(room.world.road()["incidents"]) == MAX_INCIDENTS
+    errors = [m for m in map(p.decode, sent) if m["type"] == "error"]
+    assert len(errors) == 5 and all(e["code"] == "bad_state" for e in errors)
