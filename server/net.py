@@ -106,7 +106,7 @@ class Limits:
     costly_total_burst: float = 40.0
     analyses_waiting: int = 8  # rounds waiting for (or in) analysis, server-wide
     driving_rooms_per_address: int = 40  # rooms started from one address and not yet over
-    handshakes_per_address: int = 32  # sockets from one address still in the opening handshake
+    handshakes_per_address: int = 64  # sockets from one address still in the opening handshake
     open_timeout: float = 5.0  # seconds a socket may take to finish its opening handshake
 
 
