@@ -6,6 +6,10 @@ worker), so there are no threads and no locks: incoming frames are validated wit
 writer task drains. When the socket drops it tells the app, waits with growing backoff and
 connects again, and — once it holds a room code and a token — opens with a `join` carrying
 the token so the server hands the player's car back.
+
+A hostile or broken server must not crash or grow the client (docs/protocol.md, "Limits"):
+frames that fail validation are dropped and counted, and a server that keeps sending them,
+floods PINGs, or stops reading what the client sends is left with a sentence saying why.
 """
 
 from __future__ import annotations
