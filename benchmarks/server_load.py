@@ -81,6 +81,9 @@ async def _serve(
         joins_per_second=1000.0,
         max_rooms=10_000,
         connections_per_address=100_000,  # every remote player comes from 127.0.0.1 here
+        costly_burst=100_000,  # …and every host starts its room from there
+        costly_total_burst=100_000,
+        driving_rooms_per_address=100_000,
     )
     server = GameServer(limits=limits)
     await server.start(host, port)

@@ -6,6 +6,10 @@ worker), so there are no threads and no locks: incoming frames are validated wit
 writer task drains. When the socket drops it tells the app, waits with growing backoff and
 connects again, and — once it holds a room code and a token — opens with a `join` carrying
 the token so the server hands the player's car back.
+
+A hostile or broken server must not crash or grow the client (docs/protocol.md, "Limits"):
+frames that fail validation are dropped and counted, and a server that keeps sending them,
+floods PINGs, or stops reading what the client sends is left with a sentence saying why.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.frames import Frame, Opcode
 
 from shared.protocol import (
     CLIENT_MESSAGES,
@@ -33,6 +38,50 @@ BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 FATAL_ERRORS = frozenset({"protocol", "kicked", "no_room", "room_closed", "full", "bad_code"})
 """Server error codes after which reconnecting would only fail again."""
+
+BAD_FRAMES_BURST = 20.0
+BAD_FRAMES_PER_SECOND = 1.0
+"""Frames the client cannot accept that it forgives (a burst, then one a second); a server
+that keeps sending more is left with a message saying so."""
+
+PINGS_BURST = 40.0
+PINGS_PER_SECOND = 5.0
+"""Websocket PINGs from the server that the client answers; a PING flood is left."""
+
+STUCK_BYTES = 1024 * 1024
+STUCK_SECONDS = 3.0
+"""Unsent bytes (PONGs, inputs) that may stay queued for a server that does not read them."""
+
+
+class Allowance:
+    """A token bucket on the loop's clock: `rate` a second up to `burst`; spend() takes one."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp: float | None = None
+
+    def spend(self, now: float) -> bool:
+        if self.stamp is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class GuardedClientConnection(ClientConnection):
+    """A websockets client connection that reports each PING the server sends (the library
+    answers them itself, so a flood of them would otherwise only grow our write buffer)."""
+
+    on_ping: Callable[[], None] | None = None
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING and self.on_ping is not None:
+            self.on_ping()
+        super().process_event(event)
+
 
 OnMessage = Callable[[dict[str, Any]], None]
 OnStatus = Callable[[str, str], None]  # (state, human sentence)
@@ -66,6 +115,9 @@ class Connection:
         self.fatal: str | None = None
         self.attempts = 0
         self.ever_connected = False
+        self.bad_frames = 0  # frames from the server that failed validation (dropped)
+        self.failed_handlers = 0  # valid frames whose handling raised (dropped)
+        self.server_pings = 0
 
     @property
     def connected(self) -> bool:
@@ -110,6 +162,7 @@ class Connection:
                     ping_interval=5,
                     ping_timeout=5,
                     close_timeout=1,
+                    create_connection=GuardedClientConnection,
                 ) as ws:
                     failures = 0
                     await self._session(ws)
@@ -145,25 +198,68 @@ class Connection:
         self.ever_connected = True
         self._on_status("connected", f"Connected to {self.url}")
         writer = asyncio.create_task(self._write(ws))
+        watcher = asyncio.create_task(self._watch(ws))
+        loop = asyncio.get_running_loop()
+        bad = Allowance(BAD_FRAMES_PER_SECOND, BAD_FRAMES_BURST)
+        pings = Allowance(PINGS_PER_SECOND, PINGS_BURST)
+
+        def on_ping() -> None:
+            self.server_pings += 1
+            if not pings.spend(loop.time()) and self.fatal is None:
+                self.fatal = "the server floods this client with pings; left it"
+                ws.transport.abort()
+
+        if isinstance(ws, GuardedClientConnection):
+            ws.on_ping = on_ping
         try:
             async for frame in ws:
                 try:
                     msg = parse_server_frame(frame)
                 except ProtocolError as exc:
+                    self.bad_frames += 1
+                    if not bad.spend(loop.time()):
+                        self.fatal = (
+                            f"the server keeps sending messages this client cannot read ({exc})"
+                        )
+                        await ws.close()
+                        return
                     self._on_status("connected", f"Ignored a bad message from the server: {exc}")
                     continue
                 if msg["type"] == "error" and msg["code"] in FATAL_ERRORS:
                     self.fatal = msg["message"]
                 if msg["type"] == "bye":
                     self.fatal = msg["reason"] or "the server said goodbye"
-                self._on_message(msg)
+                try:
+                    self._on_message(msg)
+                except Exception:  # a handler's bug must not end the connection
+                    self.failed_handlers += 1
                 if self.fatal is not None:
                     await ws.close()
                     return
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            for task in (writer, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _watch(self, ws: ClientConnection, every: float = 0.25) -> None:
+        """Leave a server that does not read what we send (PONGs pile up in our buffer)."""
+        loop = asyncio.get_running_loop()
+        since: float | None = None
+        while True:
+            await asyncio.sleep(every)
+            transport = ws.transport
+            if transport is None or transport.is_closing():
+                return
+            if transport.get_write_buffer_size() <= STUCK_BYTES:
+                since = None
+                continue
+            now = loop.time()
+            since = now if since is None else since
+            if now - since >= STUCK_SECONDS:
+                self.fatal = "the server stopped reading what this client sends; left it"
+                transport.abort()
+                return
 
     async def _write(self, ws: ClientConnection) -> None:
         while True:

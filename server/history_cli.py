@@ -7,6 +7,7 @@ that is not an Interlane history), never a traceback.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,28 @@ def _printable(text: Any, width: int) -> str:
     return clean if len(clean) <= width else clean[: width - 1] + "…"
 
 
+def quiet_broken_pipe(run: Any) -> Any:
+    """`interlane history | head`: a reader that stops early is not an error (no traceback).
+
+    As the Python documentation advises for SIGPIPE, stdout is pointed at devnull so that the
+    interpreter's final flush does not fail again."""
+
+    def wrapped(args: Any) -> int:
+        try:
+            code = int(run(args))
+            sys.stdout.flush()
+            return code
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return 0
+
+    wrapped.__doc__ = run.__doc__
+    return wrapped
+
+
+@quiet_broken_pipe
 def run_history(args: Any) -> int:
     try:
         with Store(getattr(args, "db", None)) as store:
@@ -79,6 +102,7 @@ def _complete(store: Store, game_id: int, data: dict[str, Any]) -> None:
         previous.append(r["debrief"])
 
 
+@quiet_broken_pipe
 def run_report(args: Any) -> int:
     fmt = getattr(args, "format", "md") or "md"
     try:

@@ -7,6 +7,13 @@ connection is closed with 1008. Sending never waits: a client whose socket buffe
 full from earlier frames is skipped for this tick (it gets the next snapshot instead), so
 one slow laptop cannot hold up a room.
 
+Limits count what a message costs, not only how many there are (docs/protocol.md, "Limits"):
+websocket PINGs spend the same allowance as messages; a connection whose unsent bytes stay
+over `Limits.stuck_bytes` (PONGs to a flood, say) for `stuck_seconds` is dropped; host
+commands that build a world or start an analysis spend a smaller per-address budget; the
+analyses waiting for a process are bounded; handshakes still in progress and rooms driving
+are counted per address.
+
 One `GameServer` runs in one asyncio loop. One `Ticker` steps every 10 ms and each step
 ticks one of five groups of rooms, so every room ticks at 20 Hz while the server's work and
 its bursts of snapshots are spread evenly over the 50 ms period; in tests `advance(n)` steps
@@ -41,7 +48,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import CloseCode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN
 
 from server.rooms import Member, Registry, RosterError
@@ -86,6 +93,27 @@ class Limits:
     max_rooms: int = 2000
     ping_interval: float = 5.0
     ping_timeout: float = 10.0
+    # a connection whose unsent bytes stay above this for `stuck_seconds` is dropped, whatever
+    # filled its buffer (PONGs to a PING flood, frames to a client that never reads)
+    stuck_bytes: int = 1024 * 1024
+    stuck_seconds: float = 3.0
+    # host commands that build a world or start an analysis (COSTLY_COMMANDS), per address
+    costly_per_second: float = 1.0
+    costly_burst: float = 20.0
+    # …and server-wide: a 200-bot world takes 15–30 ms to build on the loop (measured on a
+    # busy 2-core machine), so ten a second is at most a third of the loop's time
+    costly_total_per_second: float = 10.0
+    costly_total_burst: float = 40.0
+    analyses_waiting: int = 8  # rounds waiting for (or in) analysis, server-wide
+    driving_rooms_per_address: int = 40  # rooms started from one address and not yet over
+    handshakes_per_address: int = 64  # sockets from one address still in the opening handshake
+    open_timeout: float = 5.0  # seconds a socket may take to finish its opening handshake
+
+
+COSTLY_COMMANDS = frozenset({"start", "end", "next", "bots"})
+"""Host commands that build a world (start after a council, next, bots add cars) or start a
+round's analysis and save (end): each is worth hundreds of ordinary messages."""
+DRIVING_PHASES = ("driving", "paused")
 
 
 class Bucket:
@@ -116,9 +144,16 @@ def binary_frame_header(size: int) -> bytes:
 class Client:
     """One websocket connection, as rooms see it (`send`, `close`) plus its abuse score."""
 
-    def __init__(self, ws: ServerConnection, limits: Limits, now: float) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        limits: Limits,
+        now: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ws = ws
         self.limits = limits
+        self.clock = clock
         self.bucket = Bucket(limits.messages_per_second, limits.message_burst, now)
         self.abuse = 0.0
         self.abuse_stamp = now
@@ -127,6 +162,8 @@ class Client:
         self.skipped = 0
         self.bytes_sent = 0
         self.closing = False
+        self.pings = 0
+        self.stuck_since: float | None = None  # loop time the write buffer went over the bound
 
     def send(self, data: bytes) -> bool:
         """Queue one binary message without waiting; False if the client was skipped.
@@ -157,6 +194,33 @@ class Client:
             self.closing = True
             asyncio.get_running_loop().create_task(self.ws.close(code, reason))
 
+    def stuck(self, now: float) -> bool:
+        """Whether the unsent bytes have stayed over the bound for too long (`now`: loop time).
+
+        A close frame would wait behind those bytes, so the caller aborts the socket instead.
+        """
+        transport = self.ws.transport
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() <= self.limits.stuck_bytes:
+            self.stuck_since = None
+            return False
+        if self.stuck_since is None:
+            self.stuck_since = now
+        return now - self.stuck_since >= self.limits.stuck_seconds
+
+    def on_ping(self) -> None:
+        """A websocket PING arrived (the library has already queued its PONG): it spends the
+        message allowance like any message, so a PING flood is closed like a message flood."""
+        self.pings += 1
+        if self.closing:
+            # told to close, still pinging: the close frame would wait behind their PONGs
+            self.ws.transport.abort()
+            return
+        now = self.clock()
+        if not self.bucket.take(now) and self.strike(now, 0.5):
+            self.close(CloseCode.POLICY_VIOLATION, "too many pings")
+
     def strike(self, now: float, points: float = 1.0) -> bool:
         """Add abuse points; True when the connection has earned a close."""
         self.abuse = max(0.0, self.abuse - (now - self.abuse_stamp) * self.limits.abuse_decay)
@@ -167,6 +231,35 @@ class Client:
     def reply_error(self, code: str, message: str, now: float) -> None:
         if self.errors_sent.take(now):
             self.send(encode(error(code, message)))
+
+
+class GuardedConnection(ServerConnection):
+    """A websockets server connection that reports PINGs and counts unfinished handshakes.
+
+    websockets answers every PING with a PONG inside the library, so without this hook a PING
+    flood costs nothing to send and an unbounded write buffer to answer. The handshake count
+    is taken as soon as the socket is accepted, before the client has said anything, so that
+    sockets left half-open from one address cannot hold every file descriptor.
+    """
+
+    guard: GameServer | None = None
+    on_ping: Callable[[], None] | None = None
+    handshake_address: str | None = None  # set while this socket counts as a handshake
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.guard is not None:
+            self.guard.handshake_began(self, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.guard is not None:
+            self.guard.handshake_ended(self)
+        super().connection_lost(exc)
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING and self.on_ping is not None:
+            self.on_ping()
+        super().process_event(event)
 
 
 def default_analysis_workers() -> int:
@@ -290,7 +383,17 @@ class GameServer:
         # where each round's analysis ran: "process", or "thread" (no pool, or a fallback)
         self.analyses: dict[str, int] = {"process": 0, "thread": 0}
         self._joins: dict[str, Bucket] = {}
+        self._costly: dict[str, Bucket] = {}  # per address: COSTLY_COMMANDS
+        self._costly_total = Bucket(
+            self.limits.costly_total_per_second, self.limits.costly_total_burst, clock()
+        )
         self._per_address: dict[str, int] = {}
+        self._handshakes: dict[str, int] = {}  # per address: sockets still in the handshake
+        self.handshakes_refused = 0
+        self._started_from: dict[str, str] = {}  # room code → address of its last `start`
+        self.analyses_waiting = 0  # rounds handed to `offload` and not yet back
+        self.stuck_closed = 0  # connections dropped for a write buffer that stayed full
+        self._watch_task: asyncio.Task[None] | None = None
         self.room_failures: dict[str, int] = {}
         self.clients: set[Client] = set()
         # seconds each room's tick took, recent ones: the load benchmark's per-room figure
@@ -307,6 +410,13 @@ class GameServer:
         self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
     ) -> GameServer:
         self._loop = asyncio.get_running_loop()
+        guard = self
+
+        def guarded(*args: Any, **kwargs: Any) -> GuardedConnection:
+            connection = GuardedConnection(*args, **kwargs)
+            connection.guard = guard
+            return connection
+
         self._server = await serve(
             self._handle,
             host,
@@ -320,10 +430,49 @@ class GameServer:
             close_timeout=2,
             process_request=self._process_request,
             server_header=SERVER_NAME,
+            open_timeout=self.limits.open_timeout,
+            create_connection=guarded,
         )
         if not self.manual:
             self._tick_task = self._loop.create_task(self.ticker.run())
+        self._watch_task = self._loop.create_task(self._watch_buffers())
         return self
+
+    async def _watch_buffers(self, every: float = 0.25) -> None:
+        """Drop connections whose unsent bytes stay over the bound (real time, any mode)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            now = loop.time()
+            for client in list(self.clients):
+                if client.stuck(now):
+                    self.stuck_closed += 1
+                    client.closing = True
+                    transport = client.ws.transport
+                    log.info("dropping a connection that does not read what it is sent")
+                    transport.abort()
+
+    def handshake_began(self, connection: GuardedConnection, transport: Any) -> None:
+        """A socket was accepted: count it against its address until its handshake ends."""
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        if self._handshakes.get(address, 0) >= self.limits.handshakes_per_address:
+            self.handshakes_refused += 1
+            transport.abort()  # no log line: a flood of these must not flood the log
+            return
+        self._handshakes[address] = self._handshakes.get(address, 0) + 1
+        connection.handshake_address = address
+
+    def handshake_ended(self, connection: GuardedConnection) -> None:
+        address = connection.handshake_address
+        if address is None:
+            return
+        connection.handshake_address = None
+        left = self._handshakes.get(address, 1) - 1
+        if left > 0:
+            self._handshakes[address] = left
+        else:
+            self._handshakes.pop(address, None)
 
     @property
     def port(self) -> int:
@@ -333,6 +482,8 @@ class GameServer:
     async def stop(self, reason: str = "the server is shutting down") -> None:
         """Tell every client `bye`, close every connection cleanly, stop ticking."""
         self.ticker.stop()
+        if self._watch_task is not None:
+            self._watch_task.cancel()
         if self._tick_task is not None:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -382,16 +533,31 @@ class GameServer:
                 times.append(time.perf_counter() - began)
                 if deadline is not None:
                     latencies.append(clock() - deadline)
-            except Exception:
-                log.exception("room %s failed its tick", room.code)
-                failures = self.room_failures.get(room.code, 0) + 1
-                self.room_failures[room.code] = failures
-                if failures >= 3:
-                    self._close_room(room, "this room failed and was closed")
+            except Exception as exc:
+                self._room_failed(room, exc)
                 continue
+            if self.room_failures:
+                self.room_failures.pop(room.code, None)
             if room.empty:
                 self._close_room(room, "")
         self.tick_cpu_times.append(time.thread_time() - cpu_began)
+
+    def _room_failed(self, room: Room, exc: Exception) -> None:
+        """A room's tick raised. The first failures are logged (not every tick's: a broken
+        round would fill the log); after three in a row a driving round is paused and its
+        host told why, so the room, its members and its earlier rounds stay; only a room that
+        keeps failing while paused is closed."""
+        failures = self.room_failures.get(room.code, 0) + 1
+        self.room_failures[room.code] = failures
+        if failures <= 3 or failures % 200 == 0:
+            log.error("room %s failed its tick (%d in a row)", room.code, failures, exc_info=exc)
+        if failures >= 3 and room.phase == "driving":
+            room.phase = "paused"
+            with contextlib.suppress(Exception):
+                room.tell_host(f"The round hit an error and was paused ({type(exc).__name__}).")
+                room.announce()
+        elif failures >= 6:
+            self._close_room(room, "this room failed and was closed")
 
     def _close_room(self, room: Room, reason: str) -> None:
         room.closed = True
@@ -403,11 +569,16 @@ class GameServer:
         self.registry.remove(room.code)
         self._group_of.pop(room.code, None)
         self.room_failures.pop(room.code, None)
+        self._started_from.pop(room.code, None)
 
     def offload(self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]):
         """Run slow end-of-round work on the worker thread; `done` comes back on the loop."""
         loop = self._loop
         assert loop is not None
+
+        def back(result: Any, exc: BaseException | None) -> None:
+            self.analyses_waiting -= 1
+            done(result, exc)
 
         def finished(future: Any) -> None:
             if future.cancelled():
@@ -415,12 +586,13 @@ class GameServer:
             exc = future.exception()
             result = None if exc is not None else future.result()
             with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(done, result, exc)
+                loop.call_soon_threadsafe(back, result, exc)
 
+        self.analyses_waiting += 1
         try:
             self._worker.submit(job).add_done_callback(finished)
         except RuntimeError as exc:  # shutting down
-            done(None, exc)
+            back(None, exc)
 
     def _analysis_pool(self) -> ProcessPoolExecutor | None:
         """The analysis processes, started on first use; None once the server stops."""
@@ -496,6 +668,8 @@ class GameServer:
     # ---- connections -----------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
+        if isinstance(ws, GuardedConnection):
+            self.handshake_ended(ws)
         peer = ws.remote_address
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
         if self._per_address.get(address, 0) >= self.limits.connections_per_address:
@@ -503,7 +677,9 @@ class GameServer:
             await ws.close(CloseCode.POLICY_VIOLATION, "too many connections")
             return
         self._per_address[address] = self._per_address.get(address, 0) + 1
-        client = Client(ws, self.limits, self.clock())
+        client = Client(ws, self.limits, self.clock(), self.clock)
+        if isinstance(ws, GuardedConnection):
+            ws.on_ping = client.on_ping
         self.clients.add(client)
         state: dict[str, Any] = {"room": None, "member": None}
         try:
@@ -576,7 +752,55 @@ class GameServer:
             or member.conn is not client
         ):
             raise ProtocolError("not_joined", "create or join a room first")
+        if kind == "host" and member.is_host:
+            self._check_cost(msg["command"], room, address)
         room.handle(member, msg)
+        if kind == "host" and room.phase in DRIVING_PHASES and msg["command"] == "start":
+            self._started_from[room.code] = address
+
+    def _check_cost(self, command: str, room: Room, address: str) -> None:
+        """Refuse a host command the server cannot afford now (its own budget, per address)."""
+        if (
+            command == "end"
+            and room.phase in DRIVING_PHASES
+            and self.analyses_waiting >= self.limits.analyses_waiting
+        ):
+            raise ProtocolError(
+                "busy",
+                "the server is still analysing other rounds; end this one in a moment "
+                "(it also ends by itself when its time is up)",
+            )
+        if command == "start" and room.phase not in DRIVING_PHASES:
+            driving = sum(
+                1
+                for code, source in self._started_from.items()
+                if source == address
+                and code != room.code
+                and (other := self.registry.get(code)) is not None
+                and other.phase in DRIVING_PHASES
+            )
+            if driving >= self.limits.driving_rooms_per_address:
+                raise ProtocolError(
+                    "busy", "too many rounds are driving from your address; end one first"
+                )
+        if command in COSTLY_COMMANDS:
+            now = self.clock()
+            bucket = self._costly.get(address)
+            if bucket is None:
+                if len(self._costly) > 10_000:
+                    self._costly.clear()
+                bucket = self._costly[address] = Bucket(
+                    self.limits.costly_per_second, self.limits.costly_burst, now
+                )
+            if not bucket.take(now):
+                raise ProtocolError(
+                    "rate_limited",
+                    "too many rounds started, ended or skipped from your address; wait a bit",
+                )
+            if not self._costly_total.take(now):
+                raise ProtocolError(
+                    "busy", "the server is starting many rounds right now; try again in a moment"
+                )
 
     def _join_allowed(self, address: str) -> bool:
         now = self.clock()

@@ -34,7 +34,14 @@ from server.feed import FeedCoalescer, feed_text, shock_incident_text
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
 from shared.conventions import Rulebook, default_rulebook, make_rulebook
-from shared.protocol import MAX_CHAT_CHARS, ProtocolError, clean_text, encode, error
+from shared.protocol import (
+    MAX_CHAT_CHARS,
+    MAX_ROOM_MEMBERS,
+    ProtocolError,
+    clean_text,
+    encode,
+    error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,11 @@ REPLAY_COOLDOWN_S = 5.0  # a round's inputs are tens of kB: one copy per member 
 TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
 RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a second
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
+HISTORY_ROUNDS = 40  # earlier rounds a debrief compares with: bounds its size (64 KiB frames)
+MAX_INCIDENTS = 20  # incidents a host may have on the road at once
+VOTE_ANNOUNCE_TICKS = 4  # in a large council, votes are announced at most 5 times a second
+VOTE_ANNOUNCE_MEMBERS = 40  # up to this many members, every vote is announced at once
+ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait for analysis
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 
 
@@ -295,6 +307,10 @@ class Room:
         self._replay_error = "there is no finished round to replay yet"
         self._replays_sent: dict[int, float] = {}
         self.history: list[dict[str, Any]] = []  # previous rounds' debriefs (learning curve)
+        self.analysing = 0  # rounds of this room handed to `offload` and not yet back
+        self._vote_announced = -VOTE_ANNOUNCE_TICKS  # tick (in the phase) of the last one
+        self._vote_due = False  # a vote waits to be announced
+        self._too_big_logged = False
         self.closed = False
         self._controls: dict[int, list[tuple[str, Any]]] = {}
         self._feed: list[dict[str, Any]] = []
@@ -371,7 +387,16 @@ class Room:
 
     def announce(self) -> None:
         """Tell everyone the room's state (phase, roster, rulebook): on every change."""
-        self.send_all(self.room_message())
+        data = fit_room_message(self.room_message())
+        for member in self.roster.connected():
+            assert member.conn is not None
+            member.conn.send(data)
+
+    def tell_host(self, text: str) -> None:
+        """A `notice` for the host alone (why something they asked for did not happen)."""
+        host = self.host
+        if host is not None:
+            self.send(host, {"type": "notice", "text": text})
 
     # ---- membership ------------------------------------------------------------------
 
@@ -381,6 +406,10 @@ class Room:
             raise RosterError("finished", "this room has finished")
         if self.locked and role != "host":
             raise RosterError("locked", "the host has locked this room")
+        if len(self.roster) >= MAX_ROOM_MEMBERS:
+            raise RosterError(
+                "full", f"this room is full ({MAX_ROOM_MEMBERS} players and spectators)"
+            )
         car_wanted = role == "player" if wants_car is None else wants_car
         member = self.roster.add(name, role, conn, car_wanted)
         self.send(
@@ -541,7 +570,20 @@ class Room:
             if council_mod is not None and isinstance(exc, council_mod.CouncilError):
                 raise ProtocolError(exc.code, exc.message) from None
             raise
-        self.announce()
+        self._announce_vote()
+
+    def _announce_vote(self) -> None:
+        """A vote changes the council's state for everyone: announce it now — unless the room
+        is large and a vote was announced in the last VOTE_ANNOUNCE_TICKS ticks, then on the
+        tick that ends that wait (`step`). A hundred members voting at once is then a few
+        `room` messages a second, not one per vote to each of them."""
+        small = len(self.roster) <= VOTE_ANNOUNCE_MEMBERS
+        if small or self._ticks_in_phase - self._vote_announced >= VOTE_ANNOUNCE_TICKS:
+            self._vote_announced = self._ticks_in_phase
+            self._vote_due = False
+            self.announce()
+        else:
+            self._vote_due = True
 
     # ---- host commands ---------------------------------------------------------------
 
@@ -583,6 +625,10 @@ class Room:
 
     def _cmd_end(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("driving", "paused", "council")
+        if self.phase != "council" and self.analysing >= ANALYSES_PER_ROOM:
+            raise ProtocolError(
+                "busy", "the last round is still being analysed; end this one in a moment"
+            )
         if self.phase == "council":
             self._end_council()
         else:
@@ -635,6 +681,13 @@ class Room:
 
     def _cmd_incident(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("driving", "paused")
+        road = self.world.road() if hasattr(self.world, "road") else {}
+        if len(road.get("incidents", ())) >= MAX_INCIDENTS:
+            # each one is drawn from the `room` message: thousands would not fit a frame
+            raise ProtocolError(
+                "bad_state",
+                f"the road already has {MAX_INCIDENTS} incidents; wait for one to clear",
+            )
         lanes = int(self.world.lanes)
         lane = int(msg.get("lane", 0))
         if lane >= lanes:
@@ -730,6 +783,7 @@ class Room:
         self.seconds = float(self.plan.seconds or DEFAULT_COUNCIL_SECONDS)
         self.phase = "council"
         self._ticks_in_phase = 0
+        self._vote_announced, self._vote_due = -VOTE_ANNOUNCE_TICKS, False
         self.announce()
 
     def _end_council(self) -> None:
@@ -793,6 +847,8 @@ class Room:
                 self.council.leave(member.player)
             self._ensure_host()
             self.announce()
+        if not self.roster.connected():
+            return  # nobody is watching: the round waits (its members may rejoin)
         if self.phase == "driving":
             self._drive()
         elif self.phase == "council" and self.council is not None:
@@ -800,7 +856,10 @@ class Room:
             if self.council.advance(DT):
                 self._end_council()
             elif self._ticks_in_phase % ROOM_EVERY_TICKS == 0:
+                self._vote_due = False
                 self.announce()
+            elif self._vote_due:
+                self._announce_vote()
 
     def _drive(self) -> None:
         world = self.world
@@ -908,19 +967,26 @@ class Room:
             car = member.car
             watcher = member.role in WATCHERS
             extra = extra_team if team_for_players or watcher else None
-            if car is None and (watcher or team_for_players):
-                if whole is None:
-                    rows, events, _ = snapshot_parts(world, view, None, True, self._feed)
-                    whole = encoder.encode(rows, events, None, extra_team)
-                conn.send(whole)
-                continue
-            rows, events, you = snapshot_parts(world, view, car, watcher, self._feed)
-            if with_scores and you is not None:
-                try:
-                    you["score"] = metrics.individual(car)
-                except Exception:
-                    log.exception("room %s: metrics.individual failed", self.code)
-            conn.send(encoder.encode(rows, events, you, extra))
+            try:
+                if car is None and (watcher or team_for_players):
+                    if whole is None:
+                        rows, events, _ = snapshot_parts(world, view, None, True, self._feed)
+                        whole = encoder.encode(rows, events, None, extra_team)
+                    conn.send(whole)
+                    continue
+                rows, events, you = snapshot_parts(world, view, car, watcher, self._feed)
+                if with_scores and you is not None:
+                    try:
+                        you["score"] = metrics.individual(car)
+                    except Exception:
+                        log.exception("room %s: metrics.individual failed", self.code)
+                conn.send(encoder.encode(rows, events, you, extra))
+            except ProtocolError:
+                # a view too crowded for one frame: this member misses the tick, the room
+                # goes on (logged once a room, not twenty times a second)
+                if not self._too_big_logged:
+                    self._too_big_logged = True
+                    log.error("room %s: a snapshot exceeds the frame limit; skipped", self.code)
 
     # ---- the end of a round ------------------------------------------------------------
 
@@ -930,6 +996,7 @@ class Room:
         self._controls.clear()
         self.announce()
         job = self._debrief_job()
+        self.analysing += 1
         self.offload(job, self._debrief_ready)
 
     def _debrief_job(self) -> Callable[[], dict[str, Any]]:
@@ -941,7 +1008,7 @@ class Room:
         observers = dict(self.observers)
         events = list(self.round_events)
         names = {m.car: m.name for m in self.roster if m.car is not None}
-        previous = list(self.history)
+        previous = list(self.history[-HISTORY_ROUNDS:])
         log_copy = list(world.log)
         self._replay_frame = None
         self._replay_error = "this round is still being analysed; ask again in a moment"
@@ -1008,24 +1075,30 @@ class Room:
             payload["title"] = plan.title
             gid = game_id
             if store is not None:
-                if gid is None:
-                    gid = store.create_game(code, program or plan.scenario, host_name)
-                store.save_round(
-                    gid,
-                    round_no,
-                    plan.scenario,
-                    seed,
-                    rulebook,
-                    bots,
-                    mix,
-                    log_copy,
-                    metrics,
-                    events,
-                    payload,
-                    names=names,
-                    ticks=ticks,
-                    scenario_doc=scenario_doc,
-                )
+                try:
+                    if gid is None:
+                        gid = store.create_game(code, program or plan.scenario, host_name)
+                    store.save_round(
+                        gid,
+                        round_no,
+                        plan.scenario,
+                        seed,
+                        rulebook,
+                        bots,
+                        mix,
+                        log_copy,
+                        metrics,
+                        events,
+                        payload,
+                        names=names,
+                        ticks=ticks,
+                        scenario_doc=scenario_doc,
+                    )
+                except Exception as exc:
+                    # a full disk must not cost the room its debrief: it is shown (and kept
+                    # here for replay) marked as not saved; the next round tries again
+                    log.error("room %s: round %d was not saved: %s", code, round_no, exc)
+                    payload["not_saved"] = save_failure(exc)
             payload["_game_id"] = gid
             with contextlib.suppress(ProtocolError):  # too long for a frame: no remote replay
                 payload["_replay_frame"] = encode(replay)
@@ -1035,6 +1108,7 @@ class Room:
 
     def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
         """Back on the room's thread: the round is saved; now everyone gets the debrief."""
+        self.analysing = max(0, self.analysing - 1)
         if exc is not None or payload is None:
             log.error("room %s: debrief failed: %r", self.code, exc)
             self._replay_error = "this round's analysis failed, so it cannot be replayed"
@@ -1048,6 +1122,7 @@ class Room:
             self._replay_frame = payload.pop("_replay_frame", None)
             self._replays_sent.clear()
             self.history.append(payload)
+            del self.history[:-HISTORY_ROUNDS]
             if self._replay_frame is None:
                 self._replay_error = (
                     "this round is too long to send for a replay here; the host can replay it"
@@ -1066,3 +1141,45 @@ class Room:
                 "error": "this round's debrief is too large to send",
             }
             self.send_all(self.last_debrief)
+        if payload.get("not_saved"):  # after the debrief, so the toast is not lost in a switch
+            self.tell_host(f"Round {payload.get('round')} was not saved: {payload['not_saved']}")
+
+
+def save_failure(exc: BaseException) -> str:
+    """Why a round could not be saved, in a few words for the host ("database or disk is
+    full"), without the file's path or a traceback."""
+    text = str(exc).strip() or type(exc).__name__
+    return text[:160]
+
+
+def fit_room_message(message: dict[str, Any]) -> bytes:
+    """The `room` message encoded within the frame limit, whatever the room holds.
+
+    The member cap keeps the roster well inside a frame; should the council's vote list or
+    long names still push it over, the per-member votes go first (the tallies stay), then the
+    roster is cut to the members a screen needs most (host, connected players) with
+    `players_more` counting the rest — never an exception inside a room's tick. A client
+    refuses a roster longer than the cap, so it is never sent one.
+    """
+    players = sorted(
+        message.get("players", []),
+        key=lambda p: (p.get("role") != "host", not p.get("connected"), p.get("id", 0)),
+    )
+    if len(players) > MAX_ROOM_MEMBERS:
+        keep = MAX_ROOM_MEMBERS
+        message = {**message, "players": players[:keep], "players_more": len(players) - keep}
+    with contextlib.suppress(ProtocolError):
+        return encode(message)
+    council = message.get("council")
+    if isinstance(council, dict) and "votes" in council:
+        message = {**message, "council": {k: v for k, v in council.items() if k != "votes"}}
+        with contextlib.suppress(ProtocolError):
+            return encode(message)
+    keep = min(len(players), MAX_ROOM_MEMBERS)
+    while keep > 0:
+        keep //= 2
+        trimmed = {**message, "players": players[:keep], "players_more": len(players) - keep}
+        with contextlib.suppress(ProtocolError):
+            return encode(trimmed)
+    bare = {k: v for k, v in message.items() if k not in ("council", "ring", "intro")}
+    return encode({**bare, "players": [], "players_more": len(players)})

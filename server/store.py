@@ -232,12 +232,15 @@ class Store:
 
     def create_game(self, code: str, program_name: str, host_name: str) -> int:
         """A new game (a room's run of a program); returns its id, used by every later call."""
-        with self._lock, self._db:
-            cur = self._db.execute(
-                "INSERT INTO games (code, program, host, created) VALUES (?, ?, ?, ?)",
-                (str(code), str(program_name), str(host_name), time.time()),
-            )
-            return int(cur.lastrowid or 0)
+        try:
+            with self._lock, self._db:
+                cur = self._db.execute(
+                    "INSERT INTO games (code, program, host, created) VALUES (?, ?, ?, ?)",
+                    (str(code), str(program_name), str(host_name), time.time()),
+                )
+                return int(cur.lastrowid or 0)
+        except sqlite3.Error as exc:  # a full disk, a file made read-only…
+            raise StoreError(f"cannot start a game in {self.path.name}: {exc}") from None
 
     def save_round(
         self,
@@ -316,6 +319,8 @@ class Store:
                         )
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"cannot save round {round_no} of game {game_id}: {exc}") from None
+            except sqlite3.Error as exc:  # a full disk, a file made read-only…: the transaction
+                raise StoreError(str(exc)) from None  # was rolled back, so the next one may try
         return round_id
 
     # ---- reading ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ describes the same messages for people.
 
 from __future__ import annotations
 
+import math
 import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,10 @@ MAX_TOKEN_CHARS = 64
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1: nothing to confuse
 CODE_LENGTH = 5
 RING_SEGMENTS = 64
+MAX_ROOM_MEMBERS = 120  # players and spectators (the host included) in one room
+MAX_REPLAY_TICKS = 3 * 3600 * 20  # the longest round: three hours at 20 Hz
+MAX_WIRE_NUMBER = 1e15  # no field of any message is larger; junk beyond it is refused
+MAX_NESTING = 16  # maps and lists inside each other in one message
 
 CONTROL_ACTIONS = (
     "faster",
@@ -174,30 +179,31 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
     "room": {
         "code": Field(_STR),
         "phase": Field(_STR, choices=PHASES),
-        "players": Field(list),
+        "players": Field(list, max_len=MAX_ROOM_MEMBERS),
         "scenario": Field(_STR),
         "rulebook": Field(dict),
-        "round": Field(_INT),
-        "rounds": Field(_INT),
+        "round": Field(_INT, minimum=0),
+        "rounds": Field(_INT, minimum=0),
         "locked": Field(bool),
-        "clock": Field(_NUM),
+        "clock": Field(_NUM, minimum=0, maximum=24 * 3600),
         "council": Field(dict, required=False),
         "scoring": Field(_STR, required=False),
         "program": Field(_STR, required=False),
         "ring": Field(dict, required=False),
         "host": Field(_INT, required=False),
         "title": Field(_STR, required=False),
-        "seconds": Field(_NUM, required=False),
+        "seconds": Field(_NUM, required=False, minimum=0, maximum=24 * 3600),
         "step": Field(_INT, required=False),
         "steps": Field(_INT, required=False),
+        "players_more": Field(_INT, required=False, minimum=0),
     },
     "snapshot": {
-        "tick": Field(_INT),
-        "t": Field(_NUM),
+        "tick": Field(_INT, minimum=0),
+        "t": Field(_NUM, minimum=0),
         "you": Field(dict, required=False),
-        "cars": Field(list),
-        "ring": Field(list),
-        "events": Field(list),
+        "cars": Field(list, max_len=5000),
+        "ring": Field(list, max_len=1024),
+        "events": Field(list, max_len=1000),
         "team": Field(dict, required=False),
     },
     "debrief": {
@@ -217,13 +223,13 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
     "replay": {
         "round": Field(_INT),
         "scenario": Field(_STR),
-        "seed": Field(_INT),
+        "seed": Field(_INT, minimum=0, maximum=2**32),
         "rulebook": Field(dict),
-        "bots": Field(_INT, required=False),
+        "bots": Field(_INT, required=False, minimum=0, maximum=10_000),
         "mix": Field(dict, required=False),
-        "ticks": Field(_INT),
+        "ticks": Field(_INT, minimum=0, maximum=MAX_REPLAY_TICKS),
         "log": Field(list),
-        "names": Field(dict),
+        "names": Field(dict, max_len=MAX_ROOM_MEMBERS),
         # a scenario that is not built in: its checked TOML document (server.sim.scenario)
         "scenario_doc": Field(dict, required=False),
     },
@@ -294,9 +300,11 @@ def _check_field(kind: str, name: str, spec: Field, value: Any) -> None:
         raise ProtocolError("bad_value", f"{kind}.{name} must be one of {list(spec.choices)}")
     if isinstance(value, str) and spec.max_len is not None and len(value) > spec.max_len:
         raise ProtocolError("too_long", f"{kind}.{name} is longer than {spec.max_len} characters")
+    if isinstance(value, list | dict) and spec.max_len is not None and len(value) > spec.max_len:
+        raise ProtocolError("too_long", f"{kind}.{name} has more than {spec.max_len} entries")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value != value:  # NaN
-            raise ProtocolError("bad_value", f"{kind}.{name} must be a number")
+        if not math.isfinite(value):  # NaN, ±inf
+            raise ProtocolError("bad_value", f"{kind}.{name} must be a finite number")
         if spec.minimum is not None and value < spec.minimum:
             raise ProtocolError("bad_value", f"{kind}.{name} must be at least {spec.minimum}")
         if spec.maximum is not None and value > spec.maximum:
@@ -354,8 +362,127 @@ def parse_client_frame(frame: bytes | str) -> dict[str, Any]:
 
 
 def parse_server_frame(frame: bytes | str) -> dict[str, Any]:
-    """Decode and validate one frame from a server, so a client never trusts a bad one."""
-    return validate(decode(frame), SERVER_MESSAGES, OPEN_SERVER_MESSAGES)
+    """Decode and validate one frame from a server, so a client never trusts a bad one.
+
+    As strict as the server is with clients: besides the schema, every number anywhere in
+    the message is finite and of sane size, nesting is bounded, and the nested fields the
+    screens read (the roster, the council, the debrief's lists, car rows) have their shapes.
+    """
+    message = decode(frame)
+    _check_tree(message, message.get("type"), 0)
+    clean = validate(message, SERVER_MESSAGES, OPEN_SERVER_MESSAGES)
+    for field_name, shape in SERVER_SHAPES.get(clean["type"], {}).items():
+        if field_name in clean:
+            _check_shape(clean[field_name], shape, f"{clean['type']}.{field_name}")
+    return clean
+
+
+def _check_tree(value: Any, kind: Any, depth: int) -> None:
+    """Every number finite and below MAX_WIRE_NUMBER; maps and lists at most MAX_NESTING deep."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if not math.isfinite(value) or abs(value) > MAX_WIRE_NUMBER:
+            raise ProtocolError("bad_value", f"{kind} holds a number out of range ({value!r})")
+        return
+    if isinstance(value, dict | list):
+        if depth >= MAX_NESTING:
+            raise ProtocolError("bad_field", f"{kind} is nested too deeply")
+        for item in value.values() if isinstance(value, dict) else value:
+            _check_tree(item, kind, depth + 1)
+
+
+# Shapes of nested fields, checked by `_check_shape`: a type (int means a whole number, not a
+# bool; float any number), a one-element list (a list of that shape), a dict of field →
+# shape (a map whose listed fields, when present and not None, have those shapes; other
+# fields are kept), or ("map", key shape, value shape) for a map of uniform entries.
+_ID = int
+_NUMBER = float
+_LIST_OF_MAPS = [dict]
+COUNCIL_SHAPE: dict[str, Any] = {
+    "proposals": [{"convention": str, "option": str, "by": _ID, "votes": _ID}],
+    "tallies": ("map", str, ("map", str, _ID)),
+    "votes": [{"player": _ID, "convention": str, "option": str}],
+    "ties": ("map", str, [str]),
+    "decided": ("map", str, str),
+    "base": ("map", str, str),
+    "result": ("map", str, str),
+    "remaining": _NUMBER,
+    "over": bool,
+    "members": [_ID],
+    "host": _ID,
+}
+SERVER_SHAPES: dict[str, dict[str, Any]] = {
+    "welcome": {"scenarios": [str], "programs": [str]},
+    "room": {
+        "players": [
+            {"id": _ID, "name": str, "role": str, "car": _ID, "connected": bool},
+        ],
+        "rulebook": ("map", str, str),
+        "council": COUNCIL_SHAPE,
+    },
+    "snapshot": {
+        "cars": [[_ID]],
+        "ring": [_NUMBER],
+        "events": _LIST_OF_MAPS,
+        "you": ("map", str, object),
+        "team": ("map", str, object),
+    },
+    "debrief": {
+        "drivers": _LIST_OF_MAPS,
+        "cards": _LIST_OF_MAPS,
+        "roots": _LIST_OF_MAPS,
+        "rounds": _LIST_OF_MAPS,
+        "paths": _LIST_OF_MAPS,
+        "series": dict,
+        "road": dict,
+        "diagram": dict,
+        "team": dict,
+        "metrics": dict,
+        "rulebook": ("map", str, str),
+        "error": str,
+        "not_saved": str,
+        "title": str,
+        "duration_s": _NUMBER,
+    },
+    "replay": {
+        "log": [list],
+        "names": ("map", str, str),
+        "rulebook": ("map", str, str),
+        "mix": ("map", str, _NUMBER),
+    },
+}
+
+
+def _check_shape(value: Any, shape: Any, where: str) -> None:
+    if shape is object:
+        return
+    if isinstance(shape, type):
+        if shape is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif shape is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, shape)
+        if not ok:
+            raise ProtocolError("bad_field", f"{where} must be {shape.__name__}")
+        return
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            raise ProtocolError("bad_field", f"{where} must be a list")
+        for item in value:
+            _check_shape(item, shape[0], f"{where}[]")
+        return
+    if isinstance(shape, tuple):  # ("map", key shape, value shape)
+        if not isinstance(value, dict):
+            raise ProtocolError("bad_field", f"{where} must be a map")
+        for key, item in value.items():
+            _check_shape(key, shape[1], f"{where} key")
+            _check_shape(item, shape[2], f"{where}.{key}")
+        return
+    if not isinstance(value, dict):
+        raise ProtocolError("bad_field", f"{where} must be a map")
+    for name, inner in shape.items():
+        if value.get(name) is not None:
+            _check_shape(value[name], inner, f"{where}.{name}")
 
 
 def check_protocol_version(message: Mapping[str, Any]) -> None:

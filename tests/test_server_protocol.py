@@ -34,13 +34,13 @@ def value_for(spec: p.Field) -> st.SearchStrategy[Any]:
             hi = int(spec.maximum) if spec.maximum is not None else 2**31
             options.append(st.integers(lo, hi))
         elif kind is float:
-            options.append(
-                st.floats(spec.minimum, spec.maximum, allow_nan=False, allow_infinity=False)
-            )
+            lo = spec.minimum if spec.minimum is not None else -p.MAX_WIRE_NUMBER
+            hi = spec.maximum if spec.maximum is not None else p.MAX_WIRE_NUMBER
+            options.append(st.floats(lo, hi, allow_nan=False, allow_infinity=False))
         elif kind is str:
             options.append(st.text(max_size=min(spec.max_len or 40, 40)))
         elif kind is list:
-            options.append(st.lists(_ANY_INT, max_size=5))
+            options.append(st.lists(_ANY_INT, max_size=min(5, spec.max_len or 5)))
         elif kind is dict:
             options.append(
                 st.dictionaries(st.text(max_size=8), _ANY_INT | st.text(max_size=8), max_size=4)
@@ -48,12 +48,37 @@ def value_for(spec: p.Field) -> st.SearchStrategy[Any]:
     return _bounded(spec, st.one_of(options))
 
 
+def value_of_shape(shape: Any) -> st.SearchStrategy[Any]:
+    """Any value of a nested shape of `p.SERVER_SHAPES` (the client's checks accept it)."""
+    if shape is object or shape is dict:
+        return st.dictionaries(st.text(max_size=8), _ANY_INT | st.text(max_size=8), max_size=3)
+    if shape is float:
+        return st.floats(-1e6, 1e6, allow_nan=False) | _ANY_INT
+    if shape is int:
+        return _ANY_INT
+    if shape is str:
+        return st.text(max_size=8)
+    if shape is bool:
+        return st.booleans()
+    if shape is list:
+        return st.lists(_ANY_INT, max_size=3)
+    if isinstance(shape, list):
+        return st.lists(value_of_shape(shape[0]), max_size=3)
+    if isinstance(shape, tuple):
+        return st.dictionaries(value_of_shape(shape[1]), value_of_shape(shape[2]), max_size=3)
+    return st.fixed_dictionaries({}, optional={k: value_of_shape(v) for k, v in shape.items()})
+
+
 @st.composite
 def message(draw: st.DrawFn, kind: str, schemas: dict[str, dict[str, p.Field]]) -> dict[str, Any]:
     msg: dict[str, Any] = {"type": kind}
+    shapes = p.SERVER_SHAPES.get(kind, {}) if schemas is p.SERVER_MESSAGES else {}
     for name, spec in schemas[kind].items():
         if spec.required or draw(st.booleans()):
-            msg[name] = draw(value_for(spec))
+            if name in shapes:
+                msg[name] = draw(value_of_shape(shapes[name]))
+            else:
+                msg[name] = draw(value_for(spec))
     if kind == "control":
         if msg["action"] == "gap":
             msg["value"] = draw(st.sampled_from([1, 2, 3]))

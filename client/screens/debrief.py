@@ -354,6 +354,8 @@ class DebriefScreen(Screen[None]):
             text.append(f" · {fmt_clock(p['duration_s'])}")
         if self._finished():
             text.append(" · the program is over: thank you for driving", style="bold")
+        if isinstance(p.get("not_saved"), str):  # a full disk: shown, kept for replay, unsaved
+            text.append(f" · not saved: {plain(p['not_saved'], 80)}", style="bold red")
         self.query_one("#debrief-title", Static).update(text)
         rulebook = p.get("rulebook")
         book = Text("Rulebook this round: ", style="bold")
