@@ -339,7 +339,8 @@ class SoloRound:
 
     def _next(self, store: Any | None, won: bool) -> dict[str, Any] | None:
         """The next challenge to offer: the program's next round, else the first rung of the
-        ladder not yet won (this round counted), with how to start it."""
+        ladder after this one not yet won (then any before it; this round counted), with how
+        to start it."""
         if self.next_in_program is not None:
             r = self.next_in_program
             return {"title": r.title, "scenario": r.scenario, "how": "press n"}
@@ -352,8 +353,12 @@ class SoloRound:
                     if r.get("won") and r.get("player") == self.name
                 }
         if won:
-            done.add((self.scenario, self.challenge))
-        for rung in ladder():
+            done.add(self._key())
+        rungs = ladder()
+        here = next(
+            (i for i, r in enumerate(rungs) if (r.scenario, r.challenge) == self._key()), -1
+        )
+        for rung in [*rungs[here + 1 :], *rungs[: max(here, 0)]]:
             if (rung.scenario, rung.challenge) not in done:
                 return {
                     "title": rung.title,
@@ -361,6 +366,9 @@ class SoloRound:
                     "how": f"interlane solo --scenario {rung.scenario}",
                 }
         return None
+
+    def _key(self) -> tuple[str, str]:
+        return (self.scenario, self.challenge)
 
     def save(self, store: Any, game_id: int, round_no: int, payload: Mapping[str, Any]) -> None:
         """Keep this round's result in the history's solo progress."""

@@ -92,7 +92,11 @@ def test_the_solo_debrief_speaks_to_one_person(damper_game: Any) -> None:
     text = " ".join(f"{c['pattern']} {c['idea']} {c['question']}" for c in debrief["cards"])
     assert not [w for w in GROUP_WORDS if w in text.lower()], text
     assert all(row["scenario"] == "damper-ring" for row in debrief["rounds"])
-    assert solo["next"] is not None and solo["next"]["scenario"] != "damper-ring"
+    assert solo["next"] == {
+        "title": "Zipper merge",
+        "scenario": "lane-closure",
+        "how": "interlane solo --scenario lane-closure",
+    }
 
 
 def test_progress_is_stored_and_listed(

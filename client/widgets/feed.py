@@ -30,6 +30,7 @@ KIND_MARKS: dict[str, tuple[str, str]] = {
     "chat": ("»", "#56b4e9"),
     "connection": ("⇄", "bold"),
     "notice": ("›", "bold"),
+    "coach": ("✎", "bold #009e73"),  # the solo damper's coach (server/damper.py)
 }
 
 SLOW_KMH = 40

@@ -150,6 +150,33 @@ def scores_line(
     return text
 
 
+def damper_line(damper: Mapping[str, Any] | None) -> Text | None:
+    """The wave-damper challenge's live line: the spread of speeds behind you against a
+    typical driver in your seat (server/damper.py), and the coach's advice when not winning."""
+    if not damper:
+        return None
+    text = Text("Damper: ", style="bold")
+    mine, theirs = finite(damper.get("spread_kmh")), finite(damper.get("without_kmh"))
+    if mine is None or theirs is None:
+        text.append("measuring…")
+        return text
+    text.append(f"waves behind you {mine:.1f} km/h, {theirs:.1f} without you")
+    change, goal = finite(damper.get("change_pct")), finite(damper.get("goal_pct"))
+    if damper.get("settling") or change is None:
+        text.append(" · settling in (30 s)", style="dim")
+    else:
+        text.append(f" · {change:+.0f}%", style="bold")
+        if goal is not None:
+            text.append(f" (goal {goal:.0f}%)")
+        if damper.get("won"):
+            text.append(" · damping ✓", style="bold #009e73")
+    coach = damper.get("coach")
+    if isinstance(coach, str) and coach:
+        text.append("\nCoach: ", style="bold #009e73")
+        text.append(coach[:300])
+    return text
+
+
 class Hud(Static):
     """Three lines under the road; updated per snapshot, not per frame."""
 
@@ -170,6 +197,7 @@ class Hud(Static):
         clock: str | None,
         banner: str | None = None,
         individual: Mapping[str, Any] | None = None,
+        damper: Mapping[str, Any] | None = None,
     ) -> None:
         text = Text()
         if banner:
@@ -181,6 +209,10 @@ class Hud(Static):
         text.append("\n")
         text.append("Rules: ", style="bold")
         text.append(rules_summary(rulebook))
+        solo = damper_line(damper)
+        if solo is not None:
+            text.append("\n")
+            text.append_text(solo)
         if self._last_text is not None and self._last_text == text:
             return
         self._last_text = text
