@@ -283,5 +283,5 @@ def verdict_text(result: Mapping[str, Any]) -> str:
     return (
         f"{head}: the speeds of the {result.get('behind', BEHIND)} cars behind you spread "
         f"{mine:.1f} km/h against {theirs:.1f} km/h with a typical driver in your seat "
-        f"({change:+d}%; the goal is −{goal}% or better)."
+        f"({change:+d}%; the goal is -{goal}% or better)."
     )

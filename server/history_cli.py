@@ -41,6 +41,8 @@ def print_solo_progress(results: list[dict[str, Any]]) -> None:
         else:
             score = f"best {best:.0f}/100"
         state = "won" if row["won"] else ("not yet won" if row["attempts"] else "not tried")
+        if row["challenge"] == "warm-up" and row["attempts"]:
+            state = "done"
         tries = f"{row['attempts']} attempt" + ("" if row["attempts"] == 1 else "s")
         print(
             f"  {_printable(row['title'], 28):28}  {_printable(row['scenario'], 14):14}  "

@@ -196,13 +196,19 @@ def waves_card(payload: Mapping[str, Any], car: int) -> dict[str, Any] | None:
             f"{me.get('hard_brakes', 0)} hard brake{'s' if me.get('hard_brakes') != 1 else ''}."
         )
         figures.update(accel_rms=me["accel_rms"], hard_brakes=me.get("hard_brakes", 0))
+    question = (
+        "Which wave did you pass on, and how much more room would you have needed to absorb it?"
+        if reached > absorbed
+        else "When a slow patch comes towards you on the strip at the top, what will you do "
+        "with the room ahead of you?"
+    )
     return _card(
         "absorbed",
         "Waves you absorbed or passed on",
         " ".join(parts),
         "A wave travels backwards only as long as each driver brakes as hard as the one ahead. "
         "The driver with room to ease off instead of braking is where it ends.",
-        "Which wave did you pass on, and how much more room would you have needed to absorb it?",
+        question,
         figures,
     )
 

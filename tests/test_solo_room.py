@@ -117,3 +117,15 @@ def test_progress_is_stored_and_listed(
     assert "Solo progress" in out
     line = next(ln for ln in out.splitlines() if "Wave damper" in ln)
     assert "2 attempts" in line and "won" in line and f"{row['score']:.0f}%" in line
+
+
+def test_the_zipper_round_keeps_the_players_adherence(tmp_path: Path) -> None:
+    room, conn, store = solo_round(
+        tmp_path, lambda world, car, tick: [], scenario="lane-closure", seconds=40.0
+    )
+    assert room.plan.challenge == "zipper" and room.rulebook["merge"] == "zipper"
+    solo = conn.last("debrief")["solo"]
+    (row,) = store.solo_results("lane-closure")
+    assert row["challenge"] == "zipper" and row["score"] == solo["score"] is not None
+    assert row["won"] == (solo["score"] >= 80)
+    assert "damper" not in room.observers

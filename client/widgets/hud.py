@@ -207,12 +207,12 @@ class Hud(Static):
         text.append("\n")
         text.append_text(scores_line(you, team, clock, individual))
         text.append("\n")
-        text.append("Rules: ", style="bold")
-        text.append(rules_summary(rulebook))
         solo = damper_line(damper)
-        if solo is not None:
-            text.append("\n")
+        if solo is not None:  # the damper challenge: its figures matter more than the rules
             text.append_text(solo)
+        else:
+            text.append("Rules: ", style="bold")
+            text.append(rules_summary(rulebook))
         if self._last_text is not None and self._last_text == text:
             return
         self._last_text = text
