@@ -18,6 +18,7 @@ A program file looks like this (the built-ins are in server/programs/*.toml)::
     mix = { steady = 0.5, hurried = 0.2, distracted = 0.1, local = 0.2 }   # optional
     seed = 7                      # optional: fix the round's seed
     intro = "No rules yet: drive as you like."   # optional, shown before the round
+    challenge = "damper"          # optional: the solo ladder's task (server/solo.py)
 
     [[steps.shocks]]              # optional, any number
     at = 90                       # seconds into the round
