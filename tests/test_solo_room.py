@@ -129,3 +129,22 @@ def test_the_zipper_round_keeps_the_players_adherence(tmp_path: Path) -> None:
     assert row["challenge"] == "zipper" and row["score"] == solo["score"] is not None
     assert row["won"] == (solo["score"] >= 80)
     assert "damper" not in room.observers
+
+
+def test_a_schema_2_history_file_gains_the_solo_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import store as store_module
+
+    path = tmp_path / "old.sqlite3"
+    with monkeypatch.context() as old:  # the Interlane before solo progress
+        old.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
+        old.setattr(store_module, "SCHEMA_VERSION", 2)
+        with Store(path) as store:
+            game = store.create_game("OLDER", "solo-practice", "Ana")
+    with Store(path) as store:
+        assert store.schema_version == len(store_module.MIGRATIONS) >= 3
+        assert store.solo_results() == []
+        store.save_solo_result(game, 1, "Ana", "damper", "damper-ring", 31.0, True, {"x": 1})
+        (row,) = store.solo_results("damper-ring")
+        assert (row["score"], row["won"], row["figures"]) == (31.0, True, {"x": 1})
