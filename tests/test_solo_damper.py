@@ -3,10 +3,13 @@ the figures are the round's own counterfactual (the same seed, a typical bot in 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.damper import GOAL_CUT, DamperTracker, _Side, typical_bot
 from server.sim.scenario import load_scenario
@@ -18,13 +21,16 @@ SECONDS = 180
 
 
 def play(
-    seed: int, policy: Callable[[Any, int, int], list[list[Any]]], scenario: str = "damper-ring"
+    seed: int,
+    policy: Callable[[Any, int, int], list[list[Any]]],
+    scenario: str = "damper-ring",
+    seconds: float = SECONDS,
 ) -> dict[str, Any]:
     world = World(load_scenario(scenario), seed, rulebook={})
     world.set_rulebook({})
     car = world.add_player_car()
     tracker = DamperTracker(world, car)
-    for tick in range(int(SECONDS / 0.05)):
+    for tick in range(int(seconds / 0.05)):
         controls = policy(world, car, tick)
         events = world.step({car: controls} if controls else None)
         tracker.observe(world, events)
@@ -88,3 +94,31 @@ def test_the_figures_are_the_rounds_counterfactual(
 def test_the_harder_damper_can_be_won_too() -> None:
     results = [play(seed, damper_controls, "damper-trucks") for seed in (1, 2, 3)]
     assert sum(r["won"] for r in results) >= 2, [r["change_pct"] for r in results]
+
+
+@functools.cache
+def idle_short_round() -> dict[str, Any]:
+    return play(3, lambda world, car, tick: [], seconds=40)
+
+
+ACTIONS = st.sampled_from(
+    [["faster", None], ["slower", None], ["brake", None], ["gap", 1], ["gap", 3], ["assist", "off"]]
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(presses=st.lists(st.tuples(st.integers(0, 799), ACTIONS), max_size=30))
+def test_the_counterfactual_never_sees_the_players_inputs(
+    presses: list[tuple[int, list[Any]]],
+) -> None:
+    """Whatever the player presses, the `without` side is the same: only the live side moves."""
+    by_tick: dict[int, list[list[Any]]] = {}
+    for tick, action in presses:
+        by_tick.setdefault(tick, []).append(action)
+
+    def pressing(world: Any, car: int, tick: int) -> list[list[Any]]:
+        return by_tick.get(tick, [])
+
+    pressed, still = play(3, pressing, seconds=40), idle_short_round()
+    assert pressed["before"]["without"] == still["before"]["without"]
+    assert pressed["after"]["without"] == still["after"]["without"]
