@@ -10,10 +10,11 @@ stepped in lockstep with every input except the player's. Nothing is estimated o
 
 Compared are the cars behind the player (the `BEHIND` nearest in its lane, the ones a damper
 can help): the spread of their speeds (standard deviation across them, averaged over samples
-every half second), their hard brakes and their stopped time. The first `SETTLE_S` seconds are
-"before" (the ring forms its waves while the player settles in); the rest is "after", and the
-challenge is won when the spread behind is down by at least `GOAL_CUT` against the
-counterfactual over "after". When it is not, `coach` says what to change.
+every half second), their hard brakes and their stopped time, before and after the player
+started damping: from when they took the wide gap, but not before the first `SETTLE_S`
+seconds (the ring forms its waves while the player settles in). The challenge is won when the
+spread behind is down by at least `GOAL_CUT` against the counterfactual over "after". When it
+is not, `coach` says what to change.
 
 The tracker is a round observer (server.round): `observe(world, events)` after every tick,
 `live()` for the HUD, `result()` for the debrief and the solo progress.
@@ -26,7 +27,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from server.metrics import STOPPED_MPS
 
@@ -53,6 +54,15 @@ COACH_STEADY = (
 )
 
 
+class Sample(NamedTuple):
+    """The cars behind one car at one moment (and the hard brakes since the last sample)."""
+
+    t: float  # seconds into the round
+    spread: float  # m/s, standard deviation of their speeds
+    stopped: int  # how many of them were stopped
+    hard_brakes: int
+
+
 @dataclass
 class Tally:
     """What the cars behind one car went through over a stretch of the round."""
@@ -61,6 +71,16 @@ class Tally:
     spread_sum: float = 0.0  # m/s, summed over samples
     hard_brakes: int = 0
     stopped_s: float = 0.0  # car-seconds below the stopped speed
+
+    @classmethod
+    def of(cls, samples: Iterable[Sample]) -> Tally:
+        tally = cls()
+        for sample in samples:
+            tally.samples += 1
+            tally.spread_sum += sample.spread
+            tally.stopped_s += sample.stopped * SAMPLE_TICKS * DT
+            tally.hard_brakes += sample.hard_brakes
+        return tally
 
     @property
     def spread_kmh(self) -> float | None:
@@ -101,27 +121,31 @@ def spread(speeds: Sequence[float]) -> float:
 
 
 class _Side:
-    """One world's measurement: the live round or its counterfactual."""
+    """One world's measurement, sample by sample: the live round or its counterfactual."""
 
     def __init__(self) -> None:
-        self.before = Tally()
-        self.after = Tally()
+        self.samples: list[Sample] = []
         self.behind: set[int] = set()
+        self._hard = 0
 
-    def count_events(self, events: Iterable[Any], after: bool) -> None:
-        tally = self.after if after else self.before
+    def count_events(self, events: Iterable[Any]) -> None:
         for event in events:
             if getattr(event, "kind", "") == "hard_brake" and event.car in self.behind:
-                tally.hard_brakes += 1
+                self._hard += 1
 
-    def sample(self, world: Any, car: int, after: bool) -> None:
-        tally = self.after if after else self.before
+    def sample(self, world: Any, car: int) -> None:
         cars = cars_behind(world, car)
         self.behind = {c.id for c in cars}
         speeds = [c.v for c in cars]
-        tally.samples += 1
-        tally.spread_sum += spread(speeds)
-        tally.stopped_s += sum(1 for v in speeds if v < STOPPED_MPS) * SAMPLE_TICKS * DT
+        stopped = sum(1 for v in speeds if v < STOPPED_MPS)
+        self.samples.append(Sample(world.tick * DT, spread(speeds), stopped, self._hard))
+        self._hard = 0
+
+    def before(self, split: float) -> Tally:
+        return Tally.of(s for s in self.samples if s.t < split)
+
+    def after(self, split: float) -> Tally:
+        return Tally.of(s for s in self.samples if s.t >= split)
 
 
 def typical_bot(world: Any, car_id: int) -> None:
@@ -149,6 +173,8 @@ class DamperTracker:
         self.you = _Side()
         self.without = _Side()
         self._said, self._said_at = "", 0.0
+        self.wide_gap_at: float | None = None  # when the player first took the wide gap
+        self._tallies = (Tally(), Tally(), Tally(), Tally())  # you/without × before/after
         self._recent: deque[tuple[bool, int, float, float]] = deque(
             maxlen=max(1, int(COACH_WINDOW_S / (SAMPLE_TICKS * DT)))
         )
@@ -171,24 +197,38 @@ class DamperTracker:
             skip_cars={self.car},
             on_step=keep,
         )
-        after = world.tick * DT > SETTLE_S
-        self.you.count_events(events, after)
-        self.without.count_events(shadow_events, after)
+        self.you.count_events(events)
+        self.without.count_events(shadow_events)
         if world.tick % SAMPLE_TICKS:
             return
-        self.you.sample(world, self.car, after)
-        self.without.sample(self.shadow, self.car, after)
+        self.you.sample(world, self.car)
+        self.without.sample(self.shadow, self.car)
         me = world.cars.get(self.car)
         if me is not None:
             mean = sum(c.v for c in world.cars.values()) / len(world.cars)
             braking = me.a <= -COACH_BRAKE
-            self._recent.append((braking, int(getattr(me, "gap_setting", 2)), me.v0, mean))
+            setting = int(getattr(me, "gap_setting", 2))
+            self._recent.append((braking, setting, me.v0, mean))
+            if setting == 3 and self.wide_gap_at is None:
+                self.wide_gap_at = world.tick * DT
+        split = self.split()
+        self._tallies = (
+            self.you.before(split),
+            self.you.after(split),
+            self.without.before(split),
+            self.without.after(split),
+        )
+
+    def split(self) -> float:
+        """When the damping is measured from: the player's wide gap (they started damping),
+        but not before the first `SETTLE_S` seconds, while the ring forms its waves."""
+        return max(SETTLE_S, self.wide_gap_at or 0.0)
 
     # ---- figures -----------------------------------------------------------------------
 
     def ratio(self) -> float | None:
         """The spread behind the player over its counterfactual's, after the settling-in."""
-        mine, theirs = self.you.after.spread_kmh, self.without.after.spread_kmh
+        mine, theirs = self._tallies[1].spread_kmh, self._tallies[3].spread_kmh
         if mine is None or theirs is None or theirs <= 0.0:
             return None
         return mine / theirs
@@ -217,7 +257,7 @@ class DamperTracker:
     def feed(self, world: Any) -> list[dict[str, Any]]:
         """An event-feed line for the player when the coach's advice changes (and again every
         `COACH_REPEAT_S` while it still holds), and once when they start winning."""
-        if world.tick % SAMPLE_TICKS or self.you.after.samples == 0:
+        if world.tick % SAMPLE_TICKS or self._tallies[1].samples == 0:
             return []
         line = self.coach()
         key = "won" if self.won() else (line or "")[:24]
@@ -239,16 +279,17 @@ class DamperTracker:
 
     def live(self) -> dict[str, Any]:
         """The HUD's figures: spread behind you and without you, the change, the coach line."""
-        mine, theirs = self.you.after.spread_kmh, self.without.after.spread_kmh
-        if mine is None:  # still settling in: the figures of the first half-minute
-            mine, theirs = self.you.before.spread_kmh, self.without.before.spread_kmh
+        you_before, you_after, without_before, without_after = self._tallies
+        mine, theirs = you_after.spread_kmh, without_after.spread_kmh
+        if mine is None:  # not damping yet, or settling in: the figures so far
+            mine, theirs = you_before.spread_kmh, without_before.spread_kmh
         ratio = self.ratio()
         return {
             "spread_kmh": None if mine is None else round(mine, 1),
             "without_kmh": None if theirs is None else round(theirs, 1),
             "change_pct": None if ratio is None else round((ratio - 1.0) * 100),
             "goal_pct": -round(GOAL_CUT * 100),
-            "settling": self.you.after.samples == 0,
+            "settling": you_after.samples == 0,
             "won": self.won(),
             "coach": self.coach(),
         }
@@ -256,14 +297,17 @@ class DamperTracker:
     def result(self) -> dict[str, Any]:
         """The debrief's figures (docs/debrief.md, "damper"): before and after, you and without."""
         ratio = self.ratio()
+        you_before, you_after, without_before, without_after = self._tallies
         return {
             "challenge": "damper",
             "car": self.car,
             "behind": BEHIND,
             "settle_s": SETTLE_S,
+            "wide_gap_s": self.wide_gap_at,
+            "from_s": self.split(),
             "goal_pct": -round(GOAL_CUT * 100),
-            "before": {"you": self.you.before.as_dict(), "without": self.without.before.as_dict()},
-            "after": {"you": self.you.after.as_dict(), "without": self.without.after.as_dict()},
+            "before": {"you": you_before.as_dict(), "without": without_before.as_dict()},
+            "after": {"you": you_after.as_dict(), "without": without_after.as_dict()},
             "change_pct": None if ratio is None else round((ratio - 1.0) * 100),
             "won": self.won(),
             "coach": self.coach(),

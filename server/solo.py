@@ -129,6 +129,11 @@ def _card(cid: str, title: str, pattern: str, idea: str, question: str, figures:
     }
 
 
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
 def damper_card(result: Mapping[str, Any]) -> dict[str, Any] | None:
     """The damper's figures, before and after the settling-in, you against a typical driver."""
     from server.damper import verdict_text
@@ -138,16 +143,24 @@ def damper_card(result: Mapping[str, Any]) -> dict[str, Any] | None:
     if you.get("spread_kmh") is None or without.get("spread_kmh") is None:
         return None
     b_you, b_without = before.get("you") or {}, before.get("without") or {}
+    settle = float(result.get("settle_s", 30) or 30)
+    start = float(result.get("from_s", settle) or settle)
+    wide = result.get("wide_gap_s")
+    if isinstance(wide, int | float) and wide >= settle:
+        since = f"From {_clock(start)}, when you took the wide gap"
+        until = f"Before it, until {_clock(start)}"
+    else:
+        since = f"After the first {settle:.0f} s (the waves forming)"
+        until = f"In the first {settle:.0f} s"
     pattern = verdict_text(result) + (
-        f" Behind you after the first {result.get('settle_s', 30):.0f} s: "
-        f"{you.get('hard_brakes', 0)} hard brakes and {you.get('stopped_s', 0):.0f} car-seconds "
-        f"stopped, against {without.get('hard_brakes', 0)} and "
-        f"{without.get('stopped_s', 0):.0f} without you."
+        f" {since}, the cars behind you had {you.get('hard_brakes', 0)} hard brakes and "
+        f"{you.get('stopped_s', 0):.0f} car-seconds stopped, against "
+        f"{without.get('hard_brakes', 0)} and {without.get('stopped_s', 0):.0f} without you."
     )
     if b_you.get("spread_kmh") is not None and b_without.get("spread_kmh") is not None:
         pattern += (
-            f" In the first {result.get('settle_s', 30):.0f} s the spread was "
-            f"{b_you['spread_kmh']:.1f} km/h against {b_without['spread_kmh']:.1f} km/h."
+            f" {until}, the spread was {b_you['spread_kmh']:.1f} km/h against "
+            f"{b_without['spread_kmh']:.1f} km/h."
         )
     if result.get("coach"):
         pattern += f" Coach: {result['coach']}"

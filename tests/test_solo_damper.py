@@ -20,12 +20,12 @@ SEEDS = range(1, 9)
 SECONDS = 180
 
 
-def play(
+def run(
     seed: int,
     policy: Callable[[Any, int, int], list[list[Any]]],
     scenario: str = "damper-ring",
     seconds: float = SECONDS,
-) -> dict[str, Any]:
+) -> DamperTracker:
     world = World(load_scenario(scenario), seed, rulebook={})
     world.set_rulebook({})
     car = world.add_player_car()
@@ -34,7 +34,16 @@ def play(
         controls = policy(world, car, tick)
         events = world.step({car: controls} if controls else None)
         tracker.observe(world, events)
-    return tracker.result()
+    return tracker
+
+
+def play(
+    seed: int,
+    policy: Callable[[Any, int, int], list[list[Any]]],
+    scenario: str = "damper-ring",
+    seconds: float = SECONDS,
+) -> dict[str, Any]:
+    return run(seed, policy, scenario, seconds).result()
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +90,13 @@ def test_the_figures_are_the_rounds_counterfactual(
     side = _Side()
     for _ in range(int(SECONDS / 0.05)):
         events = world.step()
-        after = world.tick * 0.05 > 30.0
-        side.count_events(events, after)
+        side.count_events(events)
         if world.tick % 10 == 0:
-            side.sample(world, car, after)
-    assert damper_results[0]["after"]["without"] == side.after.as_dict()
-    assert damper_results[0]["before"]["without"] == side.before.as_dict()
+            side.sample(world, car)
+    split = damper_results[0]["from_s"]
+    assert split == 30.0 and damper_results[0]["wide_gap_s"] == 5.5  # sampled twice a second
+    assert damper_results[0]["after"]["without"] == side.after(split).as_dict()
+    assert damper_results[0]["before"]["without"] == side.before(split).as_dict()
     spreads = {r["after"]["without"]["spread_kmh"] for r in damper_results}
     assert len(spreads) == len(damper_results)
 
@@ -97,8 +107,8 @@ def test_the_harder_damper_can_be_won_too() -> None:
 
 
 @functools.cache
-def idle_short_round() -> dict[str, Any]:
-    return play(3, lambda world, car, tick: [], seconds=40)
+def idle_short_round() -> tuple[Any, ...]:
+    return tuple(run(3, lambda world, car, tick: [], seconds=40).without.samples)
 
 
 ACTIONS = st.sampled_from(
@@ -111,7 +121,8 @@ ACTIONS = st.sampled_from(
 def test_the_counterfactual_never_sees_the_players_inputs(
     presses: list[tuple[int, list[Any]]],
 ) -> None:
-    """Whatever the player presses, the `without` side is the same: only the live side moves."""
+    """Whatever the player presses, the `without` side is the same, sample for sample: only
+    the live side and the moment the damping is measured from move."""
     by_tick: dict[int, list[list[Any]]] = {}
     for tick, action in presses:
         by_tick.setdefault(tick, []).append(action)
@@ -119,6 +130,17 @@ def test_the_counterfactual_never_sees_the_players_inputs(
     def pressing(world: Any, car: int, tick: int) -> list[list[Any]]:
         return by_tick.get(tick, [])
 
-    pressed, still = play(3, pressing, seconds=40), idle_short_round()
-    assert pressed["before"]["without"] == still["before"]["without"]
-    assert pressed["after"]["without"] == still["after"]["without"]
+    pressed = run(3, pressing, seconds=40)
+    assert tuple(pressed.without.samples) == idle_short_round()
+
+
+def test_the_damping_is_measured_from_the_wide_gap() -> None:
+    """Before and after the player started damping: a wide gap taken at 1:00 splits there."""
+
+    def late(world: Any, car: int, tick: int) -> list[list[Any]]:
+        return [["gap", 3]] if tick == 1200 else []
+
+    result = play(2, late, seconds=90)
+    assert result["wide_gap_s"] == result["from_s"] == 60.5  # the first sample after it
+    assert result["before"]["you"]["seconds"] == 60.0
+    assert result["after"]["you"]["seconds"] == 30.0
