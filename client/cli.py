@@ -74,12 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     solo = sub.add_parser("solo", help="practise alone against bots (no set-up)")
     solo.add_argument(
-        "--scenario", default=None, help="scenario name or TOML file (default: open-road)"
+        "--scenario", default=None, help="one scenario instead: name or TOML file, e.g. damper-ring"
     )
     solo.add_argument(
         "--program",
         default=None,
-        help="a program of rounds instead, e.g. solo-practice (name or TOML file)",
+        help="program of rounds, name or TOML file (default: solo-practice, the solo ladder)",
     )
     solo.add_argument("--bots", type=_positive_int, default=None, help="number of bots")
     solo.add_argument("--seed", type=_positive_int, default=None, help="random seed")

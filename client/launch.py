@@ -15,6 +15,8 @@ from typing import Any
 
 from shared.protocol import clean_name
 
+SOLO_PROGRAM = "solo-practice"
+
 
 def default_name() -> str:
     """The login name, cleaned: a sensible default nobody has to type."""
@@ -93,8 +95,10 @@ def run_solo(args: argparse.Namespace) -> int:
     """`interlane solo`: embedded server on loopback, create a room, drive, bots around."""
     from client.app import Plan
 
-    # like `host`: a scenario asked for wins over a program
-    program, ok = _local_program("solo", None if args.scenario else getattr(args, "program", None))
+    # like `host`: a scenario asked for wins over a program; neither: the solo ladder, whose
+    # first road shows stop-and-go waves within a minute (docs/programs.md, "The solo ladder")
+    wanted = getattr(args, "program", None) or SOLO_PROGRAM
+    program, ok = _local_program("solo", None if args.scenario else wanted)
     if not ok:
         return 2
     # a program brings its own roads; else one scenario, again and again

@@ -249,6 +249,20 @@ def _sanitize_you(raw: Any) -> dict[str, Any] | None:
             clean[key] = value
         elif isinstance(value, dict) and key == "score":
             clean[key] = {k: v for k, v in value.items() if finite(v) is not None}
+        elif isinstance(value, dict) and key == "damper":
+            clean[key] = _sanitize_damper(value)
+    return clean
+
+
+def _sanitize_damper(raw: dict[Any, Any]) -> dict[str, Any]:
+    """The damper challenge's live figures: numbers, flags and the coach's one sentence."""
+    clean: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            continue
+        coach = key == "coach" and isinstance(value, str) and len(value) <= 300
+        if coach or isinstance(value, bool) or finite(value) is not None:
+            clean[key] = value
     return clean
 
 
@@ -278,6 +292,7 @@ class ClientState:
     welcome: dict[str, Any] | None = None
     team: dict[str, Any] | None = None  # the latest team figures (sent every few ticks)
     individual: dict[str, Any] | None = None  # the latest of your own figures
+    damper: dict[str, Any] | None = None  # the latest damper figures (solo damper challenge)
     room_t: float | None = None  # snapshot time when the latest room message came
     connection: str = "idle"  # idle | connecting | connected | lost | closed
     connection_note: str = ""
@@ -336,6 +351,7 @@ class ClientState:
             self.room_t = self.snapshot.get("t") if self.snapshot else None
             if msg["phase"] not in ("driving", "paused"):
                 self.team = None
+                self.damper = None
             length = self.road.get("length")
             if isinstance(length, int | float) and length > 0:
                 self.interpolator.length = float(length)
@@ -360,6 +376,9 @@ class ClientState:
                 self.individual = score
             elif isinstance(score, int | float):
                 self.individual = {"score": score}
+            damper = you_value(you, "damper")
+            if isinstance(damper, dict):
+                self.damper = damper
             self.interpolator.push(msg, arrived)
         elif kind == "debrief":
             self.debrief = msg

@@ -28,6 +28,29 @@ def _printable(text: Any, width: int) -> str:
     return clean if len(clean) <= width else clean[: width - 1] + "…"
 
 
+def print_solo_progress(results: list[dict[str, Any]]) -> None:
+    """The solo ladder, rung by rung: attempts, best score and whether it was won."""
+    from server.solo import progress
+
+    print("Solo progress (the ladder: interlane solo):")
+    for row in progress(results):
+        best = row["best"]
+        if best is None:
+            score = "–"
+        elif row["challenge"] == "damper":
+            score = f"best cut {best:.0f}%"
+        else:
+            score = f"best {best:.0f}/100"
+        state = "won" if row["won"] else ("not yet won" if row["attempts"] else "not tried")
+        if row["challenge"] == "warm-up" and row["attempts"]:
+            state = "done"
+        tries = f"{row['attempts']} attempt" + ("" if row["attempts"] == 1 else "s")
+        print(
+            f"  {_printable(row['title'], 28):28}  {_printable(row['scenario'], 14):14}  "
+            f"{tries:>11}  {score:14}  {state}"
+        )
+
+
 def quiet_broken_pipe(run: Any) -> Any:
     """`interlane history | head`: a reader that stops early is not an error (no traceback).
 
@@ -54,10 +77,14 @@ def run_history(args: Any) -> int:
     try:
         with Store(getattr(args, "db", None)) as store:
             games = store.list_games()
+            solo = store.solo_results()
             path = store.path
     except StoreError as exc:
         print(f"interlane history: {exc}", file=sys.stderr)
         return 1
+    if solo:
+        print_solo_progress(solo)
+        print()
     if not games:
         print(f"No games stored in {path} yet.")
         return 0

@@ -18,6 +18,7 @@ A program file looks like this (the built-ins are in server/programs/*.toml)::
     mix = { steady = 0.5, hurried = 0.2, distracted = 0.1, local = 0.2 }   # optional
     seed = 7                      # optional: fix the round's seed
     intro = "No rules yet: drive as you like."   # optional, shown before the round
+    challenge = "damper"          # optional: the solo ladder's task (server/solo.py)
 
     [[steps.shocks]]              # optional, any number
     at = 90                       # seconds into the round
@@ -61,6 +62,7 @@ DEFAULT_ROUND_SECONDS = 240.0
 DEFAULT_COUNCIL_SECONDS = 180.0
 MIN_SECONDS, MAX_SECONDS = 10.0, 3600.0
 BOT_KINDS = ("steady", "hurried", "distracted", "local")
+CHALLENGES = ("warm-up", "damper", "zipper")  # what a solo round measures (docs/programs.md)
 SHOCK_KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "incident": {"lane": int, "x": (int, float), "seconds": (int, float)},
     "bots": {"count": int},
@@ -79,6 +81,7 @@ _ROUND_KEYS = (
     "seed",
     "intro",
     "shocks",
+    "challenge",
 )
 _COUNCIL_KEYS = ("kind", "title", "seconds", "intro")
 
@@ -126,6 +129,7 @@ class Step:
     mix: dict[str, float] | None = None
     seed: int | None = None
     intro: str = ""
+    challenge: str = ""  # "" or one of CHALLENGES: the solo ladder's task for this round
 
     def describe(self) -> dict[str, Any]:
         """A msgpack-able summary for lobbies and reports."""
@@ -138,6 +142,8 @@ class Step:
             )
         if self.intro:
             info["intro"] = self.intro
+        if self.challenge:
+            info["challenge"] = self.challenge
         return info
 
 
@@ -308,6 +314,7 @@ class _Checker:
             mix=self._mix(raw, (*at, "mix")),
             seed=self._int(raw, (*at, "seed"), 0, 2**31 - 1),
             intro=self._text(raw, (*at, "intro"), default=""),
+            challenge=self._choice(raw, (*at, "challenge"), ("", *CHALLENGES), ""),
         )
 
     # --- field checkers ---------------------------------------------------------------

@@ -88,6 +88,7 @@ class Plan:
     mix: dict[str, float] | None = None
     seed: int | None = None
     intro: str = ""
+    challenge: str = ""  # the solo ladder's task ("damper": server.damper measures it)
 
 
 def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan]]:
@@ -131,12 +132,27 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
                     mix=getattr(step, "mix", None),
                     seed=getattr(step, "seed", None),
                     intro=str(getattr(step, "intro", "") or ""),
+                    challenge=str(getattr(step, "challenge", "") or ""),
                 )
             )
         if not any(p.kind == "round" for p in plans):
             raise ValueError(f"program {name!r} has no rounds")
         return str(getattr(loaded, "name", name)), plans
     name = scenario or DEFAULT_SCENARIO
+    solo = optional_module("server.solo")
+    rung = solo.rung_for(name) if solo is not None else None
+    if rung is not None:  # a road of the solo ladder: its challenge, brief and rulebook
+        return "", [
+            Plan(
+                "round",
+                rung.title,
+                name,
+                None,
+                dict(rung.rulebook),
+                intro=rung.intro,
+                challenge=rung.challenge,
+            )
+        ]
     return "", [Plan("round", name, name, None)]  # as long as the scenario says
 
 
@@ -835,6 +851,9 @@ class Room:
                 log.exception("room %s: cannot start %s", self.code, key)
         if "metrics" in found and "adherence" in found:
             found["metrics"].adherence = found["adherence"]  # team adherence, live and in results
+        solo = optional_module("server.solo")
+        if solo is not None:
+            found.update(solo.challenge_observers(self.plan.challenge, self.world, self.roster))
         return found
 
     # ---- the tick ----------------------------------------------------------------------
@@ -878,6 +897,8 @@ class Room:
             if key == "adherence" and result:
                 violations = list(result)
         self._feed.extend(self._feed_lines(events, violations))
+        if "damper" in self.observers:  # the solo coach's line, when it changes
+            self._feed.extend(self.observers["damper"].feed(world))
         self._send_snapshots()
         self._feed = []
         self._ticks_in_phase += 1
@@ -950,7 +971,8 @@ class Room:
         encoder = SnapshotEncoder(world, view)
         extra_team: dict[str, Any] = {}
         metrics: Any = self.observers.get("metrics")
-        with_scores = metrics is not None and phase % TEAM_EVERY_TICKS == 0
+        with_live = phase % TEAM_EVERY_TICKS == 0
+        with_scores = metrics is not None and with_live
         members = self.roster.connected()
         team_for_players = self.plan.scoring == "team"
         # the facilitator (host) and the projector (spectators) always see the team figures;
@@ -980,6 +1002,9 @@ class Room:
                         you["score"] = metrics.individual(car)
                     except Exception:
                         log.exception("room %s: metrics.individual failed", self.code)
+                damper: Any = self.observers.get("damper")
+                if damper is not None and you is not None and car == damper.car and with_live:
+                    you["damper"] = damper.live()  # the solo coach's figures (server/damper.py)
                 conn.send(encoder.encode(rows, events, you, extra))
             except ProtocolError:
                 # a view too crowded for one frame: this member misses the tick, the room
@@ -1033,6 +1058,8 @@ class Room:
         host = self.host
         host_name = host.name if host else ""
         game_id = self.game_id
+        solo_mod = optional_module("server.solo")
+        solo_round = solo_mod.SoloRound.capture(self) if solo_mod is not None else None
         counts: dict[str, int] = {}
         for event in events:
             counts[event.kind] = counts.get(event.kind, 0) + 1
@@ -1073,6 +1100,8 @@ class Room:
                 }
             payload["round"] = round_no
             payload["title"] = plan.title
+            if solo_round is not None:  # a debrief for one person, with the solo progress
+                solo_round.adapt(payload, store)
             gid = game_id
             if store is not None:
                 try:
@@ -1094,6 +1123,8 @@ class Room:
                         ticks=ticks,
                         scenario_doc=scenario_doc,
                     )
+                    if solo_round is not None:
+                        solo_round.save(store, gid, round_no, payload)
                 except Exception as exc:
                     # a full disk must not cost the room its debrief: it is shown (and kept
                     # here for replay) marked as not saved; the next round tries again

@@ -82,6 +82,24 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE rounds ADD COLUMN scenario_doc TEXT;
     """,
+    # 3: solo progress, one row per solo round (server/solo.py): the ladder's challenge, the
+    # score it is judged by (damper: % cut in the speed spread behind; zipper: adherence), won.
+    """
+    CREATE TABLE solo_results (
+        id INTEGER PRIMARY KEY,
+        game_id INTEGER NOT NULL REFERENCES games(id) ON DELETE CASCADE,
+        round_no INTEGER NOT NULL,
+        player TEXT NOT NULL,
+        challenge TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        score REAL,
+        won INTEGER NOT NULL,
+        figures TEXT NOT NULL,
+        created REAL NOT NULL,
+        UNIQUE (game_id, round_no)
+    );
+    CREATE INDEX solo_results_scenario ON solo_results (scenario, created);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -444,6 +462,45 @@ class Store:
             "names": names,
             "created": row["created"],
         }
+
+    # ---- solo progress ------------------------------------------------------------------------
+
+    def save_solo_result(
+        self,
+        game_id: int,
+        round_no: int,
+        player: str,
+        challenge: str,
+        scenario: str,
+        score: float | None,
+        won: bool,
+        figures: Mapping[str, Any],
+    ) -> None:
+        """Keep one solo round's result (a second save of the same round replaces the first)."""
+        value = None if score is None or not math.isfinite(float(score)) else float(score)
+        row = (game_id, int(round_no), str(player), str(challenge), str(scenario), value)
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO solo_results (game_id, round_no, player, challenge,"
+                " scenario, score, won, figures, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, int(bool(won)), _json(dict(figures)), time.time()),
+            )
+
+    def solo_results(self, scenario: str | None = None) -> list[dict[str, Any]]:
+        """Solo results, oldest first; only one scenario's when given (like with like)."""
+        query = (
+            "SELECT game_id, round_no, player, challenge, scenario, score, won, figures, created"
+            " FROM solo_results"
+        )
+        args: tuple[Any, ...] = ()
+        if scenario is not None:
+            query += " WHERE scenario = ?"
+            args = (str(scenario),)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY created, id", args).fetchall()
+        return [
+            {**dict(r), "won": bool(r["won"]), "figures": json.loads(r["figures"])} for r in rows
+        ]
 
     def round_numbers(self, game_id: int) -> list[int]:
         with self._lock:

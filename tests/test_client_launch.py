@@ -42,12 +42,14 @@ def test_no_subcommand_is_solo(plans: list[Plan]) -> None:
     assert plans[0].kind == "solo"
 
 
-def test_solo_plays_open_road_by_default_or_a_program_when_asked(
+def test_solo_plays_the_solo_ladder_by_default_or_a_program_when_asked(
     plans: list[Plan], capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("server.embedded")
     assert main(["solo"]) == 0
-    assert (plans[-1].scenario, plans[-1].program) == ("open-road", None)
+    assert (plans[-1].scenario, plans[-1].program) == (None, "solo-practice")
+    assert main(["solo", "--scenario", "damper-ring"]) == 0
+    assert (plans[-1].scenario, plans[-1].program) == ("damper-ring", None)
     assert main(["solo", "--program", "solo-practice"]) == 0
     assert (plans[-1].scenario, plans[-1].program) == (None, "solo-practice")
     assert main(["solo", "--program", "solo-practice", "--scenario", "ring"]) == 0

@@ -221,7 +221,7 @@ def test_a_schema_1_file_opens_migrates_and_its_rounds_still_replay(
     db.close()
 
     with Store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 2
+        assert store.schema_version == len(MIGRATIONS) >= 2
         stored = store.load_round(game, 1)
         assert stored["scenario_doc"] is None
         assert end_state(world_from_stored(stored)) == end_state(world)

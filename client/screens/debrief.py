@@ -44,6 +44,7 @@ from client.widgets.cards import InsightCard, card_body, where_text
 from client.widgets.charts import TeamFigures
 from client.widgets.footer import key_footer
 from client.widgets.ring_overview import legend_text
+from client.widgets.solo_summary import solo_text
 from client.widgets.spacetime import Diagram, SpaceTime
 from shared.conventions import CATALOGUE, describe
 
@@ -154,6 +155,7 @@ class DebriefScreen(Screen[None]):
     DEFAULT_CSS = """
     DebriefScreen { layout: vertical; }
     DebriefScreen #debrief-title { height: auto; padding: 0 1; background: $boost; }
+    DebriefScreen #solo-summary { height: auto; padding: 0 1; }
     DebriefScreen #debrief-tabs { height: 1fr; }
     DebriefScreen #reveal-prompt { height: auto; padding: 0 1; color: $warning; }
     DebriefScreen #diagram-legend { height: 1; padding: 0 1; }
@@ -242,6 +244,7 @@ class DebriefScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="debrief-title")
+        yield Static(id="solo-summary")
         with TabbedContent(id="debrief-tabs", initial="tab-diagram"):
             with TabPane("Diagram", id="tab-diagram"):
                 yield Static(id="reveal-prompt")
@@ -310,6 +313,10 @@ class DebriefScreen(Screen[None]):
         """Fill every section from the payload; a new payload starts with the question again."""
         p = self.payload
         self._show_title()
+        solo = solo_text(p)  # a solo round: the challenge's verdict, coach and next rung
+        summary = self.query_one("#solo-summary", Static)
+        summary.update(solo or "")
+        summary.display = solo is not None
         diagram = Diagram.from_payload(p.get("diagram"))
         road = p.get("road") if isinstance(p.get("road"), dict) else {}
         length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
@@ -416,7 +423,8 @@ class DebriefScreen(Screen[None]):
         table.add_column("Scenario", key="scenario")
         for key, label, _ in ROUND_COLUMNS:
             table.add_column(label, key=key)
-        table.add_column("Agreed rules", key="rules")
+        solo = isinstance(self.payload.get("solo"), dict)  # one driver agreed nothing with anyone
+        table.add_column("Rules in force" if solo else "Agreed rules", key="rules")
         current = self.payload.get("round")
         for i, row in enumerate(self.payload.get("rounds") or []):
             if not isinstance(row, dict):
@@ -426,7 +434,11 @@ class DebriefScreen(Screen[None]):
                 Text(f"{mark}{number(row.get('round'))}"),
                 Text(plain(row.get("scenario"), 30)),
                 *(Text(number(row.get(key), fmt)) for key, _, fmt in ROUND_COLUMNS),
-                Text(agreed(row.get("rulebook"))),
+                Text(
+                    agreed(row.get("rulebook")).replace("none agreed", "none")
+                    if solo
+                    else agreed(row.get("rulebook"))
+                ),
                 key=str(i),
             )
 

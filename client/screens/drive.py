@@ -135,7 +135,14 @@ class DriveScreen(Screen):
         ):
             banner = f" {state.connection_note} "
         self.query_one(Hud).show(
-            state.you, state.team, room.get("rulebook"), lanes, clock, banner, state.individual
+            state.you,
+            state.team,
+            room.get("rulebook"),
+            lanes,
+            clock,
+            banner,
+            state.individual,
+            state.damper,
         )
 
     # -- messages -----------------------------------------------------------------------

@@ -35,6 +35,7 @@ KIND_MARKS: dict[str, tuple[str, str]] = {
     "connection": ("⇄", "bold"),
     "notice": ("›", "bold"),
     "error": ("!", "bold"),
+    "coach": ("✎", "bold #009e73"),  # the solo damper's coach (server/damper.py)
 }
 
 REPEAT_MARK = re.compile(r" ×\d+$")

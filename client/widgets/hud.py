@@ -197,6 +197,33 @@ def rules_pieces(rulebook: Mapping[str, Any] | None) -> list[Piece]:
     ]
 
 
+def damper_line(damper: Mapping[str, Any] | None) -> Text | None:
+    """The wave-damper challenge's live line: the spread of speeds behind you against a
+    typical driver in your seat (server/damper.py), and the coach's advice when not winning."""
+    if not damper:
+        return None
+    text = Text("Damper: ", style="bold")
+    mine, theirs = finite(damper.get("spread_kmh")), finite(damper.get("without_kmh"))
+    if mine is None or theirs is None:
+        text.append("measuring…")
+        return text
+    text.append(f"waves behind you {mine:.1f} km/h, {theirs:.1f} without you")
+    change, goal = finite(damper.get("change_pct")), finite(damper.get("goal_pct"))
+    if damper.get("settling") or change is None:
+        text.append(" · settling in (30 s)", style="dim")
+    else:
+        text.append(f" · {change:+.0f}%", style="bold")
+        if goal is not None:
+            text.append(f" (goal {goal:.0f}%)")
+        if damper.get("won"):
+            text.append(" · damping ✓", style="bold #009e73")
+    coach = damper.get("coach")
+    if isinstance(coach, str) and coach:
+        text.append("\nCoach: ", style="bold #009e73")
+        text.append(coach[:300])
+    return text
+
+
 class Hud(Static):
     """Three lines under the road (more where they must wrap, between phrases only);
     updated per snapshot, not per frame."""
@@ -208,7 +235,9 @@ class Hud(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self._last_text: Text | None = None
-        self._pieces: tuple[str | None, list[Piece], list[Piece], list[Piece]] | None = None
+        self._pieces: (
+            tuple[str | None, list[Piece], list[Piece], list[Piece], Text | None] | None
+        ) = None
 
     def show(
         self,
@@ -219,12 +248,14 @@ class Hud(Static):
         clock: str | None,
         banner: str | None = None,
         individual: Mapping[str, Any] | None = None,
+        damper: Mapping[str, Any] | None = None,
     ) -> None:
         self._pieces = (
             banner,
             speed_pieces(you, lanes),
             _no_lead(scores_pieces(you, team, clock, individual)),
             rules_pieces(rulebook),
+            damper_line(damper),
         )
         self._refit()
 
@@ -235,13 +266,16 @@ class Hud(Static):
         """Lay the pieces out to the HUD's width, breaking lines only between phrases."""
         if self._pieces is None:
             return
-        banner, *lines = self._pieces
+        banner, speed, scores, rules, solo = self._pieces
         width = self.content_size.width
         text = Text()
         if banner:
             text.append(banner, style="bold reverse")
             text.append("\n")
-        text.append_text(Text("\n").join(fit(pieces, width) for pieces in lines))
+        text.append_text(Text("\n").join(fit(pieces, width) for pieces in (speed, scores)))
+        text.append("\n")
+        # the damper challenge: its figures matter more than the rules
+        text.append_text(solo if solo is not None else fit(rules, width))
         if self._last_text is not None and self._last_text == text:
             return
         self._last_text = text

@@ -585,7 +585,9 @@ class World(Motion, LaneChanging):
     ) -> None:
         car.controller = controller
         if controller == "bot":
-            car.params = make_params(personality, car.rng)
+            # a bot of this road: the scenario's driver habits (a ring's short gaps) apply to it
+            overrides = {k: v for k, v in self.scenario.drivers.items() if k != "length"}
+            car.params = make_params(personality, car.rng, overrides=overrides)
             car.personality = personality
             car.brake_until = 0
             car.yield_to = None
