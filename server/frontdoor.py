@@ -42,6 +42,7 @@ log = logging.getLogger("interlane.frontdoor")
 
 POLL_EVERY = 1.0  # seconds between polls of this machine's workers
 RESTART_AFTER = 1.0  # seconds before a worker that exited is started again
+MISS_PATIENCE = 0.5  # seconds a code not found is looked for again
 GONE_KEPT = 10_000  # lost room codes remembered (for 410 rather than 404)
 NO_ROOM = "there is no room with that code"
 ROOM_LOST = "the server process that held this room stopped; the room is gone"
@@ -185,22 +186,28 @@ class FrontDoor:
         return url
 
     async def find(self, code: str) -> tuple[str, str | None]:
-        """Where room `code` is: ("live", URL), ("gone", None) or ("none", None)."""
-        worker = self.local_rooms.get(code)
-        if worker is not None and worker.alive:
-            return "live", self.registered_url(worker)
-        if self.directory is not None:
-            with contextlib.suppress(DirectoryUnavailable):
-                state, url = await self.directory.lookup(code)
-                if state != "none":
-                    return state, url
-        if code in self.gone:
-            return "gone", None
-        await self.poll()  # created a moment ago?
-        worker = self.local_rooms.get(code)
-        if worker is not None and worker.alive:
-            return "live", self.registered_url(worker)
-        return "none", None
+        """Where room `code` is: ("live", URL), ("gone", None) or ("none", None).
+
+        A room is registered a moment after its creator hears its code (the worker tells
+        the directory on its next turn), so a miss asks again for up to MISS_PATIENCE
+        seconds before it is final; a wrong code costs its sender that much.
+        """
+        deadline = time.monotonic() + MISS_PATIENCE
+        while True:
+            worker = self.local_rooms.get(code)
+            if worker is not None and worker.alive:
+                return "live", self.registered_url(worker)
+            if self.directory is not None and self.directory.reachable is not False:
+                # (while Redis is down only the poll loop knocks: joins do not wait on it)
+                with contextlib.suppress(DirectoryUnavailable):
+                    state, url = await self.directory.lookup(code)
+                    if state != "none":
+                        return state, url
+            if code in self.gone:
+                return "gone", None
+            if time.monotonic() >= deadline:
+                return "none", None
+            await asyncio.gather(self.poll(), asyncio.sleep(MISS_PATIENCE / 5))
 
     async def route(self, connection: ServerConnection, request: Any) -> Any:
         path = request.path.split("?", 1)[0]

@@ -164,3 +164,37 @@ async def test_a_killed_worker_tells_its_players_and_keeps_its_history(cluster: 
         await asyncio.sleep(0.2)
     assert all(w["alive"] for w in workers)
     cluster.pids = [w["pid"] for w in workers]
+
+
+async def test_a_killed_front_door_loses_no_room(cluster: Cluster) -> None:
+    host, _ = await create_room(cluster.url, "Ana", scenario="open-road")
+    await host.send({"type": "host", "command": "start"})
+    await until(host, "room", phase="driving")
+    health_before = cluster.health()["workers"]
+    cluster.proc.kill()
+    cluster.proc.wait()
+    # the room keeps ticking and answering on the worker's own socket
+    first = (await until(host, "snapshot"))["tick"]
+    while (await until(host, "snapshot"))["tick"] < first + 20:
+        pass
+    await host.send({"type": "ping", "t": 2.5})
+    assert (await until(host, "pong"))["t"] == 2.5
+    # an orphaned worker ends once it holds no room: the idle one at once, the other
+    # keeps the host's seat (2 minutes after a drop) and stays
+    busy = worker_port(host)
+    idle_pid = next(w["pid"] for w in health_before if w["port"] != busy)
+    busy_pid = next(w["pid"] for w in health_before if w["port"] == busy)
+    await host.close()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as stat:  # an exited child nobody reaped yet
+            return stat.read().split(") ", 1)[1].startswith("Z")
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not gone(idle_pid):
+        await asyncio.sleep(0.1)
+    assert gone(idle_pid) and not gone(busy_pid)
