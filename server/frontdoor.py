@@ -318,7 +318,9 @@ class FrontDoor:
             await self.poll()
             loop = asyncio.get_running_loop()
             tasks = [loop.create_task(self._poll_forever())]
-            tasks += [loop.create_task(self.supervise(w)) for w in self.workers]
+            tasks += [
+                loop.create_task(self.supervise(w)) for w in self.workers if w.process is not None
+            ]
             try:
                 await stop.wait()
             finally:
