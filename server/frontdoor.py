@@ -286,7 +286,7 @@ class FrontDoor:
             while len(self.gone) > GONE_KEPT:
                 self.gone.pop(next(iter(self.gone)))
             log.warning(
-                "worker %d (pid %s) exited (%s); %d rooms lost; starting it again",
+                "worker %d (pid %s) exited (%s); rooms lost with it: %d; starting it again",
                 worker.index,
                 worker.pid,
                 code,
@@ -385,6 +385,9 @@ def run_front_door(args: argparse.Namespace) -> int:
     if store is not None:
         args.db = str(store.path)
         store.close()
+    if args.workers == 0 and not args.redis:
+        print("interlane server: --workers 0 (a front door alone) needs --redis", file=sys.stderr)
+        return 2
     if args.redis:
         try:
             RedisDirectory(args.redis)

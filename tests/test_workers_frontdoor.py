@@ -5,16 +5,19 @@ directory")."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client.net import Connection, hello, route_url
+from server.frontdoor import FrontDoor, locate
 from server.store import Store
 from tests.cluster_support import Cluster, create_room, join_room, until, worker_port
 
@@ -198,3 +201,36 @@ async def test_a_killed_front_door_loses_no_room(cluster: Cluster) -> None:
     while time.monotonic() < deadline and not gone(idle_pid):
         await asyncio.sleep(0.1)
     assert gone(idle_pid) and not gone(busy_pid)
+
+
+def test_locate_names_a_worker_on_every_address_as_the_client_named_the_door() -> None:
+    assert locate("ws://0.0.0.0:9001", "play.example.org") == "ws://play.example.org:9001"
+    assert locate("ws://0.0.0.0:9001", "::1") == "ws://[::1]:9001"
+    assert locate("wss://a.example.org:9001", "b.example.org") == "wss://a.example.org:9001"
+
+
+async def test_a_front_door_answers_junk_paths_with_404_and_no_workers_with_503() -> None:
+    door = FrontDoor([], None, "key")
+    stop = asyncio.Event()
+    serving = asyncio.create_task(door.serve("127.0.0.1", 0, None, stop))
+    while door.port is None:
+        await asyncio.sleep(0.01)
+
+    def ask(path: str) -> tuple[int, bytes]:
+        conn = HTTPConnection("127.0.0.1", door.port, timeout=10)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+
+    try:
+        for path in ("/r/", "/r/%00%ff", "/r/" + "A" * 5000, "/r/../../etc", "/nope"):
+            status, _ = await asyncio.to_thread(ask, path)
+            assert status == 404, path
+        status, body = await asyncio.to_thread(ask, "/r/ABCDE")
+        assert (status, body) == (404, b"there is no room with that code\n")
+        assert (await asyncio.to_thread(ask, "/new"))[0] == 503
+        status, body = await asyncio.to_thread(ask, "/healthz")
+        assert status == 503 and json.loads(body)["workers"] == []
+    finally:
+        stop.set()
+        await serving
