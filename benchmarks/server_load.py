@@ -488,7 +488,7 @@ def _ramp(args: argparse.Namespace) -> int:
             f"≤ {r['load_cpu']:.0f} % CPU"
         )
     added = max(r["join_added_ms"] for r in results)
-    ok = added <= 10.0
+    ok = added <= 10.0 and all(r["held_per_worker"] > 0 for r in results)
     if len(results) >= 2 and results[0]["held_per_worker"]:
         one, most = results[0], results[-1]
         ratio = most["held_per_worker"] * most["workers"] / one["held_per_worker"]

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from server.directory import DirectoryUnavailable, RedisDirectory
+from server.directory import REFRESH, DirectoryUnavailable, RedisDirectory
 from server.rooms import normalise_code
 from server.workers import DIRECTORY_PATH, KEY_HEADER, LocalWorker, worker_argv
 from shared.protocol import CODE_ALPHABET, CODE_LENGTH
@@ -42,6 +42,7 @@ log = logging.getLogger("interlane.frontdoor")
 
 POLL_EVERY = 1.0  # seconds between polls of this machine's workers
 RESTART_AFTER = 1.0  # seconds before a worker that exited is started again
+PENDING_GRACE = 0.5  # seconds a client sent to /new may take to create its room
 MISS_PATIENCE = 0.5  # seconds a code not found is looked for again
 GONE_KEPT = 10_000  # lost room codes remembered (for 410 rather than 404)
 NO_ROOM = "there is no room with that code"
@@ -84,7 +85,8 @@ class FrontDoor:
         self.local_rooms: dict[str, LocalWorker] = {}
         self.loads: dict[int, dict[str, Any]] = {}  # worker index → its last answer
         self.remote: dict[str, dict[str, Any]] = {}  # worker URL → load, from Redis
-        self.pending: dict[str, int] = {}  # worker URL → rooms sent there since its last load
+        # worker URL → when rooms were sent there that its last load may not count yet
+        self.pending: dict[str, list[float]] = {}
         self.gone: dict[str, float] = {}
         self.stopping = False
         self.port: int | None = None
@@ -130,13 +132,22 @@ class FrontDoor:
             self._poll = asyncio.get_running_loop().create_task(self._poll_all())
         await asyncio.shield(self._poll)
 
+    def _counted(self, url: str, asked: float) -> None:
+        """A load asked for at `asked` counts the rooms sent there well before it."""
+        sent = [t for t in self.pending.get(url, []) if t > asked - PENDING_GRACE]
+        if sent:
+            self.pending[url] = sent
+        else:
+            self.pending.pop(url, None)
+
     async def _poll_all(self) -> None:
         live = [w for w in self.workers if w.alive]
+        asked = time.monotonic()
         answers = await asyncio.gather(*(asyncio.to_thread(self._ask, w) for w in live))
         for worker, answer in zip(live, answers, strict=True):
             if answer is not None and worker.alive:
                 self.loads[worker.index] = answer
-                self.pending.pop(self.registered_url(worker), None)
+                self._counted(self.registered_url(worker), asked)
         # a worker that did not answer this time keeps its last known rooms (its death is
         # the supervisor's to see, and that needs to know which rooms went with it)
         rooms: dict[str, LocalWorker] = {}
@@ -147,9 +158,10 @@ class FrontDoor:
         self.local_rooms = rooms
         if self.directory is not None:
             with contextlib.suppress(DirectoryUnavailable):
+                asked = time.monotonic()
                 remote = await self.directory.workers()
-                for url in remote:
-                    self.pending.pop(url, None)
+                for url in remote:  # (a worker's load in Redis is up to REFRESH s old)
+                    self._counted(url, asked - REFRESH)
                 self.remote = remote
 
     async def _poll_forever(self) -> None:
@@ -180,9 +192,9 @@ class FrontDoor:
             return None
         url = min(
             candidates,
-            key=lambda u: (candidates[u][0] + self.pending.get(u, 0), candidates[u][1], u),
+            key=lambda u: (candidates[u][0] + len(self.pending.get(u, ())), candidates[u][1], u),
         )
-        self.pending[url] = self.pending.get(url, 0) + 1
+        self.pending.setdefault(url, []).append(time.monotonic())
         return url
 
     async def find(self, code: str) -> tuple[str, str | None]:
