@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 log = logging.getLogger("interlane.directory")
 
@@ -43,13 +44,23 @@ def _worker(url: str) -> str:
 WORKERS = f"{PREFIX}workers"
 
 
+def shown_url(url: str) -> str:
+    """The Redis URL for logs and status: without a password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
 class RedisDirectory:
     """The shared table of rooms and workers, over one Redis connection pool."""
 
     def __init__(self, url: str, timeout: float = 0.5) -> None:
         import redis.asyncio as aioredis
 
-        self.url = url
+        self.url = shown_url(url)
         self._redis = aioredis.from_url(
             url,
             socket_connect_timeout=timeout,

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from server.directory import REFRESH, DirectoryUnavailable, RedisDirectory
+from server.directory import REFRESH, DirectoryUnavailable, RedisDirectory, shown_url
 from server.rooms import normalise_code
 from server.workers import DIRECTORY_PATH, KEY_HEADER, LocalWorker, worker_argv
 from shared.protocol import CODE_ALPHABET, CODE_LENGTH
@@ -411,7 +411,7 @@ def run_front_door(args: argparse.Namespace) -> int:
     def ready(door: FrontDoor) -> None:
         print(f"Interlane server on {scheme}://{args.host}:{door.port}", flush=True)
         ports = ", ".join(str(w.port) for w in door.workers)
-        where = f"directory in Redis at {args.redis}" if args.redis else "directory kept here"
+        where = f"directory in Redis at {shown_url(args.redis)}" if args.redis else "directory here"
         print(f"front door for {len(door.workers)} workers (ports {ports}); {where}", flush=True)
         if args.db:
             print(f"history: {args.db}", flush=True)

@@ -102,8 +102,10 @@ async def _report_health(server: GameServer, every: float = 60.0) -> None:
 
 def run_server(args: argparse.Namespace) -> int:
     """Entry point of `interlane server`: one process, or a front door and its workers."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if getattr(args, "worker", None) is None and (args.workers != 1 or args.redis):
+    spec = getattr(args, "worker", None)
+    who = f"[worker {spec.split('/')[0]}] " if spec else ""  # its lines share the terminal
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s {who}%(message)s")
+    if spec is None and (args.workers != 1 or args.redis):
         from server.frontdoor import run_front_door
 
         return run_front_door(args)

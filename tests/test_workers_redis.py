@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from server.directory import shown_url
 from tests.cluster_support import (
     Cluster,
     RedisServer,
@@ -114,3 +115,9 @@ async def test_rooms_keep_running_while_redis_is_away_and_the_directory_heals(
         if machine is not None:
             machine.stop()
         store.stop()
+
+
+def test_a_redis_password_never_reaches_the_log() -> None:
+    assert shown_url("redis://:secret@h:6379/0") == "redis://:***@h:6379/0"
+    assert shown_url("redis://u:pw@h/1") == "redis://u:***@h/1"
+    assert shown_url("redis://h:1/0") == "redis://h:1/0"
