@@ -134,8 +134,13 @@ class WorkerAgent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), REFRESH)
         if self.directory is not None:
-            for code in [room.code for room in self.server.registry]:
-                await self._quietly(self.directory.remove_room(self.url, code))
+            # stopping: forget our rooms now rather than in a TTL (not waiting on a Redis
+            # that is away: one failure ends the attempt)
+            with contextlib.suppress(DirectoryUnavailable):
+                for code in [room.code for room in self.server.registry]:
+                    if self.directory.reachable is False:
+                        break
+                    await self.directory.remove_room(self.url, code)
             await self.directory.close()
 
 
@@ -216,7 +221,9 @@ class LocalWorker:
         return f"{self.scheme}://{host}:{self.port}"
 
     def poll_host(self) -> str:
-        return "127.0.0.1" if self.listen_host in ("", "0.0.0.0") else self.listen_host
+        return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+            self.listen_host, self.listen_host
+        )
 
 
 def worker_argv(args: Any, index: int, count: int, port: int, supervisor_pid: int) -> list[str]:
