@@ -65,13 +65,13 @@ async def serve_until_signal(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if worker is not None:  # registered before it says it listens: a front door relies on it
+        worker.url = worker.url.format(port=server.port)
+        await worker.refresh()
     if ready is not None:
         ready(server)
     reporter = loop.create_task(_report_health(server))
-    agent = None
-    if worker is not None:
-        worker.url = worker.url.format(port=server.port)
-        agent = loop.create_task(worker.run(stop))
+    agent = loop.create_task(worker.run(stop)) if worker is not None else None
     try:
         await stop.wait()
     finally:

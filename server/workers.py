@@ -113,14 +113,22 @@ class WorkerAgent:
         with contextlib.suppress(DirectoryUnavailable):  # the next refresh tries again
             await call
 
+    async def refresh(self) -> None:
+        """Every room held here, and the load, into the directory (with a fresh TTL)."""
+        if self.directory is not None:
+            codes = [room.code for room in self.server.registry]
+            await self._quietly(self.directory.publish(self.url, codes, self.load()))
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Refresh the directory every REFRESH seconds; end the process when orphaned and
-        idle."""
+        """Refresh the directory every REFRESH seconds (the first refresh came before the
+        server said it listens); end the process when orphaned and idle."""
         orphaned = False
         while not stop.is_set():
-            if self.directory is not None:
-                codes = [room.code for room in self.server.registry]
-                await self._quietly(self.directory.publish(self.url, codes, self.load()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), REFRESH)
+            if stop.is_set():
+                break
+            await self.refresh()
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 if not orphaned:
                     orphaned = True
@@ -131,8 +139,6 @@ class WorkerAgent:
                 if len(self.server.registry) == 0:
                     stop.set()
                     break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), REFRESH)
         if self.directory is not None:
             # stopping: forget our rooms now rather than in a TTL (not waiting on a Redis
             # that is away: one failure ends the attempt)
