@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=os.cpu_count() or 1,
         help="worker processes behind a front door on --port (default: one per core; "
-        "1: a single process)",
+        "1: a single process; 0: a front door alone, with --redis)",
     )
     server.add_argument(
         "--redis", default=None, help="redis://HOST:PORT, the room directory shared by machines"
