@@ -390,7 +390,8 @@ def run_front_door(args: argparse.Namespace) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         context = ssl_context(args.certfile, args.keyfile)
-        store = open_store(args.db)  # migrated once here, before the workers share it
+        # migrated once here, before the workers share it; a front door alone keeps none
+        store = open_store(args.db) if args.workers else None
     except ValueError as exc:
         print(f"interlane server: {exc}", file=sys.stderr)
         return 2
@@ -412,8 +413,9 @@ def run_front_door(args: argparse.Namespace) -> int:
         print(f"Interlane server on {scheme}://{args.host}:{door.port}", flush=True)
         ports = ", ".join(str(w.port) for w in door.workers)
         where = f"directory in Redis at {shown_url(args.redis)}" if args.redis else "directory here"
-        print(f"front door for {len(door.workers)} workers (ports {ports}); {where}", flush=True)
-        if args.db:
+        what = f"front door for {len(door.workers)} workers (ports {ports})"
+        print(f"{what if door.workers else 'front door alone'}; {where}", flush=True)
+        if args.db and door.workers:
             print(f"history: {args.db}", flush=True)
 
     try:
