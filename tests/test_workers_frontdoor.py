@@ -234,3 +234,16 @@ async def test_a_front_door_answers_junk_paths_with_404_and_no_workers_with_503(
     finally:
         stop.set()
         await serving
+
+
+async def test_stopping_the_front_door_stops_its_workers_and_tells_their_players(
+    cluster: Cluster,
+) -> None:
+    host, _ = await create_room(cluster.url, "Ana", scenario="open-road")
+    cluster.proc.send_signal(signal.SIGTERM)
+    bye = await until(host, "bye")
+    assert bye["reason"]
+    assert await asyncio.to_thread(cluster.proc.wait, 60) == 0
+    for pid in cluster.pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
