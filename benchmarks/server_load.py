@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -42,9 +43,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from server.frontdoor import FrontDoor  # noqa: E402
 from server.net import TICK_GROUPS, GameServer, Limits  # noqa: E402
 from server.remote_bots import BotStats, drive_bot  # noqa: E402
 from server.ticker import percentile  # noqa: E402
+from server.workers import KEY_ENV, LocalWorker, WorkerAgent  # noqa: E402
 
 GOAL_P99_MS = 20.0
 GOAL_LATE_MS = 100.0
@@ -71,11 +74,16 @@ def _rss_mb() -> float:
 
 
 async def _serve(
-    host: str = "127.0.0.1", port: int = 0, window: tuple[int, float, float] | None = None
+    host: str = "127.0.0.1",
+    port: int = 0,
+    window: tuple[int, float, float] | None = None,
+    report_to: Path | None = None,
 ) -> dict:
     """Serve until SIGTERM (measuring from SIGUSR1), or with `window` = (rooms, warm-up,
     seconds) by itself: from `warm-up` seconds after that many rooms are driving, for
-    `seconds` (the load generator is then on another machine). Returns the figures."""
+    `seconds` (the load generator is then on another machine). Returns the figures.
+    As a worker behind a front door (`--workers`), SIGUSR2 writes the figures so far to
+    `report_to` and serving goes on."""
     limits = Limits(
         join_burst=100_000,
         joins_per_second=1000.0,
@@ -86,6 +94,8 @@ async def _serve(
         driving_rooms_per_address=100_000,
     )
     server = GameServer(limits=limits)
+    if os.environ.get(KEY_ENV):  # a worker of the --workers ramp: the front door polls it
+        WorkerAgent(key=os.environ[KEY_ENV], url="").attach(server)
     await server.start(host, port)
     if window is None:
         print(server.port, flush=True)  # to the benchmark that started this process
@@ -110,37 +120,49 @@ async def _serve(
         await asyncio.sleep(seconds)
         done.set()
 
+    def summarise() -> dict:
+        wall = time.monotonic() - mark.get("wall", time.monotonic())
+        cpu = _cpu_seconds() - mark.get("cpu", _cpu_seconds())
+        rooms = list(server.registry)
+        summary = server.ticker.stats.summary()
+        latencies = list(server.room_latencies)
+        summary.update(
+            latency_p50_ms=percentile(latencies, 50) * 1000,
+            latency_p99_ms=percentile(latencies, 99) * 1000,
+            latency_max_ms=max(latencies, default=0.0) * 1000,
+            room_ticks=len(latencies),
+            room_p99_ms=percentile(list(server.room_tick_times), 99) * 1000,
+            room_p50_ms=percentile(list(server.room_tick_times), 50) * 1000,
+            cpu_p99_ms=percentile(list(server.tick_cpu_times), 99) * 1000,
+            cpu_p50_ms=percentile(list(server.tick_cpu_times), 50) * 1000,
+            cpu_percent=100 * cpu / wall if wall > 0 else 0.0,
+            rss_mb=_rss_mb(),
+            rooms=len(rooms),
+            driving=sum(1 for r in rooms if r.phase == "driving"),
+            cars=sum(len(r.world.cars) for r in rooms if r.world is not None),
+            clients=len(server.clients),
+            skipped=sum(c.skipped for c in server.clients),
+            wall_s=wall,
+            sim_seconds=min((r.world.tick * 0.05 for r in rooms if r.world is not None), default=0),
+            cpu_s=cpu,
+        )
+        return summary
+
+    def report() -> None:  # SIGUSR2: the figures of this step, to the ramp
+        if report_to is not None:
+            partial = report_to.with_suffix(".part")
+            partial.write_text(json.dumps(summarise()))
+            partial.replace(report_to)
+
     loop.add_signal_handler(signal.SIGUSR1, measure)
+    loop.add_signal_handler(signal.SIGUSR2, report)
     loop.add_signal_handler(signal.SIGTERM, done.set)
     if window is not None:
         timer = asyncio.create_task(by_itself(*window))
     await done.wait()
     if window is not None:
         timer.cancel()
-    wall = time.monotonic() - mark.get("wall", time.monotonic())
-    cpu = _cpu_seconds() - mark.get("cpu", _cpu_seconds())
-    rooms = list(server.registry)
-    summary = server.ticker.stats.summary()
-    latencies = list(server.room_latencies)
-    summary.update(
-        latency_p50_ms=percentile(latencies, 50) * 1000,
-        latency_p99_ms=percentile(latencies, 99) * 1000,
-        latency_max_ms=max(latencies, default=0.0) * 1000,
-        room_ticks=len(latencies),
-        room_p99_ms=percentile(list(server.room_tick_times), 99) * 1000,
-        room_p50_ms=percentile(list(server.room_tick_times), 50) * 1000,
-        cpu_p99_ms=percentile(list(server.tick_cpu_times), 99) * 1000,
-        cpu_p50_ms=percentile(list(server.tick_cpu_times), 50) * 1000,
-        cpu_percent=100 * cpu / wall if wall > 0 else 0.0,
-        rss_mb=_rss_mb(),
-        rooms=len(rooms),
-        driving=sum(1 for r in rooms if r.phase == "driving"),
-        cars=sum(len(r.world.cars) for r in rooms if r.world is not None),
-        clients=len(server.clients),
-        skipped=sum(c.skipped for c in server.clients),
-        wall_s=wall,
-        sim_seconds=min((r.world.tick * 0.05 for r in rooms if r.world is not None), default=0),
-    )
+    summary = summarise()
     await server.stop()
     return summary
 
@@ -304,6 +326,185 @@ def _connect(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- --workers: front door and workers, rooms added until the tick misses its goal -------
+
+
+def _start_worker(index: int, key: str, report: Path) -> tuple[subprocess.Popen, LocalWorker]:
+    """A benchmark server (loose limits) as worker `index`, and the front door's handle."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(report.with_suffix(".final")), "--report"]
+        + [str(report)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), KEY_ENV: key},
+    )
+    assert proc.stdout is not None
+    handle = LocalWorker(index, [], key, "127.0.0.1")
+    handle.port, handle.alive = int(proc.stdout.readline()), True
+    return proc, handle
+
+
+async def _join_latency(door: str, worker: str, times: int = 20) -> tuple[float, float]:
+    """Median ms from opening a socket to the welcome, through the front door and direct."""
+    from tests.server_client import WireClient
+
+    async def once(url: str) -> float:
+        began = time.perf_counter()
+        client = await WireClient.open(url)
+        await client.send({"type": "hello", "protocol": 1})
+        await client.until("welcome")
+        took = time.perf_counter() - began
+        await client.close()
+        return took * 1000
+
+    via, direct = [], []
+    for _ in range(times):
+        via.append(await once(f"{door}/new"))
+        direct.append(await once(f"{worker}/new"))
+    return percentile(via, 50), percentile(direct, 50)
+
+
+async def _ramp_one(args: argparse.Namespace, count: int, tmp: Path) -> dict:
+    """`count` workers behind a front door in this process; rooms added `--step` per worker
+    at a time until a worker's room tick p99 passes the goal or `--max-rooms` is reached."""
+    import secrets
+
+    key = secrets.token_urlsafe(16)
+    reports = [tmp / f"w{count}-{i}.json" for i in range(count)]
+    started = [_start_worker(i, key, reports[i]) for i in range(count)]
+    procs, handles = [p for p, _ in started], [h for _, h in started]
+    door = FrontDoor(handles, None, key)
+    stop_door = asyncio.Event()
+    serving = asyncio.create_task(door.serve("127.0.0.1", 0, None, stop_door))
+    while door.port is None:
+        await asyncio.sleep(0.01)
+    url = f"ws://127.0.0.1:{door.port}"
+    via_ms, direct_ms = await _join_latency(url, f"ws://127.0.0.1:{handles[0].port}")
+    print(
+        f"workers {count}: join (socket to welcome) through the front door {via_ms:.1f} ms, "
+        f"direct {direct_ms:.1f} ms (median of 20)",
+        flush=True,
+    )
+    stats, stop = BotStats(), asyncio.Event()
+    hosts, bots, steps = [], [], []
+    held, held_cpu_us = 0, 0.0
+    try:
+        while len(hosts) < args.max_rooms:
+            new = []
+            for _ in range(args.step * count):
+                new.append(await _open_room(f"{url}/new", args.scenario, args.bots, len(hosts)))
+                hosts.append(new[-1])
+            want = stats.joined + len(new) * args.players
+            for r, (_, code) in enumerate(new):
+                for i in range(args.players):
+                    seed = (len(hosts) - len(new) + r) * 100 + i
+                    bots.append(
+                        asyncio.create_task(
+                            drive_bot(url, code, f"Bot {i}", stats, None, seed, stop)
+                        )
+                    )
+            while stats.joined < want:
+                await asyncio.sleep(0.1)
+            for host, _ in new:
+                await host.send({"type": "host", "command": "start"})
+                bots.append(asyncio.create_task(_drain(host)))
+            await asyncio.sleep(args.warmup)
+            for proc in procs:
+                proc.send_signal(signal.SIGUSR1)
+            cpu0, t0 = _cpu_seconds(), time.monotonic()
+            await asyncio.sleep(args.seconds)
+            load_cpu = 100 * (_cpu_seconds() - cpu0) / (time.monotonic() - t0)
+            for report in reports:
+                report.unlink(missing_ok=True)
+            for proc in procs:
+                proc.send_signal(signal.SIGUSR2)
+            while not all(r.exists() for r in reports):
+                await asyncio.sleep(0.05)
+            figures = [json.loads(r.read_text()) for r in reports]
+            p99 = max(f["latency_p99_ms"] for f in figures)
+            cpu_us = sum(f["cpu_s"] for f in figures) / max(
+                sum(f["room_ticks"] for f in figures), 1
+            )
+            cpu_us *= 1e6
+            per_worker = "/".join(str(f["rooms"]) for f in figures)
+            worker_cpu = "/".join(f"{f['cpu_percent']:.0f}" for f in figures)
+            print(
+                f"workers {count}: {len(hosts)} rooms ({per_worker} per worker), room tick p99 "
+                f"{p99:.1f} ms (worst worker), server CPU {cpu_us:.0f} µs per room-tick, "
+                f"worker CPU {worker_cpu} %, "
+                f"load generator CPU {load_cpu:.0f} %",
+                flush=True,
+            )
+            steps.append({"rooms": len(hosts), "p99": p99, "cpu_us": cpu_us, "load": load_cpu})
+            if p99 > GOAL_P99_MS:
+                break
+            held, held_cpu_us = len(hosts) // count, cpu_us
+    finally:
+        stop.set()
+        for task in bots:
+            task.cancel()
+        await asyncio.gather(*bots, return_exceptions=True)
+        for host, _ in hosts:
+            with contextlib.suppress(Exception):
+                await host.close()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        stop_door.set()
+        await serving
+    return {
+        "workers": count,
+        "held_per_worker": held,
+        "cpu_us": held_cpu_us or (steps[0]["cpu_us"] if steps else 0.0),
+        "join_added_ms": via_ms - direct_ms,
+        "load_cpu": max((s["load"] for s in steps), default=0.0),
+        "capped": bool(steps) and steps[-1]["p99"] <= GOAL_P99_MS,
+    }
+
+
+def _ramp(args: argparse.Namespace) -> int:
+    counts = [int(n) for n in args.workers.split(",")]
+    print(
+        f"workers {counts}: rooms of {args.players} remote players + {args.bots} bots "
+        f"({args.scenario}) added {args.step} per worker at a time, {args.seconds:g} s "
+        f"measured per step after {args.warmup:g} s, up to {args.max_rooms} rooms; load "
+        f"generator and front door in this process at nice {args.load_nice}",
+        flush=True,
+    )
+    if args.load_nice:
+        os.nice(args.load_nice)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in counts:
+            results.append(asyncio.run(_ramp_one(args, count, Path(tmp))))
+    parts = []
+    for r in results:
+        more = "+" if r["capped"] else ""
+        # what one core could tick by CPU alone: a figure a busy machine's scheduling
+        # delays do not move, unlike the p99
+        by_cpu = 1e6 / (r["cpu_us"] * 20) if r["cpu_us"] else 0.0
+        parts.append(
+            f"{r['workers']} worker(s): {r['held_per_worker']}{more} rooms per worker at p99 ≤ "
+            f"{GOAL_P99_MS:.0f} ms, {r['cpu_us']:.0f} µs CPU per room-tick (≈ {by_cpu:.0f} "
+            f"rooms per core by CPU), load generator ≤ {r['load_cpu']:.0f} % CPU"
+        )
+    added = max(r["join_added_ms"] for r in results)
+    ok = added <= 10.0 and all(r["held_per_worker"] > 0 for r in results)
+    if len(results) >= 2 and results[0]["held_per_worker"]:
+        one, most = results[0], results[-1]
+        ratio = most["held_per_worker"] * most["workers"] / one["held_per_worker"]
+        parts.append(f"rooms held {ratio:.2f}× one worker's (goal ≥ 1.6× with 2)")
+        ok = ok and ratio >= 1.6
+    parts.append(f"front door adds {added:.1f} ms to a join (goal ≤ 10)")
+    print(f"SUMMARY {'PASS' if ok else 'MISS'}: " + "; ".join(parts))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=100)
@@ -323,8 +524,19 @@ def main() -> int:
         "--listen", metavar="HOST:PORT", help="only the server, for a load from another machine"
     )
     two.add_argument("--connect", metavar="URL", help="only the load, for a server elsewhere")
+    parser.add_argument(
+        "--workers",
+        default=None,
+        metavar="N[,M…]",
+        help="front door and N worker processes, rooms added until the tick goal is missed",
+    )
+    parser.add_argument("--step", type=int, default=5, help="rooms added per worker per step")
+    parser.add_argument("--max-rooms", type=int, default=200, help="stop the ramp here")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--report", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workers:
+        return _ramp(args)
     if args.listen:
         return _listen(args)
     if args.connect:
@@ -338,7 +550,8 @@ def main() -> int:
             srv = profile.runcall(asyncio.run, _serve())
             pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
         else:
-            srv = asyncio.run(_serve())
+            report = Path(args.report) if args.report else None
+            srv = asyncio.run(_serve(report_to=report))
         Path(args.serve).write_text(json.dumps(srv))
         return 0
     fd, stats_name = tempfile.mkstemp(suffix=".json")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -114,6 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--db", default=None, help="SQLite file (default: user data directory)")
     server.add_argument("--certfile", default=None, help="TLS certificate (PEM) for wss://")
     server.add_argument("--keyfile", default=None, help="TLS private key (PEM)")
+    server.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="worker processes behind a front door on --port (default: one per core; "
+        "1: a single process; 0: a front door alone, with --redis)",
+    )
+    server.add_argument(
+        "--redis", default=None, help="redis://HOST:PORT, the room directory shared by machines"
+    )
+    server.add_argument(
+        "--public-host", default=None, help="the name clients reach this machine's workers by"
+    )
+    server.add_argument(
+        "--worker-port", type=_port, default=0, help="worker i listens on this + i (default: any)"
+    )
+    server.add_argument("--worker", default=None, help=argparse.SUPPRESS)
 
     sim = sub.add_parser("sim", help="run a scenario headless with bots, write a trace CSV")
     sim.add_argument("--scenario", required=True)

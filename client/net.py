@@ -18,9 +18,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.frames import Frame, Opcode
 
 from shared.protocol import (
@@ -35,6 +36,12 @@ from shared.protocol import (
 
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Seconds to wait before each reconnect attempt; the last value repeats."""
+
+ROUTE_REFUSALS = {
+    404: ("no_room", "there is no room with that code"),
+    410: ("room_closed", "the server process that held this room stopped; the room is gone"),
+}
+"""A front door's answers to /r/CODE that mean the room is not there (docs/protocol.md)."""
 
 FATAL_ERRORS = frozenset({"protocol", "kicked", "no_room", "room_closed", "full", "bad_code"})
 """Server error codes after which reconnecting would only fail again."""
@@ -153,9 +160,10 @@ class Connection:
         while not self._stopped:
             self.attempts += 1
             self._on_status("connecting", f"Connecting to {self.url}…")
+            opening = list(self._opening())
             try:
                 async with connect(
-                    self.url,
+                    route_url(self.url, opening),
                     compression=None,
                     max_size=MAX_FRAME_BYTES,
                     open_timeout=5,
@@ -165,7 +173,13 @@ class Connection:
                     create_connection=GuardedClientConnection,
                 ) as ws:
                     failures = 0
-                    await self._session(ws)
+                    await self._session(ws, opening)
+            except InvalidStatus as exc:
+                refusal = ROUTE_REFUSALS.get(exc.response.status_code)
+                if refusal is not None:  # a front door: the room is not (or no longer) there
+                    self.fatal = refusal[1]
+                    self._on_message({"type": "error", "code": refusal[0], "message": refusal[1]})
+                reason = _describe(exc)
             except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
                 reason = _describe(exc)
             except InvalidURI as exc:
@@ -189,10 +203,10 @@ class Connection:
             )
             await asyncio.sleep(delay)
 
-    async def _session(self, ws: ClientConnection) -> None:
+    async def _session(self, ws: ClientConnection, opening: list[dict[str, Any]]) -> None:
         while not self._outbox.empty():  # intents queued for a dead socket are stale
             self._outbox.get_nowait()
-        for message in self._opening():
+        for message in opening:
             await ws.send(encode(validate(message, CLIENT_MESSAGES)))
         self._ws = ws
         self.ever_connected = True
@@ -265,6 +279,19 @@ class Connection:
         while True:
             data = await self._outbox.get()
             await ws.send(data)
+
+
+def route_url(url: str, opening: Sequence[dict[str, Any]]) -> str:
+    """The address to open for these first messages: `/r/CODE` to join a room, `/new` to
+    create one, so a front door can send the socket to the right worker (a single server
+    ignores the path). docs/protocol.md, "Addresses"."""
+    base = url.split("?", 1)[0].rstrip("/")
+    for message in opening:
+        if message.get("type") == "join" and message.get("code"):
+            return f"{base}/r/{quote(str(message['code']), safe='')}"
+        if message.get("type") == "create":
+            return f"{base}/new"
+    return url
 
 
 def hello(name: str) -> dict[str, Any]:

@@ -365,6 +365,10 @@ class GameServer:
             clock=clock,
         )
         self._group_of: dict[str, int] = {}  # room code → its tick group
+        # hooks for a worker behind a front door (server/workers.py): extra HTTP paths, and
+        # who to tell when a room opens (True) or closes (False)
+        self.http_routes: dict[str, Callable[[ServerConnection, Any], Any]] = {}
+        self.room_listeners: list[Callable[[str, bool], None]] = []
         self._steps = 0  # ticker steps so far: step n ticks group n % TICK_GROUPS
         self._server: Server | None = None
         self._tick_task: asyncio.Task[None] | None = None
@@ -568,6 +572,7 @@ class GameServer:
                 member.conn.close(1011 if reason else 1000, reason[:100])
         self.registry.remove(room.code)
         self._group_of.pop(room.code, None)
+        self._announce(room.code, False)
         self.room_failures.pop(room.code, None)
         self._started_from.pop(room.code, None)
 
@@ -661,9 +666,13 @@ class GameServer:
     # ---- HTTP ------------------------------------------------------------------------
 
     def _process_request(self, connection: ServerConnection, request: Any) -> Any:
-        if request.path.split("?", 1)[0] == "/healthz":
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
             return connection.respond(HTTPStatus.OK, "OK\n")
-        return None
+        route = self.http_routes.get(path)
+        if route is not None:
+            return route(connection, request)
+        return None  # any other path (/new, /r/CODE from a front door) is the game itself
 
     # ---- connections -----------------------------------------------------------------
 
@@ -861,8 +870,16 @@ class GameServer:
             raise ProtocolError("bad_value", f"cannot create that room: {exc}") from None
         self.registry.add(code, room)
         self._group_of[code] = self._quietest_group()
+        self._announce(code, True)
         member = room.join(msg["name"], "host", client, wants_car=bool(msg.get("play", False)))
         return room, member
+
+    def _announce(self, code: str, opened: bool) -> None:
+        for listener in self.room_listeners:
+            try:
+                listener(code, opened)
+            except Exception:
+                log.exception("a room listener failed")
 
     def _quietest_group(self) -> int:
         """The tick group with the fewest rooms, for a new room."""

@@ -234,7 +234,7 @@ async def _drive(
         attempts += 1
         try:
             async with connect(
-                url,
+                f"{url.rstrip('/')}/r/{code}",  # a front door routes by it (docs/protocol.md)
                 compression=None,
                 max_size=MAX_FRAME_BYTES,
                 max_queue=MAX_QUEUE,

@@ -53,21 +53,31 @@ async def serve_until_signal(
     context: ssl.SSLContext | None = None,
     limits: Limits | None = None,
     ready: Any = None,
+    worker: Any = None,
 ) -> GameServer:
-    """Run a GameServer until SIGINT/SIGTERM; `ready(server)` is called once it listens."""
+    """Run a GameServer until SIGINT/SIGTERM; `ready(server)` is called once it listens.
+    `worker` (a server.workers.WorkerAgent) makes it a worker behind a front door."""
     server = GameServer(store=store, limits=limits)
+    if worker is not None:
+        worker.attach(server)
     await server.start(host, port, context)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if worker is not None:  # registered before it says it listens: a front door relies on it
+        worker.url = worker.url.format(port=server.port)
+        await worker.refresh()
     if ready is not None:
         ready(server)
     reporter = loop.create_task(_report_health(server))
+    agent = loop.create_task(worker.run(stop)) if worker is not None else None
     try:
         await stop.wait()
     finally:
         reporter.cancel()
+        if agent is not None:
+            await agent
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await server.stop()
@@ -91,8 +101,14 @@ async def _report_health(server: GameServer, every: float = 60.0) -> None:
 
 
 def run_server(args: argparse.Namespace) -> int:
-    """Entry point of `interlane server`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Entry point of `interlane server`: one process, or a front door and its workers."""
+    spec = getattr(args, "worker", None)
+    who = f"[worker {spec.split('/')[0]}] " if spec else ""  # its lines share the terminal
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s {who}%(message)s")
+    if spec is None and (args.workers != 1 or args.redis):
+        from server.frontdoor import run_front_door
+
+        return run_front_door(args)
     # one line per connection is noise with a room full of players; keep warnings and errors
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
@@ -109,8 +125,15 @@ def run_server(args: argparse.Namespace) -> int:
             print(f"history: {store.path}", flush=True)
 
     try:
+        worker = _worker_agent(args, scheme)
+    except ValueError as exc:
+        print(f"interlane server: {exc}", file=sys.stderr)
+        return 2
+    try:
         asyncio.run(
-            serve_until_signal(args.host, args.port, store=store, context=context, ready=ready)
+            serve_until_signal(
+                args.host, args.port, store=store, context=context, ready=ready, worker=worker
+            )
         )
     except OSError as exc:
         print(
@@ -123,3 +146,27 @@ def run_server(args: argparse.Namespace) -> int:
             store.close()
     print("Interlane server stopped.", flush=True)
     return 0
+
+
+def _worker_agent(args: argparse.Namespace, scheme: str) -> Any:
+    """The worker hooks when started by a front door (`--worker`), else None."""
+    spec = getattr(args, "worker", None)
+    if spec is None:
+        return None
+    import os
+
+    from server.directory import RedisDirectory
+    from server.workers import KEY_ENV, WorkerAgent, parse_worker_spec
+
+    index, count, parent = parse_worker_spec(spec)
+    directory = RedisDirectory(args.redis) if args.redis else None
+    host = args.public_host or args.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return WorkerAgent(
+        key=os.environ.get(KEY_ENV, ""),
+        url=f"{scheme}://{host}:{{port}}",
+        directory=directory,
+        shard=(index, count),
+        parent_pid=parent,
+    )

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _start(db: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "client.cli", "server", "--host", "127.0.0.1", "--port", "0"]
-        + ["--db", str(db)],
+        + ["--db", str(db), "--workers", "1"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -158,6 +158,8 @@ def test_interlane_server_answers_and_says_bye_on_sigterm(tmp_path: Path, tls: b
             "0",
             "--db",
             str(tmp_path / "s.db"),
+            "--workers",
+            "1",
             *extra,
         ],
         cwd=ROOT,
