@@ -334,7 +334,7 @@ def start_server(db: Path, log: Path) -> tuple[subprocess.Popen[str], int]:
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "client.cli", "server", "--host", "127.0.0.1", "--port", "0"]
-        + ["--db", str(db)],
+        + ["--db", str(db), "--workers", "1"],  # one process: the attacks' target
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
