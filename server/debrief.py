@@ -22,6 +22,7 @@ from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adheren
 from server.recorder import CHECKPOINT_TICKS, Recorder, Recording
 
 PAYLOAD_VERSION = 1
+ROOT_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash"}
 MAX_TIME_BINS = 150
 SERIES_BINS = 48
 MAX_ROOTS = 8
@@ -317,7 +318,7 @@ def series(rec: Recording) -> dict[str, Any]:
 def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
     who = ctx.label(root.car)
     when = insights.clock(ctx.t(root.frames[0]))
-    what = "brake" if root.kind == "brake" else "cut-in"
+    what = ROOT_WORDS.get(root.kind, root.kind)
     cf = root.counterfactual
     if cf is None:
         text = f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake in turn"
@@ -328,7 +329,7 @@ def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
             f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake, but the road lost no "
             f"time overall from it (replayed: {-cf['cost_vs']:.0f} vehicle-seconds the other way)"
         )
-    dx = (root.xs[0] - root.xs[-1]) % ctx.rec.length
+    dx = waves.ring_distance(root.xs[0], root.xs[-1], ctx.rec.length)
     amp = root.amplification()
     return {
         "car": root.car,

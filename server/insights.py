@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.recorder import Recording
-from server.waves import Root
+from server.waves import Root, ring_box, ring_distance
 from shared.conventions import CONVENTIONS, default_rulebook
 
 CUT_IN = "cut_in"
-WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking"}
+WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking", "crash": "crash"}
 GROWTH = 1.25  # the hardest braking behind must be this much harder than the first
 
 
@@ -98,19 +98,23 @@ def _card(
     }
 
 
-def _where(ctx: Context, root: Root) -> dict[str, float]:
-    """The window on the diagram from the root to the last car it reached."""
+def _where(ctx: Context, root: Root, upto: int | None = None) -> dict[str, float]:
+    """The window on the diagram from the root to the last car it reached (or chain[upto]):
+    the shortest stretch of the ring holding all their places (waves.ring_box)."""
+    last = len(root.chain) - 1 if upto is None else upto
+    x0, x1 = ring_box(root.xs[: last + 1], ctx.rec.length)
     return {
         "t0": round(ctx.t(root.frames[0]), 1),
-        "t1": round(ctx.t(root.frames[-1]), 1),
-        "x0": round(root.xs[-1], 1),
-        "x1": round(root.xs[0], 1),
+        "t1": round(ctx.t(root.frames[last]), 1),
+        "x0": round(x0, 1),
+        "x1": round(x1, 1),
     }
 
 
 def _span(ctx: Context, root: Root) -> tuple[float, float]:
-    """How far upstream (m) and how long after the root (s) its last reached car braked."""
-    dx = (root.xs[0] - root.xs[-1]) % ctx.rec.length
+    """How far (m, the shorter way round the ring) and how long after the root (s) its last
+    reached car braked."""
+    dx = ring_distance(root.xs[0], root.xs[-1], ctx.rec.length)
     dt = ctx.t(root.frames[-1]) - ctx.t(root.frames[0])
     return dx, dt
 
@@ -236,7 +240,7 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
     best: tuple[int, float, Root, int] | None = None
     for root in ctx.chains:
         for k in range(1, len(root.chain)):
-            dx = (root.xs[0] - root.xs[k]) % ctx.rec.length
+            dx = ring_distance(root.xs[0], root.xs[k], ctx.rec.length)
             dt = ctx.t(root.frames[k]) - ctx.t(root.frames[0])
             if dx < 150 or dt < 8:
                 continue
@@ -266,12 +270,7 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
         f"Who did {ctx.label(victim)} blame at that moment? Where should the group look for "
         "causes next time?",
         {"distance_m": round(dx), "seconds": round(dt, 1), "between": k - 1},
-        {
-            "t0": round(ctx.t(root.frames[0]), 1),
-            "t1": round(ctx.t(root.frames[k]), 1),
-            "x0": round(root.xs[k], 1),
-            "x1": round(root.xs[0], 1),
-        },
+        _where(ctx, root, k),
     )
 
 

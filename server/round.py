@@ -48,7 +48,7 @@ RING_EVERY_TICKS = 5  # the minimap's mean speeds are recomputed 4 times a secon
 ROOM_EVERY_TICKS = 100  # a periodic `room` so a countdown never drifts far on a client
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 FEED_TEXT = {
-    "crash": "{name} crashed",
+    "crash": "{name} caused a crash with {other}",  # the cause first: sim.events.crash_cause
     "near_miss": "{name} had a near miss",
     "hard_brake": "{name} braked hard",
     "incident_start": "An incident blocks lane {lane}",
@@ -874,7 +874,8 @@ class Room:
                 continue
             if event.kind in ("near_miss", "hard_brake") and self.roster.by_car(event.car) is None:
                 continue  # bots' brakes are too many to list; players' are the lesson
-            text = template.format(name=self._name_of(event.car), lane=event.lane)
+            other = self._name_of(event.other) if event.other is not None else "another car"
+            text = template.format(name=self._name_of(event.car), lane=event.lane, other=other)
             lines.append({"kind": event.kind, "text": text, "car": event.car, "x": event.x})
         for violation in violations:
             car = getattr(violation, "car", None)
