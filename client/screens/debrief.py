@@ -112,6 +112,18 @@ def numbers(values: Any) -> list[float]:
     return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
+KIND_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash"}
+
+
+def plural(n: Any, noun: str) -> str:
+    """'1 car', '3 cars' (a missing number reads as a dash)."""
+    return f"{number(n)} {noun}" if n == 1 else f"{number(n)} {noun}s"
+
+
+def kind_word(root: dict[str, Any]) -> str:
+    return KIND_WORDS.get(str(root.get("kind")), "brake")
+
+
 def ring_distance(a: float, b: float, length: float) -> float:
     """Signed shortest distance from a to b along a ring (positive: b is ahead of a)."""
     if length <= 0:
@@ -319,11 +331,7 @@ class DebriefScreen(Screen[None]):
         tabs.disable_tab("tab-waves")
         tabs.disable_tab("tab-cards")
         tabs.active = "tab-diagram"
-        prompt = (
-            "Before you look: where do you think the jam started? Move ✚ with the arrow keys "
-            "(time →, position ↑), then press Enter to reveal what really happened. (r reveals "
-            "without a guess.)"
-        )
+        prompt = self._question()
         if diagram is None:
             prompt = "This round has no space-time diagram. Press r to see the rest."
         self.query_one("#reveal-prompt", Static).update(Text(prompt))
@@ -334,6 +342,32 @@ class DebriefScreen(Screen[None]):
         self._show_cards()
         if not self.projector:
             self._show_you()
+
+    def _jam(self) -> dict[str, Any] | None:
+        """The payload's `jam` (docs/debrief.md); None from a server that did not send it."""
+        jam = self.payload.get("jam")
+        return jam if isinstance(jam, dict) else None
+
+    def _no_jam(self) -> bool:
+        jam = self._jam()
+        return jam is not None and jam.get("found") is False
+
+    def _question(self) -> str:
+        """Ask first: where the jam started — or, in a round without a real jam, where the
+        traffic was slowest (nothing stopped, so "where did the jam start?" has no answer)."""
+        how = (
+            "Move ✚ with the arrow keys (time →, position ↑), then press Enter to reveal what "
+            "really happened. (r reveals without a guess.)"
+        )
+        if self._no_jam():
+            jam = self._jam() or {}
+            limit = jam.get("limit_kmh")
+            below = f" below {number(limit)} km/h" if isinstance(limit, int | float) else ""
+            return (
+                f"There was no real jam this round: no stretch of road slowed{below}. "
+                "Before you look: where and when do you think the traffic was slowest? " + how
+            )
+        return "Before you look: where do you think the jam started? " + how
 
     def _show_title(self) -> None:
         p = self.payload
@@ -441,8 +475,8 @@ class DebriefScreen(Screen[None]):
                 Text(fmt_clock(root.get("t"))),
                 Text(number(root.get("x"), "km") + " km"),
                 Text(plain(who, 40)),
-                Text("cut-in" if root.get("kind") == "cut_in" else "brake"),
-                Text(f"{number(root.get('reached'))} cars"),
+                Text(kind_word(root)),
+                Text(plural(root.get("reached"), "car")),
                 Text(f"×{number(amp, '2')}" if isinstance(amp, int | float) else "–"),
                 Text(number(root.get("delay_vs"))),
                 Text(number(cost) if cost is not None else "not replayed"),
@@ -454,8 +488,8 @@ class DebriefScreen(Screen[None]):
                 lines.append("\n")
         if not roots:
             lines = Text(
-                "No braking wave was traced to a single root this round: nobody's brake or "
-                "cut-in made the cars behind brake in turn.",
+                "No braking wave was traced to a single root this round: nobody's brake, "
+                "cut-in or crash made the cars behind brake in turn.",
                 style="dim",
             )
         self.query_one("#roots-text", Static).update(lines)
@@ -529,35 +563,72 @@ class DebriefScreen(Screen[None]):
         self.query_one("#guess-result", Static).update(self._guess_verdict())
         self.refresh_bindings()
 
-    def _guess_verdict(self) -> Text:
+    def _costliest(self) -> dict[str, Any] | None:
+        """The root the Waves tab lists first, when its cost is material (the server ranks
+        the roots; docs/debrief.md). A payload without `material` flags is read as before."""
         roots = self._roots()
         root = roots[0] if roots else None
+        if root is None or not isinstance(root.get("t"), int | float):
+            return None
+        return root if root.get("material", True) is True else None
+
+    def _guess_verdict(self) -> Text:
         text = Text()
         if self.guess is not None:
             t, x = self.guess
             text.append(f"You guessed {fmt_clock(t)} at {x / 1000:.2f} km. ")
         else:
             text.append("You did not mark a guess. ")
-        if root is None or not isinstance(root.get("t"), int | float):
-            text.append("No wave was traced to a root this round.")
+        if self._no_jam():
+            slowest = (self._jam() or {}).get("slowest")
+            if not isinstance(slowest, dict) or not isinstance(slowest.get("t"), int | float):
+                text.append("The road never slowed to a jam.")
+                return text
+            st, sx = float(slowest["t"]), float(slowest.get("x") or 0.0)
+            text.append(
+                f"The traffic was slowest at {fmt_clock(st)}, {sx / 1000:.2f} km: "
+                f"{number(slowest.get('kmh'))} km/h on average there."
+            )
+            self._compare(text, st, sx)
+            return text
+        root = self._costliest()
+        if root is None:
+            threshold = self.payload.get("material_vs")
+            size = (
+                f" {number(threshold)} vehicle-seconds or more"
+                if isinstance(threshold, int | float)
+                else " a material amount"
+            )
+            text.append(
+                "No single brake, cut-in or crash was found to have cost the others"
+                f"{size}: the slowing grew out of the traffic itself."
+            )
             return text
         who = root.get("name") if isinstance(root.get("name"), str) else f"car {root.get('car')}"
         rt, rx = float(root["t"]), float(root.get("x") or 0.0)
+        cf = root.get("counterfactual")
+        cost = cf.get("cost_vs") if isinstance(cf, dict) else None
         text.append("The costliest wave began with ")
         text.append(plain(who, 40), style="bold")
-        text.append(
-            f"'s {'cut-in' if root.get('kind') == 'cut_in' else 'brake'} at {fmt_clock(rt)}"
-        )
-        text.append(f", {rx / 1000:.2f} km (✕).")
-        if self.guess is not None:
-            road = self.payload.get("road") if isinstance(self.payload.get("road"), dict) else {}
-            length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
-            dx = ring_distance(self.guess[1], rx, float(length))
-            dt = rt - self.guess[0]
-            where = f"{abs(dx):.0f} m {'ahead of' if dx >= 0 else 'behind'}"
-            when = f"{abs(dt):.0f} s {'after' if dt >= 0 else 'before'}"
-            text.append(f" That is {where} and {when} your guess.")
+        text.append(f"'s {kind_word(root)} at {fmt_clock(rt)}")
+        text.append(f", {rx / 1000:.2f} km (✕)")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            text.append(f"; it cost the others {number(cost)} vehicle-seconds")
+        text.append(".")
+        self._compare(text, rt, rx)
         return text
+
+    def _compare(self, text: Text, t: float, x: float) -> None:
+        """How far the guess was from (t, x), the shorter way round the ring."""
+        if self.guess is None:
+            return
+        road = self.payload.get("road") if isinstance(self.payload.get("road"), dict) else {}
+        length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
+        dx = ring_distance(self.guess[1], x, float(length))
+        dt = t - self.guess[0]
+        where = f"{abs(dx):.0f} m {'ahead of' if dx >= 0 else 'behind'}"
+        when = f"{abs(dt):.0f} s {'after' if dt >= 0 else 'before'}"
+        text.append(f" That is {where} and {when} your guess.")
 
     # -- other actions ------------------------------------------------------------------
 
