@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack
 
-from server import insights, waves
+from server import insights, program_debrief, waves
 from server.counterfactual import Brancher, counterfactual
 from server.counterfactual import window as cf_window
 from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
@@ -96,6 +96,7 @@ def analyse(
     ticks: int | None = None,
     counterfactuals: int = COUNTERFACTUALS,
     solo: bool | None = None,
+    final: bool = False,
 ) -> dict[str, Any]:
     """The debrief payload of one round (docs/debrief.md).
 
@@ -104,7 +105,8 @@ def analyse(
     `adherence` is the AdherenceTracker's per-car result; `names` maps player cars to names;
     `previous` holds the earlier rounds of the game, oldest first — their metrics results or
     their debrief payloads (anything with a "team" map). `solo` (default: at most one named
-    player) words the cards for a driver alone, who agreed nothing with anyone.
+    player) words the cards for a driver alone, who agreed nothing with anyone. `final` marks
+    the last round of a program: its payload carries the end-of-program debrief (`program`).
     """
     scenario = _scenario(scenario)
     if recording is None or metrics is None:
@@ -173,6 +175,7 @@ def analyse(
         "roots": [root_payload(ctx, r) for r in roots],
         "cards": insights.cards(ctx),
         "rounds": [*rows, this_row],
+        "program": program_debrief.summary([*rows, this_row]) if final else None,
     }
     return fit(payload)
 

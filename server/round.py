@@ -184,6 +184,7 @@ class AnalysisRequest:
     previous: list[dict[str, Any]]
     round_no: int
     ticks: int
+    final: bool = False  # the program's last round: the payload carries the program's debrief
 
 
 def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
@@ -205,6 +206,7 @@ def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
             request.previous,
             round_no=request.round_no,
             ticks=request.ticks,
+            final=request.final,
         )
     )
 
@@ -942,6 +944,22 @@ class Room:
         job = self._debrief_job()
         self.offload(job, self._debrief_ready)
 
+    def _final_round(self) -> bool:
+        """Whether this is the last round of a program that ends with a debrief across its
+        rounds (`final_debrief`, docs/programs.md); a one-scenario room has no last round."""
+        if not self.program_name or any(
+            p.kind == "round" for p in self.plans[self.step_index + 1 :]
+        ):
+            return False
+        programs = optional_module("server.programs")
+        try:
+            loaded = (
+                programs.load_program(self.program_name, allow_paths=False) if programs else None
+            )
+        except Exception:
+            return True
+        return bool(getattr(loaded, "final_debrief", True))
+
     def _debrief_job(self) -> Callable[[], dict[str, Any]]:
         """Capture what the analysis needs now, so the job never touches the live room."""
         world, scenario, plan = self.world, self.scenario, self.plan
@@ -952,6 +970,7 @@ class Room:
         events = list(self.round_events)
         names = {m.car: m.name for m in self.roster if m.car is not None}
         previous = list(self.history)
+        final = self._final_round()
         log_copy = list(world.log)
         self._replay_frame = None
         self._replay_error = "this round is still being analysed; ask again in a moment"
@@ -1002,6 +1021,7 @@ class Room:
                     previous=previous,
                     round_no=round_no,
                     ticks=ticks,
+                    final=final,
                 )
                 payload = dict(analyser(request))
             else:

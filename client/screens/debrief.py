@@ -171,6 +171,9 @@ class DebriefScreen(Screen[None]):
     DebriefScreen Sparkline { height: 2; }
     DebriefScreen.-projector Sparkline { height: 4; }
     DebriefScreen #rounds, DebriefScreen #roots, DebriefScreen #you { height: auto; max-height: 16; }
+    DebriefScreen #program-rounds { height: auto; max-height: 12; }
+    DebriefScreen #program-intro, DebriefScreen #program-changes { height: auto; padding: 0 1; }
+    DebriefScreen #program-card { height: auto; }
     DebriefScreen #roots-text { height: auto; padding: 1 1 0 1; }
     DebriefScreen #chain { height: auto; padding: 1 1 0 1; }
     DebriefScreen .empty { color: $text-muted; padding: 1; }
@@ -183,6 +186,7 @@ class DebriefScreen(Screen[None]):
         Binding("3", "tab('tab-waves')", "Waves"),
         Binding("4", "tab('tab-cards')", "Cards"),
         Binding("5", "tab('tab-you')", "You"),
+        Binding("6", "tab('tab-program')", "Program"),
         Binding("right_square_bracket", "card(1)", "Next card"),
         Binding("left_square_bracket", "card(-1)", "Prev card", show=False),
         Binding("v", "view_card", "Card on diagram"),
@@ -272,6 +276,11 @@ class DebriefScreen(Screen[None]):
             if not self.projector:
                 with TabPane("You", id="tab-you"), VerticalScroll():
                     yield DataTable(id="you", cursor_type="row")
+            with TabPane("Program", id="tab-program"), VerticalScroll():
+                yield Static(id="program-intro")
+                yield DataTable(id="program-rounds", cursor_type="row")
+                yield Static(id="program-changes")
+                yield VerticalScroll(id="program-card")
         yield Footer()
 
     @staticmethod
@@ -304,6 +313,8 @@ class DebriefScreen(Screen[None]):
         if msg.get("type") == "room":
             self._show_title()  # the program may have ended: no next step to offer
             self.refresh_bindings()
+            if self._finished() and self._program() is not None:
+                self._open_program()
         elif msg.get("type") == "replay":
             self._open_fetched_replay(msg)
         elif msg.get("type") == "debrief":
@@ -342,6 +353,7 @@ class DebriefScreen(Screen[None]):
         self._show_cards()
         if not self.projector:
             self._show_you()
+        self._show_program()
 
     def _jam(self) -> dict[str, Any] | None:
         """The payload's `jam` (docs/debrief.md); None from a server that did not send it."""
@@ -543,6 +555,71 @@ class DebriefScreen(Screen[None]):
                 Text(number(average, fmt)),
             )
 
+    # -- the end of the program ----------------------------------------------------------
+
+    def _program(self) -> dict[str, Any] | None:
+        program = self.payload.get("program")
+        return program if isinstance(program, dict) else None
+
+    def _open_program(self) -> None:
+        """After the last round: the whole program on every screen (host, players, projector)."""
+        tabs = self.query_one("#debrief-tabs", TabbedContent)
+        if not tabs.get_tab("tab-program").disabled:
+            tabs.active = "tab-program"
+
+    def _show_program(self) -> None:
+        """The end-of-program debrief (docs/debrief.md `program`): the rounds side by side,
+        what changed when the rules changed, and the team-learning card across rounds."""
+        tabs = self.query_one("#debrief-tabs", TabbedContent)
+        program = self._program()
+        table = self.query_one("#program-rounds", DataTable)
+        table.clear(columns=True)
+        box = self.query_one("#program-card", VerticalScroll)
+        box.remove_children()
+        if program is None:
+            tabs.disable_tab("tab-program")
+            return
+        tabs.enable_tab("tab-program")
+        rows = [r for r in program.get("rounds") or [] if isinstance(r, dict)]
+        self.query_one("#program-intro", Static).update(
+            Text(
+                f"The whole program: {plural(len(rows), 'round')} side by side.",
+                style="bold",
+            )
+        )
+        table.add_column("Round", key="round")
+        for label in ("Delay/car s", "Flow veh/h", "Hard brakes", "Crashes", "Adherence"):
+            table.add_column(label)
+        table.add_column("Agreed rules", key="rules")
+        for i, row in enumerate(rows):
+            table.add_row(
+                Text(number(row.get("round"))),
+                *(
+                    Text(number(row.get(k)))
+                    for k in ("delay_per_car_s", "flow_vph", "hard_brakes", "crashes", "adherence")
+                ),
+                Text(agreed(row.get("rulebook"))),
+                key=str(i),
+            )
+        changes = Text("When the rules changed", style="bold")
+        found = [c for c in program.get("changes") or [] if isinstance(c, dict)]
+        for change in found:
+            changes.append("\n• ")
+            changes.append(plain(change.get("text"), 600))
+        if not found:
+            changes.append("\nThe rules stayed the same through the program.", style="dim")
+        self.query_one("#program-changes", Static).update(changes)
+        learning = program.get("learning")
+        if isinstance(learning, dict):
+            box.mount(InsightCard(learning, projector=self.projector))
+        else:
+            box.mount(
+                Static(
+                    "No figure moved by 10 % or more from the first round to the last.",
+                    classes="empty",
+                )
+            )
+
     # -- the reveal ----------------------------------------------------------------------
 
     def action_reveal(self) -> None:
@@ -560,7 +637,13 @@ class DebriefScreen(Screen[None]):
                 "run down to the right are jam waves travelling backwards.",
             )
         )
-        self.query_one("#guess-result", Static).update(self._guess_verdict())
+        verdict = self._guess_verdict()
+        if self._program() is not None:
+            verdict.append(
+                "\nThat was the program's last round: press 6 for every round side by side.",
+                style="bold",
+            )
+        self.query_one("#guess-result", Static).update(verdict)
         self.refresh_bindings()
 
     def _costliest(self) -> dict[str, Any] | None:
