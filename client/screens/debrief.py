@@ -26,7 +26,6 @@ from textual.widgets import (
     DataTable,
     Footer,
     Label,
-    Sparkline,
     Static,
     TabbedContent,
     TabPane,
@@ -42,7 +41,7 @@ from client.screens.roomview import (
     plain,
 )
 from client.widgets.cards import InsightCard, card_body, where_text
-from client.widgets.charts import TeamFigures
+from client.widgets.charts import AxisSparkline, TeamFigures, axis_for
 from client.widgets.ring_overview import legend_text
 from client.widgets.spacetime import Diagram, SpaceTime
 from shared.conventions import CATALOGUE, describe
@@ -263,7 +262,7 @@ class DebriefScreen(Screen[None]):
                     yield TeamFigures(big=True, id="debrief-figures")
                 for key, label in SERIES:
                     yield Label(label, id=f"label-{key}", classes="series-label")
-                    yield Sparkline([], id=f"spark-{key}")
+                    yield AxisSparkline([], id=f"spark-{key}")
                 yield Static(id="rulebook", classes="series-label")
                 yield Label("Round by round", classes="series-label")
                 yield DataTable(id="rounds", cursor_type="row")
@@ -430,12 +429,14 @@ class DebriefScreen(Screen[None]):
         series = self.payload.get("series") if isinstance(self.payload.get("series"), dict) else {}
         for key, label in SERIES:
             data = numbers(series.get(key))
-            spark = self.query_one(f"#spark-{key}", Sparkline)
-            spark.data = data
+            spark = self.query_one(f"#spark-{key}", AxisSparkline)
+            lo, hi = axis_for(data)
+            spark.set_series(data, (lo, hi))
             caption = Text(label, style="bold")
             if data:
                 caption.append(
-                    f"   min {min(data):.0f} · mean {sum(data) / len(data):.0f} · max {max(data):.0f}",
+                    f"   min {min(data):.0f} · mean {sum(data) / len(data):.0f} · max "
+                    f"{max(data):.0f} · drawn from {lo:.0f} to {hi:.0f}",
                     style="dim",
                 )
             else:
