@@ -413,8 +413,10 @@ def commons(ctx: Context) -> dict[str, Any] | None:
         pattern,
         "The tragedy of the commons: each driver gains by moving into the fast lane; when "
         "everyone does, it is fast for nobody.",
-        "What agreement would keep the passing lane worth having, and how would you hold each "
-        "other to it?",
+        "What habit would keep the passing lane worth having, for you and for the bots?"
+        if ctx.solo
+        else "What agreement would keep the passing lane worth having, and how would you hold "
+        "each other to it?",
         {"share": round(share, 3), "passing_kmh": round(v_pass, 1), "other_kmh": round(v_other, 1)},
         None,
         effect(share * rec.lanes, COMMONS_SHARE, "times its fair share"),
@@ -608,11 +610,19 @@ def team_learning(ctx: Context) -> dict[str, Any] | None:
     pattern = f"Since round {before.get('round', ctx.round_no - 1)}: " + "; ".join(changes) + "."
     if not same:
         pattern += " (The road was not the same, so compare with care.)"
-    question = (
-        "What did you do differently as a group this round, and what will you keep?"
-        if better >= worse
-        else "Things got worse on some counts: what changed, and what did the group not see coming?"
-    )
+    if ctx.solo:
+        question = (
+            "What did you do differently this round, and what will you keep?"
+            if better >= worse
+            else "Things got worse on some counts: what changed, and what did you not see coming?"
+        )
+    else:
+        question = (
+            "What did you do differently as a group this round, and what will you keep?"
+            if better >= worse
+            else "Things got worse on some counts: what changed, and what did the group not see "
+            "coming?"
+        )
     return _card(
         "team_learning",
         "team learning",

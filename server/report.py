@@ -108,6 +108,11 @@ DRIVER_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _cars(n: Any) -> str:
+    """'1 car', '3 cars'."""
+    return f"{n} car" if n == 1 else f"{n} cars"
+
+
 def _driver_label(d: Mapping[str, Any]) -> str:
     if d.get("name"):
         return str(d["name"])
@@ -225,7 +230,7 @@ def _md_round(r: Mapping[str, Any]) -> list[str]:
         out += ["### Waves traced to their roots", ""]
         for root in roots:
             out.append(
-                f"- {_md_escape(root['text'])} — reached {root['reached']} cars, "
+                f"- {_md_escape(root['text'])} — reached {_cars(root['reached'])}, "
                 f"{_fmt(root.get('delay_vs'), 0)} vehicle-seconds of delay behind it."
             )
         out.append("")
@@ -478,7 +483,7 @@ def _html_round(r: Mapping[str, Any]) -> list[str]:
         out.append("<h3>Waves traced to their roots</h3><ul>")
         for root in roots:
             out.append(
-                f"<li>{_e(root['text'])} — reached {_e(root['reached'])} cars, "
+                f"<li>{_e(root['text'])} — reached {_e(_cars(root['reached']))}, "
                 f"{_e(_fmt(root.get('delay_vs'), 0))} vehicle-seconds of delay behind it.</li>"
             )
         out.append("</ul>")
