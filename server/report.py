@@ -531,6 +531,7 @@ CSV_FIELDS: tuple[str, ...] = (
     "delay_s",
     "crashes",
     "crashes_caused",
+    "stand_in_crashes_caused",
     "near_misses",
     "hard_brakes",
     "lane_changes",
@@ -546,13 +547,14 @@ CSV_FIELDS: tuple[str, ...] = (
 def csv_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One `round` row per round (team totals), then one `driver` row per car of that round.
 
-    In a round row, distance_m, delay_s, crashes_caused, near_misses, hard_brakes,
-    lane_changes and unsignalled_changes are the sums of that round's driver rows.
-    """
+    In a round row, distance_m, delay_s, crashes_caused, stand_in_crashes_caused, near_misses,
+    hard_brakes, lane_changes and unsignalled_changes are the sums of that round's driver rows
+    (when the payload kept every car's row: see docs/debrief.md on the size budget)."""
     rows: list[dict[str, Any]] = []
     for r in data.get("rounds", []):
         d = r["debrief"]
         team = d.get("team", {})
+        drivers = list(d.get("drivers", ()))
         rows.append(
             {
                 "record": "round",
@@ -562,7 +564,10 @@ def csv_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "mean_kmh": team.get("mean_kmh"),
                 "delay_s": team.get("delay_vs"),
                 "crashes": team.get("crashes"),
-                "crashes_caused": team.get("crashes"),
+                "crashes_caused": sum(int(x.get("crashes_caused") or 0) for x in drivers),
+                "stand_in_crashes_caused": sum(
+                    int(x.get("stand_in_crashes_caused") or 0) for x in drivers
+                ),
                 "near_misses": team.get("near_misses"),
                 "hard_brakes": team.get("hard_brakes"),
                 "lane_changes": team.get("lane_changes"),

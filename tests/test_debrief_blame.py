@@ -154,3 +154,29 @@ def test_crash_cause_rules() -> None:
     assert crash_cause(settled, _Car(-(10**9), 1), 1, 1000)[0] is settled  # rammed ahead
     old = _Car(100, 1)  # moved in long ago: the car behind ran into it
     assert crash_cause(settled, old, 1, 1000)[0] is settled
+
+
+def test_a_crash_caused_while_a_bot_drove_for_the_player_is_not_the_members() -> None:
+    """Through drops and rejoins: a stand-in bot's crash is counted apart from the member's."""
+    from server.metrics import RoundMetrics
+    from server.sim.events import Event
+    from server.sim.scenario import load_scenario
+    from server.sim.world import World
+
+    world = World(load_scenario("open-road"), seed=1)
+    me = world.add_player_car()
+    other = next(c for c in world.cars if c != me)
+    metrics = RoundMetrics(world)
+    metrics.observe(world, world.step())
+    tick = world.tick
+    metrics.observe(world, [Event(tick, "takeover", me, 0.0, 0)])
+    metrics.observe(world, [Event(tick, "crash", me, 0.0, 0, other=other, value=3.0)])
+    metrics.observe(world, [Event(tick, "handback", me, 0.0, 0)])
+    metrics.observe(world, [Event(tick, "crash", me, 0.0, 0, other=other, value=3.0)])
+    rows = {d["car"]: d for d in metrics.result()["drivers"]}
+    assert rows[me]["crashes"] == 2
+    assert rows[me]["crashes_caused"] == 1 and rows[me]["stand_in_crashes_caused"] == 1
+    assert rows[me]["penalty_m"] == 500.0  # only the member's own crash costs their score
+    assert rows[other]["crashes"] == 2 and rows[other]["crashes_caused"] == 0
+    team = metrics.result()["team"]["crashes"]
+    assert team == sum(d["crashes_caused"] + d["stand_in_crashes_caused"] for d in rows.values())
