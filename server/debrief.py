@@ -175,7 +175,7 @@ def analyse(
         "roots": [root_payload(ctx, r) for r in roots],
         "cards": insights.cards(ctx),
         "rounds": [*rows, this_row],
-        "program": program_debrief.summary([*rows, this_row]) if final else None,
+        "program": program_debrief.summary([*rows, this_row], solo) if final else None,
     }
     return fit(payload)
 

@@ -73,7 +73,7 @@ def figure_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[
     return out
 
 
-def learning_card(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def learning_card(rows: Sequence[Mapping[str, Any]], solo: bool = False) -> dict[str, Any] | None:
     """The team-learning card across the whole program: each figure round by round, and how
     the last round compares with the first. None when nothing moved by CHANGE or more."""
     if len(rows) < 2:
@@ -99,15 +99,18 @@ def learning_card(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
         + "; ".join(series)
         + "."
     )
+    who = "you" if solo else "the group"
     question = (
-        "What did the group change between the rounds, and which of it will you keep?"
+        f"What did {who} change between the rounds, and which of it will you keep?"
         if better >= worse
-        else "Some figures got worse over the program: what did the group not see coming?"
+        else f"Some figures got worse over the program: what did {who} not see coming?"
     )
     return {
         "id": "team_learning",
         "discipline": "team learning",
-        "title": "What the group learnt, round by round",
+        "title": "What you learnt, round by round"
+        if solo
+        else "What the group learnt, round by round",
         "pattern": pattern,
         "where": None,
         "idea": "Team learning: a group improves when it reflects together and changes how it "
@@ -118,7 +121,7 @@ def learning_card(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def summary(rows: Sequence[Mapping[str, Any]], solo: bool = False) -> dict[str, Any]:
     """The `program` map of the last round's payload (docs/debrief.md)."""
     rows = [dict(r) for r in rows]
     changes = []
@@ -139,4 +142,4 @@ def summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 + ".",
             }
         )
-    return {"rounds": rows, "changes": changes, "learning": learning_card(rows)}
+    return {"rounds": rows, "changes": changes, "learning": learning_card(rows, solo)}

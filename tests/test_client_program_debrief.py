@@ -96,7 +96,7 @@ async def check_program_screen(pilot: Pilot, app: InterlaneApp) -> DebriefScreen
     (change,) = program["changes"]
     assert change["round"] == 2 and change["rules"] == ["Passing side: Free → Keep right"]
     tabs = screen.query_one("#debrief-tabs", TabbedContent)
-    await wait_for(pilot, lambda: not tabs.get_tab("tab-program").disabled)
+    await wait_for(pilot, lambda: tabs.get_tab("tab-program").display)
     await pilot.press("6")
     await wait_for(pilot, lambda: tabs.active == "tab-program")
     table = screen.query_one("#program-rounds", DataTable)

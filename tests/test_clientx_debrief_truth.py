@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen, plural
 from tests.test_clientx_debrief import EVIL_NAME, debrief_msg
-from tests.test_clientx_harness import Harness, room_msg, wait_for
+from tests.test_clientx_harness import Harness, room_msg, screen_text, wait_for
 
 
 def app_for(**over: Any) -> Harness:
@@ -79,3 +79,16 @@ async def test_a_crash_root_reads_as_a_crash_and_counts_read_right() -> None:
         row = app.screen.query_one("#roots", DataTable).get_row_at(0)
         assert [str(c) for c in row[3:5]] == ["crash", "1 car"]
     assert plural(2, "car") == "2 cars" and plural(1, "car") == "1 car"
+
+
+async def test_the_program_tab_is_there_only_after_a_programs_last_round() -> None:
+    from textual.widgets import TabbedContent
+
+    app = app_for()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        tabs = app.screen.query_one("#debrief-tabs", TabbedContent)
+        assert not tabs.get_tab("tab-program").display
+        await pilot.press("6")
+        assert tabs.active == "tab-diagram"
+        assert "6 Program" not in screen_text(app)

@@ -68,3 +68,19 @@ def test_solo_team_learning_asks_the_driver_not_the_group() -> None:
     card = insights.team_learning(ctx)
     assert card is not None and "group" not in card["question"]
     assert card["effect"]["value"] >= card["effect"]["threshold"]
+
+
+def test_the_program_card_speaks_to_a_driver_alone_in_solo() -> None:
+    from server.program_debrief import summary
+
+    rows = [
+        {"round": 1, "rulebook": {}, "delay_per_car_s": 19.0, "hard_brakes": 7, "crashes": 1},
+        {"round": 2, "rulebook": {"passing": "left"}, "delay_per_car_s": 6.0, "hard_brakes": 0},
+    ]
+    group = summary(rows)["learning"]
+    alone = summary(rows, solo=True)["learning"]
+    assert "group" in group["title"] + group["question"]
+    assert "group" not in alone["title"] + alone["question"]
+    (change,) = summary(rows)["changes"]
+    assert change["rules"] == ["Passing side: Free → Keep left"]
+    assert "delay per car 19 s → 6 s" in change["text"]

@@ -245,6 +245,8 @@ class DebriefScreen(Screen[None]):
             return None if self.is_mounted and self.revealed else True
         if action == "tab" and parameters == ("tab-you",):
             return not self.projector
+        if action == "tab" and parameters == ("tab-program",):
+            return self._program() is not None  # only after a program's last round
         return True
 
     # -- layout ------------------------------------------------------------------------
@@ -353,6 +355,7 @@ class DebriefScreen(Screen[None]):
         if not self.projector:
             self._show_you()
         self._show_program()
+        self.refresh_bindings()
 
     def _jam(self) -> dict[str, Any] | None:
         """The payload's `jam` (docs/debrief.md); None from a server that did not send it."""
@@ -564,9 +567,8 @@ class DebriefScreen(Screen[None]):
 
     def _open_program(self) -> None:
         """After the last round: the whole program on every screen (host, players, projector)."""
-        tabs = self.query_one("#debrief-tabs", TabbedContent)
-        if not tabs.get_tab("tab-program").disabled:
-            tabs.active = "tab-program"
+        if self._program() is not None:
+            self.query_one("#debrief-tabs", TabbedContent).active = "tab-program"
 
     def _show_program(self) -> None:
         """The end-of-program debrief (docs/debrief.md `program`): the rounds side by side,
@@ -578,9 +580,9 @@ class DebriefScreen(Screen[None]):
         box = self.query_one("#program-card", VerticalScroll)
         box.remove_children()
         if program is None:
-            tabs.disable_tab("tab-program")
+            tabs.hide_tab("tab-program")  # not a disabled tab: nothing to come in this round
             return
-        tabs.enable_tab("tab-program")
+        tabs.show_tab("tab-program")
         rows = [r for r in program.get("rounds") or [] if isinstance(r, dict)]
         self.query_one("#program-intro", Static).update(
             Text(
