@@ -386,7 +386,7 @@ def series(rec: Recording) -> dict[str, Any]:
 
 
 def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
-    who = ctx.label(root.car)
+    who = ctx.label(root.car, root.tick)
     when = insights.clock(ctx.t(root.frames[0]))
     what = ROOT_WORDS.get(root.kind, root.kind)
     cf = root.counterfactual
@@ -405,7 +405,7 @@ def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
     amp = root.amplification()
     return {
         "car": root.car,
-        "name": ctx.names.get(root.car),
+        "name": None if ctx.stand_in(root.car, root.tick) else ctx.names.get(root.car),
         "kind": root.kind,
         "t": round(ctx.t(root.frames[0]), 2),
         "x": round(root.x, 1),

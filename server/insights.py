@@ -92,6 +92,16 @@ class Context:
 
     def __post_init__(self) -> None:
         self.by_car = {d["car"]: d for d in self.drivers}
+        # when a bot drove a player's car for its disconnected player: car -> [(from, to)]
+        self.stand_ins: dict[int, list[tuple[int, int]]] = {}
+        began: dict[int, int] = {}
+        for ev in getattr(self.rec, "events", ()):
+            if ev.kind == "takeover" and ev.car is not None:
+                began.setdefault(ev.car, ev.tick)
+            elif ev.kind == "handback" and ev.car in began:
+                self.stand_ins.setdefault(ev.car, []).append((began.pop(ev.car), ev.tick))
+        for car, tick in began.items():
+            self.stand_ins.setdefault(car, []).append((tick, 10**12))
 
     @property
     def chains(self) -> list[Root]:
@@ -108,9 +118,16 @@ class Context:
             return None
         return root
 
-    def label(self, car: int) -> str:
-        """A driver as people will read it: the player's name, or which bot it was."""
+    def stand_in(self, car: int, tick: int | None) -> bool:
+        """Whether a bot drove this player's car at `tick` (its player had dropped)."""
+        return tick is not None and any(a <= tick < b for a, b in self.stand_ins.get(car, ()))
+
+    def label(self, car: int, tick: int | None = None) -> str:
+        """A driver as people will read it: the player's name, or which bot it was — at
+        `tick`, the bot standing in for a dropped player is not named as the player."""
         name = self.names.get(car)
+        if name and self.stand_in(car, tick):
+            return f"the bot driving for {name} (car {car})"
         if name:
             return name
         personality = self.rec.personalities.get(car) or "bot"
@@ -182,7 +199,7 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
     total = float(ctx.team.get("delay_vs") or 0.0)
     share = f" ({cf['cost_vs'] / total:.0%} of the round's delay)" if total > 0 else ""
     pattern = (
-        f"{sentence(ctx.label(root.car))}'s {what} at {clock(ctx.t(root.frames[0]))} "
+        f"{sentence(ctx.label(root.car, root.tick))}'s {what} at {clock(ctx.t(root.frames[0]))} "
         f"({root.x:.0f} m) made {cars_phrase(root.reached)} brake in turn. Replayed with that "
         f"driver driving steadily instead, the other drivers lost "
         f"{cf['counterfactual_vs']:.0f} vehicle-seconds over the next "
@@ -310,7 +327,7 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
     what = WHAT[root.kind]
     pattern = (
         f"The braking that reached {ctx.label(victim)} at {clock(ctx.t(root.frames[k]))} "
-        f"({root.xs[k]:.0f} m) started with {ctx.label(root.car)}'s {what} "
+        f"({root.xs[k]:.0f} m) started with {ctx.label(root.car, root.tick)}'s {what} "
         f"{dx:.0f} m further up the road and {dt:.0f} s earlier, passed on by "
         f"{cars_phrase(k - 1)} in between."
     )

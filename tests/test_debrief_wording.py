@@ -84,3 +84,15 @@ def test_the_program_card_speaks_to_a_driver_alone_in_solo() -> None:
     (change,) = summary(rows)["changes"]
     assert change["rules"] == ["Passing side: Free → Keep left"]
     assert "delay per car 19 s → 6 s" in change["text"]
+
+
+def test_a_root_made_while_a_bot_drove_for_a_dropped_player_is_not_named_after_them() -> None:
+    from server.sim.events import Event
+
+    rec = _rec()
+    rec.events = [Event(300, "takeover", 7, 0.0, 0), Event(600, "handback", 7, 0.0, 0)]
+    ctx = _ctx([], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec, names={7: "Ana"})
+    card = insights.wave_root(ctx)  # the root's tick, 400, is inside the stand-in
+    assert card is not None
+    assert card["pattern"].startswith("The bot driving for Ana (car 7)'s brake")
+    assert ctx.label(7, 700) == "Ana" and ctx.label(7) == "Ana"
