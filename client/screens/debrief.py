@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -281,7 +281,7 @@ class DebriefScreen(Screen[None]):
                 yield Static(id="program-intro")
                 yield DataTable(id="program-rounds", cursor_type="row")
                 yield Static(id="program-changes")
-                yield VerticalScroll(id="program-card")
+                yield Vertical(id="program-card")
         yield Footer()
 
     @staticmethod
@@ -577,7 +577,7 @@ class DebriefScreen(Screen[None]):
         program = self._program()
         table = self.query_one("#program-rounds", DataTable)
         table.clear(columns=True)
-        box = self.query_one("#program-card", VerticalScroll)
+        box = self.query_one("#program-card", Vertical)
         box.remove_children()
         if program is None:
             tabs.hide_tab("tab-program")  # not a disabled tab: nothing to come in this round
