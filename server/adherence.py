@@ -24,10 +24,9 @@ What is measured, and the definitions chosen (each only when its convention is i
 - **merge** (a `merge` event out of a closed lane; ramps are not closures): under `zipper` a
   merge is in place within the last 150 m before the lane ends, and in turn unless it cut in
   front of the same car that let the previous merging car in (within 15 s); under `early` it is
-  in place when it began within 150 m after the first warning sign (or before it), or when the
-  driver had been signalling towards the open lane since then (waiting for a gap in dense
-  traffic, as early mergers must: the convention asks to leave as soon as one can, not to force
-  a gap).
+  in place when the car left the closing lane within 150 m after the first warning sign (or
+  before it). A merge counts where the car leaves the lane, never where it began to signal: a
+  driver who signals at the signs and then rides the closing lane to its end merged late.
 - **speed**: the rulebook's limit and any speed zone of the road, whichever is lower; time more
   than 3 km/h over it counts, and each speeding streak of 3 s is reported once.
 - **following** (`following = "two_second"`): above 30 km/h with a car ahead within 4 s, the
@@ -171,8 +170,6 @@ class _Record:
     queue_open: bool = False
     queue_warned: bool = False
     queue_grace: int = -1  # ticks since the car joined a queue's tail, -1 when not waiting
-    signal_on: int = 0  # the signal seen last tick, and where it was switched on
-    signal_x: float | None = None
     last_report: dict[str, int] = field(default_factory=dict)
     # what is ahead of the car (see _leaders), valid when lead_pass is the tracker's pass
     lead_pass: int = -1
@@ -286,10 +283,6 @@ class AdherenceTracker:
         over = math.inf if limit is None else limit + SPEED_TOLERANCE  # speeding above this
         for car in cars.values():
             record = records[car.id]
-            signal = car.signal
-            if signal != record.signal_on:
-                record.signal_on = signal
-                record.signal_x = car.x if signal else None
             if car.crashed:
                 continue
             v = car.v
@@ -412,12 +405,9 @@ class AdherenceTracker:
             if in_place and in_turn:
                 record.merges_in_place += 1
         else:
-            signalled_from = (
-                self._ahead(record.signal_x, float(closure["start"]))
-                if record.signal_x is not None
-                else 0.0
-            )
-            in_place = max(left, signalled_from) >= warn - EARLY_ZONE_M
+            # merged is when the car leaves the closing lane, never when it signals: a
+            # signal at the signs and a ride to the end would otherwise score as early
+            in_place = left >= warn - EARLY_ZONE_M
             if in_place:
                 record.merges_in_place += 1
             else:

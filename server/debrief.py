@@ -15,13 +15,14 @@ from typing import Any
 
 import msgpack
 
-from server import insights, waves
+from server import insights, program_debrief, waves
 from server.counterfactual import Brancher, counterfactual
 from server.counterfactual import window as cf_window
 from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
 from server.recorder import CHECKPOINT_TICKS, Recorder, Recording
 
 PAYLOAD_VERSION = 1
+ROOT_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash"}
 MAX_TIME_BINS = 150
 SERIES_BINS = 48
 MAX_ROOTS = 8
@@ -94,6 +95,8 @@ def analyse(
     round_no: int | None = None,
     ticks: int | None = None,
     counterfactuals: int = COUNTERFACTUALS,
+    solo: bool | None = None,
+    final: bool = False,
 ) -> dict[str, Any]:
     """The debrief payload of one round (docs/debrief.md).
 
@@ -101,7 +104,9 @@ def analyse(
     None the round is replayed from its log (then `ticks`, the round's length, is needed).
     `adherence` is the AdherenceTracker's per-car result; `names` maps player cars to names;
     `previous` holds the earlier rounds of the game, oldest first — their metrics results or
-    their debrief payloads (anything with a "team" map).
+    their debrief payloads (anything with a "team" map). `solo` (default: at most one named
+    player) words the cards for a driver alone, who agreed nothing with anyone. `final` marks
+    the last round of a program: its payload carries the end-of-program debrief (`program`).
     """
     scenario = _scenario(scenario)
     if recording is None or metrics is None:
@@ -127,17 +132,24 @@ def analyse(
     roots = all_roots[:MAX_ROOTS]
     if counterfactuals and roots and log is not None:
         brancher = Brancher(scenario, seed, rulebook, bots, mix, log, rec)
-        # a steady bot already drives like the replacement: nothing to compare
-        chosen = [r for r in roots if not _steady_bot(rec, r.car)][:counterfactuals]
+        # a steady bot already drives like the replacement: nothing to compare; crashes first
+        chosen = sorted(
+            (r for r in roots if not _steady_bot(rec, r.car)), key=lambda r: r.kind != "crash"
+        )[:counterfactuals]
         brancher.prepare(
             [rec.frames[w[0]] for r in chosen if (w := cf_window(rec, r.tick)) is not None]
         )
         for root in chosen:
             root.counterfactual = counterfactual(brancher, root.car, root.tick, free)
 
+    threshold = insights.material_vs(team.get("delay_vs"))
+    roots = rank_roots(roots, threshold)
+    solo = len(names) <= 1 if solo is None else bool(solo)
     rows = [round_row(p, i + 1) for i, p in enumerate(previous)]
     this_row = round_row({"team": team, "scenario": scenario.name, "rulebook": book}, round_no)
-    ctx = insights.Context(rec, roots, drivers, team, book, rows, round_no, names, taps)
+    ctx = insights.Context(
+        rec, roots, drivers, team, book, rows, round_no, names, taps, threshold, solo
+    )
     diagram, paths = space_time(rec, names)
     payload = {
         "version": PAYLOAD_VERSION,
@@ -157,11 +169,70 @@ def analyse(
         "diagram": diagram,
         "paths": paths,
         "series": series(rec),
+        "material_vs": threshold,
+        "one_player": solo,
+        "jam": jam(diagram),
         "roots": [root_payload(ctx, r) for r in roots],
         "cards": insights.cards(ctx),
         "rounds": [*rows, this_row],
+        "program": program_debrief.summary([*rows, this_row], solo) if final else None,
     }
     return fit(payload)
+
+
+def rank_roots(roots: list[waves.Root], threshold: float) -> list[waves.Root]:
+    """Roots as the Waves tab and the reveal show them: those whose counterfactual cost is
+    material first, costliest first; then the rest by cost when replayed, else by the delay
+    of the cars they reached. So the first root is the one the reveal and the wave_root card
+    name — the same root everywhere."""
+
+    def key(root: waves.Root) -> tuple[bool, float, int, int]:
+        cf = root.counterfactual
+        size = cf["cost_vs"] if cf is not None else root.delay_vs
+        return (not _material(root, threshold), -size, root.tick, root.car)
+
+    return sorted(roots, key=key)
+
+
+def _material(root: waves.Root, threshold: float) -> bool:
+    cf = root.counterfactual
+    return cf is not None and cf["cost_vs"] >= max(threshold, 1.0)
+
+
+JAM_KMH = 30.0  # a jam: a stretch of road whose mean speed fell below this ...
+JAM_SHARE = 1 / 3  # ... and below this share of the round's usual top speed (vmax_kmh)
+
+
+def jam(diagram: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether the round had a real jam, where it first showed, and the slowest moment.
+
+    `found` when a cell of the space-time diagram fell below the jam speed; `start` is the
+    first such cell (time, then the slowest), `slowest` the slowest cell of the round. A
+    round without a jam asks a different question in the debrief ("where was traffic
+    slowest?") instead of where a jam started.
+    """
+    grid = diagram.get("kmh") or []
+    limit = min(JAM_KMH, float(diagram.get("vmax_kmh") or 0) * JAM_SHARE)
+    t_bin, x_bin = float(diagram.get("t_bin_s") or 0), float(diagram.get("x_bin_m") or 0)
+
+    def cell(i: int, j: int) -> dict[str, float]:
+        return {
+            "t": round((i + 0.5) * t_bin, 1),
+            "x": round((j + 0.5) * x_bin, 1),
+            "kmh": grid[i][j],
+        }
+
+    cells = [(v, i, j) for i, row in enumerate(grid) for j, v in enumerate(row) if v >= 0]
+    if not cells:
+        return {"found": False, "limit_kmh": round(limit, 1), "start": None, "slowest": None}
+    slow = min(cells)
+    first = min(((i, v, j) for v, i, j in cells if v < limit), default=None)
+    return {
+        "found": first is not None,
+        "limit_kmh": round(limit, 1),
+        "start": None if first is None else cell(first[0], first[2]),
+        "slowest": cell(slow[1], slow[2]),
+    }
 
 
 def _steady_bot(rec: Recording, car: int) -> bool:
@@ -315,24 +386,26 @@ def series(rec: Recording) -> dict[str, Any]:
 
 
 def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
-    who = ctx.label(root.car)
+    who = ctx.label(root.car, root.tick)
     when = insights.clock(ctx.t(root.frames[0]))
-    what = "brake" if root.kind == "brake" else "cut-in"
+    what = ROOT_WORDS.get(root.kind, root.kind)
     cf = root.counterfactual
     if cf is None:
         text = f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake in turn"
-    elif cf["cost_vs"] > 0:
+    elif cf["cost_vs"] >= 0.5:
         text = f"{who}'s {what} at {when} cost the road {cf['cost_vs']:.0f} vehicle-seconds"
+        if not _material(root, ctx.material_vs):
+            text += f", below the {ctx.material_vs:.0f} that would make it matter"
     else:
         text = (
             f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake, but the road lost no "
             f"time overall from it (replayed: {-cf['cost_vs']:.0f} vehicle-seconds the other way)"
         )
-    dx = (root.xs[0] - root.xs[-1]) % ctx.rec.length
+    dx = waves.ring_distance(root.xs[0], root.xs[-1], ctx.rec.length)
     amp = root.amplification()
     return {
         "car": root.car,
-        "name": ctx.names.get(root.car),
+        "name": None if ctx.stand_in(root.car, root.tick) else ctx.names.get(root.car),
         "kind": root.kind,
         "t": round(ctx.t(root.frames[0]), 2),
         "x": round(root.x, 1),
@@ -345,7 +418,8 @@ def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
         "span_m": round(dx, 1),
         "span_s": round(ctx.t(root.frames[-1]) - ctx.t(root.frames[0]), 2),
         "counterfactual": cf,
-        "text": text,
+        "material": _material(root, ctx.material_vs),
+        "text": insights.sentence(text),
     }
 
 

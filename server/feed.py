@@ -18,7 +18,7 @@ from typing import Any
 from shared.lanes import lane_number
 
 FEED_TEXT = {
-    "crash": "{name} crashed",
+    "crash": "{name} caused a crash with {other}",  # the cause first: sim.events.crash_cause
     "near_miss": "{name} had a near miss",
     "hard_brake": "{name} braked hard",
     "incident_start": "An incident blocks lane {lane}",
@@ -32,12 +32,15 @@ REPEATING = frozenset({"hard_brake", "near_miss", "violation"})
 WINDOW_TICKS = 300  # 15 s at 20 Hz: a repeat within this of the previous one is the same stop
 
 
-def feed_text(kind: str, name: str, lane: int | None) -> str | None:
-    """The feed line for an event kind, or None for kinds that have none (lane changes…)."""
+def feed_text(
+    kind: str, name: str, lane: int | None, other: str = "another car"
+) -> str | None:
+    """The feed line for an event kind, or None for kinds that have none (lane changes…);
+    `other` is the second car of a crash."""
     template = FEED_TEXT.get(kind)
     if template is None:
         return None
-    return template.format(name=name, lane="?" if lane is None else lane_number(lane))
+    return template.format(name=name, lane="?" if lane is None else lane_number(lane), other=other)
 
 
 def shock_incident_text(lane: int) -> str:

@@ -15,12 +15,44 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.recorder import Recording
-from server.waves import Root
+from server.waves import Root, ring_box, ring_distance
 from shared.conventions import CONVENTIONS, default_rulebook
 
 CUT_IN = "cut_in"
-WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking"}
+WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking", "crash": "crash"}
 GROWTH = 1.25  # the hardest braking behind must be this much harder than the first
+# What counts as material (docs/debrief.md, "Thresholds"): a root's counterfactual cost, or a
+# traced wave's delay, of at least MATERIAL_VS vehicle-seconds or MATERIAL_SHARE of the
+# round's whole delay, whichever is less — but never below MATERIAL_FLOOR_VS, so a tiny round
+# does not headline noise.
+MATERIAL_VS = 60.0
+MATERIAL_SHARE = 0.02
+MATERIAL_FLOOR_VS = 10.0
+DISTANT_M = 150.0  # "the cause was far away": at least this far up the road ...
+DISTANT_S = 8.0  # ... and this long before
+WAVE_REACH = 3  # a wave card needs a wave that reached this many cars
+COMMONS_SHARE = 1.2  # the passing lane held this many times its fair share of the cars
+UNSIGNALLED_MIN = 3  # "different pictures": at least this many lane changes without warning
+MASTERY_RATIO = 1.5  # the roughest player varied speed this many times the smoothest's
+SOLO_MASTERY_RATIO = 2.0  # a lone player against the steady bots: this far either way
+LEARNING_CHANGE = 0.10  # a round-over-round change of at least 10 %
+
+
+def material_vs(round_delay_vs: float | None) -> float:
+    """The smallest cost (vehicle-seconds) worth a card or a reveal in a round with this
+    total delay: see MATERIAL_VS."""
+    share = MATERIAL_SHARE * max(0.0, float(round_delay_vs or 0.0))
+    return round(max(MATERIAL_FLOOR_VS, min(MATERIAL_VS, share)), 1)
+
+
+def effect(value: float, threshold: float, unit: str) -> dict[str, Any]:
+    """A card's effect size beside the threshold it passed (docs/debrief.md, `effect`)."""
+    return {"value": round(float(value), 3), "threshold": round(float(threshold), 3), "unit": unit}
+
+
+def sentence(text: str) -> str:
+    """Text that starts a sentence, with its first letter capitalised ("a hurried bot …")."""
+    return text[:1].upper() + text[1:] if text else text
 
 
 def count(n: int, noun: str) -> str:
@@ -54,19 +86,48 @@ class Context:
     round_no: int
     names: Mapping[int, str]
     taps: list[Root] = field(default_factory=list)  # growing waves from gentle braking
+    material_vs: float = 0.0  # the round's threshold (material_vs); 0 in unit tests
+    solo: bool = False  # one player, nobody to agree with: wording says "the rulebook"
     by_car: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_car = {d["car"]: d for d in self.drivers}
+        # when a bot drove a player's car for its disconnected player: car -> [(from, to)]
+        self.stand_ins: dict[int, list[tuple[int, int]]] = {}
+        began: dict[int, int] = {}
+        for ev in getattr(self.rec, "events", ()):
+            if ev.kind == "takeover" and ev.car is not None:
+                began.setdefault(ev.car, ev.tick)
+            elif ev.kind == "handback" and ev.car in began:
+                self.stand_ins.setdefault(ev.car, []).append((began.pop(ev.car), ev.tick))
+        for car, tick in began.items():
+            self.stand_ins.setdefault(car, []).append((tick, 10**12))
 
     @property
     def chains(self) -> list[Root]:
-        """Every traced wave: the roots, then the waves that grew out of a tap."""
-        return [*self.roots, *self.taps]
+        """Every traced wave that mattered: the roots, then the waves that grew out of a tap,
+        each with a delay of at least the round's material threshold."""
+        return [r for r in (*self.roots, *self.taps) if r.delay_vs >= self.material_vs]
 
-    def label(self, car: int) -> str:
-        """A driver as people will read it: the player's name, or which bot it was."""
+    def costliest(self) -> Root | None:
+        """The root the Waves tab lists first, when its counterfactual cost is material
+        (debrief.rank_roots puts such a root first)."""
+        root = self.roots[0] if self.roots else None
+        cf = root.counterfactual if root is not None else None
+        if root is None or cf is None or cf["cost_vs"] < max(self.material_vs, 1.0):
+            return None
+        return root
+
+    def stand_in(self, car: int, tick: int | None) -> bool:
+        """Whether a bot drove this player's car at `tick` (its player had dropped)."""
+        return tick is not None and any(a <= tick < b for a, b in self.stand_ins.get(car, ()))
+
+    def label(self, car: int, tick: int | None = None) -> str:
+        """A driver as people will read it: the player's name, or which bot it was — at
+        `tick`, the bot standing in for a dropped player is not named as the player."""
         name = self.names.get(car)
+        if name and self.stand_in(car, tick):
+            return f"the bot driving for {name} (car {car})"
         if name:
             return name
         personality = self.rec.personalities.get(car) or "bot"
@@ -85,32 +146,38 @@ def _card(
     question: str,
     figures: dict[str, Any],
     where: dict[str, float] | None = None,
+    size: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": cid,
         "discipline": discipline,
         "title": title,
-        "pattern": pattern,
+        "pattern": sentence(pattern),
         "where": where,
         "idea": idea,
         "question": question,
         "figures": figures,
+        "effect": size,
     }
 
 
-def _where(ctx: Context, root: Root) -> dict[str, float]:
-    """The window on the diagram from the root to the last car it reached."""
+def _where(ctx: Context, root: Root, upto: int | None = None) -> dict[str, float]:
+    """The window on the diagram from the root to the last car it reached (or chain[upto]):
+    the shortest stretch of the ring holding all their places (waves.ring_box)."""
+    last = len(root.chain) - 1 if upto is None else upto
+    x0, x1 = ring_box(root.xs[: last + 1], ctx.rec.length)
     return {
         "t0": round(ctx.t(root.frames[0]), 1),
-        "t1": round(ctx.t(root.frames[-1]), 1),
-        "x0": round(root.xs[-1], 1),
-        "x1": round(root.xs[0], 1),
+        "t1": round(ctx.t(root.frames[last]), 1),
+        "x0": round(x0, 1),
+        "x1": round(x1, 1),
     }
 
 
 def _span(ctx: Context, root: Root) -> tuple[float, float]:
-    """How far upstream (m) and how long after the root (s) its last reached car braked."""
-    dx = (root.xs[0] - root.xs[-1]) % ctx.rec.length
+    """How far (m, the shorter way round the ring) and how long after the root (s) its last
+    reached car braked."""
+    dx = ring_distance(root.xs[0], root.xs[-1], ctx.rec.length)
     dt = ctx.t(root.frames[-1]) - ctx.t(root.frames[0])
     return dx, dt
 
@@ -124,18 +191,20 @@ def _longest(roots: Sequence[Root]) -> Root | None:
 
 
 def wave_root(ctx: Context) -> dict[str, Any] | None:
-    costly = [r for r in ctx.roots if r.counterfactual and r.counterfactual["cost_vs"] >= 1.0]
-    if not costly:
+    root = ctx.costliest()
+    if root is None:
         return None
-    root = max(costly, key=lambda r: r.counterfactual["cost_vs"] if r.counterfactual else 0)
     cf = root.counterfactual or {}
     what = WHAT[root.kind]
+    total = float(ctx.team.get("delay_vs") or 0.0)
+    share = f" ({cf['cost_vs'] / total:.0%} of the round's delay)" if total > 0 else ""
     pattern = (
-        f"{ctx.label(root.car)}'s {what} at {clock(ctx.t(root.frames[0]))} ({root.x:.0f} m) "
-        f"made {cars_phrase(root.reached)} brake in turn. Replayed with that driver driving "
-        f"steadily instead, the other drivers lost {cf['counterfactual_vs']:.0f} "
-        f"vehicle-seconds over the next {cf['to_t'] - cf['from_t']:.0f} s instead of "
-        f"{cf['factual_vs']:.0f}: this one action cost them {cf['cost_vs']:.0f} vehicle-seconds."
+        f"{sentence(ctx.label(root.car, root.tick))}'s {what} at {clock(ctx.t(root.frames[0]))} "
+        f"({root.x:.0f} m) made {cars_phrase(root.reached)} brake in turn. Replayed with that "
+        f"driver driving steadily instead, the other drivers lost "
+        f"{cf['counterfactual_vs']:.0f} vehicle-seconds over the next "
+        f"{cf['to_t'] - cf['from_t']:.0f} s instead of {cf['factual_vs']:.0f}: this one action "
+        f"cost them {cf['cost_vs']:.0f} vehicle-seconds{share}."
     )
     return _card(
         "wave_root",
@@ -147,6 +216,7 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
         "Who paid for this action, and could any of them have known where it came from?",
         {"car": root.car, "reached": root.reached, "cost_vs": cf["cost_vs"]},
         _where(ctx, root),
+        effect(cf["cost_vs"], ctx.material_vs, "vehicle-seconds"),
     )
 
 
@@ -163,7 +233,7 @@ def reinforcing_loop(ctx: Context) -> dict[str, Any] | None:
     grown = [
         (g, peak, r)
         for r in ctx.chains
-        if r.reached >= 3 and (r.amplification() or 0) > 1.0
+        if r.reached >= WAVE_REACH and (r.amplification() or 0) > 1.0
         for g, peak in [_growth(r)]
         if g >= GROWTH
     ]
@@ -193,13 +263,15 @@ def reinforcing_loop(ctx: Context) -> dict[str, Any] | None:
             "growth": round(growth, 2),
             "reached": root.reached,
             "decel": [round(d, 2) for d in root.decel[:12]],
+            "delay_vs": round(root.delay_vs, 1),
         },
         _where(ctx, root),
+        effect(growth, GROWTH, "times as hard"),
     )
 
 
 def delay(ctx: Context) -> dict[str, Any] | None:
-    chains = [r for r in ctx.chains if r.reached >= 3]
+    chains = [r for r in ctx.chains if r.reached >= WAVE_REACH]
     root = _longest(chains)
     if root is None:
         return None
@@ -210,9 +282,10 @@ def delay(ctx: Context) -> dict[str, Any] | None:
         return None
     kmh = dx / dt * 3.6
     pattern = (
-        f"In the wave that started at {clock(ctx.t(root.frames[0]))}, each driver began "
-        f"braking on average {lag:.1f} s after the car ahead; the braking spread {dx:.0f} m "
-        f"back up the road, against the traffic, in {dt:.0f} s."
+        f"In the wave that started at {clock(ctx.t(root.frames[0]))} and reached "
+        f"{cars_phrase(root.reached)}, each driver began braking on average {lag:.1f} s after "
+        f"the car ahead; the braking spread {dx:.0f} m back up the road, against the traffic, "
+        f"in {dt:.0f} s."
     )
     return _card(
         "delay",
@@ -227,8 +300,10 @@ def delay(ctx: Context) -> dict[str, Any] | None:
             "span_m": round(dx),
             "span_s": round(dt, 1),
             "wave_kmh": round(kmh),
+            "delay_vs": round(root.delay_vs, 1),
         },
         _where(ctx, root),
+        effect(root.reached, WAVE_REACH, "cars reached"),
     )
 
 
@@ -236,9 +311,9 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
     best: tuple[int, float, Root, int] | None = None
     for root in ctx.chains:
         for k in range(1, len(root.chain)):
-            dx = (root.xs[0] - root.xs[k]) % ctx.rec.length
+            dx = ring_distance(root.xs[0], root.xs[k], ctx.rec.length)
             dt = ctx.t(root.frames[k]) - ctx.t(root.frames[0])
-            if dx < 150 or dt < 8:
+            if dx < DISTANT_M or dt < DISTANT_S:
                 continue
             player = 1 if ctx.rec.kinds.get(root.chain[k]) == "player" else 0
             key = (player, dx)
@@ -252,9 +327,9 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
     what = WHAT[root.kind]
     pattern = (
         f"The braking that reached {ctx.label(victim)} at {clock(ctx.t(root.frames[k]))} "
-        f"({root.xs[k]:.0f} m) started with {ctx.label(root.car)}'s {what} "
-        f"{dx:.0f} m further up the road and {dt:.0f} s earlier, passed on by {cars_phrase(k - 1)} "
-        "in between."
+        f"({root.xs[k]:.0f} m) started with {ctx.label(root.car, root.tick)}'s {what} "
+        f"{dx:.0f} m further up the road and {dt:.0f} s earlier, passed on by "
+        f"{cars_phrase(k - 1)} in between."
     )
     return _card(
         "distant_cause",
@@ -265,13 +340,14 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
         "by someone you cannot see, a while ago.",
         f"Who did {ctx.label(victim)} blame at that moment? Where should the group look for "
         "causes next time?",
-        {"distance_m": round(dx), "seconds": round(dt, 1), "between": k - 1},
         {
-            "t0": round(ctx.t(root.frames[0]), 1),
-            "t1": round(ctx.t(root.frames[k]), 1),
-            "x0": round(root.xs[k], 1),
-            "x1": round(root.xs[0], 1),
+            "distance_m": round(dx),
+            "seconds": round(dt, 1),
+            "between": k - 1,
+            "delay_vs": round(root.delay_vs, 1),
         },
+        _where(ctx, root, k),
+        effect(dx, DISTANT_M, "metres away"),
     )
 
 
@@ -286,8 +362,8 @@ def faster_is_slower(ctx: Context) -> dict[str, Any] | None:
         return None
     vw = statistics.fmean(d["mean_kmh"] for d in weavers)
     vs = statistics.fmean(d["mean_kmh"] for d in steady)
-    if vs <= 0 or vw > vs * 1.10:
-        return None  # weaving really paid off this round: no "faster is slower" to show
+    if vs <= 0 or vw > vs:
+        return None  # weaving paid off this round: no "faster is slower" to show
     weaver_ids = {d["car"] for d in weavers}
     forced = sum(r.reached for r in ctx.roots if r.kind == CUT_IN and r.car in weaver_ids)
     changes = sum(d["lane_changes"] for d in weavers)
@@ -315,6 +391,8 @@ def faster_is_slower(ctx: Context) -> dict[str, Any] | None:
             "steady_kmh": round(vs, 1),
             "forced": forced,
         },
+        None,
+        effect(-gain, 0.0, "% slower than the steady drivers"),
     )
 
 
@@ -337,7 +415,7 @@ def commons(ctx: Context) -> dict[str, Any] | None:
     share = occ[passing] / total
     v_pass = vsum[passing] / occ[passing] * 3.6
     v_other = (sum(vsum) - vsum[passing]) / others * 3.6
-    if share < 1.2 / rec.lanes or v_pass > v_other * 1.10:
+    if share < COMMONS_SHARE / rec.lanes or v_pass > v_other * 1.10:
         return None
     side = "left" if passing == rec.lanes - 1 else "right"
     pattern = (
@@ -352,9 +430,13 @@ def commons(ctx: Context) -> dict[str, Any] | None:
         pattern,
         "The tragedy of the commons: each driver gains by moving into the fast lane; when "
         "everyone does, it is fast for nobody.",
-        "What agreement would keep the passing lane worth having, and how would you hold each "
-        "other to it?",
+        "What habit would keep the passing lane worth having, for you and for the bots?"
+        if ctx.solo
+        else "What agreement would keep the passing lane worth having, and how would you hold "
+        "each other to it?",
         {"share": round(share, 3), "passing_kmh": round(v_pass, 1), "other_kmh": round(v_other, 1)},
+        None,
+        effect(share * rec.lanes, COMMONS_SHARE, "times its fair share"),
     )
 
 
@@ -364,7 +446,7 @@ def mental_models(ctx: Context) -> dict[str, Any] | None:
     never = [d for d in movers if d["unsignalled_changes"] == d["lane_changes"]]
     total = ctx.team.get("lane_changes", 0)
     unsignalled = ctx.team.get("unsignalled_changes", 0)
-    if not always or not never or total < 6:
+    if not always or not never or total < 6 or unsignalled < UNSIGNALLED_MIN:
         return None
     agreed = dict(ctx.rulebook) != default_rulebook()
     named = [ctx.label(d["car"]) for d in never if d["kind"] == "player"][:3]
@@ -384,6 +466,8 @@ def mental_models(ctx: Context) -> dict[str, Any] | None:
         "Which rule did you assume everyone else was following? When did you find out they "
         "were not?",
         {"always": len(always), "never": len(never), "unsignalled": unsignalled, "changes": total},
+        None,
+        effect(unsignalled, UNSIGNALLED_MIN, "lane changes without warning"),
     )
 
 
@@ -393,6 +477,7 @@ def shared_vision(ctx: Context) -> dict[str, Any] | None:
     if not agreed:
         return None
     parts = [CONVENTIONS[k].option(v).label.lower() for k, v in agreed.items()]
+    book = "The rulebook of this road" if ctx.solo else "The rulebook you agreed"
     adherence = ctx.team.get("adherence")
     scored = [d for d in ctx.drivers if d.get("adherence") is not None]
     figures: dict[str, Any] = {"agreed": agreed, "adherence": adherence}
@@ -401,19 +486,19 @@ def shared_vision(ctx: Context) -> dict[str, Any] | None:
         high = max(scored, key=lambda d: d["adherence"])
         if low["adherence"] == high["adherence"]:
             pattern = (
-                f"The rulebook you agreed ({', '.join(parts)}) was kept at "
+                f"{book} ({', '.join(parts)}) was kept at "
                 f"{high['adherence']}/100 by every one of the {count(len(scored), 'driver')}."
             )
         else:
             pattern = (
-                f"The rulebook you agreed ({', '.join(parts)}) was kept at {adherence}/100 on "
+                f"{book} ({', '.join(parts)}) was kept at {adherence}/100 on "
                 f"average, from {low['adherence']} ({ctx.label(low['car'])}) to "
                 f"{high['adherence']} ({ctx.label(high['car'])})."
             )
     elif agreed.get("signal") == "required" and ctx.team.get("lane_changes"):
         total, bad = ctx.team["lane_changes"], ctx.team.get("unsignalled_changes", 0)
         pattern = (
-            f"The rulebook you agreed ({', '.join(parts)}) asked for a signal before every "
+            f"{book} ({', '.join(parts)}) asked for a signal before every "
             f"lane change: {total - bad} of {total} changes had one."
         )
     else:
@@ -434,8 +519,12 @@ def shared_vision(ctx: Context) -> dict[str, Any] | None:
         pattern,
         "Shared vision: a rule helps only when everyone holds the same picture of it and wants "
         "what it is for, not because it is written down.",
-        "Which agreed rule was hardest to keep, and what would make it easier?",
+        "Which rule was hardest to keep, and what would make it easier?"
+        if ctx.solo
+        else "Which agreed rule was hardest to keep, and what would make it easier?",
         figures,
+        None,
+        effect(len(agreed), 1, "conventions set"),
     )
 
 
@@ -448,7 +537,7 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
         smooth = min(players, key=lambda d: d["accel_rms"])
         rough = max(players, key=lambda d: d["accel_rms"])
         if (
-            rough["accel_rms"] < 1.5 * smooth["accel_rms"]
+            rough["accel_rms"] < MASTERY_RATIO * smooth["accel_rms"]
             or rough["accel_rms"] - smooth["accel_rms"] < 0.1
         ):
             return None
@@ -460,6 +549,9 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
             f"{count(started.get(rough['car'], 0), 'wave')} started."
         )
         figures = {"smooth": smooth["accel_rms"], "rough": rough["accel_rms"]}
+        size = effect(
+            rough["accel_rms"] / max(smooth["accel_rms"], 1e-9), MASTERY_RATIO, "times as rough"
+        )
     elif len(players) == 1:
         me = players[0]
         bots = [
@@ -471,7 +563,7 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
             return None
         ref = statistics.median(bots)
         ratio = me["accel_rms"] / ref if ref > 0 else 0
-        if 0.5 < ratio < 2.0:  # a player's assisted car is a little livelier than a bot anyway
+        if 1 / SOLO_MASTERY_RATIO < ratio < SOLO_MASTERY_RATIO:  # assisted cars are livelier
             return None
         word = "rougher" if ratio >= 2.0 else "smoother"
         pattern = (
@@ -481,6 +573,8 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
             f"{count(started.get(me['car'], 0), 'wave')} started."
         )
         figures = {"you": me["accel_rms"], "steady_bots": round(ref, 3), "ratio": round(ratio, 2)}
+        spread = max(ratio, 1 / ratio) if ratio > 0 else SOLO_MASTERY_RATIO
+        size = effect(spread, SOLO_MASTERY_RATIO, "times the steady bots' (either way)")
     else:
         return None
     return _card(
@@ -492,6 +586,8 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
         "driver can damp the waves for everyone behind (Stern et al., 2018).",
         "What did the smoothest driver watch or do that others could try next round?",
         figures,
+        None,
+        size,
     )
 
 
@@ -500,9 +596,11 @@ def team_learning(ctx: Context) -> dict[str, Any] | None:
         return None
     before, now = ctx.previous[-1], ctx.team
     changes = []
+    sizes: list[float] = []
     better = worse = 0
     d0, d1 = before.get("delay_per_car_s"), now.get("delay_per_car_s")
-    if d0 and d1 is not None and abs(d1 - d0) >= 0.1 * d0:
+    if d0 and d1 is not None and abs(d1 - d0) >= LEARNING_CHANGE * d0:
+        sizes.append(abs(d1 - d0) / d0 * 100)
         changes.append(f"delay per car {d0:.0f} s → {d1:.0f} s ({(d1 / d0 - 1) * 100:+.0f}%)")
         better, worse = better + (d1 < d0), worse + (d1 > d0)
     for key, label in (
@@ -515,6 +613,9 @@ def team_learning(ctx: Context) -> dict[str, Any] | None:
             continue
         if key == "hard_brakes" and abs(b - a) < max(3, 0.2 * a):
             continue
+        if abs(b - a) < LEARNING_CHANGE * max(a, b):
+            continue
+        sizes.append(abs(b - a) / max(a, b) * 100)
         changes.append(f"{label} {a} → {b}")
         better, worse = better + (b < a), worse + (b > a)
     if not changes:
@@ -526,11 +627,19 @@ def team_learning(ctx: Context) -> dict[str, Any] | None:
     pattern = f"Since round {before.get('round', ctx.round_no - 1)}: " + "; ".join(changes) + "."
     if not same:
         pattern += " (The road was not the same, so compare with care.)"
-    question = (
-        "What did you do differently as a group this round, and what will you keep?"
-        if better >= worse
-        else "Things got worse on some counts: what changed, and what did the group not see coming?"
-    )
+    if ctx.solo:
+        question = (
+            "What did you do differently this round, and what will you keep?"
+            if better >= worse
+            else "Things got worse on some counts: what changed, and what did you not see coming?"
+        )
+    else:
+        question = (
+            "What did you do differently as a group this round, and what will you keep?"
+            if better >= worse
+            else "Things got worse on some counts: what changed, and what did the group not see "
+            "coming?"
+        )
     return _card(
         "team_learning",
         "team learning",
@@ -540,6 +649,8 @@ def team_learning(ctx: Context) -> dict[str, Any] | None:
         "together, not when each person simply tries harder alone.",
         question,
         {"better": better, "worse": worse},
+        None,
+        effect(max(sizes), LEARNING_CHANGE * 100, "% change, the largest"),
     )
 
 

@@ -147,6 +147,8 @@ class _Driver:
         "distance",
         "crashes",
         "crashes_caused",
+        "stand_in_crashes",
+        "stand_in",
         "near_misses",
         "hard_brakes",
         "lane_changes",
@@ -165,6 +167,12 @@ class _Driver:
         self.distance = 0.0
         self.crashes = 0
         self.crashes_caused = 0
+        # crashes this car caused while a bot drove it for its disconnected player: not the
+        # member's (docs/debrief.md, "Crash blame")
+        self.stand_in_crashes = 0
+        self.stand_in = getattr(car, "controller", "bot") != "player" and bool(
+            getattr(car, "player_owned", False)
+        )
         self.near_misses = 0
         self.hard_brakes = 0
         self.lane_changes = 0
@@ -269,11 +277,18 @@ class RoundMetrics:
             self.gantry_recent.append(tick)
             return
         d = self.drivers.get(ev.car) if ev.car is not None else None
+        if kind == "takeover" or kind == "handback":
+            if d is not None:
+                d.stand_in = kind == "takeover" and d.was_player
+            return
         if kind == "crash":
             self.crashes += 1
             if d is not None:
                 d.crashes += 1
-                d.crashes_caused += 1
+                if d.stand_in:
+                    d.stand_in_crashes += 1
+                else:
+                    d.crashes_caused += 1
             other = self.drivers.get(ev.other) if ev.other is not None else None
             if other is not None:
                 other.crashes += 1
@@ -375,6 +390,7 @@ class RoundMetrics:
                     "mean_kmh": round(d.v_sum / d.ticks * 3.6, 1) if d.ticks else 0.0,
                     "delay_s": round(d.delay, 2),
                     "crashes": d.crashes,
+                    "stand_in_crashes_caused": d.stand_in_crashes,
                     "near_misses": d.near_misses,
                     "hard_brakes": d.hard_brakes,
                     "lane_changes": d.lane_changes,

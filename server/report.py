@@ -78,19 +78,22 @@ def _created(game: Mapping[str, Any]) -> str:
     return _dt.datetime.fromtimestamp(stamp, _dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+# short headers (they wrap between words): the round table fits a 1280 px screen
 TEAM_ROWS: tuple[tuple[str, str, int], ...] = (
-    ("flow_vph", "Flow at the gantry (veh/h)", 0),
-    ("mean_kmh", "Mean speed (km/h)", 1),
-    ("speed_sd_kmh", "Speed spread, sd (km/h)", 1),
-    ("delay_vs", "Total delay (vehicle-seconds)", 0),
-    ("delay_per_car_s", "Delay per car (s)", 1),
+    ("flow_vph", "Flow veh/h", 0),
+    ("mean_kmh", "Mean km/h", 1),
+    ("speed_sd_kmh", "Speed sd km/h", 1),
+    ("delay_vs", "Delay veh·s", 0),
+    ("delay_per_car_s", "Delay/car s", 1),
     ("crashes", "Crashes", 0),
     ("near_misses", "Near misses", 0),
     ("hard_brakes", "Hard brakes", 0),
     ("lane_changes", "Lane changes", 0),
-    ("unsignalled_changes", "… without signal", 0),
-    ("adherence", "Adherence (0–100)", 0),
+    ("unsignalled_changes", "Unsignalled", 0),
+    ("adherence", "Adherence /100", 0),
 )
+# players' paths on the diagram: dark, distinct colours that do not read as a speed
+PATH_COLOURS = ("#000000", "#5e3c99", "#0571b0", "#7b3294", "#2d004b", "#01665e")
 DRIVER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("distance_m", "Distance (m)"),
     ("mean_kmh", "Mean km/h"),
@@ -103,6 +106,11 @@ DRIVER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("adherence", "Adherence"),
     ("score", "Score (m)"),
 )
+
+
+def _cars(n: Any) -> str:
+    """'1 car', '3 cars'."""
+    return f"{n} car" if n == 1 else f"{n} cars"
 
 
 def _driver_label(d: Mapping[str, Any]) -> str:
@@ -222,7 +230,7 @@ def _md_round(r: Mapping[str, Any]) -> list[str]:
         out += ["### Waves traced to their roots", ""]
         for root in roots:
             out.append(
-                f"- {_md_escape(root['text'])} — reached {root['reached']} cars, "
+                f"- {_md_escape(root['text'])} — reached {_cars(root['reached'])}, "
                 f"{_fmt(root.get('delay_vs'), 0)} vehicle-seconds of delay behind it."
             )
         out.append("")
@@ -254,8 +262,8 @@ def _md_round(r: Mapping[str, Any]) -> list[str]:
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}
-.wide{overflow-x:auto}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}td,th{border:1px solid #ccc;padding:.2em .5em;
-text-align:right}th:first-child,td:first-child{text-align:left}.card{border-left:4px solid #4575b4;
+.wide{overflow-x:auto}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}td,th{border:1px solid #ccc;padding:.2em .4em;
+text-align:right}th{font-weight:600;font-size:.85em;vertical-align:bottom}th:first-child,td:first-child{text-align:left}.card{border-left:4px solid #4575b4;
 padding:.3em 1em;margin:1em 0;background:#f7f9fc}.card h4{margin:.3em 0}.muted{color:#666}
 svg{display:block;margin:.5em 0}
 """
@@ -282,20 +290,31 @@ def svg_diagram(d: Mapping[str, Any], width: int = 900, height: int = 360) -> st
         f'aria-label="space-time diagram">',
         f'<rect x="{left}" y="10" width="{w:.1f}" height="{h:.1f}" fill="{EMPTY_COLOUR}"/>',
     ]
-    for i, col in enumerate(grid):
-        for j, kmh in enumerate(col):
+    # one path per colour, each a run of equal-coloured cells along time drawn as one box:
+    # a tenth of the bytes of a rectangle per cell, the same picture
+    runs: dict[str, list[str]] = {}
+    for j in range(cells):
+        y = 10 + h - (j + 1) * ch
+        i = 0
+        while i < times:
+            kmh = grid[i][j]
             if kmh < 0:
+                i += 1
                 continue
-            x = left + i * cw
-            y = 10 + h - (j + 1) * ch
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw + 0.3:.1f}" height="{ch + 0.3:.1f}" '
-                f'fill="{colour(kmh, vmax)}"/>'
+            fill = colour(kmh, vmax)
+            start = i
+            while i < times and grid[i][j] >= 0 and colour(grid[i][j], vmax) == fill:
+                i += 1
+            x0, x1 = left + start * cw, left + i * cw + 0.3
+            runs.setdefault(fill, []).append(
+                f"M{x0:.1f} {y:.1f}H{x1:.1f}V{y + ch + 0.3:.1f}H{x0:.1f}z"
             )
+    for fill, boxes in runs.items():
+        parts.append(f'<path fill="{fill}" d="{"".join(boxes)}"/>')
     length = float(d.get("road", {}).get("length") or cells * diagram.get("x_bin_m", 1))
     duration = times * float(diagram.get("t_bin_s", 1))
-    for path in d.get("paths") or []:
-        parts.append(_svg_path(path, left, h, cw, length))
+    for n, path in enumerate(d.get("paths") or []):
+        parts.append(_svg_path(path, left, h, cw, length, PATH_COLOURS[n % len(PATH_COLOURS)]))
 
     def px(t: float) -> float:
         return left + min(max(t / max(duration, 1e-9), 0.0), 1.0) * w
@@ -341,8 +360,16 @@ def svg_diagram(d: Mapping[str, Any], width: int = 900, height: int = 360) -> st
     return "".join(parts)
 
 
-def _svg_path(path: Mapping[str, Any], left: float, h: float, cw: float, length: float) -> str:
-    """A player's path as polylines, broken where the car wraps past the ring's end."""
+def _svg_path(
+    path: Mapping[str, Any],
+    left: float,
+    h: float,
+    cw: float,
+    length: float,
+    stroke: str = PATH_COLOURS[0],
+) -> str:
+    """A player's path as polylines, broken where the car wraps past the ring's end, with the
+    player's name written at the end of its longest piece."""
     segments: list[list[str]] = [[]]
     prev = None
     for i, x in enumerate(path.get("x") or []):
@@ -353,13 +380,21 @@ def _svg_path(path: Mapping[str, Any], left: float, h: float, cw: float, length:
             py = 10 + h - x / max(length, 1) * h
             segments[-1].append(f"{px:.1f},{py:.1f}")
         prev = x if x >= 0 else None
-    title = f"<title>{_e(path.get('name') or path.get('car'))}</title>"
+    name = _e(path.get("name") or path.get("car"))
+    title = f"<title>{name}</title>"
+    pieces = [s for s in segments if len(s) > 1]
     lines = [
-        f'<polyline points="{" ".join(s)}" fill="none" stroke="#222" stroke-width="1.5">'
+        f'<polyline points="{" ".join(s)}" fill="none" stroke="{stroke}" stroke-width="1.5">'
         f"{title}</polyline>"
-        for s in segments
-        if len(s) > 1
+        for s in pieces
     ]
+    if pieces:
+        longest = max(pieces, key=len)
+        mid = longest[len(longest) // 2].split(",")
+        lines.append(
+            f'<text x="{float(mid[0]) + 3:.1f}" y="{float(mid[1]) - 3:.1f}" font-size="11" '
+            f'fill="{stroke}" stroke="#fff" stroke-width="3" paint-order="stroke">{name}</text>'
+        )
     return "".join(lines)
 
 
@@ -435,11 +470,12 @@ def _html_round(r: Mapping[str, Any]) -> list[str]:
         f'<p class="muted">Rulebook: {_e(rulebook)}</p>',
         "<h3>Space-time diagram</h3>",
         '<p class="muted">Position along the ring (up) against time (right), coloured by '
-        "speed: red stopped, green free. Black lines: the players' paths; ✕: wave roots; "
-        "numbered boxes: where each insight card's pattern is.</p>",
+        "speed: red stopped, green free. Dark lines, each labelled with its name: the players' "
+        "paths; ✕: wave roots; numbered boxes: where each insight card's pattern is.</p>",
         svg_diagram(d),
         "<h3>Behaviour over time</h3>",
-        '<p class="muted">Blue: mean speed (km/h). Red bars: stopped cars.</p>',
+        '<p class="muted">Blue: mean speed (km/h, axis from 0 to the top figure shown). Red '
+        "bars: stopped cars.</p>",
         svg_series(d),
     ]
     roots = d.get("roots") or []
@@ -447,7 +483,7 @@ def _html_round(r: Mapping[str, Any]) -> list[str]:
         out.append("<h3>Waves traced to their roots</h3><ul>")
         for root in roots:
             out.append(
-                f"<li>{_e(root['text'])} — reached {_e(root['reached'])} cars, "
+                f"<li>{_e(root['text'])} — reached {_e(_cars(root['reached']))}, "
                 f"{_e(_fmt(root.get('delay_vs'), 0))} vehicle-seconds of delay behind it.</li>"
             )
         out.append("</ul>")
@@ -495,6 +531,7 @@ CSV_FIELDS: tuple[str, ...] = (
     "delay_s",
     "crashes",
     "crashes_caused",
+    "stand_in_crashes_caused",
     "near_misses",
     "hard_brakes",
     "lane_changes",
@@ -510,13 +547,14 @@ CSV_FIELDS: tuple[str, ...] = (
 def csv_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One `round` row per round (team totals), then one `driver` row per car of that round.
 
-    In a round row, distance_m, delay_s, crashes_caused, near_misses, hard_brakes,
-    lane_changes and unsignalled_changes are the sums of that round's driver rows.
-    """
+    In a round row, distance_m, delay_s, crashes_caused, stand_in_crashes_caused, near_misses,
+    hard_brakes, lane_changes and unsignalled_changes are the sums of that round's driver rows
+    (when the payload kept every car's row: see docs/debrief.md on the size budget)."""
     rows: list[dict[str, Any]] = []
     for r in data.get("rounds", []):
         d = r["debrief"]
         team = d.get("team", {})
+        drivers = list(d.get("drivers", ()))
         rows.append(
             {
                 "record": "round",
@@ -526,7 +564,10 @@ def csv_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "mean_kmh": team.get("mean_kmh"),
                 "delay_s": team.get("delay_vs"),
                 "crashes": team.get("crashes"),
-                "crashes_caused": team.get("crashes"),
+                "crashes_caused": sum(int(x.get("crashes_caused") or 0) for x in drivers),
+                "stand_in_crashes_caused": sum(
+                    int(x.get("stand_in_crashes_caused") or 0) for x in drivers
+                ),
                 "near_misses": team.get("near_misses"),
                 "hard_brakes": team.get("hard_brakes"),
                 "lane_changes": team.get("lane_changes"),

@@ -204,6 +204,7 @@ class AnalysisRequest:
     previous: list[dict[str, Any]]
     round_no: int
     ticks: int
+    final: bool = False  # the program's last round: the payload carries the program's debrief
 
 
 def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
@@ -225,6 +226,7 @@ def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
             request.previous,
             round_no=request.round_no,
             ticks=request.ticks,
+            final=request.final,
         )
     )
 
@@ -943,7 +945,8 @@ class Room:
     def _feed_lines(self, events: list[Any], violations: list[Any]) -> list[dict[str, Any]]:
         lines = []
         for event in events:
-            text = feed_text(event.kind, self._name_of(event.car), event.lane)
+            other = self._name_of(event.other) if event.other is not None else "another car"
+            text = feed_text(event.kind, self._name_of(event.car), event.lane, other)
             if text is None:
                 continue
             if event.kind in ("near_miss", "hard_brake") and self.roster.by_car(event.car) is None:
@@ -1024,6 +1027,22 @@ class Room:
         self.analysing += 1
         self.offload(job, self._debrief_ready)
 
+    def _final_round(self) -> bool:
+        """Whether this is the last round of a program that ends with a debrief across its
+        rounds (`final_debrief`, docs/programs.md); a one-scenario room has no last round."""
+        if not self.program_name or any(
+            p.kind == "round" for p in self.plans[self.step_index + 1 :]
+        ):
+            return False
+        programs = optional_module("server.programs")
+        try:
+            loaded = (
+                programs.load_program(self.program_name, allow_paths=False) if programs else None
+            )
+        except Exception:
+            return True
+        return bool(getattr(loaded, "final_debrief", True))
+
     def _debrief_job(self) -> Callable[[], dict[str, Any]]:
         """Capture what the analysis needs now, so the job never touches the live room."""
         world, scenario, plan = self.world, self.scenario, self.plan
@@ -1034,6 +1053,7 @@ class Room:
         events = list(self.round_events)
         names = {m.car: m.name for m in self.roster if m.car is not None}
         previous = list(self.history[-HISTORY_ROUNDS:])
+        final = self._final_round()
         log_copy = list(world.log)
         self._replay_frame = None
         self._replay_error = "this round is still being analysed; ask again in a moment"
@@ -1086,6 +1106,7 @@ class Room:
                     previous=previous,
                     round_no=round_no,
                     ticks=ticks,
+                    final=final,
                 )
                 payload = dict(analyser(request))
             else:

@@ -1,7 +1,7 @@
-"""Waves traced to their roots: which brake or cut-in started a chain of braking behind it.
+"""Waves traced to their roots: which brake, cut-in or crash started a chain of braking behind it.
 
-A root is a hard brake the car did not inherit from braking ahead of it, or a lane change that
-made the new follower brake hard (a cut-in). From the root we walk down the lane: the car
+A root is a hard brake the car did not inherit from braking ahead of it, a lane change that
+made the new follower brake hard (a cut-in), or a crash, named after the car that caused it. From the root we walk down the lane: the car
 behind, if it began braking within a reaction window, is reached; then the car behind that
 one, and so on. Each root gets the cars it reached, how their braking grew or faded along the
 chain, and the delay those cars suffered afterwards. Only the recording is read: this is pure
@@ -10,6 +10,7 @@ analysis of what happened, and the same recording always gives the same roots.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +30,41 @@ TAP_BRAKE = 1.5  # m/s²: a gentler braking onset that may still start a growing
 MIN_TAP_CHAIN = 3  # a tap's chain is kept when it reached this many cars and grew
 
 
+def ring_offset(a: float, b: float, length: float) -> float:
+    """Signed distance from a to b the shorter way round a ring (positive: b is ahead)."""
+    if length <= 0:
+        return b - a
+    d = (b - a) % length
+    return d - length if d > length / 2 else d
+
+
+def ring_distance(a: float, b: float, length: float) -> float:
+    """How far apart two positions on a ring are, the shorter way round (≤ length / 2)."""
+    return abs(ring_offset(a, b, length))
+
+
+def ring_box(xs: list[float], length: float) -> tuple[float, float]:
+    """The shortest stretch of the ring covering every position, as (x0, x1) from its
+    upstream end to its downstream end (x0 > x1 when it wraps past the ring's end)."""
+    if not xs:
+        return 0.0, 0.0
+    if length <= 0:
+        return min(xs), max(xs)
+    pts = sorted(x % length for x in xs)
+    # the largest empty gap between neighbours (the wrap-around one included) is left out
+    gaps = [(pts[(i + 1) % len(pts)] - pts[i]) % length for i in range(len(pts))]
+    if len(pts) == 1:
+        return pts[0], pts[0]
+    widest = max(range(len(pts)), key=lambda i: (gaps[i], -i))
+    return pts[(widest + 1) % len(pts)], pts[widest]
+
+
 @dataclass
 class Root:
     """One traced wave root; `frames[i]`/`xs[i]` are where chain[i] began braking."""
 
     car: int
-    kind: str  # "brake" | "cut_in" (wave roots) | "tap" (a gentle start, see trace_taps)
+    kind: str  # "brake" | "cut_in" | "crash" (wave roots) | "tap" (a gentle start, see trace_taps)
     tick: int
     x: float
     lane: int
@@ -50,8 +80,9 @@ class Root:
         return len(self.chain) - 1
 
     def amplification(self) -> float | None:
-        """Mean ratio of each follower's braking to its leader's (cut-ins start at the victim)."""
-        start = 1 if self.kind == "cut_in" else 0
+        """Mean ratio of each follower's braking to its leader's (cut-ins and crashes start at
+        the first car behind: a crash's stop is not a braking to compare with)."""
+        start = 1 if self.kind in ("cut_in", "crash") else 0
         ratios = [
             self.decel[i + 1] / self.decel[i]
             for i in range(start, len(self.decel) - 1)
@@ -151,27 +182,32 @@ def trace_roots(rec: Recording) -> list[Root]:
     free.desired.update(rec.desired)
     covered: dict[int, list[int]] = {}  # car -> frames at which it is part of a traced chain
     cover = int(COVER_S / (rec.sample_ticks * 0.05))
+    kinds = ("hard_brake", "lane_change", "crash")
     candidates = sorted(
-        (e for e in rec.events if e.kind in ("hard_brake", "lane_change") and e.car is not None),
-        key=lambda e: (e.tick, e.car),
+        (e for e in rec.events if e.kind in kinds and e.car is not None),
+        key=lambda e: (e.tick, e.kind != "crash", e.car),
     )
     recent_changes: list[Any] = [e for e in candidates if e.kind == "lane_change"]
+    crashes = [e for e in candidates if e.kind == "crash"]
     roots: list[Root] = []
     for ev in candidates:
         if ev.tick < rec.tick0 + WARMUP_S / 0.05 or ev.tick >= rec.last_tick or not rec.frames:
             continue
+        if ev.kind != "crash" and _leads_to_crash(ev, crashes):
+            continue  # the crash it ended in is the root (traced from the crash itself)
         frame = rec.frame_of_tick(ev.tick + 1)  # the event of step e shows in state e + 1
         if any(abs(frame - f) <= cover for f in covered.get(ev.car, ())):
             continue
-        root = (
-            _brake_root(rec, lanes, ev, frame, recent_changes)
-            if ev.kind == "hard_brake"
-            else _cut_in_root(rec, lanes, ev, frame)
-        )
+        if ev.kind == "hard_brake":
+            root = _brake_root(rec, lanes, ev, frame, recent_changes, crashes)
+        elif ev.kind == "crash":
+            root = _crash_root(rec, lanes, ev, frame, recent_changes)
+        else:
+            root = _cut_in_root(rec, lanes, ev, frame)
         if root is None:
             continue
         _follow(rec, lanes, root)
-        if root.reached < 1:
+        if root.reached < 1 and root.kind != "crash":  # a crash is a root even unanswered
             continue
         for car, f in zip(root.chain, root.frames, strict=True):
             covered.setdefault(car, []).append(f)
@@ -232,8 +268,27 @@ def trace_taps(rec: Recording, roots: list[Root]) -> list[Root]:
     return chains
 
 
+def _leads_to_crash(ev: Any, crashes: Sequence[Any]) -> bool:
+    """Whether this brake or lane change was one of the crash's cars' last moves before it."""
+    window = int(RESPONSE_WINDOW_S / 0.05)
+    return any(
+        ev.tick <= c.tick <= ev.tick + window and ev.car in (c.car, c.other) for c in crashes
+    )
+
+
+def _crashed_before(car: int, tick: int, crashes: Sequence[Any]) -> bool:
+    """Was this car in a crash shortly before `tick` (a wreck ahead stops the lane)?"""
+    window = int(INHERIT_WINDOW_S / 0.05)
+    return any(tick - window <= c.tick <= tick and car in (c.car, c.other) for c in crashes)
+
+
 def _brake_root(
-    rec: Recording, lanes: Lanes, ev: Any, frame: int, changes: list[Any]
+    rec: Recording,
+    lanes: Lanes,
+    ev: Any,
+    frame: int,
+    changes: list[Any],
+    crashes: Sequence[Any] = (),
 ) -> Root | None:
     sample = _sample(rec, ev.car, frame)
     if sample is None:
@@ -242,6 +297,8 @@ def _brake_root(
     ahead = lanes.neighbour(frame, lane, x, behind=False, skip=ev.car)
     if ahead is not None and _braking_before(rec, ahead[0], frame):
         return None  # inherited from the car ahead: part of someone else's wave
+    if ahead is not None and _crashed_before(ahead[0], int(ev.tick), crashes):
+        return None  # a wreck ahead: part of the crash's wave
     window = int(INHERIT_WINDOW_S / 0.05)
     for ch in changes:
         cut_in = ev.tick - window <= ch.tick <= ev.tick and ch.target == lane
@@ -251,6 +308,49 @@ def _brake_root(
     return Root(
         ev.car, "brake", int(ev.tick), float(ev.x), int(lane), [ev.car], [frame], [x], [decel]
     )
+
+
+def _crash_root(
+    rec: Recording, lanes: Lanes, ev: Any, frame: int, changes: list[Any]
+) -> Root | None:
+    """A crash is a root like a brake: its cause first (sim.events.crash_cause), then the
+    other car when it was the one behind (a cut-in rammed), then whoever braked behind.
+
+    `tick` is when the cause's action began — its move into the lane, when that was the
+    cause — so the counterfactual replays the round without that action.
+    """
+    cause = int(ev.car)
+    sample = _sample(rec, cause, frame)
+    if sample is None:
+        return None
+    x = sample[0]
+    lane = int(ev.lane)
+    window = int(RESPONSE_WINDOW_S / 0.05)
+    start = int(ev.tick)
+    for ch in changes:
+        if ch.car == cause and ch.target == lane and ev.tick - window <= ch.tick <= ev.tick:
+            start = min(start, int(ch.tick))
+    own = _peak_before(rec, cause, frame)
+    root = Root(cause, "crash", start, float(ev.x), lane, [cause], [frame], [x], [own])
+    other = _sample(rec, int(ev.other), frame) if ev.other is not None else None
+    if other is not None and ring_offset(x, other[0], rec.length) < 0:
+        root.chain.append(int(ev.other))
+        root.frames.append(frame)
+        root.xs.append(other[0])
+        root.decel.append(_peak_before(rec, int(ev.other), frame))
+    return root
+
+
+def _peak_before(rec: Recording, car: int, frame: int) -> float:
+    """A car's strongest braking (m/s², positive) in the PEAK_WINDOW_S up to `frame`."""
+    track = rec.tracks.get(car)
+    if track is None:
+        return 0.0
+    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    lo = max(track.start, frame - int(PEAK_WINDOW_S * per_s))
+    hi = min(track.start + len(track.amin) - 1, frame)
+    values = [track.amin[f - track.start] for f in range(lo, hi + 1)]
+    return max(0.0, -min(values)) if values else 0.0
 
 
 def _cut_in_root(rec: Recording, lanes: Lanes, ev: Any, frame: int) -> Root | None:

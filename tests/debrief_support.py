@@ -86,6 +86,8 @@ def play(
     scenario = load_scenario(scenario_ref)
     world = World(scenario, seed=seed, rulebook=rulebook)
     cars = [world.add_player_car() for _ in range(players)]
+    if controls is not None and hasattr(controls, "world"):
+        controls.world = world  # a controller that watches the road (see CutIn in the tests)
     metrics = RoundMetrics(world)
     recorder = Recorder(checkpoint_ticks=checkpoint_ticks)
     for _ in range(round(seconds / 0.05)):

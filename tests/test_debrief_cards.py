@@ -47,11 +47,17 @@ def _ctx(drivers, team=None, rulebook=None, previous=None, roots=None, rec=None,
     )
 
 
-def test_faster_is_slower_needs_weavers_who_gained_little() -> None:
+def test_faster_is_slower_needs_weavers_who_gained_nothing() -> None:
     steady = [_driver(i, mean_kmh=80.0) for i in range(6)]
-    weavers = [_driver(10, lane_changes=12, mean_kmh=83.0), _driver(11, lane_changes=9)]
+    weavers = [
+        _driver(10, lane_changes=12, mean_kmh=78.0),
+        _driver(11, lane_changes=9, mean_kmh=76.0),
+    ]
     card = insights.faster_is_slower(_ctx(steady + weavers))
     assert card is not None and "2 drivers" in card["pattern"] and "80 km/h" in card["pattern"]
+    assert card["effect"]["value"] >= card["effect"]["threshold"] == 0
+    slightly = [_driver(10, lane_changes=12, mean_kmh=83.0), _driver(11, lane_changes=9)]
+    assert insights.faster_is_slower(_ctx(steady + slightly)) is None  # weaving gained a bit
     fast = [_driver(10, lane_changes=12, mean_kmh=100.0)]
     assert insights.faster_is_slower(_ctx(steady + fast)) is None  # weaving really paid
     assert insights.faster_is_slower(_ctx(steady)) is None  # nobody weaved

@@ -13,6 +13,7 @@ from server.recorder import Recorder
 from server.sim.scenario import parse_scenario
 from server.sim.world import World
 from shared.protocol import CONTROL_ACTIONS, MAX_FRAME_BYTES
+from tests.test_debrief_thresholds import check_payload
 
 CARD_IDS = {d.__name__ for d in DETECTORS}
 ACTIONS = [a for a in CONTROL_ACTIONS if a not in ("gap", "assist")]
@@ -83,7 +84,8 @@ def test_any_round_gives_a_well_formed_debrief(spec: dict) -> None:
     assert len({len(series[k]) for k in ("t", "mean_kmh", "flow_vph", "stopped")}) == 1
     drivers = {d["car"] for d in payload["drivers"]}
     for root in payload["roots"]:
-        assert root["car"] in drivers and root["reached"] == len(root["chain"]) - 1 >= 1
+        least = 0 if root["kind"] == "crash" else 1  # a crash is a root even if unanswered
+        assert root["car"] in drivers and root["reached"] == len(root["chain"]) - 1 >= least
         assert len(set(root["chain"])) == len(root["chain"]) == len(root["decel"])
         cf = root["counterfactual"]
         assert cf is None or cf["from_t"] < cf["to_t"] <= payload["duration_s"] + 0.01
@@ -92,5 +94,6 @@ def test_any_round_gives_a_well_formed_debrief(spec: dict) -> None:
     for card in payload["cards"]:
         assert card["id"] in CARD_IDS
         assert all(card[k] for k in ("title", "pattern", "idea", "question", "discipline"))
+    check_payload(payload)  # thresholds, ranking, distances within half the ring
     # analysing again gives the same: the analysis does not change its inputs
     assert analyse(*args, metrics.result(), {}, names, []) == payload

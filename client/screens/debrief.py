@@ -20,12 +20,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     Label,
-    Sparkline,
     Static,
     TabbedContent,
     TabPane,
@@ -41,7 +40,7 @@ from client.screens.roomview import (
     plain,
 )
 from client.widgets.cards import InsightCard, card_body, where_text
-from client.widgets.charts import TeamFigures
+from client.widgets.charts import AxisSparkline, TeamFigures, axis_for
 from client.widgets.footer import key_footer
 from client.widgets.ring_overview import legend_text
 from client.widgets.solo_summary import solo_text
@@ -113,6 +112,18 @@ def numbers(values: Any) -> list[float]:
     return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
+KIND_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash"}
+
+
+def plural(n: Any, noun: str) -> str:
+    """'1 car', '3 cars' (a missing number reads as a dash)."""
+    return f"{number(n)} {noun}" if n == 1 else f"{number(n)} {noun}s"
+
+
+def kind_word(root: dict[str, Any]) -> str:
+    return KIND_WORDS.get(str(root.get("kind")), "brake")
+
+
 def ring_distance(a: float, b: float, length: float) -> float:
     """Signed shortest distance from a to b along a ring (positive: b is ahead of a)."""
     if length <= 0:
@@ -164,6 +175,9 @@ class DebriefScreen(Screen[None]):
     DebriefScreen Sparkline { height: 2; }
     DebriefScreen.-projector Sparkline { height: 4; }
     DebriefScreen #rounds, DebriefScreen #roots, DebriefScreen #you { height: auto; max-height: 16; }
+    DebriefScreen #program-rounds { height: auto; max-height: 12; }
+    DebriefScreen #program-intro, DebriefScreen #program-changes { height: auto; padding: 0 1; }
+    DebriefScreen #program-card { height: auto; }
     DebriefScreen #roots-text { height: auto; padding: 1 1 0 1; }
     DebriefScreen #chain { height: auto; padding: 1 1 0 1; }
     DebriefScreen .empty { color: $text-muted; padding: 1; }
@@ -183,6 +197,7 @@ class DebriefScreen(Screen[None]):
         Binding("3", "tab('tab-waves')", "Waves", group=TABS),
         Binding("4", "tab('tab-cards')", "Cards", group=TABS),
         Binding("5", "tab('tab-you')", "You", group=TABS),
+        Binding("6", "tab('tab-program')", "Program", group=TABS),
         Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
@@ -238,6 +253,8 @@ class DebriefScreen(Screen[None]):
             return not (self.is_mounted and self.revealed)
         if action == "tab" and parameters == ("tab-you",):
             return not self.projector
+        if action == "tab" and parameters == ("tab-program",):
+            return self._program() is not None  # only after a program's last round
         return True
 
     # -- layout ------------------------------------------------------------------------
@@ -256,7 +273,7 @@ class DebriefScreen(Screen[None]):
                     yield TeamFigures(big=True, id="debrief-figures")
                 for key, label in SERIES:
                     yield Label(label, id=f"label-{key}", classes="series-label")
-                    yield Sparkline([], id=f"spark-{key}")
+                    yield AxisSparkline([], id=f"spark-{key}")
                 yield Static(id="rulebook", classes="series-label")
                 yield Label("Round by round", classes="series-label")
                 yield DataTable(id="rounds", cursor_type="row")
@@ -269,6 +286,11 @@ class DebriefScreen(Screen[None]):
             if not self.projector:
                 with TabPane("You", id="tab-you"), VerticalScroll():
                     yield DataTable(id="you", cursor_type="row")
+            with TabPane("Program", id="tab-program"), VerticalScroll():
+                yield Static(id="program-intro")
+                yield DataTable(id="program-rounds", cursor_type="row")
+                yield Static(id="program-changes")
+                yield Vertical(id="program-card")
         yield key_footer()
 
     @staticmethod
@@ -301,6 +323,8 @@ class DebriefScreen(Screen[None]):
         if msg.get("type") == "room":
             self._show_title()  # the program may have ended: no next step to offer
             self.refresh_bindings()
+            if self._finished() and self._program() is not None:
+                self._open_program()
         elif msg.get("type") == "replay":
             self._open_fetched_replay(msg)
         elif msg.get("type") == "debrief":
@@ -332,11 +356,7 @@ class DebriefScreen(Screen[None]):
         tabs.disable_tab("tab-waves")
         tabs.disable_tab("tab-cards")
         tabs.active = "tab-diagram"
-        prompt = (
-            "Before you look: where do you think the jam started? Move ✚ with the arrow keys "
-            "(time →, position ↑), then press Enter to reveal what really happened. (r reveals "
-            "without a guess.)"
-        )
+        prompt = self._question()
         if diagram is None:
             prompt = "This round has no space-time diagram. Press r to see the rest."
         self.query_one("#reveal-prompt", Static).update(Text(prompt))
@@ -347,6 +367,34 @@ class DebriefScreen(Screen[None]):
         self._show_cards()
         if not self.projector:
             self._show_you()
+        self._show_program()
+        self.refresh_bindings()
+
+    def _jam(self) -> dict[str, Any] | None:
+        """The payload's `jam` (docs/debrief.md); None from a server that did not send it."""
+        jam = self.payload.get("jam")
+        return jam if isinstance(jam, dict) else None
+
+    def _no_jam(self) -> bool:
+        jam = self._jam()
+        return jam is not None and jam.get("found") is False
+
+    def _question(self) -> str:
+        """Ask first: where the jam started — or, in a round without a real jam, where the
+        traffic was slowest (nothing stopped, so "where did the jam start?" has no answer)."""
+        how = (
+            "Move ✚ with the arrow keys (time →, position ↑), then press Enter to reveal what "
+            "really happened. (r reveals without a guess.)"
+        )
+        if self._no_jam():
+            jam = self._jam() or {}
+            limit = jam.get("limit_kmh")
+            below = f" below {number(limit)} km/h" if isinstance(limit, int | float) else ""
+            return (
+                f"There was no real jam this round: no stretch of road slowed{below}. "
+                "Before you look: where and when do you think the traffic was slowest? " + how
+            )
+        return "Before you look: where do you think the jam started? " + how
 
     def _show_title(self) -> None:
         p = self.payload
@@ -399,12 +447,14 @@ class DebriefScreen(Screen[None]):
         series = self.payload.get("series") if isinstance(self.payload.get("series"), dict) else {}
         for key, label in SERIES:
             data = numbers(series.get(key))
-            spark = self.query_one(f"#spark-{key}", Sparkline)
-            spark.data = data
+            spark = self.query_one(f"#spark-{key}", AxisSparkline)
+            lo, hi = axis_for(data)
+            spark.set_series(data, (lo, hi))
             caption = Text(label, style="bold")
             if data:
                 caption.append(
-                    f"   min {min(data):.0f} · mean {sum(data) / len(data):.0f} · max {max(data):.0f}",
+                    f"   min {min(data):.0f} · mean {sum(data) / len(data):.0f} · max "
+                    f"{max(data):.0f} · drawn from {lo:.0f} to {hi:.0f}",
                     style="dim",
                 )
             else:
@@ -461,8 +511,8 @@ class DebriefScreen(Screen[None]):
                 Text(fmt_clock(root.get("t"))),
                 Text(number(root.get("x"), "km") + " km"),
                 Text(plain(who, 40)),
-                Text("cut-in" if root.get("kind") == "cut_in" else "brake"),
-                Text(f"{number(root.get('reached'))} cars"),
+                Text(kind_word(root)),
+                Text(plural(root.get("reached"), "car")),
                 Text(f"×{number(amp, '2')}" if isinstance(amp, int | float) else "–"),
                 Text(number(root.get("delay_vs"))),
                 Text(number(cost) if cost is not None else "not replayed"),
@@ -474,8 +524,8 @@ class DebriefScreen(Screen[None]):
                 lines.append("\n")
         if not roots:
             lines = Text(
-                "No braking wave was traced to a single root this round: nobody's brake or "
-                "cut-in made the cars behind brake in turn.",
+                "No braking wave was traced to a single root this round: nobody's brake, "
+                "cut-in or crash made the cars behind brake in turn.",
                 style="dim",
             )
         self.query_one("#roots-text", Static).update(lines)
@@ -529,6 +579,70 @@ class DebriefScreen(Screen[None]):
                 Text(number(average, fmt)),
             )
 
+    # -- the end of the program ----------------------------------------------------------
+
+    def _program(self) -> dict[str, Any] | None:
+        program = self.payload.get("program")
+        return program if isinstance(program, dict) else None
+
+    def _open_program(self) -> None:
+        """After the last round: the whole program on every screen (host, players, projector)."""
+        if self._program() is not None:
+            self.query_one("#debrief-tabs", TabbedContent).active = "tab-program"
+
+    def _show_program(self) -> None:
+        """The end-of-program debrief (docs/debrief.md `program`): the rounds side by side,
+        what changed when the rules changed, and the team-learning card across rounds."""
+        tabs = self.query_one("#debrief-tabs", TabbedContent)
+        program = self._program()
+        table = self.query_one("#program-rounds", DataTable)
+        table.clear(columns=True)
+        box = self.query_one("#program-card", Vertical)
+        box.remove_children()
+        if program is None:
+            tabs.hide_tab("tab-program")  # not a disabled tab: nothing to come in this round
+            return
+        tabs.show_tab("tab-program")
+        rows = [r for r in program.get("rounds") or [] if isinstance(r, dict)]
+        self.query_one("#program-intro", Static).update(
+            Text(
+                f"The whole program: {plural(len(rows), 'round')} side by side.",
+                style="bold",
+            )
+        )
+        table.add_column("Round", key="round")
+        for label in ("Delay/car s", "Flow veh/h", "Hard brakes", "Crashes", "Adherence"):
+            table.add_column(label)
+        table.add_column("Agreed rules", key="rules")
+        for i, row in enumerate(rows):
+            table.add_row(
+                Text(number(row.get("round"))),
+                *(
+                    Text(number(row.get(k)))
+                    for k in ("delay_per_car_s", "flow_vph", "hard_brakes", "crashes", "adherence")
+                ),
+                Text(agreed(row.get("rulebook"))),
+                key=str(i),
+            )
+        changes = Text("When the rules changed", style="bold")
+        found = [c for c in program.get("changes") or [] if isinstance(c, dict)]
+        for change in found:
+            changes.append("\n• ")
+            changes.append(plain(change.get("text"), 600))
+        if not found:
+            changes.append("\nThe rules stayed the same through the program.", style="dim")
+        self.query_one("#program-changes", Static).update(changes)
+        learning = program.get("learning")
+        if isinstance(learning, dict):
+            box.mount(InsightCard(learning, projector=self.projector))
+        else:
+            box.mount(
+                Static(
+                    "No figure moved by 10 % or more from the first round to the last.",
+                    classes="empty",
+                )
+            )
+
     # -- the reveal ----------------------------------------------------------------------
 
     def action_reveal(self) -> None:
@@ -546,38 +660,81 @@ class DebriefScreen(Screen[None]):
                 "run down to the right are jam waves travelling backwards.",
             )
         )
-        self.query_one("#guess-result", Static).update(self._guess_verdict())
+        verdict = self._guess_verdict()
+        if self._program() is not None:
+            verdict.append(
+                "\nThat was the program's last round: press 6 for every round side by side.",
+                style="bold",
+            )
+        self.query_one("#guess-result", Static).update(verdict)
         self.refresh_bindings()
 
-    def _guess_verdict(self) -> Text:
+    def _costliest(self) -> dict[str, Any] | None:
+        """The root the Waves tab lists first, when its cost is material (the server ranks
+        the roots; docs/debrief.md). A payload without `material` flags is read as before."""
         roots = self._roots()
         root = roots[0] if roots else None
+        if root is None or not isinstance(root.get("t"), int | float):
+            return None
+        return root if root.get("material", True) is True else None
+
+    def _guess_verdict(self) -> Text:
         text = Text()
         if self.guess is not None:
             t, x = self.guess
             text.append(f"You guessed {fmt_clock(t)} at {x / 1000:.2f} km. ")
         else:
             text.append("You did not mark a guess. ")
-        if root is None or not isinstance(root.get("t"), int | float):
-            text.append("No wave was traced to a root this round.")
+        if self._no_jam():
+            slowest = (self._jam() or {}).get("slowest")
+            if not isinstance(slowest, dict) or not isinstance(slowest.get("t"), int | float):
+                text.append("The road never slowed to a jam.")
+                return text
+            st, sx = float(slowest["t"]), float(slowest.get("x") or 0.0)
+            text.append(
+                f"The traffic was slowest at {fmt_clock(st)}, {sx / 1000:.2f} km: "
+                f"{number(slowest.get('kmh'))} km/h on average there."
+            )
+            self._compare(text, st, sx)
+            return text
+        root = self._costliest()
+        if root is None:
+            threshold = self.payload.get("material_vs")
+            size = (
+                f" {number(threshold)} vehicle-seconds or more"
+                if isinstance(threshold, int | float)
+                else " a material amount"
+            )
+            text.append(
+                "No single brake, cut-in or crash was found to have cost the others"
+                f"{size}: the slowing grew out of the traffic itself."
+            )
             return text
         who = root.get("name") if isinstance(root.get("name"), str) else f"car {root.get('car')}"
         rt, rx = float(root["t"]), float(root.get("x") or 0.0)
+        cf = root.get("counterfactual")
+        cost = cf.get("cost_vs") if isinstance(cf, dict) else None
         text.append("The costliest wave began with ")
         text.append(plain(who, 40), style="bold")
-        text.append(
-            f"'s {'cut-in' if root.get('kind') == 'cut_in' else 'brake'} at {fmt_clock(rt)}"
-        )
-        text.append(f", {rx / 1000:.2f} km (✕).")
-        if self.guess is not None:
-            road = self.payload.get("road") if isinstance(self.payload.get("road"), dict) else {}
-            length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
-            dx = ring_distance(self.guess[1], rx, float(length))
-            dt = rt - self.guess[0]
-            where = f"{abs(dx):.0f} m {'ahead of' if dx >= 0 else 'behind'}"
-            when = f"{abs(dt):.0f} s {'after' if dt >= 0 else 'before'}"
-            text.append(f" That is {where} and {when} your guess.")
+        text.append(f"'s {kind_word(root)} at {fmt_clock(rt)}")
+        text.append(f", {rx / 1000:.2f} km (✕)")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            text.append(f"; it cost the others {number(cost)} vehicle-seconds")
+        text.append(".")
+        self._compare(text, rt, rx)
         return text
+
+    def _compare(self, text: Text, t: float, x: float) -> None:
+        """How far the guess was from (t, x), the shorter way round the ring."""
+        if self.guess is None:
+            return
+        road = self.payload.get("road") if isinstance(self.payload.get("road"), dict) else {}
+        length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
+        dx = ring_distance(self.guess[1], x, float(length))
+        dt = t - self.guess[0]
+        where = f"{abs(dx):.0f} m {'ahead of' if dx >= 0 else 'behind'}"
+        when = f"{abs(dt):.0f} s {'after' if dt >= 0 else 'before'}"
+        text.append(f" That is {where} and {when} your guess.")
 
     # -- other actions ------------------------------------------------------------------
 

@@ -41,6 +41,22 @@ def where_text(where: Any) -> str | None:
     )
 
 
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def effect_text(effect: Any) -> str | None:
+    """ "effect: 199 vehicle-seconds (a card from 60)": the card's size beside its threshold."""
+    if not isinstance(effect, dict):
+        return None
+    value, threshold = effect.get("value"), effect.get("threshold")
+    numbers = (value, threshold)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+        return None
+    unit = plain(effect.get("unit"), 60)
+    return f"effect: {_figure(value)} {unit} (a card from {_figure(threshold)})"  # type: ignore[arg-type]
+
+
 def card_body(card: dict[str, Any], projector: bool = False) -> Text:
     """The card as one Text: heading, pattern, where, idea, question."""
     discipline = plain(card.get("discipline"), 40)
@@ -52,6 +68,9 @@ def card_body(card: dict[str, Any], projector: bool = False) -> Text:
     where = where_text(card.get("where"))
     if where:
         text.append(f"\n{where}", style="italic dim")
+    size = effect_text(card.get("effect"))
+    if size:
+        text.append(f"\n{size}", style="dim")
     if not projector and card.get("idea"):
         text.append("\n\n")
         text.append(plain(card.get("idea"), 600), style="italic")

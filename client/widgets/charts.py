@@ -1,4 +1,5 @@
-"""Team figures as a panel: small for the host's desk, huge (Digits) for the projector.
+"""Team figures as a panel: small for the host's desk, huge (Digits) for the projector;
+and the debrief's series charts, drawn against a stated axis that starts at zero.
 
 The team score is what the game wants people to watch, so the same figures
 (snapshot['team'], from server.metrics.RoundMetrics.live()) appear on the host dashboard,
@@ -7,14 +8,18 @@ the spectator view and the debrief, always in the same order and units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widget import Widget
-from textual.widgets import Digits, Label, Static
+from textual.widgets import Digits, Label, Sparkline, Static
 
 # key in snapshot['team'], label, unit, digits
 TEAM_FIGURES: tuple[tuple[str, str, str], ...] = (
@@ -113,3 +118,64 @@ class TeamFigures(Widget):
     def on_mount(self) -> None:
         if self.values:
             self.update_figures(self.values)
+
+
+def axis_for(values: Sequence[float]) -> tuple[float, float]:
+    """The value range a chart of these values is drawn on: from zero (so a dip is drawn as
+    big as it really is: 115–120 km/h is a flat line, not a crash of the traffic) to the
+    largest value, rounded up to a tidy figure."""
+    top = max((v for v in values if v == v), default=0.0)
+    if top <= 0:
+        return 0.0, 1.0
+    magnitude = 10 ** max(0, len(str(int(top))) - 2)
+    return 0.0, float(math.ceil(top / magnitude) * magnitude)
+
+
+class AxisSparklineRenderable:
+    """Bars of a series against a fixed axis (lo..hi), one column per bucket of the data
+    (its largest value), `height` lines tall."""
+
+    BARS = "▁▂▃▄▅▆▇█"
+
+    def __init__(
+        self, data: Sequence[float], axis: tuple[float, float], colour: str, height: int
+    ) -> None:
+        self.data, self.axis, self.colour, self.height = list(data), axis, colour, height
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width, height = options.max_width, max(1, self.height)
+        lo, hi = self.axis
+        span = (hi - lo) or 1.0
+        n = len(self.data)
+        levels = []
+        for col in range(width):
+            part = self.data[col * n // width : max(col * n // width + 1, (col + 1) * n // width)]
+            value = max(part) if part else lo
+            share = min(1.0, max(0.0, (value - lo) / span))
+            levels.append(round(share * 8 * height))
+        style = Style.parse(self.colour)
+        for row in reversed(range(height)):
+            cells = []
+            for level in levels:
+                fill = level - row * 8
+                cells.append("█" if fill >= 8 else " " if fill <= 0 else self.BARS[fill - 1])
+            yield Segment("".join(cells), style)
+            if row:
+                yield Segment.line()
+
+
+class AxisSparkline(Sparkline):
+    """A Sparkline drawn against a stated axis (see axis_for) instead of its data's own
+    minimum and maximum."""
+
+    def __init__(self, data: Sequence[float] | None = None, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.axis: tuple[float, float] = axis_for(list(data or []))
+
+    def set_series(self, data: Sequence[float], axis: tuple[float, float]) -> None:
+        self.axis = axis
+        self.data = list(data)
+        self.refresh()
+
+    def render(self) -> AxisSparklineRenderable:  # type: ignore[override]
+        return AxisSparklineRenderable(self.data or [], self.axis, "#4575b4", self.size.height)

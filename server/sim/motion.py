@@ -13,7 +13,7 @@ from operator import attrgetter
 
 from server.sim.car import Car
 from server.sim.driver import FREE, MAX_BRAKE, MIN_GAP
-from server.sim.events import Event
+from server.sim.events import Event, crash_cause
 from server.sim.road import RAMP_FEEDER
 from server.sim.state import WorldState
 from server.sim.tuning import (
@@ -388,6 +388,8 @@ class Motion(WorldState):
         self._overlaps = still
 
     def _crash(self, a: Car, b: Car, lane: int, events: list[Event]) -> None:
+        """Both cars stop; the event names the car that caused the crash first (see
+        crash_cause) and the other as `other`."""
         tick = self.tick
         closing = abs(a.v - b.v)
         until = tick + round(CRASH_SECONDS / DT)
@@ -399,7 +401,10 @@ class Motion(WorldState):
             car.yield_to = None
             car.merge_behind = None
             car.intent = 0
-        events.append(Event(tick, "crash", a.id, a.x, lane, other=b.id, value=round(closing, 2)))
+        cause, other = crash_cause(a, b, lane, tick)
+        events.append(
+            Event(tick, "crash", cause.id, a.x, lane, other=other.id, value=round(closing, 2))
+        )
 
     def _room_at(self, lane: int, x: float, length: float, clearance: float) -> bool:
         """Whether a car of `length` with its front at x in `lane` would have `clearance`
