@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,12 +32,26 @@ from shared.protocol import (
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Seconds to wait before each reconnect attempt; the last value repeats."""
 
-FATAL_ERRORS = frozenset({"protocol", "kicked", "no_room", "room_closed", "full", "bad_code"})
+FATAL_ERRORS = frozenset(
+    {"protocol", "kicked", "no_room", "room_closed", "full", "bad_code", "locked", "finished"}
+)
 """Server error codes after which reconnecting would only fail again."""
 
 OnMessage = Callable[[dict[str, Any]], None]
 OnStatus = Callable[[str, str], None]  # (state, human sentence)
 Opening = Callable[[], Sequence[dict[str, Any]]]  # the first messages on a fresh socket
+IsFatal = Callable[[dict[str, Any]], bool]  # an `error` message after which to stop
+
+
+def trust_context(cafile: str | None) -> ssl.SSLContext | None:
+    """For wss://: the system's certificates plus those in `cafile` (a facilitator's
+    self-signed one), or None to let websockets use the default (which also honours
+    SSL_CERT_FILE). Raises OSError / ssl.SSLError for a file that is not a PEM certificate."""
+    if not cafile:
+        return None
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=cafile)
+    return context
 
 
 def backoff_delay(attempt: int, schedule: Sequence[float] = BACKOFF) -> float:
@@ -54,8 +69,12 @@ class Connection:
         on_status: OnStatus,
         opening: Opening,
         backoff: Sequence[float] = BACKOFF,
+        is_fatal: IsFatal | None = None,
+        cafile: str | None = None,
     ) -> None:
         self.url = url
+        self._is_fatal = is_fatal or (lambda msg: msg["code"] in FATAL_ERRORS)
+        self._cafile = cafile
         self._on_message = on_message
         self._on_status = on_status
         self._opening = opening
@@ -98,12 +117,21 @@ class Connection:
     async def run(self) -> None:
         """Connect and keep reconnecting until stopped or told something fatal."""
         failures = 0
+        try:
+            context = trust_context(self._cafile) if self.url.startswith("wss:") else None
+        except (OSError, ssl.SSLError) as exc:
+            self.fatal = f"cannot read the certificates in {self._cafile}: {exc}"
+            self._on_status("closed", f"Cannot connect: {self.fatal}")
+            return
+        # passed only when set: for wss:// websockets makes a default context itself
+        tls: dict[str, Any] = {"ssl": context} if context is not None else {}
         while not self._stopped:
             self.attempts += 1
             self._on_status("connecting", f"Connecting to {self.url}…")
             try:
                 async with connect(
                     self.url,
+                    **tls,
                     compression=None,
                     max_size=MAX_FRAME_BYTES,
                     open_timeout=5,
@@ -113,6 +141,13 @@ class Connection:
                 ) as ws:
                     failures = 0
                     await self._session(ws)
+            except ssl.SSLCertVerificationError as exc:
+                self.fatal = (
+                    f"the server's certificate is not trusted ({exc.verify_message}); "
+                    "if it is self-signed, pass it with --cafile FILE.pem"
+                )
+                self._on_status("closed", f"Cannot connect: {self.fatal}")
+                return
             except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
                 reason = _describe(exc)
             except InvalidURI as exc:
@@ -152,7 +187,7 @@ class Connection:
                 except ProtocolError as exc:
                     self._on_status("connected", f"Ignored a bad message from the server: {exc}")
                     continue
-                if msg["type"] == "error" and msg["code"] in FATAL_ERRORS:
+                if msg["type"] == "error" and self._is_fatal(msg):
                     self.fatal = msg["message"]
                 if msg["type"] == "bye":
                     self.fatal = msg["reason"] or "the server said goodbye"

@@ -52,6 +52,7 @@ HOST_COMMANDS = (
     "extend",
     "message",
     "decide",
+    "close",
 )
 ROLES = ("player", "spectator")
 MEMBER_ROLES = ("host", "player", "spectator")
