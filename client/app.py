@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from client.net import FATAL_ERRORS, Connection, hello
-from client.screens.confirm import Answer, Choice, RoomEnded
+from client.screens.confirm import Answer, Choice, RoomEnded, end_round_question
 from client.state import ClientState
 from client.tokens import SeatStore
 from shared.protocol import PROTOCOL_VERSION, ProtocolError
@@ -496,10 +496,7 @@ class InterlaneApp(App[int]):
 
     def action_end(self) -> None:
         """End the round early, after asking: a stray key must not cut a workshop round."""
-        question = Choice(
-            f"End {self._what_is_on()} now? Everyone goes to the debrief.",
-            [Answer("y", "End it", "end"), Answer("n", "Keep going", "stay")],
-        )
+        question = end_round_question(self.state.room)
 
         def answered(value: str | None) -> None:
             if value == "end":

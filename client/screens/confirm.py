@@ -9,6 +9,7 @@ a toast that fades leaves a frozen screen that still says "DRIVING".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -69,6 +70,22 @@ class Choice(ModalScreen[str]):
     def _pressed(self, event: Button.Pressed) -> None:
         button_id = event.button.id or ""
         self.dismiss(button_id.removeprefix("choice-"))
+
+
+def end_round_question(room: dict[str, Any] | None) -> Choice:
+    """The host's `e`: ending a round cuts it short for everyone, so it asks first."""
+    room = room or {}
+    number = room.get("round")
+    if room.get("phase") == "council":
+        what = "the council"
+    elif isinstance(number, int) and number > 0:
+        what = f"round {number}"
+    else:
+        what = "the round"
+    return Choice(
+        f"End {what} now? Everyone goes to the debrief.",
+        [Answer("y", "End it", "end"), Answer("n", "Keep going", "stay")],
+    )
 
 
 class RoomEnded(ModalScreen[str]):
