@@ -176,7 +176,7 @@ class InterlaneApp(App[int]):
         self._last_error: tuple[str, float] = ("", float("-inf"))
         self.seats = SeatStore()
         self._seat_from_disk = False  # the token in use was read from disk, not yet accepted
-        self._closing = False  # the host asked the server to end and close the room
+        self._ending_room = False  # the host asked the server to end and close the room
         self.exit_message: str | None = None  # printed by the launcher once the TUI is gone
 
     # -- start-up -----------------------------------------------------------------------
@@ -377,7 +377,7 @@ class InterlaneApp(App[int]):
         plan, state = self.plan, self.state
         if plan.url and state.code:
             self.seats.forget(plan.url, state.code)
-        if self._closing:
+        if self._ending_room:
             self.exit(0)  # the host ended the room on purpose: the debrief is saved
             return
         if state.player is None:
@@ -577,7 +577,7 @@ class InterlaneApp(App[int]):
         if not self.send({"type": "host", "command": "close"}):
             self.exit()
             return
-        self._closing = True
+        self._ending_room = True
         self.notify("Ending the room: saving the debrief and telling everyone…", markup=False)
         self.set_timer(CLOSE_WAIT_SECONDS, lambda: self.exit(0))
 

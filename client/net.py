@@ -123,8 +123,11 @@ class Connection:
             self.fatal = f"cannot read the certificates in {self._cafile}: {exc}"
             self._on_status("closed", f"Cannot connect: {self.fatal}")
             return
-        # passed only when set: for wss:// websockets makes a default context itself
-        tls: dict[str, Any] = {"ssl": context} if context is not None else {}
+        tls: dict[str, Any] = {}
+        if self.url.startswith("wss:"):
+            # True: websockets' default context (system certificates, SSL_CERT_FILE); a quick
+            # TLS shutdown, or a client leaving a dead server waits asyncio's 30 s for it
+            tls = {"ssl": context or True, "ssl_shutdown_timeout": 2}
         while not self._stopped:
             self.attempts += 1
             self._on_status("connecting", f"Connecting to {self.url}…")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input
 
+from client.screens.confirm import Choice
 from client.screens.host import CONTROLS, ConfirmKick, HostScreen
 from client.widgets.bigcode import render_rows
 from tests.test_clientx_harness import (
@@ -41,6 +42,9 @@ async def test_each_button_sends_its_host_message(button_id: str) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         app.screen.query_one(f"#{button_id}", Button).press()
+        if button_id == "btn-end":  # ending a round asks first
+            await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+            await pilot.press("y")
         await wait_for(pilot, lambda: len(app.sent) == 1)
         assert app.sent == [EXPECTED[button_id]]
 
@@ -49,7 +53,11 @@ async def test_keys_send_the_same_messages() -> None:
     app = host_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
-        await pilot.press("s", "p", "r", "e", "n", "plus", "b", "B", "i", "l")
+        await pilot.press("s", "p", "r", "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        await pilot.press("n", "plus", "b", "B", "i", "l")
         await wait_for(pilot, lambda: len(app.sent) == 10)
         commands = [(m["command"], m.get("value")) for m in app.sent]
         assert commands == [
@@ -171,3 +179,19 @@ async def test_controls_appear_once_the_server_says_we_are_host() -> None:
         await wait_for(pilot, lambda: controls.display)
         await pilot.press("s")
         await wait_for(pilot, lambda: app.sent == [{"type": "host", "command": "start"}])
+
+
+async def test_end_asks_first_and_no_keeps_the_round() -> None:
+    app = host_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        assert "End round" in screen_text(app) and "Everyone goes to the debrief" in screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("escape")  # escape is the safe answer too
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        assert app.sent == []

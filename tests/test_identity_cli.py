@@ -116,8 +116,11 @@ async def test_no_such_room_says_so_and_exits_1(server: Any, tmp_path: Path) -> 
     tui = TuiProcess(["spectate", "ZZZZZ", "--server", server.url], tmp_path)
     status, text = await exit_of(tui)
     assert status == 1
-    assert text.strip().splitlines()[-1].strip().startswith(
-        "interlane spectate: there is no room with that code (check the code"
+    assert (
+        text.strip()
+        .splitlines()[-1]
+        .strip()
+        .startswith("interlane spectate: there is no room with that code (check the code")
     )
 
 

@@ -7,6 +7,7 @@ errors go, is kept apart. Tests wait on the server's state or the process, never
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -31,6 +32,7 @@ class TuiProcess:
             "TERM": "xterm-256color",
             "XDG_DATA_HOME": str(data_home),
             "PYTHONUNBUFFERED": "1",
+            "PYTHONFAULTHANDLER": "1",
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "client.cli", *args],
@@ -83,10 +85,10 @@ class TuiProcess:
     def text(self) -> str:
         """What was written to the terminal, without escape sequences."""
         raw = bytes(self.screen).decode(errors="replace")
-        return re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|.)", "", raw)
+        return re.sub(
+            r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|.)", "", raw
+        )
 
     def _close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
