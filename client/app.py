@@ -176,6 +176,7 @@ class InterlaneApp(App[int]):
         self._last_error: tuple[str, float] = ("", float("-inf"))
         self.seats = SeatStore()
         self._seat_from_disk = False  # the token in use was read from disk, not yet accepted
+        self._was_connected = False  # this process has been connected before (reconnects)
         self._ending_room = False  # the host asked the server to end and close the room
         self.exit_message: str | None = None  # printed by the launcher once the TUI is gone
 
@@ -194,6 +195,7 @@ class InterlaneApp(App[int]):
         self.plan = plan
         self.state = ClientState()
         self._started = set()
+        self._was_connected = False
         self._take_stored_seat()
         self._run_connection()
 
@@ -385,10 +387,12 @@ class InterlaneApp(App[int]):
             return
         self._tell_ended(f"You are no longer in room {state.code}: {reason}.")
 
-    def _tell_ended(self, sentence: str) -> None:
+    def _tell_ended(self, sentence: str, lost: bool = False) -> None:
         try:
             if isinstance(self.screen, RoomEnded):
-                return
+                if not self.screen.lost:
+                    return
+                self.pop_screen()  # "retrying" gives way to "it is over"
         except ScreenStackError:
             return
 
@@ -396,7 +400,14 @@ class InterlaneApp(App[int]):
             if value == "quit":
                 self.exit(0)
 
-        self.push_screen(RoomEnded(sentence), answered)
+        self.push_screen(RoomEnded(sentence, lost=lost), answered)
+
+    def _clear_lost_notice(self) -> None:
+        try:
+            if isinstance(self.screen, RoomEnded) and self.screen.lost:
+                self.screen.dismiss("stay")
+        except ScreenStackError:
+            return
 
     def _toast_error(self, text: str) -> None:
         """One toast per distinct error every few seconds: a held key must not bury the screen."""
@@ -413,8 +424,18 @@ class InterlaneApp(App[int]):
         self.state.connection_note = event.text
         if event.state == "lost" and previous == "connected":
             self.notify(event.text, title="Connection", severity="warning", markup=False)
-        elif event.state == "connected" and previous in ("lost", "connecting") and self.state.token:
-            self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+            if self.state.role == "spectator" and self.state.player is not None:
+                # the projector: a frozen road must not look like a quiet one
+                self._tell_ended(
+                    "The connection to the server is lost; retrying. This goes "
+                    "away by itself when the server is back.",
+                    lost=True,
+                )
+        elif event.state == "connected":
+            self._clear_lost_notice()
+            if self._was_connected and self.state.token:
+                self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+            self._was_connected = True  # a seat taken back at start-up is quiet
         elif event.state == "closed":
             if self.state.player is None and self.plan.kind in ("join", "spectate", "host"):
                 self.leave_with(f"interlane {self.plan.kind}: {event.text}", 1)

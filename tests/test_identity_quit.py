@@ -126,3 +126,19 @@ async def test_the_projector_is_told_when_the_server_goes_away(tmp_path: Path) -
             await wait_for(pilot, lambda: app._exit)
     finally:
         handle.stop()
+
+
+async def test_the_projector_shows_a_lost_connection_until_it_is_back(server: Any) -> None:
+    host, code = await open_room(server.url, start=True)
+    plan = Plan(kind="spectate", url=server.url, name="Wall", code=code, role="spectator")
+    app = InterlaneApp(plan)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.state.phase == "driving" and app.state.player)
+        player = app.state.player
+        assert app.connection is not None
+        await app.connection.drop()  # the network fails under the projector
+        await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))
+        assert app.screen.sentence.startswith("The connection to the server is lost")  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: not isinstance(app.screen, RoomEnded))  # back by itself
+        assert app.state.connection == "connected" and app.state.player == player
+    await host.close()

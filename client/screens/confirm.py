@@ -106,9 +106,10 @@ class RoomEnded(ModalScreen[str]):
         Binding("escape", "answer('stay')", "Look back"),
     ]
 
-    def __init__(self, sentence: str) -> None:
+    def __init__(self, sentence: str, lost: bool = False) -> None:
         super().__init__()
         self.sentence = sentence
+        self.lost = lost  # only the connection is lost: dismissed when it is back
 
     def compose(self) -> ComposeResult:
         with Vertical():
