@@ -187,7 +187,8 @@ async def test_end_asks_first_and_no_keeps_the_round() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, Choice))
-        assert "End round" in screen_text(app) and "Everyone goes to the debrief" in screen_text(app)
+        text = screen_text(app)
+        assert "End round" in text and "Everyone goes to the debrief" in text
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         await pilot.press("e")
