@@ -34,7 +34,7 @@ class Choice(ModalScreen[str]):
     DEFAULT_CSS = """
     Choice { align: center middle; }
     Choice > Vertical {
-        width: 64; max-width: 100%; height: auto; padding: 1 2;
+        width: 78; max-width: 100%; height: auto; padding: 1 2;
         border: thick $warning; background: $surface;
     }
     Choice Horizontal { height: auto; margin-top: 1; }
