@@ -142,3 +142,32 @@ async def test_the_projector_shows_a_lost_connection_until_it_is_back(server: An
         await wait_for(pilot, lambda: not isinstance(app.screen, RoomEnded))  # back by itself
         assert app.state.connection == "connected" and app.state.player == player
     await host.close()
+
+
+async def test_a_solo_host_ends_the_round_properly_on_quit(server: Any) -> None:
+    plan = Plan(
+        kind="solo",
+        url=server.url,
+        name="Ana",
+        scenario="open-road",
+        bots=4,
+        seed=3,
+        play=True,
+        autostart=True,
+    )
+    app = InterlaneApp(plan)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        question = app.screen.question  # type: ignore[attr-defined]
+        assert question.startswith("Quit while round 1 is under way? End it properly")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
+        assert app.state.phase == "driving"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("e")  # end it properly: saved, then the app ends by itself
+        await wait_for(pilot, lambda: app._exit, timeout=60)
+    assert app.state.debrief is not None  # the round's debrief came before the goodbye
+    assert [g["rounds"] for g in server.store.list_games()] == [1]
