@@ -279,6 +279,11 @@ class InterlaneApp(App[int]):
             join["token"] = token
         return join
 
+    def _seat_is_over(self, code: str) -> bool:
+        """The server forgot the seat read from disk: the token expired, or (for a host) the
+        whole room is gone; a player's room that is gone ends the app instead."""
+        return code == "token" or (code == "no_room" and self.plan.kind == "host")
+
     def _fresh_start(self) -> None:
         """The seat read from disk is over: forget it, then join (or create) as new."""
         plan, state = self.plan, self.state
@@ -316,7 +321,7 @@ class InterlaneApp(App[int]):
                 self.seats.save(
                     self.plan.url, msg["code"], msg["token"], self.plan.name, msg["role"]
                 )
-        if kind == "error" and self._seat_from_disk and msg["code"] in ("token", "no_room"):
+        if kind == "error" and self._seat_from_disk and self._seat_is_over(msg["code"]):
             # the seat kept on disk is over (the server forgot it): start afresh, quietly
             self._fresh_start()
         elif kind == "error" and msg["code"] == "token" and self.state.code:

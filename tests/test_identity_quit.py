@@ -171,3 +171,29 @@ async def test_a_solo_host_ends_the_round_properly_on_quit(server: Any) -> None:
         await wait_for(pilot, lambda: app._exit, timeout=60)
     assert app.state.debrief is not None  # the round's debrief came before the goodbye
     assert [g["rounds"] for g in server.store.list_games()] == [1]
+
+
+async def test_a_stale_seat_on_disk_joins_afresh_quietly(server: Any) -> None:
+    host, code = await open_room(server.url, start=False)
+    SeatStore().save(server.url, code, "not-a-token-of-this-room", "Ana", "player")
+    app = InterlaneApp(Plan(kind="join", url=server.url, name="Ana", code=code, role="player"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.state.player is not None)
+        ana = member(server, code, "Ana")
+        assert ana is not None and ana.connected
+        seat = SeatStore().get(server.url, code)
+        assert seat is not None and seat.token == ana.token
+        assert not [n for n in app._notifications if "token" in n.message]
+    await host.close()
+
+
+async def test_a_host_whose_stored_room_is_gone_opens_a_new_one(server: Any) -> None:
+    SeatStore().save(server.url, "ZZZZZ", "old-token", "Host", "host")
+    plan = Plan(kind="host", url=server.url, name="Host", scenario="open-road", bots=2)
+    app = InterlaneApp(plan.__class__(**{**plan.__dict__, "separate_server": True}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.role == "host" and app.state.room)
+        code = app.state.code
+        assert code and code != "ZZZZZ" and server.server.registry.get(code) is not None
+        assert SeatStore().host_seat(server.url).code == code  # type: ignore[union-attr]
+        assert SeatStore().get(server.url, "ZZZZZ") is None
