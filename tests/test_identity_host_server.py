@@ -184,3 +184,21 @@ async def test_host_a_round_on_a_tls_server_from_another_terminal(
     assert listing.returncode == 0, listing.stderr
     rows = [line for line in listing.stdout.splitlines() if f" {code} " in line]
     assert len(rows) == 1 and "Ana" in rows[0] and "open-road" in rows[0]
+
+
+async def test_an_untrusted_certificate_says_to_use_cafile(
+    tls_server: tuple[str, Path, Path], tmp_path: Path
+) -> None:
+    url, _cert, _db = tls_server
+    tui = TuiProcess(["join", "ABCDE", "--server", url, "--name", "Ana"], tmp_path)
+    deadline = time.monotonic() + WAIT
+    while tui.proc.poll() is None:
+        assert time.monotonic() < deadline, "the client did not end"
+        await asyncio.sleep(0.05)
+    status, text = tui.wait(5)
+    assert status == 1
+    last = text.strip().splitlines()[-1].strip()
+    assert last.startswith(
+        "interlane join: Cannot connect: the server's certificate is not trusted"
+    )
+    assert last.endswith("pass it with --cafile FILE.pem")
