@@ -562,10 +562,11 @@ class InterlaneApp(App[int]):
         if state.role == "host" and plan.kind in ("solo", "host"):
             close = Answer("e", "End it properly", "close")
             if plan.separate_server:
+                saved = f"the debrief of {what} is saved and " if live else ""
                 return Choice(
-                    f"Leave room {state.code}? End it properly (the debrief of {what} is saved "
-                    "and everyone is told), or leave it running on its server: run the same "
-                    "command again to take it back.",
+                    f"Leave room {state.code}? End it properly ({saved}everyone is told the "
+                    "room is closed), or leave it running on its server: run the same command "
+                    "again to take it back.",
                     [close, Answer("l", "Leave it running", "quit"), keep],
                 )
             if not live and not others:
@@ -579,14 +580,18 @@ class InterlaneApp(App[int]):
             )
         if not live or state.role == "spectator":
             return None
+        back = "run the same command again within 2 minutes to take your seat back."
+        if state.phase == "council":
+            back = back[0].upper() + back[1:]
+        else:
+            back = f"A bot drives your car until you are back: {back}"
         return Choice(
-            f"Leave {what}? A bot drives your car until you are back: run the same command "
-            "again within 2 minutes to take it back.",
+            f"Leave {what}? {back}",
             [Answer("y", "Leave", "quit"), keep],
         )
 
     def _what_is_on(self) -> str:
-        """ "the council" or "round 2", as the questions name what would be cut short."""
+        """What quitting would cut short, as the questions name it: the council, round 2."""
         if self.state.phase == "council":
             return "the council"
         number = (self.state.room or {}).get("round")
