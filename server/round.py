@@ -1093,6 +1093,7 @@ class Room:
     def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
         """Back on the room's thread: the round is saved; now everyone gets the debrief."""
         self._analysing = False
+        saved = exc is None and payload is not None
         if exc is not None or payload is None:
             log.error("room %s: debrief failed: %r", self.code, exc)
             self._replay_error = "this round's analysis failed, so it cannot be replayed"
@@ -1125,4 +1126,5 @@ class Room:
             }
             self.send_all(self.last_debrief)
         if self._close_after_debrief:
-            self.close_all("the host closed the room (this round's debrief is saved)")
+            kept = "this round's debrief is saved" if saved else "this round could not be saved"
+            self.close_all(f"the host closed the room ({kept})")
