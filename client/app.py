@@ -15,6 +15,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -25,8 +26,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from client.net import Connection, hello
+from client.net import FATAL_ERRORS, Connection, hello
+from client.screens.confirm import Answer, Choice, RoomEnded, end_round_question
 from client.state import ClientState
+from client.tokens import SeatStore
 from shared.protocol import PROTOCOL_VERSION, ProtocolError
 
 SCREENS: dict[str, tuple[str, str, str]] = {
@@ -45,6 +48,14 @@ SCREENS: dict[str, tuple[str, str, str]] = {
 
 
 ERROR_REPEAT_SECONDS = 3.0
+CLOSE_WAIT_SECONDS = 60.0  # a host who ends the room waits this long for the debrief at most
+LIVE_PHASES = ("driving", "paused", "council")
+REFUSAL_HINTS = {
+    "locked": " (ask the host to unlock it)",
+    "no_room": " (check the code, and --server if the room is on another machine)",
+    "finished": " (ask the host for the code of the next room)",
+    "full": " (ask the host to make room)",
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,16 @@ class Plan:
     game: str | None = None  # replay: game id
     round_no: int | None = None
     db: str | None = None
+    cafile: str | None = None  # PEM file of certificates to trust for wss:// (self-signed)
+    separate_server: bool = False  # host: the room lives on an `interlane server` elsewhere
+
+    @property
+    def keeps_seat(self) -> bool:
+        """Whether this client's token is kept on disk: every room on a server that outlives
+        this process (not the embedded server of solo or a local host)."""
+        return self.kind in ("join", "spectate", "connect") or (
+            self.kind == "host" and self.separate_server
+        )
 
 
 class ServerMessage(Message, bubble=False):
@@ -153,6 +174,11 @@ class InterlaneApp(App[int]):
         self._started: set[tuple[object, object]] = set()  # steps this client auto-started
         self.missing_screen: str | None = None  # label of a wanted screen not in this build
         self._last_error: tuple[str, float] = ("", float("-inf"))
+        self.seats = SeatStore()
+        self._seat_from_disk = False  # the token in use was read from disk, not yet accepted
+        self._was_connected = False  # this process has been connected before (reconnects)
+        self._ending_room = False  # the host asked the server to end and close the room
+        self.exit_message: str | None = None  # printed by the launcher once the TUI is gone
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -169,7 +195,28 @@ class InterlaneApp(App[int]):
         self.plan = plan
         self.state = ClientState()
         self._started = set()
+        self._was_connected = False
+        self._take_stored_seat()
         self._run_connection()
+
+    def _take_stored_seat(self) -> None:
+        """Start from the token this machine holds for the room (the same person again)."""
+        plan = self.plan
+        self._seat_from_disk = False
+        if not plan.keeps_seat or not plan.url:
+            return
+        if plan.kind == "host":
+            seat = self.seats.host_seat(plan.url)
+        elif plan.code:
+            seat = self.seats.get(plan.url, plan.code)
+            if seat is not None and seat.name.casefold() != plan.name.casefold():
+                seat = None  # someone else at this machine: their own seat, not this one
+        else:
+            seat = None
+        if seat is None:
+            return
+        self.state.code, self.state.token, self.state.role = seat.code, seat.token, seat.role
+        self._seat_from_disk = True
 
     @work(exclusive=True, group="net", exit_on_error=False)
     async def _run_connection(self) -> None:
@@ -181,8 +228,17 @@ class InterlaneApp(App[int]):
             on_message=lambda msg: self.post_message(ServerMessage(msg)),
             on_status=lambda state, text: self.post_message(ConnectionStatus(state, text)),
             opening=self._opening,
+            is_fatal=self._is_fatal,
+            cafile=self.plan.cafile,
         )
         await self.connection.run()
+
+    def _is_fatal(self, msg: dict[str, Any]) -> bool:
+        """An error after which reconnecting would only fail again. A host whose stored room
+        is gone creates a new one instead (see on_server_message)."""
+        if self._seat_from_disk and self.plan.kind == "host" and msg["code"] == "no_room":
+            return False
+        return msg["code"] in FATAL_ERRORS
 
     def _opening(self) -> list[dict[str, Any]]:
         """First messages on a fresh socket: rejoin with our token once we have one."""
@@ -190,39 +246,56 @@ class InterlaneApp(App[int]):
         messages: list[dict[str, Any]] = [hello(plan.name)]
         if state.code and state.token:
             role = "spectator" if state.role == "spectator" else "player"
-            messages.append(
-                {
-                    "type": "join",
-                    "protocol": PROTOCOL_VERSION,
-                    "code": state.code,
-                    "name": plan.name,
-                    "role": role,
-                    "token": state.token,
-                }
-            )
+            messages.append(self._join_message(state.code, role, state.token))
         elif plan.kind in ("solo", "host"):
-            create: dict[str, Any] = {
-                "type": "create",
-                "protocol": PROTOCOL_VERSION,
-                "name": plan.name,
-                "play": plan.play,
-            }
-            for key in ("scenario", "program", "bots", "seed"):
-                value = getattr(plan, key)
-                if value is not None:
-                    create[key] = value
-            messages.append(create)
+            messages.append(self._create_message())
         elif plan.code:
-            messages.append(
-                {
-                    "type": "join",
-                    "protocol": PROTOCOL_VERSION,
-                    "code": plan.code,
-                    "name": plan.name,
-                    "role": plan.role,
-                }
-            )
+            messages.append(self._join_message(plan.code, plan.role))
         return messages
+
+    def _create_message(self) -> dict[str, Any]:
+        plan = self.plan
+        create: dict[str, Any] = {
+            "type": "create",
+            "protocol": PROTOCOL_VERSION,
+            "name": plan.name,
+            "play": plan.play,
+        }
+        for key in ("scenario", "program", "bots", "seed"):
+            value = getattr(plan, key)
+            if value is not None:
+                create[key] = value
+        return create
+
+    def _join_message(self, code: str, role: str, token: str | None = None) -> dict[str, Any]:
+        join = {
+            "type": "join",
+            "protocol": PROTOCOL_VERSION,
+            "code": code,
+            "name": self.plan.name,
+            "role": role,
+        }
+        if token:
+            join["token"] = token
+        return join
+
+    def _seat_is_over(self, code: str) -> bool:
+        """The server forgot the seat read from disk: the token expired, or (for a host) the
+        whole room is gone; a player's room that is gone ends the app instead."""
+        return code == "token" or (code == "no_room" and self.plan.kind == "host")
+
+    def _fresh_start(self) -> None:
+        """The seat read from disk is over: forget it, then join (or create) as new."""
+        plan, state = self.plan, self.state
+        if plan.url and state.code:
+            self.seats.forget(plan.url, state.code)
+        self._seat_from_disk = False
+        state.token = None
+        if plan.kind == "host":
+            state.code = None
+            self.send(self._create_message())
+        elif plan.code:
+            self.send(self._join_message(plan.code, plan.role))
 
     # -- sending ------------------------------------------------------------------------
 
@@ -242,7 +315,16 @@ class InterlaneApp(App[int]):
         msg = event.msg
         self.state.apply(msg, self.clock())
         kind = msg["type"]
-        if kind == "error" and msg["code"] == "token" and self.state.code:
+        if kind == "joined":
+            self._seat_from_disk = False
+            if self.plan.keeps_seat and self.plan.url:
+                self.seats.save(
+                    self.plan.url, msg["code"], msg["token"], self.plan.name, msg["role"]
+                )
+        if kind == "error" and self._seat_from_disk and self._seat_is_over(msg["code"]):
+            # the seat kept on disk is over (the server forgot it): start afresh, quietly
+            self._fresh_start()
+        elif kind == "error" and msg["code"] == "token" and self.state.code:
             # our seat expired (away too long): join the same room afresh
             self.state.token = None
             self.send(
@@ -255,12 +337,14 @@ class InterlaneApp(App[int]):
                 }
             )
             self.notify(msg["message"], title="Server", severity="warning", markup=False)
+        elif kind == "error" and self.state.player is None and self._ends_without_room(msg):
+            return
         elif kind == "error":
             self._toast_error(msg["message"])
         elif kind == "notice":
             self.notify(msg["text"], title="Notice", markup=False)
         elif kind == "bye":
-            self.notify(msg["reason"], title="Disconnected", severity="warning", markup=False)
+            self._room_over(msg["reason"])
         if kind in ("room", "joined", "debrief"):
             try:
                 self._route()
@@ -275,6 +359,60 @@ class InterlaneApp(App[int]):
                 if msg["phase"] == "lobby" and self.state.role == "host":
                     self.send({"type": "host", "command": "start"})
         self._forward(ServerMessage(msg))
+
+    def _ends_without_room(self, msg: dict[str, Any]) -> bool:
+        """A join or create refused for good before this client was ever in the room: end
+        with one sentence (printed by the launcher) and exit code 1, not an empty screen."""
+        if self.plan.kind not in ("join", "spectate", "host"):
+            return False  # the connect form shows the error next to its fields
+        if msg["code"] not in FATAL_ERRORS:
+            return False
+        hint = REFUSAL_HINTS.get(msg["code"], "")
+        self.leave_with(f"interlane {self.plan.kind}: {msg['message']}{hint}", 1)
+        return True
+
+    def leave_with(self, sentence: str, code: int) -> None:
+        """Quit the TUI; the launcher prints `sentence` on stderr and exits with `code`."""
+        if self.exit_message is None:
+            self.exit_message = sentence
+            if self.connection is not None:
+                self.connection.stop()
+            self.exit(code, return_code=code)
+
+    def _room_over(self, reason: str) -> None:
+        """The server said `bye`: the room (or the server) is gone for this client."""
+        plan, state = self.plan, self.state
+        if plan.url and state.code:
+            self.seats.forget(plan.url, state.code)
+        if self._ending_room:
+            self.exit(0)  # the host ended the room on purpose: the debrief is saved
+            return
+        if state.player is None:
+            self.leave_with(f"interlane {plan.kind}: {reason}", 1)
+            return
+        self._tell_ended(f"You are no longer in room {state.code}: {reason}.")
+
+    def _tell_ended(self, sentence: str, lost: bool = False) -> None:
+        try:
+            if isinstance(self.screen, RoomEnded):
+                if not self.screen.lost:
+                    return
+                self.pop_screen()  # "retrying" gives way to "it is over"
+        except ScreenStackError:
+            return
+
+        def answered(value: str | None) -> None:
+            if value == "quit":
+                self.exit(0)
+
+        self.push_screen(RoomEnded(sentence, lost=lost), answered)
+
+    def _clear_lost_notice(self) -> None:
+        try:
+            if isinstance(self.screen, RoomEnded) and self.screen.lost:
+                self.screen.dismiss("stay")
+        except ScreenStackError:
+            return
 
     def _toast_error(self, text: str) -> None:
         """One toast per distinct error every few seconds: a held key must not bury the screen."""
@@ -291,10 +429,23 @@ class InterlaneApp(App[int]):
         self.state.connection_note = event.text
         if event.state == "lost" and previous == "connected":
             self.notify(event.text, title="Connection", severity="warning", markup=False)
-        elif event.state == "connected" and previous in ("lost", "connecting") and self.state.token:
-            self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+            if self.state.role == "spectator" and self.state.player is not None:
+                # the projector: a frozen road must not look like a quiet one
+                self._tell_ended(
+                    "The connection to the server is lost; retrying. This goes "
+                    "away by itself when the server is back.",
+                    lost=True,
+                )
+        elif event.state == "connected":
+            self._clear_lost_notice()
+            if self._was_connected and self.state.token:
+                self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+            self._was_connected = True  # a seat taken back at start-up is quiet
         elif event.state == "closed":
-            self.notify(event.text, title="Connection", severity="error", markup=False)
+            if self.state.player is None and self.plan.kind in ("join", "spectate", "host"):
+                self.leave_with(f"interlane {self.plan.kind}: {event.text}", 1)
+                return
+            self._tell_ended(f"{event.text}.")
         self._forward(ConnectionStatus(event.state, event.text))
 
     def _forward(self, message: Message) -> None:
@@ -370,7 +521,120 @@ class InterlaneApp(App[int]):
         self.send({"type": "host", "command": command})
 
     def action_end(self) -> None:
-        self.send({"type": "host", "command": "end"})
+        """End the round early, after asking: a stray key must not cut a workshop round."""
+        question = end_round_question(self.state.room)
+
+        def answered(value: str | None) -> None:
+            if value == "end":
+                self.send({"type": "host", "command": "end"})
+
+        self.push_screen(question, answered)
+
+    # -- quitting -----------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """ctrl+q: quit, but ask first whenever quitting would cost a round or a room."""
+        try:
+            top = self.screen
+        except ScreenStackError:
+            self.exit()
+            return
+        if isinstance(top, Choice):
+            return  # a question is already on screen: answer it
+        question = None if isinstance(top, RoomEnded) else self._quit_question()
+        if question is None:
+            self.exit()
+            return
+        self.push_screen(question, self._quit_answered)
+
+    def _quit_question(self) -> Choice | None:
+        plan, state = self.plan, self.state
+        if state.player is None or state.phase in (None, "finished"):
+            return None
+        live = state.phase in LIVE_PHASES
+        what = self._what_is_on()
+        others = any(
+            p.get("connected") and p.get("id") != state.player
+            for p in (state.room or {}).get("players", ())
+            if isinstance(p, dict)
+        )
+        keep = Answer("n", "Keep hosting" if state.role == "host" else "Keep driving", "stay")
+        if state.role == "host" and plan.kind in ("solo", "host"):
+            close = Answer("e", "End it properly", "close")
+            if plan.separate_server:
+                saved = f"the debrief of {what} is saved and " if live else ""
+                return Choice(
+                    f"Leave room {state.code}? End it properly ({saved}everyone is told the "
+                    "room is closed), or leave it running on its server: run the same command "
+                    "again to take it back.",
+                    [close, Answer("l", "Leave it running", "quit"), keep],
+                )
+            if not live and not others:
+                return None
+            return Choice(
+                f"Quit while {what} is under way? End it properly: the debrief is saved and "
+                "everyone is told. Quitting at once closes this server for everyone."
+                if live
+                else "Quit? This closes the room for everyone in it.",
+                [close, Answer("q", "Quit at once", "quit"), keep],
+            )
+        if not live or state.role == "spectator":
+            return None
+        back = "run the same command again within 2 minutes to take your seat back."
+        if state.phase == "council":
+            back = back[0].upper() + back[1:]
+        else:
+            back = f"A bot drives your car until you are back: {back}"
+        return Choice(
+            f"Leave {what}? {back}",
+            [Answer("y", "Leave", "quit"), keep],
+        )
+
+    def _what_is_on(self) -> str:
+        """What quitting would cut short, as the questions name it: the council, round 2."""
+        if self.state.phase == "council":
+            return "the council"
+        number = (self.state.room or {}).get("round")
+        return f"round {number}" if isinstance(number, int) and number > 0 else "the round"
+
+    def _quit_answered(self, value: str | None) -> None:
+        if value == "quit":
+            self.exit()
+        elif value == "close":
+            self.close_room()
+
+    def close_room(self) -> None:
+        """Host: end the round properly (debrief saved, everyone told), then quit."""
+        if not self.send({"type": "host", "command": "close"}):
+            self.exit()
+            return
+        self._ending_room = True
+        self.notify("Ending the room: saving the debrief and telling everyone…", markup=False)
+        self.set_timer(CLOSE_WAIT_SECONDS, lambda: self.exit(0))
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Textual saves to ~/Downloads, which many machines do not have: then to the
+        current folder, and a failure says where it tried (never a traceback)."""
+        if path is None:
+            import platformdirs
+
+            downloads = Path(platformdirs.user_downloads_dir())
+            path = str(downloads if downloads.is_dir() else Path.cwd())
+        try:
+            return super().deliver_screenshot(filename, path, time_format)
+        except OSError as exc:
+            self.notify(
+                f"Cannot save a screenshot in {path}: {exc.strerror or exc}",
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+            return None
 
     def action_help(self) -> None:
         from client.screens.help import HelpScreen

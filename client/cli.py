@@ -65,6 +65,41 @@ def _port(text: str) -> int:
     return value
 
 
+def _server_url(text: str) -> str:
+    """A game server's address: ws://HOST:PORT or wss://HOST:PORT, nothing else."""
+    scheme, sep, rest = text.strip().partition("://")
+    if sep and scheme.lower() in ("ws", "wss") and rest.strip("/"):
+        return f"{scheme.lower()}://{rest}"
+    where = (rest if sep else text.strip()).strip("/") or "192.168.1.20:8765"
+    secure = "s" if scheme.lower() in ("https", "wss") else ""
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a game server address: use ws:// (or wss:// for TLS), "
+        f"e.g. ws{secure}://{where}"
+    )
+
+
+def _room_code(text: str) -> str:
+    """A room code as the host's screen shows it (case, spaces and dashes do not matter)."""
+    from shared.protocol import CODE_ALPHABET, CODE_LENGTH
+
+    code = "".join(ch for ch in text.upper() if ch not in " -_")
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a room code: a code is {CODE_LENGTH} letters and digits "
+            "(never I, L, O, 0 or 1), as the host's screen shows it"
+        )
+    return code
+
+
+def _readable_file(text: str) -> str:
+    try:
+        with open(text, "rb"):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text!r}: {exc.strerror}") from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="interlane",
@@ -87,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     solo.add_argument("--name", default=None, help="your display name")
 
     host = sub.add_parser("host", help="start a server and open the host dashboard")
+    host.add_argument(
+        "--server",
+        type=_server_url,
+        default=None,
+        help="host a room on a running `interlane server` (ws://HOST:PORT or wss://…) "
+        "instead of starting one here",
+    )
+    host.add_argument(
+        "--cafile", type=_readable_file, default=None, help="PEM certificate to trust for wss://"
+    )
     host.add_argument("--host", default="0.0.0.0", help="address to listen on")
     host.add_argument("--port", type=_port, default=DEFAULT_PORT)
     host.add_argument("--program", default="workshop", help="program name or TOML file")
@@ -96,13 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("--name", default="Host")
 
     join = sub.add_parser("join", help="join a room by its code")
-    join.add_argument("code", help="the 5-character room code")
-    join.add_argument("--server", default=DEFAULT_SERVER, help="ws://HOST:PORT or wss://…")
+    join.add_argument("code", type=_room_code, help="the 5-character room code")
+    join.add_argument(
+        "--server", type=_server_url, default=DEFAULT_SERVER, help="ws://HOST:PORT or wss://…"
+    )
     join.add_argument("--name", default=None)
+    join.add_argument(
+        "--cafile", type=_readable_file, default=None, help="PEM certificate to trust for wss://"
+    )
 
     spectate = sub.add_parser("spectate", help="the projector view of a room")
-    spectate.add_argument("code")
-    spectate.add_argument("--server", default=DEFAULT_SERVER)
+    spectate.add_argument("code", type=_room_code)
+    spectate.add_argument("--server", type=_server_url, default=DEFAULT_SERVER)
+    spectate.add_argument(
+        "--cafile", type=_readable_file, default=None, help="PEM certificate to trust for wss://"
+    )
 
     replay = sub.add_parser("replay", help="scrub through a stored round")
     replay.add_argument("game", help="game id from `interlane history`")

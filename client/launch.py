@@ -51,6 +51,8 @@ def _run(plan: Any, handle: Any = None) -> int:
     finally:
         if handle is not None:
             handle.stop()
+    if app.exit_message:
+        print(app.exit_message, file=sys.stderr)
     return int(result or 0)
 
 
@@ -123,9 +125,12 @@ def run_solo(args: argparse.Namespace) -> int:
 
 
 def run_host(args: argparse.Namespace) -> int:
-    """`interlane host`: a server others can reach, and this terminal as its dashboard."""
+    """`interlane host`: a server others can reach, and this terminal as its dashboard;
+    with --server, a room on a running `interlane server` (this terminal only hosts)."""
     from client.app import Plan
 
+    if getattr(args, "server", None):
+        return _host_remote(args)
     scenario, ok = _local_scenario("host", args.scenario)
     if not ok:
         return 2
@@ -148,6 +153,39 @@ def run_host(args: argparse.Namespace) -> int:
     return _run(plan, handle)
 
 
+def _host_remote(args: argparse.Namespace) -> int:
+    """The dashboard of a room on a separate server. Scenarios and programs are the
+    server's (a local file cannot be sent), so only names are passed on."""
+    from client.app import Plan
+
+    for option in ("scenario", "program"):
+        value = getattr(args, option)
+        if value and (value.endswith(".toml") or "/" in value):
+            print(
+                f"interlane host: --{option} {value}: a room on another server can only use "
+                "the server's own scenarios and programs (by name)",
+                file=sys.stderr,
+            )
+            return 2
+    if args.db:
+        print(
+            "interlane host: --db is the server's option when hosting on --server", file=sys.stderr
+        )
+        return 2
+    plan = Plan(
+        kind="host",
+        url=args.server,
+        name=clean_name(args.name or "") or "Host",
+        scenario=args.scenario,
+        program=None if args.scenario else args.program,
+        bots=args.bots,
+        play=False,
+        cafile=args.cafile,
+        separate_server=True,
+    )
+    return _run(plan)
+
+
 def run_join(args: argparse.Namespace) -> int:
     """`interlane join CODE`: straight in with --name, else the join form filled in."""
     from client.app import Plan
@@ -159,6 +197,7 @@ def run_join(args: argparse.Namespace) -> int:
         name=name or "Player",
         code=args.code.strip().upper(),
         role="player",
+        cafile=getattr(args, "cafile", None),
     )
     return _run(plan)
 
@@ -173,6 +212,7 @@ def run_spectate(args: argparse.Namespace) -> int:
         name="Spectator",
         code=args.code.strip().upper(),
         role="spectator",
+        cafile=getattr(args, "cafile", None),
     )
     return _run(plan)
 
@@ -180,6 +220,9 @@ def run_spectate(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     """`interlane replay GAME`: scrub a stored round (the replay screen reads the store)."""
     from client.app import Plan
+    from server.history_cli import missing_db  # a check before the TUI opens
 
+    if missing_db("replay", args.db):
+        return 1
     plan = Plan(kind="replay", game=args.game, round_no=args.round_no, db=args.db)
     return _run(plan)

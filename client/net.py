@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -43,7 +44,9 @@ ROUTE_REFUSALS = {
 }
 """A front door's answers to /r/CODE that mean the room is not there (docs/protocol.md)."""
 
-FATAL_ERRORS = frozenset({"protocol", "kicked", "no_room", "room_closed", "full", "bad_code"})
+FATAL_ERRORS = frozenset(
+    {"protocol", "kicked", "no_room", "room_closed", "full", "bad_code", "locked", "finished"}
+)
 """Server error codes after which reconnecting would only fail again."""
 
 BAD_FRAMES_BURST = 20.0
@@ -93,6 +96,18 @@ class GuardedClientConnection(ClientConnection):
 OnMessage = Callable[[dict[str, Any]], None]
 OnStatus = Callable[[str, str], None]  # (state, human sentence)
 Opening = Callable[[], Sequence[dict[str, Any]]]  # the first messages on a fresh socket
+IsFatal = Callable[[dict[str, Any]], bool]  # an `error` message after which to stop
+
+
+def trust_context(cafile: str | None) -> ssl.SSLContext | None:
+    """For wss://: the system's certificates plus those in `cafile` (a facilitator's
+    self-signed one), or None to let websockets use the default (which also honours
+    SSL_CERT_FILE). Raises OSError / ssl.SSLError for a file that is not a PEM certificate."""
+    if not cafile:
+        return None
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=cafile)
+    return context
 
 
 def backoff_delay(attempt: int, schedule: Sequence[float] = BACKOFF) -> float:
@@ -110,8 +125,12 @@ class Connection:
         on_status: OnStatus,
         opening: Opening,
         backoff: Sequence[float] = BACKOFF,
+        is_fatal: IsFatal | None = None,
+        cafile: str | None = None,
     ) -> None:
         self.url = url
+        self._is_fatal = is_fatal or (lambda msg: msg["code"] in FATAL_ERRORS)
+        self._cafile = cafile
         self._on_message = on_message
         self._on_status = on_status
         self._opening = opening
@@ -157,6 +176,17 @@ class Connection:
     async def run(self) -> None:
         """Connect and keep reconnecting until stopped or told something fatal."""
         failures = 0
+        try:
+            context = trust_context(self._cafile) if self.url.startswith("wss:") else None
+        except (OSError, ssl.SSLError) as exc:
+            self.fatal = f"cannot read the certificates in {self._cafile}: {exc}"
+            self._on_status("closed", f"Cannot connect: {self.fatal}")
+            return
+        tls: dict[str, Any] = {}
+        if self.url.startswith("wss:"):
+            # True: websockets' default context (system certificates, SSL_CERT_FILE); a quick
+            # TLS shutdown, or a client leaving a dead server waits asyncio's 30 s for it
+            tls = {"ssl": context or True, "ssl_shutdown_timeout": 2}
         while not self._stopped:
             self.attempts += 1
             self._on_status("connecting", f"Connecting to {self.url}…")
@@ -164,6 +194,7 @@ class Connection:
             try:
                 async with connect(
                     route_url(self.url, opening),
+                    **tls,
                     compression=None,
                     max_size=MAX_FRAME_BYTES,
                     open_timeout=5,
@@ -174,6 +205,13 @@ class Connection:
                 ) as ws:
                     failures = 0
                     await self._session(ws, opening)
+            except ssl.SSLCertVerificationError as exc:
+                self.fatal = (
+                    f"the server's certificate is not trusted ({exc.verify_message}); "
+                    "if it is self-signed, pass it with --cafile FILE.pem"
+                )
+                self._on_status("closed", f"Cannot connect: {self.fatal}")
+                return
             except InvalidStatus as exc:
                 refusal = ROUTE_REFUSALS.get(exc.response.status_code)
                 if refusal is not None:  # a front door: the room is not (or no longer) there
@@ -239,7 +277,7 @@ class Connection:
                         return
                     self._on_status("connected", f"Ignored a bad message from the server: {exc}")
                     continue
-                if msg["type"] == "error" and msg["code"] in FATAL_ERRORS:
+                if msg["type"] == "error" and self._is_fatal(msg):
                     self.fatal = msg["message"]
                 if msg["type"] == "bye":
                     self.fatal = msg["reason"] or "the server said goodbye"

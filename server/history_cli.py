@@ -72,8 +72,23 @@ def quiet_broken_pipe(run: Any) -> Any:
     return wrapped
 
 
+def missing_db(command: str, db: str | None) -> bool:
+    """True (and one sentence printed) when --db names a file that is not there: reading a
+    history must never create a folder and an empty database at a mistyped path."""
+    if db is None or Path(db).is_file():
+        return False
+    print(
+        f"interlane {command}: there is no history file at {db} "
+        "(check the path; without --db the default history is used)",
+        file=sys.stderr,
+    )
+    return True
+
+
 @quiet_broken_pipe
 def run_history(args: Any) -> int:
+    if missing_db("history", getattr(args, "db", None)):
+        return 1
     try:
         with Store(getattr(args, "db", None)) as store:
             games = store.list_games()
@@ -132,6 +147,8 @@ def _complete(store: Store, game_id: int, data: dict[str, Any]) -> None:
 @quiet_broken_pipe
 def run_report(args: Any) -> int:
     fmt = getattr(args, "format", "md") or "md"
+    if missing_db("report", getattr(args, "db", None)):
+        return 1
     try:
         with Store(getattr(args, "db", None)) as store:
             game_id = store.find_game(args.game)

@@ -153,6 +153,15 @@ class Roster:
         self._members.pop(member.player, None)
         self._by_token.pop(member.token, None)
 
+    def away_by_name(self, raw: str) -> Member | None:
+        """The away player called `raw` (after cleaning, any case), whose seat a person may
+        take back from another machine; never a connected member, a host or a spectator."""
+        name = clean_name(raw).casefold()
+        for member in self._members.values():
+            if member.role == "player" and member.conn is None and member.name.casefold() == name:
+                return member
+        return None
+
     def disconnect(self, member: Member) -> None:
         member.conn = None
         member.left_at = self._clock()

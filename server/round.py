@@ -339,6 +339,10 @@ class Room:
         self._stagger = zlib.crc32(code.encode()) % (TEAM_EVERY_TICKS * RING_EVERY_TICKS)
         self._ticks_in_phase = 0
         self._shocks_done: set[int] = set()
+        # car -> name of the member who drove it this round: a member whose seat expired
+        # (away too long) still owns what they did, in the debrief and the stored round
+        self._drivers: dict[int, str] = {}
+        self._close_after_debrief = False  # the host closed the room during a round
         self._prepare_step()
 
     # ---- properties ------------------------------------------------------------------
@@ -422,6 +426,11 @@ class Room:
         """A new member. The room's first `host` comes from create; here role is player/spectator."""
         if self.closed or self.phase == "finished":
             raise RosterError("finished", "this room has finished")
+        away = self.roster.away_by_name(name) if role == "player" else None
+        if away is not None:
+            # the same person on another machine (their laptop died): their seat, car and
+            # everything they did so far, never while the original is still connected
+            return self._take_back(away, conn)
         if self.locked and role != "host":
             raise RosterError("locked", "the host has locked this room")
         if len(self.roster) >= MAX_ROOM_MEMBERS:
@@ -454,6 +463,19 @@ class Room:
     def rejoin(self, token: str, conn: Conn) -> Member:
         """A returning member gets its id, role and car back; the bot hands the car back."""
         member = self.roster.rejoin(token, conn)
+        self._welcome_back(member)
+        return member
+
+    def _take_back(self, member: Member, conn: Conn) -> Member:
+        """An away player's seat, claimed by name: the host is told who came back."""
+        member = self.roster.rejoin(member.token, conn)
+        host = self.host
+        if host is not None and host is not member:
+            self.send(host, {"type": "notice", "text": f"{member.name} rejoined"})
+        self._welcome_back(member)
+        return member
+
+    def _welcome_back(self, member: Member) -> None:
         self.send(
             member,
             {
@@ -470,7 +492,6 @@ class Room:
         self.announce()
         if self.phase == "debrief" and self.last_debrief is not None:
             self.send(member, self.last_debrief)
-        return member
 
     def disconnect(self, member: Member) -> None:
         """The connection dropped: a bot drives the car until the member rejoins."""
@@ -503,6 +524,7 @@ class Room:
         """Give a member a car in the current world."""
         if member.car is None or member.car not in self.world.cars:
             member.car = self.world.add_player_car()
+        self._drivers[member.car] = member.name
 
     def _ensure_host(self) -> None:
         """A room always has a host while it has members: the earliest player takes over."""
@@ -738,6 +760,29 @@ class Room:
         if text:
             self.send_all({"type": "notice", "text": text})
 
+    def _cmd_close(self, member: Member, msg: dict[str, Any]) -> None:
+        """The host ends the session: a round under way is ended and saved first (everyone
+        gets its debrief), then everyone is told the room is closed."""
+        if self.phase in ("driving", "paused"):
+            self._close_after_debrief = True
+            self._end_round()
+        elif self.analysing:
+            self._close_after_debrief = True
+        else:
+            self.close_all("the host closed the room")
+
+    def close_all(self, reason: str) -> None:
+        """Tell every member `bye` and let them go; the server drops the room once empty."""
+        self.phase = "finished"
+        for member in list(self.roster):
+            self._bot_takes(member)
+            self.roster.remove(member)
+            if member.conn is not None:
+                self.send(member, {"type": "bye", "reason": reason})
+                member.conn.close(1000, reason[:100])
+                member.conn = None
+        self.closed = True
+
     def _cmd_decide(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("council")
         council_mod = optional_module("server.council")
@@ -779,6 +824,7 @@ class Room:
             )
             self.seed = seed
             self.seconds = round_seconds(plan, self.scenario)
+            self._drivers = {}
             for member in self.roster:
                 member.car = None
 
@@ -1051,7 +1097,7 @@ class Room:
         bots, mix = self.round_bots, self.round_mix
         observers = dict(self.observers)
         events = list(self.round_events)
-        names = {m.car: m.name for m in self.roster if m.car is not None}
+        names = {**self._drivers, **{m.car: m.name for m in self.roster if m.car is not None}}
         previous = list(self.history[-HISTORY_ROUNDS:])
         final = self._final_round()
         log_copy = list(world.log)
@@ -1161,6 +1207,7 @@ class Room:
     def _debrief_ready(self, payload: dict[str, Any] | None, exc: BaseException | None) -> None:
         """Back on the room's thread: the round is saved; now everyone gets the debrief."""
         self.analysing = max(0, self.analysing - 1)
+        saved = exc is None and payload is not None and not payload.get("not_saved")
         if exc is not None or payload is None:
             log.error("room %s: debrief failed: %r", self.code, exc)
             self._replay_error = "this round's analysis failed, so it cannot be replayed"
@@ -1195,6 +1242,9 @@ class Room:
             self.send_all(self.last_debrief)
         if payload.get("not_saved"):  # after the debrief, so the toast is not lost in a switch
             self.tell_host(f"Round {payload.get('round')} was not saved: {payload['not_saved']}")
+        if self._close_after_debrief:
+            kept = "this round's debrief is saved" if saved else "this round could not be saved"
+            self.close_all(f"the host closed the room ({kept})")
 
 
 def save_failure(exc: BaseException) -> str:

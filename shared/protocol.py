@@ -57,6 +57,7 @@ HOST_COMMANDS = (
     "extend",
     "message",
     "decide",
+    "close",
 )
 ROLES = ("player", "spectator")
 MEMBER_ROLES = ("host", "player", "spectator")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button, DataTable, Input
 
+from client.screens.confirm import Choice
 from client.screens.host import CONTROLS, ConfirmKick, HostScreen
 from client.widgets.bigcode import render_rows
 from tests.test_clientx_harness import (
@@ -45,6 +46,9 @@ async def test_each_button_sends_its_host_message(button_id: str) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         app.screen.query_one(f"#{button_id}", Button).press()
+        if button_id == "btn-end":  # ending a round asks first
+            await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+            await pilot.press("y")
         await wait_for(pilot, lambda: len(app.sent) == 1)
         assert app.sent == [EXPECTED[button_id]]
 
@@ -63,6 +67,10 @@ async def test_keys_send_the_same_messages() -> None:
             app.feed(room_msg(phase=phase))
             await wait_for(pilot, lambda phase=phase: app.screen.room["phase"] == phase)
             await pilot.press(*keys)
+            if "e" in keys:  # ending a round asks first
+                await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+                await pilot.press("y")
+                await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         await wait_for(pilot, lambda: len(app.sent) == 10)
         commands = [(m["command"], m.get("value")) for m in app.sent]
         assert commands == [
@@ -199,3 +207,20 @@ async def test_controls_follow_the_phase() -> None:
         app.feed(room_msg(phase="lobby"))
         await wait_for(pilot, lambda: not app.screen.query_one("#btn-start", Button).disabled)
         assert app.screen.query_one("#btn-pause", Button).disabled
+
+
+async def test_end_asks_first_and_no_keeps_the_round() -> None:
+    app = host_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        text = screen_text(app)
+        assert "End round" in text and "Everyone goes to the debrief" in text
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("escape")  # escape is the safe answer too
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+        assert app.sent == []

@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Digits, OptionList
 
 from client.app import InterlaneApp, Plan
+from client.screens.confirm import Choice
 from client.screens.council import CouncilScreen, option_id
 from client.screens.debrief import DebriefScreen
 from client.screens.host import HostScreen
@@ -108,7 +109,9 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path:
             # the whole ring: every car, the joined player's among them
             await wait_for(pilot, lambda: any(c[4] & FLAG_PLAYER for c in ring.cars))
             assert len(ring.cars) >= 14
-            await pilot.press("e")
+            await pilot.press("e")  # asks first
+            await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+            await pilot.press("y")
             await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=30)
             screen = app.screen
             assert isinstance(screen, DebriefScreen)

@@ -20,6 +20,7 @@ from textual.coordinate import Coordinate
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Input, Static
 
+from client.screens.confirm import end_round_question
 from client.screens.roomview import (
     PlayerRow,
     app_state,
@@ -357,7 +358,11 @@ class HostScreen(Screen[None]):
         self._host("resume")
 
     def action_end(self) -> None:
-        self._host("end")
+        def answered(value: str | None) -> None:
+            if value == "end":
+                self._host("end")
+
+        self.app.push_screen(end_round_question(self.room), answered)
 
     def action_next(self) -> None:
         self._host("next")
