@@ -32,9 +32,7 @@ REPEATING = frozenset({"hard_brake", "near_miss", "violation"})
 WINDOW_TICKS = 300  # 15 s at 20 Hz: a repeat within this of the previous one is the same stop
 
 
-def feed_text(
-    kind: str, name: str, lane: int | None, other: str = "another car"
-) -> str | None:
+def feed_text(kind: str, name: str, lane: int | None, other: str = "another car") -> str | None:
     """The feed line for an event kind, or None for kinds that have none (lane changes…);
     `other` is the second car of a crash."""
     template = FEED_TEXT.get(kind)
