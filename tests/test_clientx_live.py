@@ -109,6 +109,9 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path:
             # the whole ring: every car, the joined player's among them
             await wait_for(pilot, lambda: any(c[4] & FLAG_PLAYER for c in ring.cars))
             assert len(ring.cars) >= 14
+            # two seconds of round time, so the diagram has time bins (counted in the round's
+            # own clock, not the wall's: an idle machine gets here within a tick or two)
+            await wait_for(pilot, lambda: float((app.state.snapshot or {}).get("t", 0.0)) >= 2.0)
             await pilot.press("e")  # asks first
             await wait_for(pilot, lambda: isinstance(app.screen, Choice))
             await pilot.press("y")
