@@ -64,6 +64,19 @@ def _port(text: str) -> int:
     return value
 
 
+def _door_options(parser: argparse.ArgumentParser) -> None:
+    """Ways in for players with nothing installed (docs/workshop.md)."""
+    parser.add_argument(
+        "--ssh", type=_port, default=None, metavar="PORT", help="SSH door: ssh -p PORT CODE@HOST"
+    )
+    parser.add_argument(
+        "--web", type=_port, default=None, metavar="PORT", help="browser door: http://HOST:PORT/"
+    )
+    parser.add_argument(
+        "--no-announce", action="store_true", help="do not announce the rooms on the LAN (mDNS)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="interlane",
@@ -93,10 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("--bots", type=_positive_int, default=None)
     host.add_argument("--db", default=None, help="SQLite file (default: user data directory)")
     host.add_argument("--name", default="Host")
+    _door_options(host)
 
     join = sub.add_parser("join", help="join a room by its code")
     join.add_argument("code", help="the 5-character room code")
-    join.add_argument("--server", default=DEFAULT_SERVER, help="ws://HOST:PORT or wss://…")
+    join.add_argument(
+        "--server", default=None, help="ws://HOST:PORT or wss://… (default: look on the LAN)"
+    )
     join.add_argument("--name", default=None)
 
     spectate = sub.add_parser("spectate", help="the projector view of a room")
@@ -114,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--db", default=None, help="SQLite file (default: user data directory)")
     server.add_argument("--certfile", default=None, help="TLS certificate (PEM) for wss://")
     server.add_argument("--keyfile", default=None, help="TLS private key (PEM)")
+    _door_options(server)
 
     sim = sub.add_parser("sim", help="run a scenario headless with bots, write a trace CSV")
     sim.add_argument("--scenario", required=True)

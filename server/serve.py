@@ -53,10 +53,23 @@ async def serve_until_signal(
     context: ssl.SSLContext | None = None,
     limits: Limits | None = None,
     ready: Any = None,
+    doors: Any = None,
 ) -> GameServer:
-    """Run a GameServer until SIGINT/SIGTERM; `ready(server)` is called once it listens."""
+    """Run a GameServer until SIGINT/SIGTERM; `ready(server)` is called once it listens.
+
+    `doors` (a server.doors.runner.DoorConfig) opens the SSH/browser doors and the LAN
+    announcement beside it."""
     server = GameServer(store=store, limits=limits)
     await server.start(host, port, context)
+    opened = None
+    if doors is not None:
+        from server.doors.runner import start_doors
+
+        try:
+            opened = await start_doors(server, host, doors)
+        except BaseException:
+            await server.stop()
+            raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,6 +83,8 @@ async def serve_until_signal(
         reporter.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if opened is not None:
+            await opened.close()
         await server.stop()
     return server
 
@@ -90,6 +105,31 @@ async def _report_health(server: GameServer, every: float = 60.0) -> None:
         )
 
 
+def door_config(args: argparse.Namespace) -> Any:
+    """The doors `--ssh PORT`, `--web PORT` and `--no-announce` ask for (docs/workshop.md)."""
+    from server.doors.runner import DoorConfig
+
+    return DoorConfig(
+        ssh_port=getattr(args, "ssh", None),
+        web_port=getattr(args, "web", None),
+        announce=not getattr(args, "no_announce", False),
+    )
+
+
+def door_lines(doors: list[dict[str, Any]]) -> list[str]:
+    """What a player types, one line per open door, for the server's log."""
+    lines = []
+    for door in doors:
+        if door["kind"] == "ssh":
+            lines.append(f"SSH door: ssh -p {door['port']} CODE@{door['host']}")
+            lines.append(f"  host key {door['fingerprint']}")
+        elif door["kind"] == "web":
+            lines.append(f"browser door: http://{door['host']}:{door['port']}/")
+        elif door["kind"] == "ws" and door.get("announced"):
+            lines.append("announced on the LAN: interlane join CODE finds it")
+    return lines
+
+
 def run_server(args: argparse.Namespace) -> int:
     """Entry point of `interlane server`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -102,15 +142,20 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"interlane server: {exc}", file=sys.stderr)
         return 2
     scheme = "wss" if context else "ws"
+    doors = door_config(args)
 
     def ready(server: GameServer) -> None:
         print(f"Interlane server on {scheme}://{args.host}:{server.port}", flush=True)
+        for line in door_lines(server.doors):
+            print(line, flush=True)
         if store is not None:
             print(f"history: {store.path}", flush=True)
 
     try:
         asyncio.run(
-            serve_until_signal(args.host, args.port, store=store, context=context, ready=ready)
+            serve_until_signal(
+                args.host, args.port, store=store, context=context, ready=ready, doors=doors
+            )
         )
     except OSError as exc:
         print(

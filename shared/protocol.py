@@ -163,6 +163,7 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "server": Field(_STR),
         "scenarios": Field(list),
         "programs": Field(list),
+        "doors": Field(list, required=False),
     },
     "joined": {
         "code": Field(_STR),
