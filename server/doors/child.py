@@ -67,6 +67,8 @@ def child_env(term: str, identity: str, extra: dict[str, str] | None = None) -> 
         "PYTHONPATH": str(PROJECT_ROOT),
         "PYTHONDONTWRITEBYTECODE": "1",
         "INTERLANE_IDENTITY": identity,
+        # snapshots come 20 times a second: drawing more often only costs the host CPU
+        "TEXTUAL_FPS": "20",
     }
     for key in _HOST_KEYS:
         if key in os.environ:

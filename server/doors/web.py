@@ -70,7 +70,6 @@ class DoorAppService(AppService):
         env = dict(self._env)
         env.update(
             TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
-            TEXTUAL_FPS="60",
             TEXTUAL_COLOR_SYSTEM="truecolor",
             TERM_PROGRAM="textual",
             COLUMNS=str(max(20, min(width, 1000))),
