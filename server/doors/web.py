@@ -118,7 +118,7 @@ class WebDoor(Server):
         aiohttp_jinja2.setup(app, loader=jinja2.DictLoader({TEMPLATE: page_template()}))
         return app
 
-    async def handle_index(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
         websocket_url = "ws" + self.public_url.removeprefix("http") + "/ws"
         code = room_code(request.query.get("room", ""))
         if code is not None:
