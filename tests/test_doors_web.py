@@ -126,3 +126,39 @@ async def wait_screen(screen: bytearray, text: str, tick=None) -> None:  # type:
     except AssertionError:
         words = re.findall(r"[A-Za-z][A-Za-z .:/0-9,]{3,}", plain(bytes(screen)))
         raise AssertionError(f"{text!r} never showed; the screen said {words[-40:]}") from None
+
+
+async def test_a_browser_cookie_names_the_seat_and_the_env_is_fixed() -> None:
+    """The same browser (cookie) twice: one identity; another browser: another."""
+    from urllib.request import Request, urlopen
+
+    from websockets.asyncio.client import connect
+
+    config = DoorConfig(web_port=0, announce=False, address="127.0.0.1")
+    async with live_server(config) as (server, doors):
+        base = f"127.0.0.1:{doors.web.port}"
+
+        def first_visit() -> str:
+            with urlopen(Request(f"http://{base}/?room=zzzzz&x=<b>")) as page:
+                cookie = page.headers["Set-Cookie"].split(";")[0]
+                assert "HttpOnly" in page.headers["Set-Cookie"]
+                return cookie
+
+        import asyncio
+
+        mine, theirs = [await asyncio.to_thread(first_visit) for _ in range(2)]
+        identities = []
+        for cookie in (mine, mine, theirs):
+            ws = await connect(
+                f"ws://{base}/ws?width=80&height=24",
+                additional_headers={"Cookie": cookie, "X-Evil": "1"},
+            )
+            await until(lambda: any(t._process for t in doors.web.tabs))
+            (tab,) = doors.web.tabs
+            environ = Path(f"/proc/{tab._process.pid}/environ").read_bytes().split(b"\0")
+            identities.append(next(e for e in environ if e.startswith(b"INTERLANE_IDENTITY=")))
+            assert not any(e.startswith(b"LD_PRELOAD") for e in environ)
+            await ws.close()
+            await until(lambda: not doors.web.tabs)
+        assert identities[0] == identities[1] != identities[2]
+        assert identities[0].startswith(b"INTERLANE_IDENTITY=web-")
