@@ -7,6 +7,7 @@ game server listens. What is open ends up in `GameServer.doors`, which the serve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,8 +109,10 @@ async def start_doors(server: Any, listen_host: str, config: DoorConfig) -> Door
             )
             try:
                 await doors.announcer.start()
-            except OSError as exc:  # no multicast on this machine: the game still runs
-                log.warning("no LAN announcement: %s", exc)
+            except Exception as exc:  # no multicast here (OSError, zeroconf's own errors)
+                log.warning("no LAN announcement: %s", exc)  # the game runs without it
+                with contextlib.suppress(Exception):
+                    await doors.announcer.close()
                 doors.announcer = None
     except BaseException:
         await doors.close()
