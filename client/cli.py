@@ -100,6 +100,19 @@ def _readable_file(text: str) -> str:
     return text
 
 
+def _door_options(parser: argparse.ArgumentParser) -> None:
+    """Ways in for players with nothing installed (docs/workshop.md)."""
+    parser.add_argument(
+        "--ssh", type=_port, default=None, metavar="PORT", help="SSH door: ssh -p PORT CODE@HOST"
+    )
+    parser.add_argument(
+        "--web", type=_port, default=None, metavar="PORT", help="browser door: http://HOST:PORT/"
+    )
+    parser.add_argument(
+        "--no-announce", action="store_true", help="do not announce the rooms on the LAN (mDNS)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="interlane",
@@ -139,11 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("--bots", type=_positive_int, default=None)
     host.add_argument("--db", default=None, help="SQLite file (default: user data directory)")
     host.add_argument("--name", default="Host")
+    _door_options(host)
 
     join = sub.add_parser("join", help="join a room by its code")
     join.add_argument("code", type=_room_code, help="the 5-character room code")
     join.add_argument(
-        "--server", type=_server_url, default=DEFAULT_SERVER, help="ws://HOST:PORT or wss://…"
+        "--server",
+        type=_server_url,
+        default=None,
+        help="ws://HOST:PORT or wss://… (default: look on the LAN)",
     )
     join.add_argument("--name", default=None)
     join.add_argument(
@@ -171,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--workers",
         type=_positive_int,
-        default=os.cpu_count() or 1,
-        help="worker processes behind a front door on --port (default: one per core; "
+        default=None,
+        help="worker processes behind a front door on --port (default: one per core, or 1 "
+        "with a door; "
         "1: a single process; 0: a front door alone, with --redis)",
     )
     server.add_argument(
@@ -185,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--worker-port", type=_port, default=0, help="worker i listens on this + i (default: any)"
     )
     server.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    _door_options(server)
 
     sim = sub.add_parser("sim", help="run a scenario headless with bots, write a trace CSV")
     sim.add_argument("--scenario", required=True)

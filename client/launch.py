@@ -27,16 +27,18 @@ def default_name() -> str:
     return name or "Driver"
 
 
-def _start_server(host: str, port: int, db: str | None) -> Any:
+def _start_server(host: str, port: int, db: str | None, doors: Any = None) -> Any:
     try:
         from server.embedded import start_embedded
     except ImportError as exc:
         print(f"interlane: the embedded server is not in this build ({exc})", file=sys.stderr)
         return None
     try:
-        return start_embedded(host=host, port=port, db=db)
+        return start_embedded(host=host, port=port, db=db, doors=doors)
     except OSError as exc:  # the port is taken, or the address is not ours
         print(f"interlane: cannot listen on {host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+        if doors is not None:
+            print("  (or on the --ssh / --web port asked for)", file=sys.stderr)
     except ValueError as exc:  # a database file that is not ours
         print(f"interlane: {exc}", file=sys.stderr)
     return None
@@ -137,7 +139,9 @@ def run_host(args: argparse.Namespace) -> int:
     program, ok = _local_program("host", None if scenario else args.program)
     if not ok:
         return 2
-    handle = _start_server(args.host, args.port, args.db)
+    from server.serve import door_config  # the same doors as `interlane server`
+
+    handle = _start_server(args.host, args.port, args.db, door_config(args))
     if handle is None:
         return 3
     plan = Plan(
@@ -191,9 +195,16 @@ def run_join(args: argparse.Namespace) -> int:
     from client.app import Plan
 
     name = clean_name(args.name or "")
+    url = args.server
+    if url is None:  # no address: look for the room on the LAN, else ask (client.discover)
+        from client.discover import resolve_server
+
+        url = resolve_server(args.code.strip().upper())
+        if url is None:
+            return 2
     plan = Plan(
         kind="join" if name else "connect",
-        url=args.server,
+        url=url,
         name=name or "Player",
         code=args.code.strip().upper(),
         role="player",

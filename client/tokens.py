@@ -22,6 +22,8 @@ from typing import Any
 
 import platformdirs
 
+from client.identity import identity_key
+
 SEATS_FILENAME = "seats.json"
 KEEP_SECONDS = 12 * 3600.0
 """Seats older than this are dropped when the file is next written: a server forgets an
@@ -42,8 +44,17 @@ class Seat:
 
 
 def seats_path() -> Path:
-    """The seats file in the user data folder (XDG_DATA_HOME on Linux)."""
-    return Path(platformdirs.user_data_dir("interlane", appauthor=False)) / SEATS_FILENAME
+    """The seats file in the user data folder (XDG_DATA_HOME on Linux).
+
+    A door player (SSH or browser, docs/workshop.md) runs as the host's OS user with the
+    host's data folder, so each door identity (client/identity.py) keeps its seats in a
+    folder of its own: two door players never share a seat, and one who drops gets theirs
+    back by coming in the same way (the same SSH key, the same browser)."""
+    folder = Path(platformdirs.user_data_dir("interlane", appauthor=False))
+    identity = identity_key()
+    if identity is not None:
+        folder = folder / "doors" / identity
+    return folder / SEATS_FILENAME
 
 
 def _key(server: str, code: str) -> str:

@@ -19,8 +19,9 @@ from server.serve import open_store
 class EmbeddedServer:
     """Handle of a running embedded server: `.url`, `.port`, `.stop()`."""
 
-    def __init__(self, host: str, port: int, db: str | None) -> None:
+    def __init__(self, host: str, port: int, db: str | None, doors: Any = None) -> None:
         self.host = host
+        self._door_config = doors  # server.doors.runner.DoorConfig, or None
         self.port = 0
         self.url = ""
         self._requested = port
@@ -32,6 +33,7 @@ class EmbeddedServer:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="interlane-server", daemon=True)
         self.store: Any | None = None
+        self._doors: Any = None
 
     def _run(self) -> None:
         try:
@@ -48,11 +50,17 @@ class EmbeddedServer:
         try:
             await self._server.start(self.host, self._requested)
             self.port = self._server.port
+            if self._door_config is not None:
+                from server.doors.runner import start_doors
+
+                self._doors = await start_doors(self._server, self.host, self._door_config)
             shown = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
             self.url = f"ws://{shown}:{self.port}"
             self._ready.set()
             await self._stopped.wait()
         finally:
+            if self._doors is not None:
+                await self._doors.close()
             await self._server.stop()
             if self.store is not None:
                 self.store.close()
@@ -79,6 +87,11 @@ class EmbeddedServer:
         return self._server
 
 
-def start_embedded(host: str = "127.0.0.1", port: int = 0, db: str | None = None) -> EmbeddedServer:
-    """Start a server in a background thread; returns once it accepts connections."""
-    return EmbeddedServer(host, port, db).start()
+def start_embedded(
+    host: str = "127.0.0.1", port: int = 0, db: str | None = None, doors: Any = None
+) -> EmbeddedServer:
+    """Start a server in a background thread; returns once it accepts connections.
+
+    `doors`: a server.doors.runner.DoorConfig for the SSH/browser doors and the LAN
+    announcement (`interlane host`)."""
+    return EmbeddedServer(host, port, db, doors).start()

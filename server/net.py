@@ -400,6 +400,8 @@ class GameServer:
         self._watch_task: asyncio.Task[None] | None = None
         self.room_failures: dict[str, int] = {}
         self.clients: set[Client] = set()
+        # the open doors (server.doors.runner), sent in `welcome` for the join card
+        self.doors: list[dict[str, Any]] = []
         # seconds each room's tick took, recent ones: the load benchmark's per-room figure
         self.room_tick_times: deque[float] = deque(maxlen=200_000)
         # seconds from each room tick's deadline to its snapshots being written: what a
@@ -843,6 +845,7 @@ class GameServer:
             "server": SERVER_NAME,
             "scenarios": scenarios,
             "programs": programs,
+            **({"doors": self.doors} if self.doors else {}),
         }
 
     def _create(self, client: Client, msg: dict[str, Any]) -> tuple[Room, Member]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -54,13 +55,26 @@ async def serve_until_signal(
     limits: Limits | None = None,
     ready: Any = None,
     worker: Any = None,
+    doors: Any = None,
 ) -> GameServer:
     """Run a GameServer until SIGINT/SIGTERM; `ready(server)` is called once it listens.
-    `worker` (a server.workers.WorkerAgent) makes it a worker behind a front door."""
+
+    `worker` (a server.workers.WorkerAgent) makes it a worker behind a front door; `doors` (a
+    server.doors.runner.DoorConfig) opens the SSH/browser doors and the LAN announcement
+    beside it."""
     server = GameServer(store=store, limits=limits)
     if worker is not None:
         worker.attach(server)
     await server.start(host, port, context)
+    opened = None
+    if doors is not None:
+        from server.doors.runner import start_doors
+
+        try:
+            opened = await start_doors(server, host, doors)
+        except BaseException:
+            await server.stop()
+            raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -80,6 +94,8 @@ async def serve_until_signal(
             await agent
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if opened is not None:
+            await opened.close()
         await server.stop()
     return server
 
@@ -100,11 +116,47 @@ async def _report_health(server: GameServer, every: float = 60.0) -> None:
         )
 
 
+def door_config(args: argparse.Namespace) -> Any:
+    """The doors `--ssh PORT`, `--web PORT` and `--no-announce` ask for (docs/workshop.md)."""
+    from server.doors.runner import DoorConfig
+
+    return DoorConfig(
+        ssh_port=getattr(args, "ssh", None),
+        web_port=getattr(args, "web", None),
+        announce=not getattr(args, "no_announce", False),
+    )
+
+
+def door_lines(doors: list[dict[str, Any]]) -> list[str]:
+    """What a player types, one line per open door, for the server's log."""
+    lines = []
+    for door in doors:
+        if door["kind"] == "ssh":
+            lines.append(f"SSH door: ssh -p {door['port']} CODE@{door['host']}")
+            lines.append(f"  host key {door['fingerprint']}")
+        elif door["kind"] == "web":
+            lines.append(f"browser door: http://{door['host']}:{door['port']}/")
+        elif door["kind"] == "ws" and door.get("announced"):
+            lines.append("announced on the LAN: interlane join CODE finds it")
+    return lines
+
+
 def run_server(args: argparse.Namespace) -> int:
     """Entry point of `interlane server`: one process, or a front door and its workers."""
     spec = getattr(args, "worker", None)
     who = f"[worker {spec.split('/')[0]}] " if spec else ""  # its lines share the terminal
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s {who}%(message)s")
+    doors_wanted = getattr(args, "ssh", None) is not None or getattr(args, "web", None) is not None
+    if getattr(args, "workers", None) is None:
+        # the doors' sessions are children of the process that holds the rooms' server
+        args.workers = 1 if doors_wanted else (os.cpu_count() or 1)
+    if spec is None and doors_wanted and (args.workers != 1 or args.redis):
+        print(
+            "interlane server: the SSH and browser doors run beside a single server process; "
+            "use --workers 1 (without --redis) with --ssh or --web",
+            file=sys.stderr,
+        )
+        return 2
     if spec is None and (args.workers != 1 or args.redis):
         from server.frontdoor import run_front_door
 
@@ -118,9 +170,12 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"interlane server: {exc}", file=sys.stderr)
         return 2
     scheme = "wss" if context else "ws"
+    doors = door_config(args) if spec is None else None  # a worker opens no doors
 
     def ready(server: GameServer) -> None:
         print(f"Interlane server on {scheme}://{args.host}:{server.port}", flush=True)
+        for line in door_lines(server.doors):
+            print(line, flush=True)
         if store is not None:
             print(f"history: {store.path}", flush=True)
 
@@ -132,7 +187,13 @@ def run_server(args: argparse.Namespace) -> int:
     try:
         asyncio.run(
             serve_until_signal(
-                args.host, args.port, store=store, context=context, ready=ready, worker=worker
+                args.host,
+                args.port,
+                store=store,
+                context=context,
+                ready=ready,
+                worker=worker,
+                doors=doors,
             )
         )
     except OSError as exc:

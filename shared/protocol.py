@@ -169,6 +169,7 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "server": Field(_STR),
         "scenarios": Field(list),
         "programs": Field(list),
+        "doors": Field(list, required=False),
     },
     "joined": {
         "code": Field(_STR),

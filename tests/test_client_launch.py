@@ -66,8 +66,22 @@ def test_join_without_a_name_opens_the_form_with_the_code(plans: list[Plan]) -> 
 
 
 def test_join_with_a_name_goes_straight_in(plans: list[Plan]) -> None:
-    assert main(["join", "KX7PQ", "--name", "Ana"]) == 0
+    assert main(["join", "KX7PQ", "--name", "Ana", "--server", "ws://127.0.0.1:8765"]) == 0
     assert (plans[0].kind, plans[0].name, plans[0].role) == ("join", "Ana", "player")
+
+
+def test_join_without_server_uses_what_the_lan_announces(
+    plans: list[Plan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import client.discover
+
+    # the real multicast look is tested in a private network namespace (test_doors_lan)
+    monkeypatch.setattr(client.discover, "find_room", lambda code, seconds=0: "ws://10.0.0.5:8765")
+    assert main(["join", "KX7PQ", "--name", "Ana"]) == 0
+    assert plans[0].url == "ws://10.0.0.5:8765"
+    monkeypatch.setattr(client.discover, "find_room", lambda code, seconds=0: None)
+    assert main(["join", "KX7PQ", "--name", "Ana"]) == 2  # stdin is no terminal: told, not asked
+    assert len(plans) == 1
 
 
 def test_spectate_joins_as_spectator(plans: list[Plan]) -> None:

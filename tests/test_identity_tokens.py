@@ -82,3 +82,23 @@ def test_an_unwritable_folder_loses_the_seat_quietly(tmp_path: Path) -> None:
 def test_the_default_file_is_in_the_user_data_folder(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert seats_path() == tmp_path / "interlane" / "seats.json"
+
+
+def test_door_players_never_share_a_seat(tmp_path: Path, monkeypatch) -> None:
+    """Door sessions run as the host's OS user: each door identity has a seats file of its own,
+    and the same identity coming back (same SSH key, same browser) finds its seat."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("INTERLANE_IDENTITY", "ssh-key-aaaa")
+    ana = seats_path()
+    SeatStore(ana).save("ws://127.0.0.1:8765", "KX7PQ", "token-ana", "Ana", "player")
+    monkeypatch.setenv("INTERLANE_IDENTITY", "web-bbbb")
+    bo = seats_path()
+    assert bo != ana and bo.parent.parent == ana.parent.parent == tmp_path / "interlane" / "doors"
+    assert SeatStore(bo).get("ws://127.0.0.1:8765", "KX7PQ") is None
+    monkeypatch.delenv("INTERLANE_IDENTITY")
+    assert SeatStore(seats_path()).get("ws://127.0.0.1:8765", "KX7PQ") is None  # nor the host
+    monkeypatch.setenv("INTERLANE_IDENTITY", "ssh-key-aaaa")
+    seat = SeatStore(seats_path()).get("ws://127.0.0.1:8765", "KX7PQ")
+    assert seat is not None and seat.token == "token-ana"
+    monkeypatch.setenv("INTERLANE_IDENTITY", "../../etc")  # not a door's key: the plain store
+    assert seats_path() == tmp_path / "interlane" / "seats.json"

@@ -37,6 +37,7 @@ from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.feed import EventFeed
 from client.widgets.footer import key_footer
+from client.widgets.joincard import JoinCardScreen, summary
 from client.widgets.ring_overview import RingOverview
 
 BOTS_STEP = 5
@@ -156,6 +157,8 @@ class HostScreen(Screen[None]):
         Binding("l", "lock", "Lock"),
         Binding("m", "message", "Message"),
         Binding("question_mark", "keys", "Keys", key_display="?"),
+        # shown on the doors line instead of the footer (the footer is full at 80 columns)
+        Binding("j", "join_card", "Join card", show=False),
     ]
 
     def __init__(self, role: str | None = None, name: str | None = None) -> None:
@@ -187,6 +190,9 @@ class HostScreen(Screen[None]):
             yield BigCode("", id="host-code")
             with Vertical(id="host-headline"):
                 yield Static(id="host-status")
+                doors = Static(id="host-doors")  # the ways in, when doors are open
+                doors.display = False
+                yield doors
                 yield TeamFigures(id="host-figures")
         yield RingOverview(id="host-ring")
         with Grid(id="host-controls"):
@@ -236,6 +242,8 @@ class HostScreen(Screen[None]):
             self.apply_snapshot(msg)
         elif kind == "joined":
             self._show_controls()
+        elif kind == "welcome" and isinstance(self.room, dict):
+            self._show_doors(str(self.room.get("code") or ""))
         elif kind in ("notice", "chat", "error"):
             self._feed_message(msg)
 
@@ -253,6 +261,7 @@ class HostScreen(Screen[None]):
         self._show_controls()
         code = room.get("code")
         self.query_one("#host-code", BigCode).code = code if isinstance(code, str) else ""
+        self._show_doors(code if isinstance(code, str) else "")
         road = room.get("ring")
         if isinstance(road, dict):
             self.query_one("#host-ring", RingOverview).set_road(road)
@@ -260,6 +269,17 @@ class HostScreen(Screen[None]):
         self.query_one("#btn-lock", Button).label = "Unlock" if locked else "Lock"
         self._fill_players(players_of(room))
         self._show_status()
+
+    def _show_doors(self, code: str) -> None:
+        line = summary(app_state(self.app, "welcome"), code) if code else ""
+        doors = self.query_one("#host-doors", Static)
+        doors.display = bool(line)
+        doors.update(Text(f"{line}  (j: join card)", style="dim") if line else "")
+
+    def action_join_card(self) -> None:
+        code = self.room.get("code") if isinstance(self.room, dict) else None
+        if isinstance(code, str) and code:
+            self.app.push_screen(JoinCardScreen(app_state(self.app, "welcome"), code))
 
     def apply_snapshot(self, snapshot: dict[str, Any], feed: bool = True) -> None:
         self.snapshot = snapshot

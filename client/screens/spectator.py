@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Digits, Static
@@ -28,6 +29,7 @@ from client.screens.roomview import (
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.feed import EventFeed
+from client.widgets.joincard import JoinCardScreen, summary
 from client.widgets.ring_overview import RingOverview, legend_text
 
 
@@ -45,6 +47,8 @@ class SpectatorScreen(Screen[None]):
     SpectatorScreen #spec-figures { margin-top: 1; }
     SpectatorScreen #spec-feed { height: 1fr; min-height: 3; border-top: hkey $foreground 30%; }
     """
+
+    BINDINGS = [Binding("j", "join_card", "Join card", show=False)]
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -110,11 +114,19 @@ class SpectatorScreen(Screen[None]):
             phase.append(plain(scenario, 40), style="italic")
         self.query_one("#spec-phase", Static).update(phase)
         join = "joining locked" if room.get("locked") else f"join: interlane join {plain(code, 8)}"
+        doors = summary(app_state(self.app, "welcome"), code) if code else ""
+        if doors and not room.get("locked"):
+            join += f"  ·  {doors}  (j: QR code)"
         self.query_one("#spec-join", Static).update(Text(join, style="dim"))
         self.query_one("#spec-clock", Digits).update(fmt_clock(seconds_left(self.app, room)))
         road = room.get("ring")
         if isinstance(road, dict):
             self.query_one("#spec-ring", RingOverview).set_road(road)
+
+    def action_join_card(self) -> None:
+        code = self.room.get("code") if isinstance(self.room, dict) else None
+        if isinstance(code, str) and code:
+            self.app.push_screen(JoinCardScreen(app_state(self.app, "welcome"), code))
 
     def apply_snapshot(self, snapshot: dict[str, Any]) -> None:
         self.query_one("#spec-ring", RingOverview).update_snapshot(snapshot)

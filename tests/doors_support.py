@@ -1,0 +1,153 @@
+"""Helpers for the door tests: a real program under a pty, a live server with doors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import re
+import signal
+import struct
+import termios
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from server.doors.runner import DoorConfig, Doors, start_doors
+from server.net import GameServer, Limits
+from server.round import default_world_factory
+
+DEADLINE = 30.0  # a safety net for a broken door, never what a test waits on
+_ANSI = re.compile(
+    rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)"
+)
+
+
+def plain(data: bytes) -> str:
+    """Terminal output without its escape sequences, as text."""
+    return _ANSI.sub(b"", data).decode("utf-8", "replace")
+
+
+class PtyProgram:
+    """A program on the slave side of a new pty, as a terminal user would run it."""
+
+    def __init__(self, process: asyncio.subprocess.Process, master: int) -> None:
+        self.process, self.master = process, master
+        self.output = bytearray()
+        self.seen_at = 0
+        asyncio.get_running_loop().add_reader(master, self._readable)
+
+    @classmethod
+    async def start(
+        cls, argv: list[str], cols: int = 80, rows: int = 24, env: dict[str, str] | None = None
+    ) -> PtyProgram:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.set_blocking(master, False)
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        )
+        os.close(slave)
+        return cls(process, master)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.master, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.master)
+            return
+        self.output.extend(data)
+
+    def text(self) -> str:
+        return plain(bytes(self.output))
+
+    async def wait_for(self, needle: str, tick: Callable[[], Any] | None = None) -> None:
+        """Until `needle` shows in the output after what earlier waits saw."""
+        end = time.monotonic() + DEADLINE
+        while True:
+            text = plain(bytes(self.output[self.seen_at :]))
+            if needle in text:
+                self.seen_at = len(self.output)
+                return
+            if time.monotonic() > end:
+                raise AssertionError(f"{needle!r} never showed; last output:\n{text[-2000:]}")
+            if tick is not None:
+                await tick()
+            await asyncio.sleep(0.05)
+
+    def send(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    async def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            await self.process.wait()
+        asyncio.get_running_loop().remove_reader(self.master)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+
+
+def ssh_argv(port: int, user: str, *extra: str) -> list[str]:
+    """The system's OpenSSH client, ignoring the tester's own config, keys and known hosts."""
+    return [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-p",
+        str(port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "PubkeyAuthentication=no",
+        *extra,
+        f"{user}@127.0.0.1",
+    ]
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def until(check: Callable[[], bool], tick: Callable[[], Any] | None = None) -> None:
+    """Until `check()` holds (advancing the server with `tick` while we wait)."""
+    end = time.monotonic() + DEADLINE
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError("the condition never held")
+        if tick is not None:
+            await tick()
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def live_server(
+    config: DoorConfig, manual: bool = True
+) -> AsyncIterator[tuple[GameServer, Doors]]:
+    """A real game server on a free loopback port with the doors of `config` open."""
+    server = GameServer(
+        manual=manual, limits=Limits(join_burst=1000), world_factory=default_world_factory
+    )
+    await server.start("127.0.0.1", 0)
+    doors = await start_doors(server, "127.0.0.1", config)
+    try:
+        yield server, doors
+    finally:
+        await doors.close()
+        await server.stop()
