@@ -51,7 +51,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     db = tmp_path / "server.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "client.cli", "server", "--host", "127.0.0.1", "--port", "0"]
-        + ["--db", str(db), "--certfile", str(cert), "--keyfile", str(key)],
+        + ["--db", str(db), "--certfile", str(cert), "--keyfile", str(key), "--workers", "1"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
