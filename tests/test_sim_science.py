@@ -15,6 +15,7 @@ import pytest
 from server.sim.driver import lane_capacity
 from server.sim.scenario import load_scenario, parse_scenario
 from server.sim.world import DT, World
+from server.wavespeed import SpeedField, wave_speeds
 
 pytestmark = pytest.mark.slow
 
@@ -105,6 +106,25 @@ def test_rush_hour_stop_and_go_waves_travel_upstream() -> None:
     assert len(speeds) >= 20, speeds
     median = statistics.median(speeds)
     assert -25.0 <= median <= -10.0, f"waves move at {median:.1f} km/h"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 7])
+def test_rush_hour_speed_field_moves_upstream_at_real_wave_speeds(seed: int) -> None:
+    """The whole speed pattern, not just the fronts, moves upstream at 12-20 km/h on every
+    lane, measured as from detector data (server/wavespeed.py): 400 s, sampled every 0.25 s."""
+    world = World(load_scenario("rush-hour"), seed=seed)
+    field = SpeedField(world.length)
+    for tick in range(round(400 / DT)):
+        world.step()
+        if tick % 5 == 0:
+            t = world.t
+            for car in world.cars.values():
+                field.add(t, car.lane_index, car.x, car.v)
+    waves = wave_speeds(field)
+    assert sorted(waves) == list(range(world.lanes))
+    for wave in waves.values():
+        assert -20.0 <= wave.kmh <= -12.0, waves
+        assert wave.correlation > 0.4, waves
 
 
 def test_highest_flow_of_a_density_sweep_is_near_idm_capacity() -> None:
