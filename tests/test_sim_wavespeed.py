@@ -136,3 +136,37 @@ def test_bad_traces_and_lengths_are_clear_errors(tmp_path, capsys) -> None:  # t
             SpeedField(length)
     assert main([str(tmp_path / "missing.csv"), "--length", "1000"]) == 2
     assert "wavespeed:" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_trace_from_interlane_sim_measures_what_the_running_world_does(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The trace CSV of `interlane sim` is enough: read back, it gives each lane the speed
+    that samples taken from the running world give (rounding in the CSV moves a few samples
+    across a bin's edge, no more), and on rush-hour that is a real wave's speed."""
+    from client.cli import main as interlane
+    from server.sim.scenario import load_scenario
+    from server.sim.world import DT, World
+
+    trace = tmp_path / "rush.csv"
+    args = ["sim", "--scenario", "rush-hour", "--seconds", "240", "--seed", "3"]
+    assert interlane(args + ["--every", "5", "--trace", str(trace)]) == 0
+    capsys.readouterr()
+    with trace.open(encoding="utf-8", newline="") as f:
+        from_trace = wave_speeds(field_from_trace(f, 2000.0))
+
+    world = World(load_scenario("rush-hour"), seed=3)
+    field = SpeedField(world.length)
+    for _ in range(round(240 / DT)):
+        world.step()
+        if world.tick % 5 == 0:
+            for car in world.cars.values():
+                field.add(world.t, car.lane_index, car.x, car.v)
+    live = wave_speeds(field)
+    assert sorted(from_trace) == sorted(live) == [0, 1, 2]
+    for lane, wave in live.items():
+        assert from_trace[lane].kmh == pytest.approx(wave.kmh, abs=0.3)
+        assert -20.0 <= wave.kmh <= -12.0, live
+
+    assert main([str(trace), "--length", "2000", "--after", "60"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["lane 0", "lane 1", "lane 2"]
