@@ -35,7 +35,7 @@ class LaneWave:
 
     lane: int
     kmh: float
-    correlation: float  # mean Pearson correlation over the lags at that speed (−1..1)
+    correlation: float  # mean correlation over the lags at that speed (−1..1)
     seconds: int  # time bins with data
 
 
@@ -85,7 +85,7 @@ def _fill_ring(cells: Sequence[float | None]) -> list[float]:
     filled = [i for i, c in enumerate(cells) if c is not None]
     out = [0.0] * n
     for i in filled:
-        out[i] = cells[i]  # type: ignore[assignment]
+        out[i] = cells[i] or 0.0
     for a, b in zip(filled, filled[1:] + [filled[0] + n], strict=True):
         va, vb = out[a], out[b % n]
         span = b - a
@@ -131,7 +131,8 @@ def lane_wave(
 ) -> LaneWave | None:
     """The speed (km/h) at which the lane's speed pattern moves best, or None if the lane has
     no variation to follow. Each candidate speed is scored by its correlation at every lag
-    (linear between whole-bin shifts) and the best mean wins."""
+    (linear between whole-bin shifts), the best mean picks the peak, and each lag's shift is
+    then refined between bins; `correlation` is that best mean score."""
     rows = field.rows(lane)
     if len(rows) < 2:
         return None
@@ -185,11 +186,16 @@ def lane_wave(
     return LaneWave(lane, round(best_kmh, 2), round(best_score, 4), len(rows))
 
 
-def wave_speeds(field: SpeedField, **kwargs: object) -> dict[int, LaneWave]:
+def wave_speeds(
+    field: SpeedField,
+    lags: Iterable[float] = LAGS_SECONDS,
+    search_kmh: tuple[float, float] = SEARCH_KMH,
+) -> dict[int, LaneWave]:
     """Every lane's measured wave (lanes with nothing to follow are left out)."""
     out: dict[int, LaneWave] = {}
+    lags = tuple(lags)
     for lane in field.lanes():
-        wave = lane_wave(field, lane, **kwargs)  # type: ignore[arg-type]
+        wave = lane_wave(field, lane, lags, search_kmh)
         if wave is not None:
             out[lane] = wave
     return out
