@@ -82,6 +82,8 @@ def _room_code(text: str) -> str:
     from shared.protocol import CODE_ALPHABET, CODE_LENGTH
 
     code = "".join(ch for ch in text.upper() if ch not in " -_")
+    if not code:
+        return ""  # no code yet: the join form asks for it (the doors start a join so)
     if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a room code: a code is {CODE_LENGTH} letters and digits "

@@ -73,7 +73,9 @@ async def test_ssh_player_joins_drives_and_quits_leaving_nothing(tmp_path: Path)
         player.send(b"\x1b[A")  # ↑: faster
         # the server's `you` for the car (what the player's HUD gets) says the new target
         await until(lambda: target(server, code, car) > before, tick=lambda: server.advance(1))
-        player.send(b"\x11")  # ctrl+q quits the client
+        player.send(b"\x11")  # ctrl+q: mid-round the client asks first
+        await player.wait_for("Leave")
+        player.send(b"y")
         await until(lambda: player.process.returncode is not None)
         await until(lambda: not group_alive(child) and not doors.ssh.sessions)
         await player.close()
