@@ -1,6 +1,9 @@
 """Shared test settings: hypothesis profiles chosen by the environment."""
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,3 +29,16 @@ def _own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     tokens there (client/tokens.py), and a test must neither read a seat another test or a
     person left behind nor leave one."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    """A real game server on a free loopback port, in this process (the one `interlane solo`
+    starts), with its history in the test's own folder; end-to-end tests connect to its url."""
+    from server.embedded import start_embedded
+
+    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
+    try:
+        yield handle
+    finally:
+        handle.stop()

@@ -8,8 +8,7 @@ never fixed sleeps — because the server ticks in real time at 20 Hz.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,18 +18,6 @@ from client.app import InterlaneApp, Plan
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
-
-pytest.importorskip("server.embedded")
-from server.embedded import start_embedded  # noqa: E402
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def solo_app(url: str, name: str = "Ana") -> InterlaneApp:

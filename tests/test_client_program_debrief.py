@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,19 +22,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 from client.app import InterlaneApp, Plan
 from client.screens.debrief import DebriefScreen
 
-pytest.importorskip("server.embedded")
-from server.embedded import start_embedded  # noqa: E402
-
 PATIENCE = 60.0  # seconds a step may take on a loaded machine (a safety net only)
-
-
-@pytest.fixture
-def server(tmp_path: Any) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = PATIENCE) -> None:

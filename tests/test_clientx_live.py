@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Digits, OptionList
 
@@ -30,18 +29,6 @@ from client.widgets.spacetime import SpaceTime
 from shared.protocol import FLAG_PLAYER, PROTOCOL_VERSION
 from tests.server_client import WireClient
 from tests.test_clientx_harness import EVIL_NAME, screen_text
-
-pytest.importorskip("server.embedded")
-from server.embedded import start_embedded  # noqa: E402
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 20.0) -> None:

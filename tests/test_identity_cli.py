@@ -7,14 +7,12 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client.app import InterlaneApp, Plan
-from server.embedded import start_embedded
 from shared import protocol as p
 from tests.server_client import WireClient
 from tests.tui_process import ROOT, TuiProcess
@@ -78,15 +76,6 @@ def test_a_mistyped_history_path_creates_nothing(command: list[str], tmp_path: P
     sentence = one_sentence(result)
     assert sentence.startswith(f"interlane {command[0]}: there is no history file at {db}")
     assert not db.parent.exists()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 async def exit_of(tui: TuiProcess) -> tuple[int, str]:

@@ -5,7 +5,7 @@ the server goes away. The app against the real embedded server, with the pilot."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +19,6 @@ from client.tokens import SeatStore
 from server.embedded import start_embedded
 from shared import protocol as p
 from tests.server_client import WireClient
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 20.0) -> None:

@@ -14,27 +14,15 @@ import io
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from server.embedded import start_embedded
 from shared import protocol as p
 from tests.server_client import WireClient
 from tests.tui_process import ROOT, TuiProcess
 
 WAIT = 30.0  # a safety net for a broken build; the test waits on conditions
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 async def until(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:

@@ -10,11 +10,10 @@ judging itself is tested tick by tick in test_solo_damper.py and test_solo_room.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 
 from client.app import InterlaneApp, Plan
@@ -22,18 +21,6 @@ from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from server.store import Store
-
-pytest.importorskip("server.embedded")
-from server.embedded import start_embedded  # noqa: E402
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    handle = start_embedded("127.0.0.1", 0, db=str(tmp_path / "games.db"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 20.0) -> None:
