@@ -8,6 +8,7 @@ of the project's Makefile with a fake venv, so they need no network and create n
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
@@ -36,15 +37,23 @@ def _fake_python(venv: Path, *, pip_works: bool) -> None:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
 
 
-def _plan(project: Path, target: str) -> str:
-    done = subprocess.run(
-        ["make", "-n", target],
+def _make(project: Path, target: str) -> subprocess.CompletedProcess[str]:
+    """`make -n TARGET` as a person would run it (not as a sub-make of `make test`, whose
+    inherited flags would add "Entering directory" lines)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", target],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        env=env,
     )
+
+
+def _plan(project: Path, target: str) -> str:
+    done = _make(project, target)
+    assert done.returncode == 0, done.stderr
     return done.stdout
 
 
@@ -67,9 +76,7 @@ def test_ready_venv_whose_pip_broke_is_built_again(tmp_path: Path) -> None:
     _fake_python(venv, pip_works=False)
     for stamp in (".venv-ready", ".installed-play", ".installed-test"):
         (venv / stamp).touch()
-    done = subprocess.run(
-        ["make", "-n", "test"], cwd=project, capture_output=True, text=True, timeout=60
-    )
+    done = _make(project, "test")
     assert "damaged" in done.stdout + done.stderr
     assert _rebuilds(done.stdout), done.stdout
 
