@@ -558,8 +558,20 @@ class InterlaneApp(App[int]):
             for p in (state.room or {}).get("players", ())
             if isinstance(p, dict)
         )
+        if plan.kind == "solo":  # nobody else is on this road: no one to tell or close on
+            if not live:
+                return None
+            return Choice(
+                f"Quit while {what} is under way? End it properly: it is saved to your solo "
+                "history (interlane history). Quit at once: this attempt is lost.",
+                [
+                    Answer("e", "End it properly", "close"),
+                    Answer("q", "Quit at once", "quit"),
+                    Answer("n", "Keep driving", "stay"),
+                ],
+            )
         keep = Answer("n", "Keep hosting" if state.role == "host" else "Keep driving", "stay")
-        if state.role == "host" and plan.kind in ("solo", "host"):
+        if state.role == "host" and plan.kind == "host":
             close = Answer("e", "End it properly", "close")
             if plan.separate_server:
                 saved = f"the debrief of {what} is saved and " if live else ""

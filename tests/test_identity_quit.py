@@ -153,6 +153,7 @@ async def test_a_solo_host_ends_the_round_properly_on_quit(server: Any) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, Choice))
         question = app.screen.question  # type: ignore[attr-defined]
         assert question.startswith("Quit while round 1 is under way? End it properly")
+        assert "everyone" not in question and "solo history" in question  # nobody else here
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
         assert app.state.phase == "driving"
