@@ -149,6 +149,7 @@ class SshPlayer:
     def __init__(self, port: int, code: str, name: str) -> None:
         self.port, self.code, self.name = port, code, name
         self.seen = bytearray()
+        self.received = 0  # bytes of screen updates: what the door relays for this player
         self.process: Any = None
         self.conn: Any = None
 
@@ -171,6 +172,7 @@ class SshPlayer:
     async def _read(self) -> None:
         with contextlib.suppress(Exception):
             while data := await self.process.stdout.read(65536):
+                self.received += len(data)
                 if len(self.seen) < 200_000:
                     self.seen.extend(data)
 
@@ -189,6 +191,7 @@ class WebPlayer:
         self.url = f"ws://127.0.0.1:{port}/ws/{code}?width={COLS}&height={ROWS}"
         self.name = name
         self.seen = bytearray()
+        self.received = 0
         self.ws: Any = None
 
     async def start(self) -> None:
@@ -200,6 +203,7 @@ class WebPlayer:
     async def _read(self) -> None:
         with contextlib.suppress(Exception):
             async for frame in self.ws:
+                self.received += len(frame)
                 if isinstance(frame, bytes) and len(self.seen) < 200_000:
                     self.seen.extend(frame)
 
@@ -248,10 +252,15 @@ async def measure(
     await asyncio.sleep(3.0)  # every client on its drive screen, drawing
     pids = tree(server_pid)
     cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    bytes0 = sum(pl.received for pl in players)
     latencies: list[float] = []
     await asyncio.gather(*(probe(pl, watcher, seconds, latencies) for pl in players))
     pids = tree(server_pid)
-    cores = cpu_spent(cpu0, cpu_seconds(pids)) / (time.monotonic() - t0)
+    cpu1, wall = cpu_seconds(pids), time.monotonic() - t0
+    cores = cpu_spent(cpu0, cpu1) / wall
+    # the door players' own clients (every process below the server), apart from the server
+    clients = cpu_spent(cpu0, {pid: v for pid, v in cpu1.items() if pid != server_pid}) / wall
+    kib_s = (sum(pl.received for pl in players) - bytes0) / 1024 / wall
     mib = pss_mib(pids)
     n = len(players)
     figures = {
@@ -264,6 +273,10 @@ async def measure(
     print(
         f"{label}: {n} players, host PSS {mib:.0f} MiB ({figures['mib']:.1f} MiB per player), "
         f"CPU {cores:.2f} cores ({figures['cores']:.3f} per player)"
+    )
+    print(
+        f"{label}: of which the clients {clients / n:.3f} cores per player (process CPU time), "
+        f"screen updates {kib_s / n:.1f} KiB/s per player"
     )
     print(
         f"{label}: key → car p50 {figures['p50']:.0f} ms, p99 {figures['p99']:.0f} ms "

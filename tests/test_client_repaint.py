@@ -1,7 +1,8 @@
 """The drive screen's cheap repaints. The road repaints only the rows that changed
 (client/widgets/road.py): after any run of frames the screen must show exactly what a fresh
 widget shows for the last frame alone, and rows that did not change are not rendered again.
-The HUD asks for a new layout only when its height may change (client/widgets/hud.py)."""
+The HUD asks for a new layout only when its height may change (client/widgets/hud.py), and
+the minimap repaints only the rows a new ring summary changes (client/widgets/minimap.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.app import App, ComposeResult
 
 from client.state import CarView
 from client.widgets.hud import Hud
+from client.widgets.minimap import Minimap, minimap_rows
 from client.widgets.road import RoadView, View, compose_frame
 from shared.protocol import FLAG_BRAKING, FLAG_HAZARD, FLAG_PLAYER, FLAG_SIGNAL_LEFT, FLAG_TRUCK
 
@@ -126,3 +128,43 @@ async def test_hud_grows_for_a_banner_and_repaints_a_new_speed_without_a_layout(
         hud.show({**you, "v": 30.0}, None, None, 3, "0:11")
         await pilot.pause()
         assert hud.size.height == plain_height
+
+
+class MapApp(App[None]):
+    CSS = "Minimap { height: 5; }"
+
+    def compose(self) -> ComposeResult:
+        yield Minimap(id="minimap")
+
+
+async def test_minimap_repaints_the_rows_a_new_ring_changes_and_ends_right() -> None:
+    rng = random.Random(11)
+    road = {"length": 2000.0, "gantry": 500.0}
+    rings = [[rng.uniform(0, 130) for _ in range(40)]]
+    for _ in range(12):
+        ring = list(rings[-1])
+        ring[rng.randrange(40)] = rng.uniform(0, 130)
+        rings.append(ring)
+    app = MapApp()
+    async with app.run_test(size=(80, 8)) as pilot:
+        minimap = app.query_one(Minimap)
+        for k, ring in enumerate(rings):
+            minimap.show(ring, 2000.0, 100.0 + 30 * k, road)
+            await pilot.pause()
+        width, height = minimap.size
+        shown = [minimap.render_line(y).text for y in range(height)]
+        fresh = minimap_rows(rings[-1], width, 2000.0, round(100.0 + 30 * 12, -1), road, height)
+        assert shown == [s.text for s in fresh]
+        # a ring that only changes a slow segment's colour row, not the marker row
+        ring = list(rings[-1])
+        ring[0] = 5.0 if ring[0] > 60 else 125.0
+        minimap.show(ring, 2000.0, 100.0 + 30 * 12, road)
+        dirty = {y for region in minimap._repaint_regions for y in region.line_range}
+        assert dirty and 0 not in dirty
+        await pilot.pause()
+        moved = app.export_screenshot()
+    still = MapApp()
+    async with still.run_test(size=(80, 8)) as pilot:
+        still.query_one(Minimap).show(ring, 2000.0, 100.0 + 30 * 12, road)
+        await pilot.pause()
+        assert still.export_screenshot() == moved
