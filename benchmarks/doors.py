@@ -11,8 +11,9 @@ For each door, over `--seconds` of driving: the host's PSS (the server and every
 started, from /proc/PID/smaps_rollup) and CPU time, minus the same with nobody in, per
 player (and, of that, the door clients' own CPU time and the screen-update bytes each
 player receives: what the door relays); and the latency of a key: each player presses `h`
-(hazards) every ~0.5 s and a spectator socket watches for its car's hazard flag to flip in a snapshot (the server applies
-a key on its next tick, so up to 50 ms of that is the tick rhythm).
+(hazards) every ~0.5 s and a spectator socket watches for its car's hazard flag to flip in a
+snapshot (the server applies a key on its next tick, so up to 50 ms of that is the tick
+rhythm).
 
     .venv/bin/python benchmarks/doors.py                    # 5 players per door, 20 s each
     .venv/bin/python benchmarks/doors.py --players 20 --seconds 30
