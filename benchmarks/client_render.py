@@ -2,10 +2,13 @@
 
 The app runs headless (Textual's run_test) with no server: a task feeds it snapshots at
 20 Hz, as the server would, with 60 cars moving through the view, and the real clock drives
-interpolation. We count the road frames actually composed and the process CPU time used.
-Goal (issue 5): at least 30 frames per second using at most 30% of one core.
+interpolation. We count the screen updates actually painted (the road's frames composed are
+shown too) and the process CPU time used. Goal (issue 5): at least 30 frames per second using
+at most 30% of one core — or, when Textual is capped below 30 (TEXTUAL_FPS, as a door player's
+client is at 20, server/doors/child.py), a paint at every allowed frame.
 
     .venv/bin/python benchmarks/client_render.py [--seconds 10]
+    TEXTUAL_FPS=20 .venv/bin/python benchmarks/client_render.py   # as a door player's client
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from textual import constants  # noqa: E402
 
 from client.app import InterlaneApp, Plan, ServerMessage  # noqa: E402
 from client.screens.drive import DriveScreen  # noqa: E402
@@ -35,8 +41,18 @@ async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
         while not isinstance(app.screen, DriveScreen):
             await pilot.pause(0.01)
         road = app.screen.query_one(RoadView)
+        painted = 0
+        display = app._display  # the one place a screen update is written out
+
+        def counting_display(screen: Any, renderable: Any) -> None:
+            nonlocal painted
+            if renderable is not None:
+                painted += 1
+            display(screen, renderable)
+
+        app._display = counting_display  # type: ignore[method-assign]
         await pilot.pause(0.5)  # settle: first layout, first frames
-        frames0 = road.frames
+        frames0, painted0 = road.frames, painted
         cpu0, wall0 = time.process_time(), time.monotonic()
         tick = 1
         next_at = wall0
@@ -48,11 +64,13 @@ async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
         wall = time.monotonic() - wall0
         cpu = time.process_time() - cpu0
         frames = road.frames - frames0
+        paints = painted - painted0
         in_view = len(app.state.interpolator.cars_at(time.monotonic()))
     return {
         "seconds": wall,
         "frames": frames,
-        "fps": frames / wall,
+        "paints": paints,
+        "fps": paints / wall,
         "cpu_percent": 100.0 * cpu / wall,
         "snapshots": tick - 1,
         "cars": in_view,
@@ -69,14 +87,16 @@ def main() -> int:
     print(f"terminal        {args.width}×{args.height} (headless)")
     print(f"cars in view    {result['cars']}")
     print(f"snapshots fed   {result['snapshots']} in {result['seconds']:.1f} s (20 Hz)")
-    print(f"frames drawn    {result['frames']}")
-    print(f"frames/s        {result['fps']:.1f}")
-    print(f"CPU             {result['cpu_percent']:.1f}% of one core")
-    ok = result["fps"] >= 30 and result["cpu_percent"] <= 30
+    print(f"road frames     {result['frames']} composed")
+    print(f"screen updates  {result['paints']} painted (Textual at most {constants.MAX_FPS}/s)")
+    print(f"frames/s        {result['fps']:.1f} painted")
+    print(f"CPU             {result['cpu_percent']:.1f}% of one core (process CPU time / wall)")
+    goal_fps = min(30, 0.9 * constants.MAX_FPS)
+    ok = result["fps"] >= goal_fps and result["cpu_percent"] <= 30
     print(
         f"client_render: {result['fps']:.1f} fps at {result['cpu_percent']:.1f}% CPU "
         f"with {result['cars']} cars at {args.width}×{args.height} — "
-        f"{'meets' if ok else 'misses'} the goal (≥30 fps, ≤30% CPU)"
+        f"{'meets' if ok else 'misses'} the goal (≥{goal_fps:.0f} fps, ≤30% CPU)"
     )
     return 0
 

@@ -9,9 +9,11 @@ browser's cost is on the player's machine, not the host's).
 
 For each door, over `--seconds` of driving: the host's PSS (the server and every process it
 started, from /proc/PID/smaps_rollup) and CPU time, minus the same with nobody in, per
-player; and the latency of a key: each player presses `h` (hazards) every ~0.5 s and a
-spectator socket watches for its car's hazard flag to flip in a snapshot (the server applies
-a key on its next tick, so up to 50 ms of that is the tick rhythm).
+player (and, of that, the door clients' own CPU time and the screen-update bytes each
+player receives: what the door relays); and the latency of a key: each player presses `h`
+(hazards) every ~0.5 s and a spectator socket watches for its car's hazard flag to flip in a
+snapshot (the server applies a key on its next tick, so up to 50 ms of that is the tick
+rhythm).
 
     .venv/bin/python benchmarks/doors.py                    # 5 players per door, 20 s each
     .venv/bin/python benchmarks/doors.py --players 20 --seconds 30
@@ -149,6 +151,7 @@ class SshPlayer:
     def __init__(self, port: int, code: str, name: str) -> None:
         self.port, self.code, self.name = port, code, name
         self.seen = bytearray()
+        self.received = 0  # bytes of screen updates: what the door relays for this player
         self.process: Any = None
         self.conn: Any = None
 
@@ -171,6 +174,7 @@ class SshPlayer:
     async def _read(self) -> None:
         with contextlib.suppress(Exception):
             while data := await self.process.stdout.read(65536):
+                self.received += len(data)
                 if len(self.seen) < 200_000:
                     self.seen.extend(data)
 
@@ -189,6 +193,7 @@ class WebPlayer:
         self.url = f"ws://127.0.0.1:{port}/ws/{code}?width={COLS}&height={ROWS}"
         self.name = name
         self.seen = bytearray()
+        self.received = 0
         self.ws: Any = None
 
     async def start(self) -> None:
@@ -200,6 +205,7 @@ class WebPlayer:
     async def _read(self) -> None:
         with contextlib.suppress(Exception):
             async for frame in self.ws:
+                self.received += len(frame)
                 if isinstance(frame, bytes) and len(self.seen) < 200_000:
                     self.seen.extend(frame)
 
@@ -248,10 +254,15 @@ async def measure(
     await asyncio.sleep(3.0)  # every client on its drive screen, drawing
     pids = tree(server_pid)
     cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    bytes0 = sum(pl.received for pl in players)
     latencies: list[float] = []
     await asyncio.gather(*(probe(pl, watcher, seconds, latencies) for pl in players))
     pids = tree(server_pid)
-    cores = cpu_spent(cpu0, cpu_seconds(pids)) / (time.monotonic() - t0)
+    cpu1, wall = cpu_seconds(pids), time.monotonic() - t0
+    cores = cpu_spent(cpu0, cpu1) / wall
+    # the door players' own clients (every process below the server), apart from the server
+    clients = cpu_spent(cpu0, {pid: v for pid, v in cpu1.items() if pid != server_pid}) / wall
+    kib_s = (sum(pl.received for pl in players) - bytes0) / 1024 / wall
     mib = pss_mib(pids)
     n = len(players)
     figures = {
@@ -264,6 +275,10 @@ async def measure(
     print(
         f"{label}: {n} players, host PSS {mib:.0f} MiB ({figures['mib']:.1f} MiB per player), "
         f"CPU {cores:.2f} cores ({figures['cores']:.3f} per player)"
+    )
+    print(
+        f"{label}: of which the clients {clients / n:.3f} cores per player (process CPU time), "
+        f"screen updates {kib_s / n:.1f} KiB/s per player"
     )
     print(
         f"{label}: key → car p50 {figures['p50']:.0f} ms, p99 {figures['p99']:.0f} ms "

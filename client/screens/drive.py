@@ -2,13 +2,16 @@
 
 Keys become `control` intents for the server (DESIGN §3); nothing moves locally until the
 server says so, because the server is authoritative. Snapshots arrive at 20 Hz; a timer
-draws at up to 40 frames a second from the interpolator, so motion is smooth between them.
+draws at up to 40 frames a second from the interpolator, so motion is smooth between them —
+but never faster than Textual paints the screen (TEXTUAL_FPS: a door player's client runs at
+20, see server/doors/), since a frame composed between two paints would never be seen.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual import constants
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -21,7 +24,7 @@ from client.widgets.hud import Hud, clock_text, kmh
 from client.widgets.minimap import Minimap
 from client.widgets.road import RoadView, View, lanes_of
 
-FRAME_SECONDS = 1 / 40
+FRAME_SECONDS = max(1 / 40, 1 / constants.MAX_FPS)
 BLINK_HZ = 1.25
 
 

@@ -235,6 +235,7 @@ class Hud(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self._last_text: Text | None = None
+        self._last_shape: tuple[int, bool] | None = None
         self._pieces: (
             tuple[str | None, list[Piece], list[Piece], list[Piece], Text | None] | None
         ) = None
@@ -279,7 +280,14 @@ class Hud(Static):
         if self._last_text is not None and self._last_text == text:
             return
         self._last_text = text
-        self.update(text)
+        # A new layout of the whole screen costs far more than drawing the HUD: ask for one
+        # only when the HUD's height may change (another line count, or a line wider than the
+        # HUD that would wrap); a new speed or clock figure is a repaint of these lines only.
+        lines = text.split("\n", allow_blank=True)
+        shape = (len(lines), any(line.cell_len > width for line in lines))
+        layout = shape != self._last_shape or shape[1]
+        self._last_shape = shape
+        self.update(text, layout=layout)
 
 
 def _no_lead(pieces: list[Piece]) -> list[Piece]:

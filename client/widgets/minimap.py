@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -129,12 +130,22 @@ class Minimap(Widget):
         you_x: float | None,
         road: Mapping[str, Any],
     ) -> None:
+        """Take the latest ring summary; repaint only the rows it changes (a speed bar
+        that moved, your marker), not the whole map at every snapshot."""
         args = (tuple(ring), length, None if you_x is None else round(you_x, -1), road)
         if args[:3] == self._map_args[:3] and road is self._map_args[3]:
             return
         self._map_args = args
-        self._map_strips = []
-        self.refresh()
+        width, height = self.size.width, max(2, self.size.height)
+        if not self._map_strips or self._map_width != width or len(self._map_strips) != height:
+            self._map_strips = []  # a new size: render_line draws the whole map
+            self.refresh()
+            return
+        strips = minimap_rows(args[0], width, length, args[2], road, self.size.height)
+        for y, (new, old) in enumerate(zip(strips, self._map_strips, strict=False)):
+            if new != old:
+                self.refresh(Region(0, y, width, 1))
+        self._map_strips = strips
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -6,8 +6,11 @@ row of lane markings. Cars move smoothly because their ends are placed to half a
 your car carries a diamond and an arrow, other players their initial, brake lights are a
 bar (▮), signals are blinking arrows above (left) or below (right) the car, crashes are ╳.
 
-The whole picture is computed once per frame into a list of `Strip`s (`compose_frame`, pure
-and testable) and `render_line` just hands them out.
+The whole picture is computed once per frame as rows of cells (`compose_grid`, pure and
+testable; `compose_frame` turns them into `Strip`s). The widget compares each row with the one
+on screen and rebuilds and repaints only the rows that changed: most of the road (the verge,
+the edges, the plain asphalt between lanes) is the same from one frame to the next, and a door
+player's client draws on the host's CPU (docs/workshop.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -94,11 +98,19 @@ def lanes_of(road: Mapping[str, Any], cars: Iterable[CarView]) -> int:
     return max(1, min(6, top + 1))
 
 
+Row = list[tuple[str, str]]  # (glyph, PALETTE key) per cell
+
+
 def compose_frame(view: View, width: int, height: int) -> list[Strip]:
     """The whole road picture as `height` strips of `width` cells."""
+    return [_strip(row) for row in compose_grid(view, width, height)]
+
+
+def compose_grid(view: View, width: int, height: int) -> list[Row]:
+    """The whole road picture as `height` rows of `width` (glyph, style) cells."""
     if width <= 0 or height <= 0:
         return []
-    grid: list[list[tuple[str, str]]] = [[_BLANK] * width for _ in range(height)]
+    grid: list[Row] = [[_BLANK] * width for _ in range(height)]
     lanes = view.lanes
     pitch = 4 if height >= 4 * lanes + 3 else 2  # rows per lane: roomier on tall terminals
     road_rows = pitch * lanes + 1
@@ -155,7 +167,7 @@ def compose_frame(view: View, width: int, height: int) -> list[Strip]:
     if sight is not None:
         _fog(grid, width, top, road_rows, cam_col, sight)
 
-    return [_strip(row) for row in grid]
+    return grid
 
 
 def _sight_at(road: Mapping[str, Any], x: float, length: float) -> float | None:
@@ -399,7 +411,8 @@ def _strip(row: list[tuple[str, str]]) -> Strip:
 
 
 class RoadView(Widget):
-    """The drive screen's road. Call `show(view)` each frame; it redraws only then."""
+    """The drive screen's road. Call `show(view)` each frame; only the rows that changed since
+    the last frame are rebuilt and repainted."""
 
     DEFAULT_CSS = """
     RoadView { height: 1fr; min-height: 7; }
@@ -408,28 +421,49 @@ class RoadView(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._road_view: View | None = None
+        self._road_rows: list[Row] = []  # the cells on screen, to compare the next frame with
         self._road_strips: list[Strip] = []
         self._frame_size: tuple[int, int] = (0, 0)
         self.frames = 0  # frames composed; the benchmark reads it
 
     def show(self, view: View) -> None:
-        """Draw `view` on the next refresh — unless it is the picture already shown (a paused
-        round, a frozen clock): then nothing is redrawn at all."""
+        """Draw `view` — unless it is the picture already shown (a paused round, a frozen
+        clock): then nothing is redrawn at all."""
         if view == self._road_view:
             return
         if self._road_view is None or view.lanes != self._road_view.lanes:
             # roomy lanes plus two rows each side for signs: more is empty verge to redraw
             self.styles.max_height = 4 * view.lanes + 5
         self._road_view = view
-        self._road_strips = []
-        self.refresh()
+        width, height = self.size.width, self.size.height
+        if (width, height) != self._frame_size or not self._road_strips:
+            self._road_strips = []  # a new size: render_line composes the whole picture
+            self.refresh()
+            return
+        rows = compose_grid(view, width, height)
+        self.frames += 1
+        changed = [y for y, row in enumerate(rows) if row != self._road_rows[y]]
+        self._road_rows = rows
+        for y in changed:
+            self._road_strips[y] = _strip(rows[y])
+        # one region per run of changed rows
+        start = None
+        for y in [*changed, -2]:
+            if start is None:
+                start = end = y
+            elif y == end + 1:
+                end = y
+            else:
+                self.refresh(Region(0, start, width, end - start + 1))
+                start = end = y
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size.width, self.size.height
         if not self._road_strips or self._frame_size != (width, height):
             if self._road_view is None:
                 return Strip.blank(width)
-            self._road_strips = compose_frame(self._road_view, width, height)
+            self._road_rows = compose_grid(self._road_view, width, height)
+            self._road_strips = [_strip(row) for row in self._road_rows]
             self._frame_size = (width, height)
             self.frames += 1
         if 0 <= y < len(self._road_strips):
