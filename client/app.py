@@ -24,7 +24,7 @@ from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from client.net import (
@@ -210,6 +210,7 @@ class InterlaneApp(App[int]):
         self.state = ClientState()
         self._started = set()
         self._was_connected = False
+        self._reconnecting, self._refused, self.gone = False, None, None
         self._take_stored_seat()
         self._run_connection()
 
@@ -434,7 +435,7 @@ class InterlaneApp(App[int]):
     def _show_lost(self, detail: str) -> None:
         """The notice that stays while the connection is lost, updated by each retry."""
         connection = self.connection
-        lost_at = connection.lost_at if connection is not None else None
+        lost_at = getattr(connection, "lost_at", None)  # None: not lost, or a test's fake
         elapsed = 0.0
         if lost_at is not None:
             elapsed = asyncio.get_running_loop().time() - lost_at
@@ -515,12 +516,19 @@ class InterlaneApp(App[int]):
         self._forward(ConnectionStatus(event.state, event.text))
 
     def _forward(self, message: Message) -> None:
-        """Hand a message to the active screen (none while the app is closing down)."""
+        """Hand a message to the screen in play: the top one that is not a dialog, so the
+        road under a question or a lost-connection notice stays current (none while the
+        app is closing down)."""
         try:
-            screen = self.screen
+            stack = self.screen_stack
         except ScreenStackError:
             return
-        screen.post_message(message)
+        for screen in reversed(stack):
+            if not isinstance(screen, ModalScreen):
+                screen.post_message(message)
+                return
+        if stack:
+            stack[-1].post_message(message)
 
     # -- screens ------------------------------------------------------------------------
 
