@@ -11,6 +11,7 @@ build without one of them still runs and says what is missing.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import time
 from collections.abc import Callable, Iterable
@@ -23,10 +24,17 @@ from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from client.net import FATAL_ERRORS, Connection, hello
+from client.net import (
+    FATAL_ERRORS,
+    GIVE_UP_SECONDS,
+    SEAT_KEPT_SECONDS,
+    Connection,
+    fmt_span,
+    hello,
+)
 from client.screens.confirm import Answer, Choice, RoomEnded, end_round_question
 from client.state import ClientState
 from client.tokens import SeatStore
@@ -179,6 +187,12 @@ class InterlaneApp(App[int]):
         self._was_connected = False  # this process has been connected before (reconnects)
         self._ending_room = False  # the host asked the server to end and close the room
         self.exit_message: str | None = None  # printed by the launcher once the TUI is gone
+        # the connection dropped while in a room: a notice stays up until the seat is taken
+        # back (`joined`) or the retries give up; `gone` is then the final sentence
+        self._reconnecting = False
+        self._refused: str | None = None  # a fatal error code answered to the rejoin
+        self.gone: str | None = None
+        self.give_up_after = GIVE_UP_SECONDS  # retrying longer than this: the server is gone
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -196,6 +210,7 @@ class InterlaneApp(App[int]):
         self.state = ClientState()
         self._started = set()
         self._was_connected = False
+        self._reconnecting, self._refused, self.gone = False, None, None
         self._take_stored_seat()
         self._run_connection()
 
@@ -230,6 +245,7 @@ class InterlaneApp(App[int]):
             opening=self._opening,
             is_fatal=self._is_fatal,
             cafile=self.plan.cafile,
+            give_up_after=self.give_up_after,
         )
         await self.connection.run()
 
@@ -317,6 +333,10 @@ class InterlaneApp(App[int]):
         kind = msg["type"]
         if kind == "joined":
             self._seat_from_disk = False
+            if self._reconnecting:  # the seat is ours again: the notice goes
+                self._reconnecting = False
+                self._clear_lost_notice()
+                self.notify("Reconnected: back in the game.", title="Connection", markup=False)
             if self.plan.keeps_seat and self.plan.url:
                 self.seats.save(
                     self.plan.url, msg["code"], msg["token"], self.plan.name, msg["role"]
@@ -337,6 +357,8 @@ class InterlaneApp(App[int]):
                 }
             )
             self.notify(msg["message"], title="Server", severity="warning", markup=False)
+        elif kind == "error" and self._reconnecting and msg["code"] in FATAL_ERRORS:
+            self._refused = msg["code"]  # the final notice says it (see on_connection_status)
         elif kind == "error" and self.state.player is None and self._ends_without_room(msg):
             return
         elif kind == "error":
@@ -403,9 +425,52 @@ class InterlaneApp(App[int]):
 
         def answered(value: str | None) -> None:
             if value == "quit":
-                self.exit(0)
+                if self.gone is not None:
+                    self.leave_with(self.gone, 1)
+                else:
+                    self.exit(0)
 
         self.push_screen(RoomEnded(sentence, lost=lost), answered)
+
+    def _show_lost(self, detail: str) -> None:
+        """The notice that stays while the connection is lost, updated by each retry."""
+        connection = self.connection
+        lost_at = getattr(connection, "lost_at", None)  # None: not lost, or a test's fake
+        elapsed = 0.0
+        if lost_at is not None:
+            elapsed = asyncio.get_running_loop().time() - lost_at
+        if self.state.role == "spectator":
+            kept = "this view comes back by itself when the server is back"
+        elif elapsed < 1.0:
+            kept = "your seat is kept for 2 minutes"
+        elif elapsed < SEAT_KEPT_SECONDS:
+            kept = f"your seat is kept for another {fmt_span(SEAT_KEPT_SECONDS - elapsed)}"
+        else:
+            kept = "your seat may be gone by now"
+        sentence = f"Lost the connection to the server; retrying… {kept}.\n{detail}."
+        try:
+            top = self.screen
+        except ScreenStackError:
+            return
+        if isinstance(top, RoomEnded):
+            if top.lost:
+                top.say(sentence)
+            return  # a final notice stays
+        self._tell_ended(sentence, lost=True)
+
+    def _server_gone(self, text: str) -> None:
+        """The retries are over (no answer, or the server came back without our room): one
+        final notice; quitting then ends the process with that sentence and exit code 1."""
+        plan, state = self.plan, self.state
+        reason = (self.connection.fatal if self.connection else None) or text
+        if self._refused in ("no_room", "room_closed") and state.code:
+            sentence = f"The server is gone: it came back without room {state.code} ({reason})."
+        else:
+            sentence = f"The server is gone: {reason}."
+        if plan.url and state.code:
+            self.seats.forget(plan.url, state.code)  # nothing to come back to
+        self.gone = sentence
+        self._tell_ended(sentence)
 
     def _clear_lost_notice(self) -> None:
         try:
@@ -427,20 +492,22 @@ class InterlaneApp(App[int]):
         previous = self.state.connection
         self.state.connection = event.state
         self.state.connection_note = event.text
-        if event.state == "lost" and previous == "connected":
+        in_room = self.state.player is not None and self.gone is None
+        if event.state == "lost" and (self._reconnecting or (previous == "connected" and in_room)):
+            # every role: a frozen screen must not look like a quiet one
+            self._reconnecting = True
+            self._show_lost(event.text)
+        elif event.state == "lost" and previous == "connected":
             self.notify(event.text, title="Connection", severity="warning", markup=False)
-            if self.state.role == "spectator" and self.state.player is not None:
-                # the projector: a frozen road must not look like a quiet one
-                self._tell_ended(
-                    "The connection to the server is lost; retrying. This goes "
-                    "away by itself when the server is back.",
-                    lost=True,
-                )
         elif event.state == "connected":
-            self._clear_lost_notice()
-            if self._was_connected and self.state.token:
-                self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+            if not self._reconnecting:  # else the notice stays until the seat is back
+                self._clear_lost_notice()
+                if self._was_connected and self.state.token:
+                    self.notify("Reconnected: back in the game.", title="Connection", markup=False)
             self._was_connected = True  # a seat taken back at start-up is quiet
+        elif event.state == "closed" and self._reconnecting:
+            self._reconnecting = False
+            self._server_gone(event.text.removeprefix("Disconnected: "))
         elif event.state == "closed":
             if self.state.player is None and self.plan.kind in ("join", "spectate", "host"):
                 self.leave_with(f"interlane {self.plan.kind}: {event.text}", 1)
@@ -449,12 +516,19 @@ class InterlaneApp(App[int]):
         self._forward(ConnectionStatus(event.state, event.text))
 
     def _forward(self, message: Message) -> None:
-        """Hand a message to the active screen (none while the app is closing down)."""
+        """Hand a message to the screen in play: the top one that is not a dialog, so the
+        road under a question or a lost-connection notice stays current (none while the
+        app is closing down)."""
         try:
-            screen = self.screen
+            stack = self.screen_stack
         except ScreenStackError:
             return
-        screen.post_message(message)
+        for screen in reversed(stack):
+            if not isinstance(screen, ModalScreen):
+                screen.post_message(message)
+                return
+        if stack:
+            stack[-1].post_message(message)
 
     # -- screens ------------------------------------------------------------------------
 
@@ -538,6 +612,9 @@ class InterlaneApp(App[int]):
             top = self.screen
         except ScreenStackError:
             self.exit()
+            return
+        if self.gone is not None:
+            self.leave_with(self.gone, 1)
             return
         if isinstance(top, Choice):
             return  # a question is already on screen: answer it

@@ -38,6 +38,13 @@ from shared.protocol import (
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Seconds to wait before each reconnect attempt; the last value repeats."""
 
+SEAT_KEPT_SECONDS = 120.0
+"""How long a server keeps a dropped member's seat for its token (docs/protocol.md, `join`)."""
+
+GIVE_UP_SECONDS = SEAT_KEPT_SECONDS + 30.0
+"""After this long without getting back in, the seat is surely gone: stop retrying and say
+the server is gone, rather than loop for ever in front of a frozen screen."""
+
 ROUTE_REFUSALS = {
     404: ("no_room", "there is no room with that code"),
     410: ("room_closed", "the server process that held this room stopped; the room is gone"),
@@ -127,8 +134,11 @@ class Connection:
         backoff: Sequence[float] = BACKOFF,
         is_fatal: IsFatal | None = None,
         cafile: str | None = None,
+        give_up_after: float = GIVE_UP_SECONDS,
     ) -> None:
         self.url = url
+        self._give_up_after = give_up_after
+        self.lost_at: float | None = None  # loop time the last session ended (None: in one)
         self._is_fatal = is_fatal or (lambda msg: msg["code"] in FATAL_ERRORS)
         self._cafile = cafile
         self._on_message = on_message
@@ -235,6 +245,16 @@ class Connection:
                 return
             failures += 1
             delay = backoff_delay(failures, self._backoff)
+            now = asyncio.get_running_loop().time()
+            if self.ever_connected and self.lost_at is None:
+                self.lost_at = now
+            if self.lost_at is not None and now + delay - self.lost_at > self._give_up_after:
+                self.fatal = (
+                    f"no answer from {self.url} for {fmt_span(now - self.lost_at)} ({reason}); "
+                    "the seat it kept is gone"
+                )
+                self._on_status("closed", f"Disconnected: {self.fatal}")
+                return
             what = "Connection lost" if self.ever_connected else f"Cannot reach {self.url}"
             self._on_status(
                 "lost", f"{what} ({reason}); retrying in {delay:g} s (attempt {failures})"
@@ -248,6 +268,7 @@ class Connection:
             await ws.send(encode(validate(message, CLIENT_MESSAGES)))
         self._ws = ws
         self.ever_connected = True
+        self.lost_at = None
         self._on_status("connected", f"Connected to {self.url}")
         writer = asyncio.create_task(self._write(ws))
         watcher = asyncio.create_task(self._watch(ws))
@@ -335,6 +356,13 @@ def route_url(url: str, opening: Sequence[dict[str, Any]]) -> str:
 def hello(name: str) -> dict[str, Any]:
     """The first message on every socket."""
     return {"type": "hello", "protocol": PROTOCOL_VERSION, "name": name}
+
+
+def fmt_span(seconds: float) -> str:
+    """'2 min 30 s' or '12 s': how long the server has been silent, as people say it."""
+    whole = max(0, int(seconds))
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def _describe(exc: BaseException) -> str:

@@ -60,6 +60,7 @@ from server.round import (
     default_world_factory,
     optional_module,
     pack_request,
+    run_inline,
 )
 from server.ticker import DT, Ticker
 from shared.protocol import (
@@ -380,6 +381,8 @@ class GameServer:
         self._worker = ThreadPoolExecutor(
             max_workers=max(1, self.analysis_workers), thread_name_prefix="interlane-debrief"
         )
+        # worlds are built here, not on the loop: a 200-bot world takes 15–30 ms (round.py)
+        self._builders = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-build")
         self._pool: ProcessPoolExecutor | None = None
         self._pool_failed = False
         self._pool_lock = threading.Lock()
@@ -503,6 +506,7 @@ class GameServer:
             self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
             await self._server.wait_closed()
         self._worker.shutdown(wait=False, cancel_futures=True)
+        self._builders.shutdown(wait=False, cancel_futures=True)
         with self._pool_lock:
             self._stopping = True
             pool, self._pool = self._pool, None
@@ -600,6 +604,27 @@ class GameServer:
             self._worker.submit(job).add_done_callback(finished)
         except RuntimeError as exc:  # shutting down
             back(None, exc)
+
+    def build(self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]):
+        """Build (or change) a lobby's world on the build thread; `done` comes back on the
+        loop. The rooms' `builder`: other rooms keep ticking meanwhile."""
+        loop = self._loop
+        if loop is None or self.manual:  # not serving, or stepped by a test: build now
+            run_inline(job, done)
+            return
+
+        def finished(future: Any) -> None:
+            if future.cancelled():
+                return  # the server stopped before this build ran
+            exc = future.exception()
+            result = None if exc is not None else future.result()
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(done, result, exc)
+
+        try:
+            self._builders.submit(job).add_done_callback(finished)
+        except RuntimeError as exc:  # shutting down
+            done(None, exc)
 
     def _analysis_pool(self) -> ProcessPoolExecutor | None:
         """The analysis processes, started on first use; None once the server stops."""
@@ -864,6 +889,7 @@ class GameServer:
                 offload=self.offload,
                 analyser=self.analyse,
                 store=self.store,
+                builder=self.build,
             )
         except ValueError as exc:
             raise ProtocolError("bad_value", str(exc)) from None

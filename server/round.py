@@ -11,7 +11,10 @@ store, debrief): each is imported on demand, and a room without one still runs (
 round of the chosen scenario; a debrief with the round's own counts). The slow end-of-round
 work (analysis, saving) goes through `offload`, which the server runs on a worker thread so
 other rooms keep ticking; the analysis itself (`analyser`, given an `AnalysisRequest`) runs in
-a separate process on the real server (see server.net), inline in tests.
+a separate process on the real server (see server.net), inline in tests. Building the next
+round's world (a 200-bot world takes 15–30 ms) goes through `builder` the same way: while a
+build is under way the room waits in its lobby with no world (nothing ticks it), a `start`
+is queued until the world is there and `next` / `bots` are answered `busy`.
 """
 
 from __future__ import annotations
@@ -292,6 +295,7 @@ class Room:
         offload: Callable[..., None] = run_inline,
         analyser: Callable[[AnalysisRequest], dict[str, Any]] = analyse_request,
         store: Any | None = None,
+        builder: Callable[..., None] = run_inline,
     ) -> None:
         self.code = code
         self.clock = clock
@@ -301,6 +305,10 @@ class Room:
         self.base_seed = seed if seed is not None else secrets.randbelow(2**31 - 1000)
         self.world_factory = world_factory
         self.offload = offload
+        self.builder = builder  # where worlds are built, like `offload` (off the loop)
+        self.building: str | None = None  # what is being built off the loop, if anything
+        self._build_no = 0  # a build whose number is no longer this one is thrown away
+        self._start_queued = False  # the host asked to start while the road was being built
         self.analyser = analyser
         self.store = store
         self.game_id: int | None = None
@@ -343,7 +351,7 @@ class Room:
         # (away too long) still owns what they did, in the debrief and the stored round
         self._drivers: dict[int, str] = {}
         self._close_after_debrief = False  # the host closed the room during a round
-        self._prepare_step()
+        self._prepare_step(inline=True)  # a scenario that cannot be built fails the create
 
     # ---- properties ------------------------------------------------------------------
 
@@ -645,6 +653,16 @@ class Room:
 
     def _cmd_start(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("lobby", "council")
+        if self.building is not None:
+            self._start_queued = True
+            self.send(
+                member,
+                {
+                    "type": "notice",
+                    "text": f"Building {self.building}: the round starts as soon as it is ready.",
+                },
+            )
+            return
         if self.phase == "council":
             self._end_council()
             return
@@ -674,8 +692,15 @@ class Room:
         else:
             self._end_round()
 
+    def _refuse_while_building(self) -> None:
+        if self.building is not None:
+            raise ProtocolError(
+                "busy", f"{self.building} is still being built; try again in a moment"
+            )
+
     def _cmd_next(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("debrief", "lobby")
+        self._refuse_while_building()
         # from the lobby: skip a step the host does not want (e.g. the practice round)
         if self.phase == "lobby" and self.step_index + 1 >= len(self.plans):
             raise ProtocolError("bad_state", "this is the last step of the program")
@@ -703,11 +728,16 @@ class Room:
         n = int(msg["value"])
         if n == 0:
             return
+        self._refuse_while_building()
         if self.world is None:
             raise ProtocolError("bad_state", "there is no road yet")
-        if n > 0:
-            added = len(self.world.add_bots(n))
-            if added < n:
+        world = self.world
+
+        def change() -> int:
+            return len(world.add_bots(n)) if n > 0 else -len(world.remove_bots(-n))
+
+        def changed(added: int) -> None:
+            if 0 <= added < n:
                 self.send(
                     member,
                     {
@@ -715,9 +745,14 @@ class Room:
                         "text": f"Added {added} of {n} bots: the road has no safe gap for more.",
                     },
                 )
-        else:
-            self.world.remove_bots(-n)
-        self.announce()
+
+        if self.phase == "lobby":  # nothing ticks the lobby's road: change it off the loop
+            self._build("the new traffic", change, lambda _: (world, changed))
+            if self.building is None:  # done already (an inline builder)
+                self.announce()
+        else:  # a live road changes between two ticks, on the loop (at most 200 cars)
+            changed(change())
+            self.announce()
 
     def _cmd_incident(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("driving", "paused")
@@ -796,8 +831,9 @@ class Room:
 
     # ---- the program's steps ---------------------------------------------------------
 
-    def _prepare_step(self) -> None:
-        """Enter the current step's waiting state: a lobby with the next road, or the end."""
+    def _prepare_step(self, inline: bool = False) -> None:
+        """Enter the current step's waiting state: a lobby with the next road (built through
+        `builder`, or now when `inline`), or the end."""
         self._controls.clear()
         self.council = None
         if self.step_index >= len(self.plans):
@@ -819,14 +855,69 @@ class Room:
                 seed = (self.base_seed + self.round_no + 1) % (2**31)
             self.round_bots = self.bots if self.bots is not None else plan.bots
             self.round_mix = plan.mix
-            self.scenario, self.world = self.world_factory(
-                plan.scenario, seed, self.rulebook, self.round_bots, self.round_mix
-            )
             self.seed = seed
-            self.seconds = round_seconds(plan, self.scenario)
             self._drivers = {}
             for member in self.roster:
                 member.car = None
+            factory, args = (
+                self.world_factory,
+                (
+                    plan.scenario,
+                    seed,
+                    self.rulebook,
+                    self.round_bots,
+                    self.round_mix,
+                ),
+            )
+
+            def built(result: tuple[Any, Any]) -> tuple[Any, Callable[[Any], None] | None]:
+                self.scenario = result[0]
+                self.seconds = round_seconds(plan, self.scenario)
+                return result[1], None
+
+            self._build("the next road", lambda: factory(*args), built, inline=inline)
+
+    def _build(
+        self,
+        what: str,
+        job: Callable[[], Any],
+        apply: Callable[[Any], tuple[Any, Callable[[Any], None] | None]],
+        inline: bool = False,
+    ) -> None:
+        """Run `job` (which builds or changes a world) through `builder`, with the room in its
+        lobby and no world meanwhile, so nothing ticks or reads a half-built one; `apply`
+        turns the result into (the world, a follow-up given the result). The same arguments
+        give the same world wherever it is built: determinism does not depend on the thread.
+        A failure leaves the room without a road and the host told why (`start` retries)."""
+        self._build_no += 1
+        number = self._build_no
+        self.world = None
+        self.building = what
+        now = [True]  # still inside this call: the caller announces
+
+        def done(result: Any, exc: BaseException | None) -> None:
+            if number != self._build_no or self.closed:
+                return  # superseded, or the room is gone
+            self.building = None
+            queued, self._start_queued = self._start_queued, False
+            if exc is not None:
+                if inline:
+                    raise exc
+                log.error("room %s: building %s failed: %r", self.code, what, exc)
+                self.tell_host(f"Could not build {what} ({exc}); start tries again.")
+            else:
+                self.world, follow = apply(result)
+                if follow is not None:
+                    follow(result)
+            if now[0]:
+                return
+            if queued and self.phase == "lobby" and self.world is not None:
+                self._begin_round()  # announces
+            else:
+                self.announce()
+
+        (run_inline if inline else self.builder)(job, done)
+        now[0] = False
 
     def _begin_council(self) -> None:
         council_mod = optional_module("server.council")
@@ -860,6 +951,10 @@ class Room:
     def _begin_round(self) -> None:
         if self.world is None:
             self._prepare_step()
+        if self.world is None:  # the road is being built off the loop: start when it is there
+            self._start_queued = True
+            self.announce()
+            return
         self.round_no += 1
         if self.world is not None and hasattr(self.world, "set_rulebook"):
             self.world.set_rulebook(self.rulebook)

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from client.app import InterlaneApp, Plan, ServerMessage
+from client.screens.confirm import RoomEnded
 from client.screens.drive import DriveScreen
 from client.screens.help import HelpScreen
 from client.screens.lobby import LobbyScreen
@@ -226,11 +227,14 @@ async def test_lost_connection_is_said_on_the_drive_screen() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
         app.state.connection = "connected"
         note = "Connection lost (the connection dropped); retrying in 0.5 s (attempt 2)"
-        app.post_message(ConnectionStatus("lost", note))
         hud = app.screen.query_one(Hud)
+        app.post_message(ConnectionStatus("lost", note))
         await wait_for(pilot, lambda: note in str(hud.render()))
+        await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))  # the notice over it
         app.post_message(ConnectionStatus("connected", "Connected to ws://x"))
         await wait_for(pilot, lambda: note not in str(hud.render()))
+        app.post_message(ServerMessage(joined()))  # the seat is back: the notice goes
+        await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
 
 
 async def test_a_bad_outgoing_message_is_refused_without_crashing() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.widgets import Input, OptionList
 
+from client.screens.confirm import Choice
 from client.screens.council import CouncilScreen, option_id
 from client.screens.roomview import fmt_clock
 from server.council import Council
@@ -139,13 +140,36 @@ async def test_host_decides_extends_and_ends() -> None:
     async with app.run_test(size=(120, 60)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
         await highlight(pilot, app, "passing", "left")
-        await pilot.press("d", "plus", "e")
+        await pilot.press("d", "plus")
+        await wait_for(pilot, lambda: len(app.sent) == 2)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("y")
         await wait_for(pilot, lambda: len(app.sent) == 3)
         assert app.sent == [
             {"type": "host", "command": "decide", "convention": "passing", "option": "left"},
             {"type": "host", "command": "extend", "seconds": 60},
             {"type": "host", "command": "end"},
         ]
+
+
+async def test_host_end_asks_first_and_no_or_escape_keeps_the_council() -> None:
+    app = council_app(role="host", player=1)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
+        for keep in ("n", "escape"):
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+            text = screen_text(app)
+            assert "End the council now?" in text and "rulebook is settled" in text
+            await pilot.press(keep)
+            await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
+            assert app.sent == []
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.sent == [{"type": "host", "command": "end"}])
+        assert isinstance(app.screen, CouncilScreen)
 
 
 async def test_player_has_no_host_tools() -> None:

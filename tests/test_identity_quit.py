@@ -129,7 +129,7 @@ async def test_the_projector_shows_a_lost_connection_until_it_is_back(server: An
         assert app.connection is not None
         await app.connection.drop()  # the network fails under the projector
         await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))
-        assert app.screen.sentence.startswith("The connection to the server is lost")  # type: ignore[attr-defined]
+        assert app.screen.sentence.startswith("Lost the connection to the server; retrying")  # type: ignore[attr-defined]
         await wait_for(pilot, lambda: not isinstance(app.screen, RoomEnded))  # back by itself
         assert app.state.connection == "connected" and app.state.player == player
     await host.close()

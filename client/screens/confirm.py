@@ -77,14 +77,21 @@ def end_round_question(room: dict[str, Any] | None) -> Choice:
     room = room or {}
     number = room.get("round")
     if room.get("phase") == "council":
-        what = "the council"
-    elif isinstance(number, int) and number > 0:
-        what = f"round {number}"
-    else:
-        what = "the round"
+        return end_council_question()
+    what = f"round {number}" if isinstance(number, int) and number > 0 else "the round"
     return Choice(
         f"End {what} now? Everyone goes to the debrief.",
         [Answer("y", "End it", "end"), Answer("n", "Keep going", "stay")],
+    )
+
+
+def end_council_question() -> Choice:
+    """The host's `e` in the council: ending it cuts the vote short for everyone, so it asks
+    first; the rulebook is then what the votes say at that moment (server/council.py)."""
+    return Choice(
+        "End the council now? The rulebook is settled as the votes stand, "
+        "and the next round's lobby opens.",
+        [Answer("y", "End it", "end"), Answer("n", "Keep talking", "stay")],
     )
 
 
@@ -117,6 +124,12 @@ class RoomEnded(ModalScreen[str]):
             with Horizontal():
                 yield Button("Quit (q)", variant="primary", id="ended-quit")
                 yield Button("Look back (esc)", id="ended-stay")
+
+    def say(self, sentence: str) -> None:
+        """Replace the sentence (a lost connection's notice, updated by each retry)."""
+        self.sentence = sentence
+        if self.is_mounted:
+            self.query_one("#ended-sentence", Static).update(sentence)
 
     def action_answer(self, value: str) -> None:
         self.dismiss(value)

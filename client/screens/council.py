@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from client.screens.confirm import end_council_question
 from client.screens.roomview import (
     app_state,
     fmt_clock,
@@ -355,4 +356,11 @@ class CouncilScreen(Screen[None]):
         self.app.send({"type": "host", "command": "extend", "seconds": EXTEND_SECONDS})  # type: ignore[attr-defined]
 
     def action_end_council(self) -> None:
-        self.app.send({"type": "host", "command": "end"})  # type: ignore[attr-defined]
+        """Ending the council cuts the vote short for everyone: ask first, as the host
+        screen's `e` does (client/screens/confirm.py)."""
+
+        def answered(value: str | None) -> None:
+            if value == "end":
+                self.app.send({"type": "host", "command": "end"})  # type: ignore[attr-defined]
+
+        self.app.push_screen(end_council_question(), answered)
