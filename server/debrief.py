@@ -134,8 +134,8 @@ def analyse(
     # incidents are few and chosen by nobody at the wheel: every one is kept and replayed
     incidents = [r for r in all_roots if r.kind == "incident"][:MAX_ROOTS]
     roots = [*incidents, *(r for r in all_roots if r.kind != "incident")][:MAX_ROOTS]
-    for root in incidents:
-        root.cause = incident_cause(log or (), root.tick, root.lane)
+    for root in incidents:  # without the log, who blocked the lane is not known ("")
+        root.cause = incident_cause(log, root.tick, root.lane) if log is not None else ""
     if counterfactuals and roots and log is not None:
         brancher = Brancher(scenario, seed, rulebook, bots, mix, log, rec)
         # a steady bot already drives like the replacement: nothing to compare; crashes first
@@ -428,7 +428,7 @@ def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
         "car": None if incident else root.car,
         "name": None if incident or ctx.stand_in(root.car, root.tick) else ctx.names.get(root.car),
         "kind": root.kind,
-        "cause": root.cause if incident else None,
+        "cause": (root.cause or None) if incident else None,
         "t": round(ctx.t(root.frames[0]), 2),
         "x": round(root.x, 1),
         "lane": root.lane,
