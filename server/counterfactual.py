@@ -144,6 +144,61 @@ def counterfactual(
     }
 
 
+def incident_cause(log: Sequence[Sequence[Any]], tick: int, lane: int) -> str:
+    """Who blocked the lane: "host" or "shock" (a program's) when the input log holds the
+    incident (World.inject_incident), else "scenario" (its schedule is not logged)."""
+    for entry in log:
+        if int(entry[0]) == tick and entry[1] == "incident" and int(entry[2][0]) == lane:
+            args = entry[2]
+            return str(args[3]) if len(args) > 3 else "host"
+    return "scenario"
+
+
+def without_incident(
+    log: Sequence[Sequence[Any]], world: Any, tick: int, lane: int
+) -> list[tuple[Any, ...]] | None:
+    """The input log with the round's incident at (tick, lane) left out — or, for a
+    scenario's incident, the branched `world` told to skip it. None if it was not found."""
+    for i, entry in enumerate(log):
+        if int(entry[0]) == tick and entry[1] == "incident" and int(entry[2][0]) == lane:
+            return [tuple(e) for e in (*log[:i], *log[i + 1 :])]
+    if world.cancel_scheduled_incident(tick, lane):
+        return [tuple(e) for e in log]
+    return None
+
+
+def incident_counterfactual(
+    brancher: Brancher, tick: int, lane: int, free: FreeFlow
+) -> dict[str, Any] | None:
+    """Replay the window around an incident without that incident; None if impossible.
+
+    Compared is everyone's delay: no driver caused an incident, so nobody's own time is left
+    out. The branch starts before the incident (LEAD_S), so only that one incident is dropped
+    and every other input of the round is replayed as it came.
+    """
+    rec = brancher.rec
+    frames = window(rec, tick)
+    if frames is None:
+        return None
+    fs, fe = frames
+    start, end = rec.frames[fs], rec.frames[fe]
+    if start > tick:
+        return None
+    world = brancher.world_at(start)
+    log = without_incident(brancher.log, world, tick, lane)
+    if log is None:
+        return None
+    cf = run_window(world, log, end, free)
+    factual = sum(rec.delay_ticks[start - rec.tick0 : end - rec.tick0])
+    return {
+        "from_t": round((start - rec.tick0) * DT, 2),
+        "to_t": round((end - rec.tick0) * DT, 2),
+        "factual_vs": round(factual, 1),
+        "counterfactual_vs": round(cf, 1),
+        "cost_vs": round(factual - cf, 1),
+    }
+
+
 def replay_delay(brancher: Brancher, start: int, end: int, free: FreeFlow) -> float:
     """The factual window re-simulated (no driver changed): equal to the recorded delay when
     the replay is exact, which the tests check."""

@@ -16,13 +16,15 @@ from typing import Any
 import msgpack
 
 from server import insights, program_debrief, waves
-from server.counterfactual import Brancher, counterfactual
+from server.counterfactual import Brancher, counterfactual, incident_cause, incident_counterfactual
 from server.counterfactual import window as cf_window
 from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
 from server.recorder import CHECKPOINT_TICKS, Recorder, Recording
+from shared.lanes import lane_name
 
 PAYLOAD_VERSION = 1
-ROOT_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash"}
+ROOT_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash", "incident": "incident"}
+CAUSE_WORDS = {"host": "The host's", "scenario": "The scenario's", "shock": "The shock's"}
 MAX_TIME_BINS = 150
 SERIES_BINS = 48
 MAX_ROOTS = 8
@@ -129,18 +131,27 @@ def analyse(
     free.desired.update(rec.desired)
     all_roots = waves.trace_roots(rec)
     taps = waves.trace_taps(rec, all_roots)[:MAX_ROOTS]
-    roots = all_roots[:MAX_ROOTS]
+    # incidents are few and chosen by nobody at the wheel: every one is kept and replayed
+    incidents = [r for r in all_roots if r.kind == "incident"][:MAX_ROOTS]
+    roots = [*incidents, *(r for r in all_roots if r.kind != "incident")][:MAX_ROOTS]
+    for root in incidents:  # without the log, who blocked the lane is not known ("")
+        root.cause = incident_cause(log, root.tick, root.lane) if log is not None else ""
     if counterfactuals and roots and log is not None:
         brancher = Brancher(scenario, seed, rulebook, bots, mix, log, rec)
         # a steady bot already drives like the replacement: nothing to compare; crashes first
-        chosen = sorted(
-            (r for r in roots if not _steady_bot(rec, r.car)), key=lambda r: r.kind != "crash"
-        )[:counterfactuals]
+        drivers_roots = sorted(
+            (r for r in roots if r.kind != "incident" and not _steady_bot(rec, r.car)),
+            key=lambda r: r.kind != "crash",
+        )
+        chosen = [*incidents, *drivers_roots][: max(counterfactuals, len(incidents))]
         brancher.prepare(
             [rec.frames[w[0]] for r in chosen if (w := cf_window(rec, r.tick)) is not None]
         )
         for root in chosen:
-            root.counterfactual = counterfactual(brancher, root.car, root.tick, free)
+            if root.kind == "incident":
+                root.counterfactual = incident_counterfactual(brancher, root.tick, root.lane, free)
+            else:
+                root.counterfactual = counterfactual(brancher, root.car, root.tick, free)
 
     threshold = insights.material_vs(team.get("delay_vs"))
     roots = rank_roots(roots, threshold)
@@ -385,28 +396,39 @@ def series(rec: Recording) -> dict[str, Any]:
 # ---- roots -----------------------------------------------------------------------------------
 
 
-def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
-    who = ctx.label(root.car, root.tick)
+def root_subject(ctx: insights.Context, root: waves.Root) -> str:
+    """Who or what started a root, as a sentence's subject: "Ana's cut-in at 1:10", or for
+    an incident "The host's incident in lane 2 at 1:10" — an incident is never a driver's."""
     when = insights.clock(ctx.t(root.frames[0]))
     what = ROOT_WORDS.get(root.kind, root.kind)
+    if root.kind == "incident":
+        whose = CAUSE_WORDS.get(root.cause, "The")
+        return f"{whose} incident in {lane_name(root.lane)} at {when}"
+    return f"{ctx.label(root.car, root.tick)}'s {what} at {when}"
+
+
+def root_payload(ctx: insights.Context, root: waves.Root) -> dict[str, Any]:
+    subject = root_subject(ctx, root)
+    incident = root.kind == "incident"
     cf = root.counterfactual
     if cf is None:
-        text = f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake in turn"
+        text = f"{subject} made {insights.cars_phrase(root.reached)} brake in turn"
     elif cf["cost_vs"] >= 0.5:
-        text = f"{who}'s {what} at {when} cost the road {cf['cost_vs']:.0f} vehicle-seconds"
+        text = f"{subject} cost the road {cf['cost_vs']:.0f} vehicle-seconds"
         if not _material(root, ctx.material_vs):
             text += f", below the {ctx.material_vs:.0f} that would make it matter"
     else:
         text = (
-            f"{who}'s {what} at {when} made {insights.cars_phrase(root.reached)} brake, but the road lost no "
+            f"{subject} made {insights.cars_phrase(root.reached)} brake, but the road lost no "
             f"time overall from it (replayed: {-cf['cost_vs']:.0f} vehicle-seconds the other way)"
         )
     dx = waves.ring_distance(root.xs[0], root.xs[-1], ctx.rec.length)
     amp = root.amplification()
     return {
-        "car": root.car,
-        "name": None if ctx.stand_in(root.car, root.tick) else ctx.names.get(root.car),
+        "car": None if incident else root.car,
+        "name": None if incident or ctx.stand_in(root.car, root.tick) else ctx.names.get(root.car),
         "kind": root.kind,
+        "cause": (root.cause or None) if incident else None,
         "t": round(ctx.t(root.frames[0]), 2),
         "x": round(root.x, 1),
         "lane": root.lane,

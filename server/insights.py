@@ -17,9 +17,17 @@ from typing import Any
 from server.recorder import Recording
 from server.waves import Root, ring_box, ring_distance
 from shared.conventions import CONVENTIONS, default_rulebook
+from shared.lanes import lane_name
 
 CUT_IN = "cut_in"
-WHAT = {"brake": "brake", "cut_in": "lane change", "tap": "light braking", "crash": "crash"}
+WHAT = {
+    "brake": "brake",
+    "cut_in": "lane change",
+    "tap": "light braking",
+    "crash": "crash",
+    "incident": "incident",
+}
+INCIDENT_CAUSES = {"host": "the host's", "scenario": "the scenario's", "shock": "the shock's"}
 GROWTH = 1.25  # the hardest braking behind must be this much harder than the first
 # What counts as material (docs/debrief.md, "Thresholds"): a root's counterfactual cost, or a
 # traced wave's delay, of at least MATERIAL_VS vehicle-seconds or MATERIAL_SHARE of the
@@ -133,6 +141,14 @@ class Context:
         personality = self.rec.personalities.get(car) or "bot"
         return f"a {personality} bot (car {car})"
 
+    def origin(self, root: Root) -> str:
+        """What started a root, lower case: "Ana's lane change", or for an incident "the
+        host's incident in lane 2" — an incident is named by its cause, never a driver."""
+        if root.kind == "incident":
+            whose = INCIDENT_CAUSES.get(root.cause, "the")
+            return f"{whose} incident in {lane_name(root.lane)}"
+        return f"{self.label(root.car, root.tick)}'s {WHAT[root.kind]}"
+
     def t(self, frame: int) -> float:
         return self.rec.frame_time(frame)
 
@@ -195,17 +211,25 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
     if root is None:
         return None
     cf = root.counterfactual or {}
-    what = WHAT[root.kind]
     total = float(ctx.team.get("delay_vs") or 0.0)
     share = f" ({cf['cost_vs'] / total:.0%} of the round's delay)" if total > 0 else ""
-    pattern = (
-        f"{sentence(ctx.label(root.car, root.tick))}'s {what} at {clock(ctx.t(root.frames[0]))} "
-        f"({root.x:.0f} m) made {cars_phrase(root.reached)} brake in turn. Replayed with that "
-        f"driver driving steadily instead, the other drivers lost "
-        f"{cf['counterfactual_vs']:.0f} vehicle-seconds over the next "
-        f"{cf['to_t'] - cf['from_t']:.0f} s instead of {cf['factual_vs']:.0f}: this one action "
-        f"cost them {cf['cost_vs']:.0f} vehicle-seconds{share}."
-    )
+    start = f"{sentence(ctx.origin(root))} at {clock(ctx.t(root.frames[0]))} ({root.x:.0f} m)"
+    over = f"over the next {cf['to_t'] - cf['from_t']:.0f} s"
+    if root.kind == "incident":
+        pattern = (
+            f"{start} made {cars_phrase(root.reached)} brake in turn. Replayed without it, the "
+            f"road lost {cf['counterfactual_vs']:.0f} vehicle-seconds {over} instead of "
+            f"{cf['factual_vs']:.0f}: the incident cost the road {cf['cost_vs']:.0f} "
+            f"vehicle-seconds{share}."
+        )
+    else:
+        pattern = (
+            f"{start} made {cars_phrase(root.reached)} brake in turn. Replayed with that "
+            f"driver driving steadily instead, the other drivers lost "
+            f"{cf['counterfactual_vs']:.0f} vehicle-seconds {over} instead of "
+            f"{cf['factual_vs']:.0f}: this one action cost them {cf['cost_vs']:.0f} "
+            f"vehicle-seconds{share}."
+        )
     return _card(
         "wave_root",
         "systems thinking",
@@ -214,7 +238,11 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
         "Interdependence: on a shared road the cost of one driver's action is paid by others, "
         "mostly by people who never saw it happen.",
         "Who paid for this action, and could any of them have known where it came from?",
-        {"car": root.car, "reached": root.reached, "cost_vs": cf["cost_vs"]},
+        {
+            "car": None if root.kind == "incident" else root.car,
+            "reached": root.reached,
+            "cost_vs": cf["cost_vs"],
+        },
         _where(ctx, root),
         effect(cf["cost_vs"], ctx.material_vs, "vehicle-seconds"),
     )
@@ -222,7 +250,7 @@ def wave_root(ctx: Context) -> dict[str, Any] | None:
 
 def _growth(root: Root) -> tuple[float, int]:
     """How much harder the hardest braking behind the start was, and where (chain index)."""
-    first = 1 if root.kind == CUT_IN else 0
+    first = 1 if root.kind in (CUT_IN, "incident") else 0
     if len(root.decel) < first + 3 or root.decel[first] <= 0.1:
         return 0.0, first
     peak = max(range(first + 2, len(root.decel)), key=lambda i: (root.decel[i], -i))
@@ -240,7 +268,7 @@ def reinforcing_loop(ctx: Context) -> dict[str, Any] | None:
     if not grown:
         return None
     growth, peak, root = max(grown, key=lambda item: (item[0], item[2].reached))
-    first = 1 if root.kind == CUT_IN else 0
+    first = 1 if root.kind in (CUT_IN, "incident") else 0
     ratio = root.amplification() or 0
     pattern = (
         f"At {clock(ctx.t(root.frames[first]))}, {ctx.label(root.chain[first])} braked at "
@@ -324,10 +352,9 @@ def distant_cause(ctx: Context) -> dict[str, Any] | None:
     _, dx, root, k = best
     dt = ctx.t(root.frames[k]) - ctx.t(root.frames[0])
     victim = root.chain[k]
-    what = WHAT[root.kind]
     pattern = (
         f"The braking that reached {ctx.label(victim)} at {clock(ctx.t(root.frames[k]))} "
-        f"({root.xs[k]:.0f} m) started with {ctx.label(root.car, root.tick)}'s {what} "
+        f"({root.xs[k]:.0f} m) started with {ctx.origin(root)} "
         f"{dx:.0f} m further up the road and {dt:.0f} s earlier, passed on by "
         f"{cars_phrase(k - 1)} in between."
     )
@@ -532,7 +559,8 @@ def personal_mastery(ctx: Context) -> dict[str, Any] | None:
     players = [d for d in ctx.drivers if d["kind"] == "player" and d.get("accel_rms") is not None]
     started: dict[int, int] = {}
     for r in ctx.roots:
-        started[r.car] = started.get(r.car, 0) + 1
+        if r.kind != "incident":  # nobody at the wheel started an incident's wave
+            started[r.car] = started.get(r.car, 0) + 1
     if len(players) >= 2:
         smooth = min(players, key=lambda d: d["accel_rms"])
         rough = max(players, key=lambda d: d["accel_rms"])

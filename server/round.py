@@ -1059,7 +1059,8 @@ class Room:
                 if kind == "incident":
                     lane = int(args.get("lane", 0))
                     x = float(args.get("x", float(self.world.length) / 2))
-                    self.world.inject_incident(lane, x, float(args.get("seconds", 60.0)))
+                    seconds = float(args.get("seconds", 60.0))
+                    self.world.inject_incident(lane, x, seconds, "shock")
                     text = shock_incident_text(lane)
                 elif kind == "bots":
                     count = int(args.get("count", 5))

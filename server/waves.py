@@ -1,7 +1,10 @@
-"""Waves traced to their roots: which brake, cut-in or crash started a chain of braking behind it.
+"""Waves traced to their roots: which brake, cut-in, crash or incident started a chain of braking.
 
 A root is a hard brake the car did not inherit from braking ahead of it, a lane change that
-made the new follower brake hard (a cut-in), or a crash, named after the car that caused it. From the root we walk down the lane: the car
+made the new follower brake hard (a cut-in), or a crash, named after the car that caused it;
+or an incident (a lane blocked by the host, the scenario or a program's shock), named after
+what caused it and never after a driver: its first car is the first one that braked for the
+blocked lane, and the cars behind are followed from there. From the root we walk down the lane: the car
 behind, if it began braking within a reaction window, is reached; then the car behind that
 one, and so on. Each root gets the cars it reached, how their braking grew or faded along the
 chain, and the delay those cars suffered afterwards. Only the recording is read: this is pure
@@ -26,6 +29,9 @@ MAX_GAP_M = 120.0  # a car further behind than this is not following
 DELAY_WINDOW_S = 45.0  # delay after the root that is attributed to the reached cars
 COVER_S = 2.0  # a brake this close to a car's place in a traced chain belongs to that chain
 WARMUP_S = 5.0  # the first seconds settle the cars' starting places: no driver's doing
+INCIDENT_CAR = -1  # an incident root's `car`: no driver caused it (its `cause` says what did)
+INCIDENT_REACH_M = 400.0  # a car this far or nearer behind a blocked lane may brake for it
+INCIDENT_RESPONSE_S = 20.0  # the first braking for a blocked lane is looked for this long
 TAP_BRAKE = 1.5  # m/s²: a gentler braking onset that may still start a growing wave
 MIN_TAP_CHAIN = 3  # a tap's chain is kept when it reached this many cars and grew
 
@@ -64,7 +70,7 @@ class Root:
     """One traced wave root; `frames[i]`/`xs[i]` are where chain[i] began braking."""
 
     car: int
-    kind: str  # "brake" | "cut_in" | "crash" (wave roots) | "tap" (a gentle start, see trace_taps)
+    kind: str  # "brake" | "cut_in" | "crash" | "incident" (wave roots) | "tap" (see trace_taps)
     tick: int
     x: float
     lane: int
@@ -74,15 +80,16 @@ class Root:
     decel: list[float] = field(default_factory=list)
     delay_vs: float = 0.0
     counterfactual: dict[str, Any] | None = None
+    cause: str = ""  # an incident's origin: "host", "scenario" or "shock" (see incident_cause)
 
     @property
     def reached(self) -> int:
         return len(self.chain) - 1
 
     def amplification(self) -> float | None:
-        """Mean ratio of each follower's braking to its leader's (cut-ins and crashes start at
-        the first car behind: a crash's stop is not a braking to compare with)."""
-        start = 1 if self.kind in ("cut_in", "crash") else 0
+        """Mean ratio of each follower's braking to its leader's (cut-ins, crashes and incidents
+        start at the first car behind: a crash's stop, or a blocked lane, is not a braking)."""
+        start = 1 if self.kind in ("cut_in", "crash", "incident") else 0
         ratios = [
             self.decel[i + 1] / self.decel[i]
             for i in range(start, len(self.decel) - 1)
@@ -176,22 +183,35 @@ def _braking_before(rec: Recording, car: int, frame: int) -> bool:
 
 
 def trace_roots(rec: Recording) -> list[Root]:
-    """Every wave root in the round (hard brakes and cut-ins), costliest first."""
+    """Every wave root in the round (hard brakes, cut-ins, crashes, incidents), costliest first."""
     lanes = Lanes(rec)
     free = FreeFlow(rec.road, rec.rulebook)
     free.desired.update(rec.desired)
     covered: dict[int, list[int]] = {}  # car -> frames at which it is part of a traced chain
     cover = int(COVER_S / (rec.sample_ticks * 0.05))
     kinds = ("hard_brake", "lane_change", "crash")
+    incidents = [e for e in rec.events if e.kind == "incident_start" and e.car is None]
     candidates = sorted(
-        (e for e in rec.events if e.kind in kinds and e.car is not None),
-        key=lambda e: (e.tick, e.kind != "crash", e.car),
+        [*incidents, *(e for e in rec.events if e.kind in kinds and e.car is not None)],
+        key=lambda e: (e.tick, e.kind != "incident_start", e.kind != "crash", e.car or 0),
     )
     recent_changes: list[Any] = [e for e in candidates if e.kind == "lane_change"]
     crashes = [e for e in candidates if e.kind == "crash"]
+    blocked = _blocked_spans(rec)
     roots: list[Root] = []
     for ev in candidates:
-        if ev.tick < rec.tick0 + WARMUP_S / 0.05 or ev.tick >= rec.last_tick or not rec.frames:
+        if ev.tick >= rec.last_tick or not rec.frames:
+            continue
+        if ev.kind == "incident_start":
+            root = _incident_root(rec, lanes, ev)
+            if root is not None:
+                _follow(rec, lanes, root)
+                for car, f in zip(root.chain[1:], root.frames[1:], strict=True):
+                    covered.setdefault(car, []).append(f)
+                root.delay_vs = _chain_delay(rec, free, root)
+                roots.append(root)
+            continue
+        if ev.tick < rec.tick0 + WARMUP_S / 0.05:
             continue
         if ev.kind != "crash" and _leads_to_crash(ev, crashes):
             continue  # the crash it ended in is the root (traced from the crash itself)
@@ -199,6 +219,8 @@ def trace_roots(rec: Recording) -> list[Root]:
         if any(abs(frame - f) <= cover for f in covered.get(ev.car, ())):
             continue
         if ev.kind == "hard_brake":
+            if _braking_for_incident(rec, lanes, ev, frame, blocked):
+                continue  # the blocked lane ahead is the root (traced from the incident)
             root = _brake_root(rec, lanes, ev, frame, recent_changes, crashes)
         elif ev.kind == "crash":
             root = _crash_root(rec, lanes, ev, frame, recent_changes)
@@ -266,6 +288,92 @@ def trace_taps(rec: Recording, roots: list[Root]) -> list[Root]:
             chains.append(chain)
     chains.sort(key=lambda r: (-r.delay_vs, r.tick, r.car))
     return chains
+
+
+def _blocked_spans(rec: Recording) -> list[tuple[int, int, int, float]]:
+    """(start tick, end tick, lane, x) of every incident of the round, from its events."""
+    spans = []
+    for ev in rec.events:
+        if ev.kind == "incident_start" and ev.car is None:
+            end = int(ev.tick) + max(1, round(float(ev.value or 0.0) / 0.05))
+            spans.append((int(ev.tick), end, int(ev.lane), float(ev.x)))
+    return spans
+
+
+def _incident_ahead(
+    rec: Recording, lanes: Lanes, car: int, frame: int, lane: int, x: float, inc_x: float
+) -> bool:
+    """Whether a blocked lane at inc_x is the first thing ahead of a car at x in `lane`
+    (within INCIDENT_REACH_M, no other car in between)."""
+    d = (inc_x - x) % rec.length if rec.length > 0 else inc_x - x
+    if not 0 < d <= INCIDENT_REACH_M:
+        return False
+    ahead = lanes.neighbour(frame, lane, x, behind=False, skip=car)
+    return ahead is None or ahead[1] > d
+
+
+def _braking_for_incident(
+    rec: Recording, lanes: Lanes, ev: Any, frame: int, spans: list[tuple[int, int, int, float]]
+) -> bool:
+    """A hard brake with nothing ahead but a blocked lane belongs to the incident's wave."""
+    sample = _sample(rec, ev.car, frame)
+    if sample is None:
+        return False
+    x, _, lane, _ = sample
+    return any(
+        t0 <= ev.tick < t1
+        and inc_lane == lane
+        and _incident_ahead(rec, lanes, ev.car, frame, lane, x, inc_x)
+        for t0, t1, inc_lane, inc_x in spans
+    )
+
+
+def _incident_root(rec: Recording, lanes: Lanes, ev: Any) -> Root | None:
+    """An incident is a root: the lane it blocked, then the first car that braked for it.
+
+    That car is the nearest one behind the blocked stretch, in its lane, that brakes beyond
+    RESPONSE_BRAKE while nothing but the incident is ahead of it, within INCIDENT_RESPONSE_S
+    (or before the lane is cleared). `car` is INCIDENT_CAR: nobody drove into this.
+    """
+    tick, lane, x = int(ev.tick), int(ev.lane), float(ev.x)
+    frame = rec.frame_of_tick(tick + 1)
+    if frame < 0 or frame >= len(rec.frames):
+        return None
+    root = Root(INCIDENT_CAR, "incident", tick, x, lane, [INCIDENT_CAR], [frame], [x], [0.0])
+    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    until = tick + max(1, round(float(ev.value or 0.0) / 0.05))
+    last = min(len(rec.frames) - 1, frame + int(INCIDENT_RESPONSE_S * per_s))
+    for f in range(frame, last + 1):
+        if rec.frames[f] > until:
+            break
+        row = lanes.at(f).get(lane) or []
+        behind = [
+            (d, car)
+            for ox, car in row
+            if 0 < (d := (x - ox) % rec.length if rec.length > 0 else x - ox) <= INCIDENT_REACH_M
+        ]
+        if not behind:
+            continue
+        d, car = min(behind)
+        sample = _sample(rec, car, f)
+        if sample is None or sample[3] >= -RESPONSE_BRAKE:
+            continue
+        if not _incident_ahead(rec, lanes, car, f, lane, sample[0], x):
+            continue
+        root.chain.append(car)
+        root.frames.append(f)
+        root.xs.append(sample[0])
+        root.decel.append(_peak_after(rec, car, f))
+        break
+    return root
+
+
+def _peak_after(rec: Recording, car: int, frame: int) -> float:
+    """A car's strongest braking (m/s², positive) in the PEAK_WINDOW_S from `frame`."""
+    track = rec.tracks[car]
+    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    end = min(track.start + len(track.amin) - 1, frame + int(PEAK_WINDOW_S * per_s))
+    return max(0.0, -min(track.amin[j - track.start] for j in range(frame, end + 1)))
 
 
 def _leads_to_crash(ev: Any, crashes: Sequence[Any]) -> bool:

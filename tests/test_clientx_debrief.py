@@ -405,7 +405,9 @@ async def test_empty_round_says_so() -> None:
     async with app.run_test(size=(100, 36)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await pilot.press("r")
-        await wait_for(pilot, lambda: "No single brake, cut-in or crash" in screen_text(app))
+        await wait_for(
+            pilot, lambda: "No single brake, cut-in, crash or incident" in screen_text(app)
+        )
         await pilot.press("4")
         await wait_for(pilot, lambda: "No pattern stood out" in screen_text(app))
         await pilot.press("3")

@@ -4,7 +4,7 @@
   stretch holding its places.
 - Over real rounds of every scenario: no card claims an effect below its threshold, every
   wave card's wave is material, and the reveal's root (the wave_root card's) is the root the
-  Waves tab lists first.
+  Waves tab lists first — with the host's and programs' incidents among the roots.
 """
 
 from __future__ import annotations
@@ -75,14 +75,44 @@ def _presses(draw: st.DrawFn) -> dict[int, list[tuple[str, Any]]]:
     }
 
 
+Incident = tuple[int, int, float, float, str]  # tick, lane, share of the ring, seconds, source
+
+
 @st.composite
-def rounds(draw: st.DrawFn) -> tuple[str, int, int, dict[int, list[tuple[str, Any]]]]:
+def rounds(
+    draw: st.DrawFn,
+) -> tuple[str, int, int, dict[int, list[tuple[str, Any]]], list[Incident]]:
+    """A scenario, seed, number of players, their presses, and lanes blocked on the way (the
+    host's `i` or a program's shock: traced as roots like brakes, see server/waves.py)."""
+    incidents = st.tuples(
+        st.integers(100, 1000),
+        st.integers(0, 3),
+        fractions,
+        st.floats(5.0, 40.0),
+        st.sampled_from(["host", "shock"]),
+    )
     return (
         draw(st.sampled_from(SCENARIOS)),
         draw(st.integers(0, 10_000)),
         draw(st.integers(0, 2)),
         _presses(draw),
+        draw(st.lists(incidents, max_size=2)),
     )
+
+
+class Scripted:
+    """The players' presses, and the incidents injected at their ticks (play() sets world)."""
+
+    world: Any = None
+
+    def __init__(self, presses: dict[int, list[tuple[str, Any]]], incidents: list[Incident]):
+        self.presses, self.incidents = presses, incidents
+
+    def __call__(self, tick: int, cars: list[int]) -> dict[int, list[tuple[str, Any]]]:
+        for at, lane, share, seconds, source in self.incidents:
+            if at == tick and self.world is not None and lane < self.world.lanes:
+                self.world.inject_incident(lane, share * self.world.length, seconds, source)
+        return {car: self.presses[tick] for car in cars} if tick in self.presses else {}
 
 
 def check_payload(payload: dict[str, Any]) -> None:
@@ -107,6 +137,9 @@ def check_payload(payload: dict[str, Any]) -> None:
     assert flags == sorted(flags, reverse=True)  # the material roots come first
     for root in roots:
         assert root["span_m"] <= length / 2 + 0.1
+        if root["kind"] == "incident":  # named by its cause, never blamed on a driver
+            assert root["car"] is None and root["name"] is None
+            assert root["cause"] in ("host", "shock", "scenario")
         if root["material"]:
             assert root["counterfactual"]["cost_vs"] >= threshold
     has_wave_card = any(c["id"] == "wave_root" for c in payload["cards"])
@@ -116,12 +149,8 @@ def check_payload(payload: dict[str, Any]) -> None:
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds())
 def test_no_card_or_reveal_claims_less_than_its_threshold(spec: tuple) -> None:
-    name, seed, players, presses = spec
-
-    def controls(tick: int, cars: list[int]) -> dict[int, list[tuple[str, Any]]]:
-        return {car: presses[tick] for car in cars} if tick in presses else {}
-
+    name, seed, players, presses, incidents = spec
     seconds = min(70.0, float(load_scenario(name).seconds or 70))
-    played = play(name, seed, seconds, players=players, controls=controls)
+    played = play(name, seed, seconds, players=players, controls=Scripted(presses, incidents))
     assert played.payload is not None
     check_payload(played.payload)

@@ -46,6 +46,7 @@ from client.widgets.ring_overview import legend_text
 from client.widgets.solo_summary import solo_text
 from client.widgets.spacetime import Diagram, SpaceTime
 from shared.conventions import CATALOGUE, describe
+from shared.lanes import lane_name
 
 SERIES: tuple[tuple[str, str], ...] = (
     ("mean_kmh", "Mean speed (km/h)"),
@@ -112,7 +113,8 @@ def numbers(values: Any) -> list[float]:
     return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
-KIND_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash"}
+KIND_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash", "incident": "incident"}
+CAUSE_WORDS = {"host": "the host", "scenario": "the scenario", "shock": "the shock"}
 
 
 def plural(n: Any, noun: str) -> str:
@@ -503,9 +505,12 @@ class DebriefScreen(Screen[None]):
         for i, root in enumerate(roots):
             counterfactual = root.get("counterfactual")
             cost = counterfactual.get("cost_vs") if isinstance(counterfactual, dict) else None
-            who = (
-                root.get("name") if isinstance(root.get("name"), str) else f"car {root.get('car')}"
-            )
+            if root.get("kind") == "incident":  # an incident is nobody's driving
+                who = CAUSE_WORDS.get(str(root.get("cause")), "the road")
+            elif isinstance(root.get("name"), str):
+                who = root["name"]
+            else:
+                who = f"car {root.get('car')}"
             amp = root.get("amplification")
             table.add_row(
                 Text(fmt_clock(root.get("t"))),
@@ -524,8 +529,8 @@ class DebriefScreen(Screen[None]):
                 lines.append("\n")
         if not roots:
             lines = Text(
-                "No braking wave was traced to a single root this round: nobody's brake, "
-                "cut-in or crash made the cars behind brake in turn.",
+                "No braking wave was traced to a single root this round: no brake, cut-in, "
+                "crash or incident made the cars behind brake in turn.",
                 style="dim",
             )
         self.query_one("#roots-text", Static).update(lines)
@@ -706,7 +711,7 @@ class DebriefScreen(Screen[None]):
                 else " a material amount"
             )
             text.append(
-                "No single brake, cut-in or crash was found to have cost the others"
+                "No single brake, cut-in, crash or incident was found to have cost the others"
                 f"{size}: the slowing grew out of the traffic itself."
             )
             return text
@@ -714,12 +719,26 @@ class DebriefScreen(Screen[None]):
         rt, rx = float(root["t"]), float(root.get("x") or 0.0)
         cf = root.get("counterfactual")
         cost = cf.get("cost_vs") if isinstance(cf, dict) else None
+        incident = root.get("kind") == "incident"
         text.append("The costliest wave began with ")
-        text.append(plain(who, 40), style="bold")
-        text.append(f"'s {kind_word(root)} at {fmt_clock(rt)}")
+        if incident:  # named by its cause (the host, the scenario, a shock), never a driver
+            lane = root.get("lane")
+            where = (
+                lane_name(lane)
+                if isinstance(lane, int) and not isinstance(lane, bool)
+                else "a lane"
+            )
+            text.append(
+                f"{CAUSE_WORDS.get(str(root.get('cause')), 'the road')}'s incident", style="bold"
+            )
+            text.append(f" in {where} at {fmt_clock(rt)}")
+        else:
+            text.append(plain(who, 40), style="bold")
+            text.append(f"'s {kind_word(root)} at {fmt_clock(rt)}")
         text.append(f", {rx / 1000:.2f} km (✕)")
         if isinstance(cost, int | float) and not isinstance(cost, bool):
-            text.append(f"; it cost the others {number(cost)} vehicle-seconds")
+            whom = "the road" if incident else "the others"
+            text.append(f"; it cost {whom} {number(cost)} vehicle-seconds")
         text.append(".")
         self._compare(text, rt, rx)
         return text

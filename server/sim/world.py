@@ -662,13 +662,29 @@ class World(Motion, LaneChanging):
         self._rebuild()
         return victims
 
-    def inject_incident(self, lane: int, x: float, seconds: float) -> None:
-        """Block a lane from x for a while (a breakdown, debris): traffic must go around."""
+    def inject_incident(self, lane: int, x: float, seconds: float, source: str = "host") -> None:
+        """Block a lane from x for a while (a breakdown, debris): traffic must go around.
+
+        `source` says who caused it ("host" or "shock", a program's): the log keeps it (a
+        fourth argument, left out for the host's) so the debrief names the incident's cause.
+        """
         lane = int(lane)
         if not 0 <= lane < self.lanes or not seconds > 0 or not math.isfinite(float(x)):
             return
-        self.log.append((self.tick, "incident", [lane, float(x), float(seconds)]))
+        args: list[Any] = [lane, float(x), float(seconds)]
+        if source != "host":
+            args.append(str(source))
+        self.log.append((self.tick, "incident", args))
         self._incident(lane, float(x) % self.length, float(seconds))
+
+    def cancel_scheduled_incident(self, tick: int, lane: int) -> bool:
+        """Drop the scenario's incident due at `tick` in `lane` before it happens (the
+        counterfactual of an incident replays the round without it); whether one was found."""
+        for entry in self._schedule:
+            if entry[0] == tick and entry[1] == lane:
+                self._schedule.remove(entry)
+                return True
+        return False
 
     def _incident(self, lane: int, x: float, seconds: float) -> None:
         until = self.tick + max(1, round(seconds / DT))
@@ -765,7 +781,8 @@ class World(Motion, LaneChanging):
         elif op == "remove_bots":
             self.remove_bots(int(args[0]))
         elif op == "incident":
-            self.inject_incident(int(args[0]), float(args[1]), float(args[2]))
+            source = str(args[3]) if len(args) > 3 else "host"
+            self.inject_incident(int(args[0]), float(args[1]), float(args[2]), source)
         elif op == "rulebook":
             self.set_rulebook(dict(args[0]))
         else:
