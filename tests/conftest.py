@@ -42,3 +42,13 @@ def server(tmp_path: Path) -> Iterator[Any]:
         yield handle
     finally:
         handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_left_behind() -> Iterator[None]:
+    """A test that runs `interlane` on a pseudo-terminal (tests/tui_process.py) and fails
+    before its own clean-up leaves no process behind."""
+    yield
+    from tests.tui_process import TuiProcess
+
+    TuiProcess.kill_all()

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class TuiProcess:
+    live: list[TuiProcess] = []  # every process not yet ended: `kill_all` after each test
+
     def __init__(self, args: list[str], data_home: Path, cols: int = 100, rows: int = 30) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -44,6 +46,7 @@ class TuiProcess:
             start_new_session=True,
         )
         os.close(slave)
+        TuiProcess.live.append(self)
         self.master = master
         self.screen = bytearray()
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -62,6 +65,15 @@ class TuiProcess:
 
     def press(self, keys: bytes) -> None:
         os.write(self.master, keys)
+
+    @classmethod
+    def kill_all(cls) -> None:
+        """End what a test left running (a test that failed half-way must not leave a client
+        behind on the machine)."""
+        while cls.live:
+            tui = cls.live.pop()
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                tui.kill()
 
     def kill(self) -> None:
         """SIGKILL, as when a terminal dies: nothing in the process gets to say goodbye."""
@@ -90,5 +102,10 @@ class TuiProcess:
         )
 
     def _close(self) -> None:
+        if self in TuiProcess.live:
+            TuiProcess.live.remove(self)
+        if self.master < 0:
+            return  # closed already: the number may belong to another file by now
         with contextlib.suppress(OSError):
             os.close(self.master)
+        self.master = -1
