@@ -34,6 +34,7 @@ from shared.protocol import (
     parse_server_frame,
     validate,
 )
+from shared.ratelimit import Bucket
 
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Seconds to wait before each reconnect attempt; the last value repeats."""
@@ -68,24 +69,6 @@ PINGS_PER_SECOND = 5.0
 STUCK_BYTES = 1024 * 1024
 STUCK_SECONDS = 3.0
 """Unsent bytes (PONGs, inputs) that may stay queued for a server that does not read them."""
-
-
-class Allowance:
-    """A token bucket on the loop's clock: `rate` a second up to `burst`; spend() takes one."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp: float | None = None
-
-    def spend(self, now: float) -> bool:
-        if self.stamp is not None:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class GuardedClientConnection(ClientConnection):
@@ -273,12 +256,12 @@ class Connection:
         writer = asyncio.create_task(self._write(ws))
         watcher = asyncio.create_task(self._watch(ws))
         loop = asyncio.get_running_loop()
-        bad = Allowance(BAD_FRAMES_PER_SECOND, BAD_FRAMES_BURST)
-        pings = Allowance(PINGS_PER_SECOND, PINGS_BURST)
+        bad = Bucket(BAD_FRAMES_PER_SECOND, BAD_FRAMES_BURST, loop.time())
+        pings = Bucket(PINGS_PER_SECOND, PINGS_BURST, loop.time())
 
         def on_ping() -> None:
             self.server_pings += 1
-            if not pings.spend(loop.time()) and self.fatal is None:
+            if not pings.take(loop.time()) and self.fatal is None:
                 self.fatal = "the server floods this client with pings; left it"
                 ws.transport.abort()
 
@@ -290,7 +273,7 @@ class Connection:
                     msg = parse_server_frame(frame)
                 except ProtocolError as exc:
                     self.bad_frames += 1
-                    if not bad.spend(loop.time()):
+                    if not bad.take(loop.time()):
                         self.fatal = (
                             f"the server keeps sending messages this client cannot read ({exc})"
                         )

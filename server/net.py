@@ -72,6 +72,7 @@ from shared.protocol import (
     error,
     parse_client_frame,
 )
+from shared.ratelimit import Bucket
 
 log = logging.getLogger(__name__)
 
@@ -115,22 +116,6 @@ COSTLY_COMMANDS = frozenset({"start", "end", "next", "bots"})
 """Host commands that build a world (start after a council, next, bots add cars) or start a
 round's analysis and save (end): each is worth hundreds of ordinary messages."""
 DRIVING_PHASES = ("driving", "paused")
-
-
-class Bucket:
-    """A token bucket: `rate` tokens a second up to `burst`; take() spends one."""
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 def binary_frame_header(size: int) -> bytes:
@@ -328,6 +313,29 @@ def analysis_context() -> Any:
     """A multiprocessing context safe to use from a process that has threads."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _run_on(
+    executor: Any,
+    loop: asyncio.AbstractEventLoop,
+    job: Callable[[], Any],
+    done: Callable[[Any, BaseException | None], None],
+) -> None:
+    """Run `job` on `executor`; `done(result, exc)` comes back on `loop` (never if the server
+    stopped before the job ran, or after the loop closed; at once if the executor is shut)."""
+
+    def finished(future: Any) -> None:
+        if future.cancelled():
+            return  # the server stopped before this job ran
+        exc = future.exception()
+        result = None if exc is not None else future.result()
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            loop.call_soon_threadsafe(done, result, exc)
+
+    try:
+        executor.submit(job).add_done_callback(finished)
+    except RuntimeError as exc:  # shutting down
+        done(None, exc)
 
 
 class GameServer:
@@ -584,47 +592,22 @@ class GameServer:
 
     def offload(self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]):
         """Run slow end-of-round work on the worker thread; `done` comes back on the loop."""
-        loop = self._loop
-        assert loop is not None
+        assert self._loop is not None
 
         def back(result: Any, exc: BaseException | None) -> None:
             self.analyses_waiting -= 1
             done(result, exc)
 
-        def finished(future: Any) -> None:
-            if future.cancelled():
-                return  # the server stopped before this job ran
-            exc = future.exception()
-            result = None if exc is not None else future.result()
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(back, result, exc)
-
         self.analyses_waiting += 1
-        try:
-            self._worker.submit(job).add_done_callback(finished)
-        except RuntimeError as exc:  # shutting down
-            back(None, exc)
+        _run_on(self._worker, self._loop, job, back)
 
     def build(self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]):
         """Build (or change) a lobby's world on the build thread; `done` comes back on the
         loop. The rooms' `builder`: other rooms keep ticking meanwhile."""
-        loop = self._loop
-        if loop is None or self.manual:  # not serving, or stepped by a test: build now
+        if self._loop is None or self.manual:  # not serving, or stepped by a test: build now
             run_inline(job, done)
             return
-
-        def finished(future: Any) -> None:
-            if future.cancelled():
-                return  # the server stopped before this build ran
-            exc = future.exception()
-            result = None if exc is not None else future.result()
-            with contextlib.suppress(RuntimeError):  # the loop already closed
-                loop.call_soon_threadsafe(done, result, exc)
-
-        try:
-            self._builders.submit(job).add_done_callback(finished)
-        except RuntimeError as exc:  # shutting down
-            done(None, exc)
+        _run_on(self._builders, self._loop, job, done)
 
     def _analysis_pool(self) -> ProcessPoolExecutor | None:
         """The analysis processes, started on first use; None once the server stops."""

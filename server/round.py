@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import solo as solo_ladder
 from server.feed import FeedCoalescer, feed_text, shock_incident_text
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
@@ -94,8 +95,9 @@ class Plan:
     challenge: str = ""  # the solo ladder's task ("damper": server.damper measures it)
 
 
-def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan]]:
-    """The steps of a room: a named program, or a single round of one scenario.
+def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan], bool]:
+    """The steps of a room: a named program, or a single round of one scenario, and whether
+    the program ends with a debrief across its rounds (`final_debrief`, docs/programs.md).
 
     Raises ValueError with a sentence for the creator when the program cannot be loaded.
     """
@@ -140,23 +142,27 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
             )
         if not any(p.kind == "round" for p in plans):
             raise ValueError(f"program {name!r} has no rounds")
-        return str(getattr(loaded, "name", name)), plans
+        final = bool(getattr(loaded, "final_debrief", True))
+        return str(getattr(loaded, "name", name)), plans, final
     name = scenario or DEFAULT_SCENARIO
-    solo = optional_module("server.solo")
-    rung = solo.rung_for(name) if solo is not None else None
+    rung = solo_ladder.rung_for(name)
     if rung is not None:  # a road of the solo ladder: its challenge, brief and rulebook
-        return "", [
-            Plan(
-                "round",
-                rung.title,
-                name,
-                None,
-                dict(rung.rulebook),
-                intro=rung.intro,
-                challenge=rung.challenge,
-            )
-        ]
-    return "", [Plan("round", name, name, None)]  # as long as the scenario says
+        return (
+            "",
+            [
+                Plan(
+                    "round",
+                    rung.title,
+                    name,
+                    None,
+                    dict(rung.rulebook),
+                    intro=rung.intro,
+                    challenge=rung.challenge,
+                )
+            ],
+            False,
+        )
+    return "", [Plan("round", name, name, None)], False  # as long as the scenario says
 
 
 def round_seconds(plan: Plan, scenario: Any) -> float:
@@ -300,7 +306,7 @@ class Room:
         self.code = code
         self.clock = clock
         self.roster = Roster(clock)
-        self.program_name, self.plans = plans_for(scenario, program)
+        self.program_name, self.plans, self.final_debrief = plans_for(scenario, program)
         self.bots = bots
         self.base_seed = seed if seed is not None else secrets.randbelow(2**31 - 1000)
         self.world_factory = world_factory
@@ -994,9 +1000,7 @@ class Room:
                 log.exception("room %s: cannot start %s", self.code, key)
         if "metrics" in found and "adherence" in found:
             found["metrics"].adherence = found["adherence"]  # team adherence, live and in results
-        solo = optional_module("server.solo")
-        if solo is not None:
-            found.update(solo.challenge_observers(self.plan.challenge, self.world, self.roster))
+        found.update(solo_ladder.challenge_observers(self.plan.challenge, self.world, self.roster))
         return found
 
     # ---- the tick ----------------------------------------------------------------------
@@ -1172,18 +1176,11 @@ class Room:
     def _final_round(self) -> bool:
         """Whether this is the last round of a program that ends with a debrief across its
         rounds (`final_debrief`, docs/programs.md); a one-scenario room has no last round."""
-        if not self.program_name or any(
-            p.kind == "round" for p in self.plans[self.step_index + 1 :]
-        ):
-            return False
-        programs = optional_module("server.programs")
-        try:
-            loaded = (
-                programs.load_program(self.program_name, allow_paths=False) if programs else None
-            )
-        except Exception:
-            return True
-        return bool(getattr(loaded, "final_debrief", True))
+        return (
+            bool(self.program_name)
+            and self.final_debrief
+            and not any(p.kind == "round" for p in self.plans[self.step_index + 1 :])
+        )
 
     def _debrief_job(self) -> Callable[[], dict[str, Any]]:
         """Capture what the analysis needs now, so the job never touches the live room."""
@@ -1220,8 +1217,7 @@ class Room:
         host = self.host
         host_name = host.name if host else ""
         game_id = self.game_id
-        solo_mod = optional_module("server.solo")
-        solo_round = solo_mod.SoloRound.capture(self) if solo_mod is not None else None
+        solo_round = solo_ladder.SoloRound.capture(self)
         counts: dict[str, int] = {}
         for event in events:
             counts[event.kind] = counts.get(event.kind, 0) + 1
