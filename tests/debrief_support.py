@@ -14,8 +14,10 @@ from typing import Any
 from server.debrief import analyse
 from server.metrics import RoundMetrics
 from server.recorder import Recorder, Recording
+from server.report import gather
 from server.sim.scenario import Scenario, load_scenario
 from server.sim.world import World
+from server.store import Store
 
 Controls = Callable[[int, list[int]], dict[int, list[tuple[str, Any]]]]
 
@@ -126,3 +128,26 @@ def brake_at(seconds: float, presses: int = 8) -> Controls:
         return {}
 
     return controls
+
+
+def stored_report(played: Played, path: Path, code: str, program: str, host: str) -> dict[str, Any]:
+    """Save `played` as round 1 of a new game in the history file at `path` and gather that
+    game as `interlane report` does (what the report's renderers are given)."""
+    with Store(path) as store:
+        game = store.create_game(code, program, host)
+        store.save_round(
+            game,
+            1,
+            played.scenario_ref,
+            played.seed,
+            None,
+            None,
+            None,
+            played.world.log,
+            played.metrics,
+            played.recording.events,
+            played.payload,
+            names=played.names,
+            ticks=played.world.tick,
+        )
+        return gather(store, game)

@@ -18,10 +18,9 @@ import pytest
 from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen
-from server.report import gather, render
+from server.report import render
 from server.sim.events import crash_cause
-from server.store import Store
-from tests.debrief_support import Played, play
+from tests.debrief_support import Played, play, stored_report
 from tests.test_clientx_harness import Harness, wait_for
 
 
@@ -112,24 +111,7 @@ async def test_the_you_tab_shows_the_crash_caused(cut_in) -> None:
 def test_report_json_and_csv_give_the_crash_to_the_player(cut_in, tmp_path: Path) -> None:
     played, _ = cut_in
     path = tmp_path / "history.sqlite3"
-    with Store(path) as store:
-        game = store.create_game("CUTIN", "solo", "Sol")
-        store.save_round(
-            game,
-            1,
-            played.scenario_ref,
-            played.seed,
-            None,
-            None,
-            None,
-            played.world.log,
-            played.metrics,
-            played.recording.events,
-            played.payload,
-            names=played.names,
-            ticks=played.world.tick,
-        )
-        data = gather(store, game)
+    data = stored_report(played, path, "CUTIN", "solo", "Sol")
     me = played.players[0]
     (stored,) = json.loads(render(data, "json"))["rounds"]
     caused = {d["car"]: d["crashes_caused"] for d in stored["debrief"]["drivers"]}

@@ -18,11 +18,10 @@ import pytest
 
 from server.counterfactual import incident_cause, without_incident
 from server.metrics import FreeFlow
-from server.report import gather, render
+from server.report import render
 from server.sim.scenario import Scenario, load_scenario
 from server.sim.world import World
-from server.store import Store
-from tests.debrief_support import Played, play, scenario_toml, write_scenario
+from tests.debrief_support import Played, play, scenario_toml, stored_report, write_scenario
 
 INCIDENT_TICK = 400  # 20 s into the round
 SECONDS = 60.0
@@ -137,24 +136,7 @@ def test_the_report_json_holds_the_incident_root(host_round: Played, tmp_path: P
     played = host_round
     assert played.payload is not None
     path = tmp_path / "history.sqlite3"
-    with Store(path) as store:
-        game = store.create_game("ABCDE", "workshop", "Host")
-        store.save_round(
-            game,
-            1,
-            played.scenario_ref,
-            played.seed,
-            None,
-            None,
-            None,
-            played.world.log,
-            played.metrics,
-            played.recording.events,
-            played.payload,
-            names=played.names,
-            ticks=played.world.tick,
-        )
-        data = gather(store, game)
+    data = stored_report(played, path, "ABCDE", "workshop", "Host")
     full = json.loads(render(data, "json"))
     roots = full["rounds"][0]["debrief"]["roots"]
     (root,) = [r for r in roots if r["kind"] == "incident"]

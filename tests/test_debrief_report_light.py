@@ -9,9 +9,8 @@ import re
 import pytest
 
 from client.widgets.charts import AxisSparklineRenderable, axis_for
-from server.report import TEAM_ROWS, _fmt, gather, render
-from server.store import Store
-from tests.debrief_support import brake_at, play, scenario_toml, write_scenario
+from server.report import TEAM_ROWS, _fmt, render
+from tests.debrief_support import brake_at, play, scenario_toml, stored_report, write_scenario
 
 EVIL = '<b>"Bo"</b> & co'
 
@@ -22,24 +21,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
     ref = write_scenario(d, scenario_toml("dense", 1500, 2, 60, {"steady": 0.5, "hurried": 0.5}))
     played = play(ref, 4, 90, players=2, controls=brake_at(30), names=["Ana", EVIL])
     path = d / "history.sqlite3"
-    with Store(path) as store:
-        game = store.create_game("LIGHT", "workshop", "Host")
-        store.save_round(
-            game,
-            1,
-            played.scenario_ref,
-            played.seed,
-            None,
-            None,
-            None,
-            played.world.log,
-            played.metrics,
-            played.recording.events,
-            played.payload,
-            names=played.names,
-            ticks=played.world.tick,
-        )
-        data = gather(store, game)
+    data = stored_report(played, path, "LIGHT", "workshop", "Host")
     return render(data, "html"), data
 
 
