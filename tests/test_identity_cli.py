@@ -124,7 +124,11 @@ async def test_the_screenshot_goes_to_the_current_folder_without_downloads(
     async with app.run_test(size=(80, 24)) as pilot:
         app.deliver_screenshot(filename="shot.svg")
         deadline = time.monotonic() + 10
-        while not (tmp_path / "shot.svg").exists():
+        shot = tmp_path / "shot.svg"
+        # written on Textual's delivery thread: wait until the whole file is there (the file
+        # exists, empty, before it is written), and inside the app, whose loop the thread
+        # reports back to
+        while not (shot.exists() and shot.read_text().rstrip().endswith("</svg>")):
             assert time.monotonic() < deadline
             await pilot.pause(0.05)
     assert not (tmp_path / "none").exists()
