@@ -44,7 +44,7 @@ play: $(STAMP_PLAY)
 test: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared server/sim
+	$(BIN)/mypy shared
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP_TEST)
@@ -56,7 +56,7 @@ format: $(STAMP_TEST)
 	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP_TEST)
-	$(BIN)/mypy shared server/sim
+	$(BIN)/mypy shared
 
 bench: $(STAMP_PLAY)
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

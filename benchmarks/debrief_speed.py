@@ -18,8 +18,8 @@ import msgpack
 from server.debrief import analyse
 from server.metrics import RoundMetrics
 from server.recorder import Recorder
-from server.sim.scenario import load_scenario
-from server.sim.world import World
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
 
 SECONDS = 240
 SEED = 7

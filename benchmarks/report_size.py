@@ -18,9 +18,9 @@ from server.debrief import analyse
 from server.metrics import RoundMetrics
 from server.recorder import Recorder
 from server.report import gather, render
-from server.sim.scenario import load_scenario
-from server.sim.world import World
 from server.store import Store
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
 
 ROUNDS = (("rush-hour", 1), ("rush-hour", 2), ("lane-closure", 3))
 BRAKES = (45.0, 100.0, 170.0, 215.0)

@@ -14,8 +14,8 @@ import random
 import time
 from collections import Counter
 
-from server.sim.scenario import load_scenario, parse_scenario
-from server.sim.world import World
+from shared.sim.scenario import load_scenario, parse_scenario
+from shared.sim.world import World
 
 GOAL = 200_000
 

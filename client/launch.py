@@ -82,7 +82,7 @@ def _registered(
 def _local_scenario(command: str, scenario: str | None) -> tuple[str | None, bool]:
     if scenario is None:
         return None, True
-    from server.sim.scenario import ScenarioError, list_scenarios, register_scenario
+    from shared.sim.scenario import ScenarioError, list_scenarios, register_scenario
 
     return _registered(command, scenario, list_scenarios, register_scenario, ScenarioError)
 

@@ -47,7 +47,7 @@ class Brancher:
         self.copies: dict[int, Any] = dict(rec.checkpoints)
 
     def _fresh(self) -> Any:
-        from server.sim.world import World
+        from shared.sim.world import World
 
         scenario, seed, rulebook, bots, mix = self.args
         return World(scenario, seed, rulebook, bots, mix)

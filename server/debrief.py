@@ -46,7 +46,7 @@ TEAM_KEYS = (
 
 def _scenario(scenario: Any) -> Any:
     if isinstance(scenario, str):
-        from server.sim.scenario import load_scenario
+        from shared.sim.scenario import load_scenario
 
         return load_scenario(scenario)
     return scenario
@@ -67,7 +67,7 @@ def rerun(
     This is how a stored round is analysed again (the recording is not stored: the log and
     the seed are enough to rebuild it exactly). Returns (world, recording, metrics result).
     """
-    from server.sim.world import World
+    from shared.sim.world import World
 
     world = World(_scenario(scenario), seed, dict(rulebook) if rulebook else None, bots, mix)
     recorder = Recorder(checkpoint_ticks=checkpoint_ticks)

@@ -835,7 +835,7 @@ class GameServer:
     def welcome(self) -> dict[str, Any]:
         scenarios: list[str] = []
         programs: list[str] = []
-        scenario_mod = optional_module("server.sim.scenario")
+        scenario_mod = optional_module("shared.sim.scenario")
         if scenario_mod is not None and hasattr(scenario_mod, "list_scenarios"):
             try:
                 scenarios = [str(s) for s in scenario_mod.list_scenarios()]

@@ -430,7 +430,7 @@ class _Checker:
         """(lanes, length) of the scenario's road, to check shocks against; None when the
         simulation is not available. A scenario file that does not load is this key's error."""
         try:
-            from server.sim.scenario import load_scenario
+            from shared.sim.scenario import load_scenario
         except ImportError:
             return None
         try:
@@ -511,7 +511,7 @@ def known_scenarios() -> list[str] | None:
     Imported lazily so that programs can be read (and tested) without the simulation.
     """
     try:
-        from server.sim.scenario import list_scenarios
+        from shared.sim.scenario import list_scenarios
     except ImportError:
         return None
     names = list(list_scenarios())

@@ -24,7 +24,7 @@ def scenario_from_stored(stored: Mapping[str, Any], *, allow_paths: bool = True)
     is loaded with `allow_paths=False`: a server's message never makes this machine open a
     file it names.
     """
-    from server.sim.scenario import ScenarioError, load_scenario, parse_scenario
+    from shared.sim.scenario import ScenarioError, load_scenario, parse_scenario
 
     name = str(stored.get("scenario"))
     doc = stored.get("scenario_doc")
@@ -46,7 +46,7 @@ def world_from_stored(
 ) -> Any:
     """The round's world at `until_tick` (default: the round's end) from `Store.load_round`
     or a `replay` message (docs/protocol.md)."""
-    from server.sim.world import World
+    from shared.sim.world import World
 
     scenario = scenario_from_stored(stored, allow_paths=allow_paths)
     end = int(stored["ticks"]) if until_tick is None else min(int(until_tick), int(stored["ticks"]))

@@ -182,9 +182,9 @@ def default_world_factory(
     bots: int | None,
     mix: Mapping[str, float] | None = None,
 ) -> tuple[Any, Any]:
-    """Load the scenario and build its World (server.sim). Returns (scenario, world)."""
-    from server.sim.scenario import load_scenario
-    from server.sim.world import World
+    """Load the scenario and build its World (shared.sim). Returns (scenario, world)."""
+    from shared.sim.scenario import load_scenario
+    from shared.sim.world import World
 
     scenario = load_scenario(scenario_name, allow_paths=False)  # names from the network
     return scenario, World(

@@ -12,10 +12,10 @@ import sys
 from collections import Counter
 from typing import TextIO
 
-from server.bots import parse_mix
-from server.sim.scenario import ScenarioError, load_scenario
-from server.sim.world import DT, World
 from shared.conventions import parse_rulebook
+from shared.sim.bots import parse_mix
+from shared.sim.scenario import ScenarioError, load_scenario
+from shared.sim.world import DT, World
 
 
 def _fail(message: str) -> int:

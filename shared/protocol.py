@@ -232,7 +232,7 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "ticks": Field(_INT, minimum=0, maximum=MAX_REPLAY_TICKS),
         "log": Field(list),
         "names": Field(dict, max_len=MAX_ROOM_MEMBERS),
-        # a scenario that is not built in: its checked TOML document (server.sim.scenario)
+        # a scenario that is not built in: its checked TOML document (shared.sim.scenario)
         "scenario_doc": Field(dict, required=False),
     },
     "error": {

@@ -15,9 +15,9 @@ from server.debrief import analyse
 from server.metrics import RoundMetrics
 from server.recorder import Recorder, Recording
 from server.report import gather
-from server.sim.scenario import Scenario, load_scenario
-from server.sim.world import World
 from server.store import Store
+from shared.sim.scenario import Scenario, load_scenario
+from shared.sim.world import World
 
 Controls = Callable[[int, list[int]], dict[int, list[tuple[str, Any]]]]
 

@@ -1,4 +1,4 @@
-"""A tiny stand-in for server.sim.World, for the server's tests only.
+"""A tiny stand-in for shared.sim.World, for the server's tests only.
 
 It honours the World contract of docs/architecture.md that the server relies on (cars, step
 with controls, controllers, bots, incidents, the log) with trivial physics, so room and

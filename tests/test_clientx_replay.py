@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames, load_stored
-from server.sim.scenario import load_scenario
-from server.sim.world import World
 from server.store import Store
 from shared.protocol import unpack_car
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
 from tests.test_clientx_harness import EVIL_NAME, Harness, screen_text, wait_for
 
 TICKS = 400  # 20 s of the Sugiyama ring

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
-from server.sim.events import Event
 from shared.conventions import make_rulebook
+from shared.sim.events import Event
 
 KMH = 1 / 3.6
 

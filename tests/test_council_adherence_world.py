@@ -10,8 +10,8 @@ import pytest
 from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
 from shared.conventions import make_rulebook
 
-sim_world = pytest.importorskip("server.sim.world")
-sim_scenario = pytest.importorskip("server.sim.scenario")
+sim_world = pytest.importorskip("shared.sim.world")
+sim_scenario = pytest.importorskip("shared.sim.scenario")
 
 
 class Script:

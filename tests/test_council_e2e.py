@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from server.net import GameServer, Limits
-from server.sim.world import DT
+from shared.sim.world import DT
 from tests.server_client import TIMEOUT, WireClient
 
 BOTS = 30

@@ -78,7 +78,7 @@ def test_solo_practice_has_no_council() -> None:
 def test_builtin_scenarios_exist_when_the_simulation_is_there() -> None:
     known = known_scenarios()
     if known is None:
-        pytest.skip("server.sim.scenario is not available yet")
+        pytest.skip("shared.sim.scenario is not available yet")
     for name in list_programs():
         for step in load_program(name).rounds:
             assert step.scenario in known
@@ -226,7 +226,7 @@ def test_unknown_program_name() -> None:
 
 def test_unknown_scenario_name_is_caught_when_the_simulation_is_there() -> None:
     if known_scenarios() is None:
-        pytest.skip("server.sim.scenario is not available yet")
+        pytest.skip("shared.sim.scenario is not available yet")
     text = '[[steps]]\nkind = "round"\nscenario = "the-moon"\nrulebook = {}\n'
     with pytest.raises(ProgramError) as err:
         parse_program(text, source="p.toml")

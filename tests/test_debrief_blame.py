@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen
 from server.report import render
-from server.sim.events import crash_cause
+from shared.sim.events import crash_cause
 from tests.debrief_support import Played, play, stored_report
 from tests.test_clientx_harness import Harness, wait_for
 
@@ -141,9 +141,9 @@ def test_crash_cause_rules() -> None:
 def test_a_crash_caused_while_a_bot_drove_for_the_player_is_not_the_members() -> None:
     """Through drops and rejoins: a stand-in bot's crash is counted apart from the member's."""
     from server.metrics import RoundMetrics
-    from server.sim.events import Event
-    from server.sim.scenario import load_scenario
-    from server.sim.world import World
+    from shared.sim.events import Event
+    from shared.sim.scenario import load_scenario
+    from shared.sim.world import World
 
     world = World(load_scenario("open-road"), seed=1)
     me = world.add_player_car()

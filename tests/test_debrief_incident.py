@@ -19,8 +19,8 @@ import pytest
 from server.counterfactual import incident_cause, without_incident
 from server.metrics import FreeFlow
 from server.report import render
-from server.sim.scenario import Scenario, load_scenario
-from server.sim.world import World
+from shared.sim.scenario import Scenario, load_scenario
+from shared.sim.world import World
 from tests.debrief_support import Played, play, scenario_toml, stored_report, write_scenario
 
 INCIDENT_TICK = 400  # 20 s into the round

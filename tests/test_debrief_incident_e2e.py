@@ -13,8 +13,8 @@ import pytest
 
 from server.net import GameServer, Limits
 from server.round import default_world_factory
-from server.sim.scenario import SCENARIO_DIR, register_scenario
 from shared import protocol as p
+from shared.sim.scenario import SCENARIO_DIR, register_scenario
 from tests.server_client import WireClient
 
 SAFETY_NET_S = 300.0  # the analysis runs on a thread; this only catches a broken server

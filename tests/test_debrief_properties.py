@@ -10,9 +10,9 @@ from server.debrief import analyse
 from server.insights import DETECTORS
 from server.metrics import RoundMetrics
 from server.recorder import Recorder
-from server.sim.scenario import parse_scenario
-from server.sim.world import World
 from shared.protocol import CONTROL_ACTIONS, MAX_FRAME_BYTES
+from shared.sim.scenario import parse_scenario
+from shared.sim.world import World
 from tests.test_debrief_thresholds import check_payload
 
 CARD_IDS = {d.__name__ for d in DETECTORS}

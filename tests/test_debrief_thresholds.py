@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.debrief import jam
-from server.sim.scenario import load_scenario
 from server.waves import ring_box, ring_distance, ring_offset
+from shared.sim.scenario import load_scenario
 from tests.debrief_support import play
 
 SCENARIOS = ["ring", "open-road", "rush-hour", "lane-closure", "on-ramp", "incident"]

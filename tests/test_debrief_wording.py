@@ -87,7 +87,7 @@ def test_the_program_card_speaks_to_a_driver_alone_in_solo() -> None:
 
 
 def test_a_root_made_while_a_bot_drove_for_a_dropped_player_is_not_named_after_them() -> None:
-    from server.sim.events import Event
+    from shared.sim.events import Event
 
     rec = _rec()
     rec.events = [Event(300, "takeover", 7, 0.0, 0), Event(600, "handback", 7, 0.0, 0)]

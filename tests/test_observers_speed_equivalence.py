@@ -27,9 +27,9 @@ from server.adherence import (
 )
 from server.metrics import DT, ZONE_BIN_M, FreeFlow, RoundMetrics, _bin_edges
 from server.recorder import Recorder
-from server.sim.scenario import load_scenario
-from server.sim.world import World
 from shared.conventions import make_rulebook
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
 
 # --- the free-flow speed -----------------------------------------------------------------
 

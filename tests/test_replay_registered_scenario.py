@@ -1,6 +1,6 @@
 """A round on a scenario registered from a file replays where that file is unknown.
 
-The registration lives in one process (`server.sim.scenario._REGISTERED`); the round carries
+The registration lives in one process (`shared.sim.scenario._REGISTERED`); the round carries
 the scenario's checked TOML document instead: in the `replay` message (`scenario_doc`) and in
 the history file (the `scenario_doc` column, schema 2). "Another process" is simulated by
 emptying the registry and deleting the file before the round is rebuilt.
@@ -18,14 +18,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import server.sim.scenario as scenario_module
 import server.store as store_module
+import shared.sim.scenario as scenario_module
 from server.replays import world_from_stored
 from server.round import Room
-from server.sim.scenario import ScenarioError, load_scenario, parse_scenario, register_scenario
-from server.sim.world import World
 from server.store import MIGRATIONS, Store, StoreError, encode_log
 from shared import protocol as p
+from shared.sim.scenario import ScenarioError, load_scenario, parse_scenario, register_scenario
+from shared.sim.world import World
 from tests.test_server_room import Clock, FakeConn
 
 # Deliberately unlike any built-in: a closure and a speed zone on a two-lane 600 m loop, so a

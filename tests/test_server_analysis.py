@@ -23,8 +23,8 @@ from server.round import (
     default_world_factory,
     pack_request,
 )
-from server.sim.scenario import SCENARIO_DIR, register_scenario
 from server.store import Store
+from shared.sim.scenario import SCENARIO_DIR, register_scenario
 from tests.server_client import WireClient
 from tests.test_server_room import FakeConn
 

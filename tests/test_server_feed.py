@@ -16,8 +16,8 @@ from client.widgets.feed import EventFeed
 from client.widgets.hud import speed_line
 from client.widgets.road import View, compose_frame
 from server.feed import WINDOW_TICKS, FeedCoalescer, feed_text, shock_incident_text
-from server.sim.events import Event
 from shared.lanes import lane_name, lane_number
+from shared.sim.events import Event
 from tests.test_server_room import FakeConn, make_room
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from server.net import GameServer, Limits
 from server.round import default_world_factory
-from server.sim.scenario import (
+from shared.sim.scenario import (
     SCENARIO_DIR,
     ScenarioError,
     list_scenarios,

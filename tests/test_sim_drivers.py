@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from server.sim.events import Event
-from server.sim.scenario import load_scenario, parse_scenario
-from server.sim.world import DT, World
+from shared.sim.events import Event
+from shared.sim.scenario import load_scenario, parse_scenario
+from shared.sim.world import DT, World
 
 
 def _world(lanes: int = 2, length: float = 1000, cars: int = 0, **extra: object) -> World:
@@ -319,7 +319,7 @@ def test_a_cars_accel_is_driver_idm_to_the_bit() -> None:
     for bit, for every kind of driver, speed and gap (free road, jams, overlaps, stopped)."""
     import random
 
-    from server.sim.driver import FREE, idm
+    from shared.sim.driver import FREE, idm
 
     world = World(load_scenario("rush-hour"), seed=2, bots=60)
     world.add_player_car()

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from server.sim.events import Event
-from server.sim.scenario import Scenario, parse_scenario
-from server.sim.world import World
 from shared.conventions import CATALOGUE
+from shared.sim.events import Event
+from shared.sim.scenario import Scenario, parse_scenario
+from shared.sim.world import World
 
 ACTIONS = st.one_of(
     st.tuples(

@@ -11,12 +11,12 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from server.sim.car import Car
-from server.sim.driver import idm
-from server.sim.events import Event
-from server.sim.scenario import load_scenario
-from server.sim.tuning import HARD_BRAKE, JOIN_DECEL, kinematic_ok
-from server.sim.world import World
+from shared.sim.car import Car
+from shared.sim.driver import idm
+from shared.sim.events import Event
+from shared.sim.scenario import load_scenario
+from shared.sim.tuning import HARD_BRAKE, JOIN_DECEL, kinematic_ok
+from shared.sim.world import World
 
 SCENARIOS = ("ring", "rush-hour", "open-road", "lane-closure", "on-ramp", "incident")
 AFTER = 200  # ticks simulated after the join: 10 s

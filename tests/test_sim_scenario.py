@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.sim.scenario import ScenarioError, list_scenarios, load_scenario, parse_scenario
-from server.sim.world import World
+from shared.sim.scenario import ScenarioError, list_scenarios, load_scenario, parse_scenario
+from shared.sim.world import World
 
 REQUIRED = {"ring", "open-road", "rush-hour", "lane-closure", "on-ramp", "incident"}
 

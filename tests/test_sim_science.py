@@ -12,10 +12,10 @@ from collections import defaultdict
 
 import pytest
 
-from server.sim.driver import lane_capacity
-from server.sim.scenario import load_scenario, parse_scenario
-from server.sim.world import DT, World
 from server.wavespeed import SpeedField, wave_speeds
+from shared.sim.driver import lane_capacity
+from shared.sim.scenario import load_scenario, parse_scenario
+from shared.sim.world import DT, World
 
 pytestmark = pytest.mark.slow
 

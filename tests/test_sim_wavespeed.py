@@ -144,8 +144,8 @@ def test_a_trace_from_interlane_sim_measures_what_the_running_world_does(tmp_pat
     that samples taken from the running world give (rounding in the CSV moves a few samples
     across a bin's edge, no more), and on rush-hour that is a real wave's speed."""
     from client.cli import main as interlane
-    from server.sim.scenario import load_scenario
-    from server.sim.world import DT, World
+    from shared.sim.scenario import load_scenario
+    from shared.sim.world import DT, World
 
     trace = tmp_path / "rush.csv"
     args = ["sim", "--scenario", "rush-hour", "--seconds", "240", "--seed", "3"]

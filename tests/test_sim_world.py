@@ -7,9 +7,9 @@ import copy
 import msgpack
 import pytest
 
-from server.sim.events import Event
-from server.sim.scenario import load_scenario
-from server.sim.world import DT, World
+from shared.sim.events import Event
+from shared.sim.scenario import load_scenario
+from shared.sim.world import DT, World
 
 
 def _drive(world: World, ticks: int, plan: dict[int, dict[int, list]] | None = None) -> list[Event]:
@@ -237,7 +237,7 @@ def test_leader_of_gives_a_full_scans_numbers_and_ties() -> None:
     different lengths, and lane ends)."""
     import random
 
-    from server.sim.scenario import parse_scenario
+    from shared.sim.scenario import parse_scenario
 
     rng = random.Random(7)
     scenario = parse_scenario(

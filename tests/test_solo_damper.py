@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.damper import GOAL_CUT, DamperTracker, _Side, typical_bot
-from server.sim.scenario import load_scenario
-from server.sim.world import World
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
 from tests.solo_support import damper_controls, follower_controls
 
 SEEDS = range(1, 9)

@@ -7,8 +7,8 @@ import pytest
 
 from server.metrics import STOPPED_MPS
 from server.programs import load_program
-from server.sim.scenario import load_scenario
-from server.sim.world import World
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
 
 DT = 0.05
 

@@ -46,8 +46,8 @@ CAR_LENGTH = 5.0
 TRUCK_LENGTH = 12.0
 DASH_METRES = 6.0  # lane-marking dash and gap length
 MAX_WARN = 2000.0  # signs further ahead than this are not drawn
-INCIDENT_LENGTH = 20.0  # metres of lane an incident blocks (server/sim/road.py)
-RAMP_FEEDER = 200.0  # metres of slip road before an acceleration lane opens (server/sim/road.py)
+INCIDENT_LENGTH = 20.0  # metres of lane an incident blocks (shared/sim/road.py)
+RAMP_FEEDER = 200.0  # metres of slip road before an acceleration lane opens (shared/sim/road.py)
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 ASPHALT = "#2b2b2b"

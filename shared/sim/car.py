@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from server.sim.driver import FREE, MAX_BRAKE, MIN_GAP, DriverParams
+from shared.sim.driver import FREE, MAX_BRAKE, MIN_GAP, DriverParams
 
 _NEG_MAX_BRAKE = -MAX_BRAKE
 

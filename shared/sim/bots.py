@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from server.sim.driver import DriverParams
+from shared.sim.driver import DriverParams
 
 PERSONALITIES = ("steady", "hurried", "distracted", "local")
 

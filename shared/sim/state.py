@@ -1,6 +1,6 @@
 """What the world's parts share: the attributes that motion and lane changing read.
 
-World is assembled from mixins (server/sim/motion.py, server/sim/lanes.py) so that each file
+World is assembled from mixins (shared/sim/motion.py, shared/sim/lanes.py) so that each file
 keeps one job; this base class declares the state they work on, for the type checker, and
 reads the one cache they all use.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from server.sim.car import Car
-    from server.sim.road import Ramp, Road
+    from shared.sim.car import Car
+    from shared.sim.road import Ramp, Road
 
 
 class WorldState:

@@ -16,7 +16,7 @@ FREE = 1.0e9  # a gap that means "nothing ahead"
 
 @dataclass(slots=True)
 class DriverParams:
-    """One driver's model parameters and habits; a personality draws these (server/bots.py)."""
+    """One driver's model parameters and habits; a personality draws these (shared/sim/bots.py)."""
 
     v0: float = 120 / 3.6  # desired speed, m/s
     T: float = 1.5  # time headway, s

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from server.sim.car import Car
-from server.sim.driver import FREE, MAX_BRAKE
-from server.sim.events import Event
-from server.sim.state import WorldState
-from server.sim.tuning import (
+from shared.sim.car import Car
+from shared.sim.driver import FREE, MAX_BRAKE
+from shared.sim.events import Event
+from shared.sim.state import WorldState
+from shared.sim.tuning import (
     DT,
     EARLY_AHEAD,
     LATE_DISTANCE,

@@ -1,6 +1,6 @@
 """Scenarios: the road, its features, the traffic and the scheduled events of a round.
 
-Built-in scenarios are TOML files in server/scenarios/. Every value is checked on load, and
+Built-in scenarios are TOML files in shared/sim/scenarios/. Every value is checked on load, and
 a malformed file gets a ScenarioError naming the file, the key and what was expected, so a
 facilitator editing a scenario sees exactly what to fix. The format (metres, seconds, km/h):
 
@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from server.bots import OVERRIDABLE, PERSONALITIES
-from server.sim.road import Closure, Ramp, Zone
 from shared.conventions import make_rulebook
+from shared.sim.bots import OVERRIDABLE, PERSONALITIES
+from shared.sim.road import Closure, Ramp, Zone
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 MAX_LANES = 4
 MAX_CARS = 2000
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from operator import attrgetter
 
-from server.sim.car import Car
-from server.sim.driver import FREE, MAX_BRAKE, MIN_GAP
-from server.sim.events import Event, crash_cause
-from server.sim.road import RAMP_FEEDER
-from server.sim.state import WorldState
-from server.sim.tuning import (
+from shared.sim.car import Car
+from shared.sim.driver import FREE, MAX_BRAKE, MIN_GAP
+from shared.sim.events import Event, crash_cause
+from shared.sim.road import RAMP_FEEDER
+from shared.sim.state import WorldState
+from shared.sim.tuning import (
     AEB_TTC,
     CRASH_SECONDS,
     DT,

@@ -19,15 +19,16 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from server.bots import CAR_LENGTH, TRUCK_LENGTH, choose_personality, make_params
-from server.sim.car import PLAYER_GAPS, Car
-from server.sim.driver import DriverParams, equilibrium_speed, idm
-from server.sim.events import Event
-from server.sim.lanes import LaneChanging
-from server.sim.motion import Motion
-from server.sim.road import Incident, Road
-from server.sim.scenario import Scenario
-from server.sim.tuning import (
+from shared.conventions import Rulebook, make_rulebook, speed_limit_mps
+from shared.sim.bots import CAR_LENGTH, TRUCK_LENGTH, choose_personality, make_params
+from shared.sim.car import PLAYER_GAPS, Car
+from shared.sim.driver import DriverParams, equilibrium_speed, idm
+from shared.sim.events import Event
+from shared.sim.lanes import LaneChanging
+from shared.sim.motion import Motion
+from shared.sim.road import Incident, Road
+from shared.sim.scenario import Scenario
+from shared.sim.tuning import (
     DECIDE_TICKS,
     DT,
     JOIN_COMFORT,
@@ -41,7 +42,6 @@ from server.sim.tuning import (
     YIELD_TICKS,
     exp_ticks,
 )
-from shared.conventions import Rulebook, make_rulebook, speed_limit_mps
 
 __all__ = ["DT", "World"]
 
