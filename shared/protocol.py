@@ -317,7 +317,7 @@ def validate(
     message: Mapping[str, Any],
     schemas: Mapping[str, Mapping[str, Field]],
     keep_extra: frozenset[str] = frozenset(),
-) -> dict:
+) -> dict[str, Any]:
     """Check a decoded message against its schema; return a copy without unknown fields.
 
     Types listed in `keep_extra` keep their unknown fields (a server may add detail that an

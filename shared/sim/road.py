@@ -8,6 +8,7 @@ cars; incidents are its only changing part.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 INCIDENT_LENGTH = 20.0  # metres of lane an incident blocks
 INCIDENT_WARN = 250.0  # metres before an incident at which drivers start to leave the lane
@@ -63,6 +64,50 @@ class Obstacle:
     x: float
     zone: float
     kind: str  # "closure", "ramp", "incident"
+
+
+class ClosureDescription(TypedDict):
+    lane: int
+    start: float
+    end: float
+    warn: float
+
+
+class RampDescription(TypedDict):
+    lane: int
+    start: float
+    end: float
+
+
+class IncidentDescription(TypedDict):
+    lane: int
+    x: float
+    until: float  # seconds
+
+
+class SpeedZoneDescription(TypedDict):
+    start: float
+    end: float
+    limit: float
+
+
+class FogDescription(TypedDict):
+    start: float
+    end: float
+    sight: float
+
+
+class RoadDescription(TypedDict):
+    """The msgpack-able road of `Road.describe` (the `ring` of a `room` message)."""
+
+    length: float
+    lanes: int
+    gantry: float
+    closures: list[ClosureDescription]
+    ramps: list[RampDescription]
+    incidents: list[IncidentDescription]
+    speed_zones: list[SpeedZoneDescription]
+    fog: list[FogDescription]
 
 
 @dataclass(slots=True)
@@ -144,7 +189,7 @@ class Road:
                 best = z.value
         return best
 
-    def describe(self, dt: float) -> dict:
+    def describe(self, dt: float) -> RoadDescription:
         """The msgpack-able description of docs/architecture.md, for drawing the road."""
         return {
             "length": self.length,

@@ -26,7 +26,7 @@ from shared.sim.driver import DriverParams, equilibrium_speed, idm
 from shared.sim.events import Event
 from shared.sim.lanes import LaneChanging
 from shared.sim.motion import Motion
-from shared.sim.road import Incident, Road
+from shared.sim.road import Incident, Road, RoadDescription
 from shared.sim.scenario import Scenario
 from shared.sim.tuning import (
     DECIDE_TICKS,
@@ -303,7 +303,7 @@ class World(Motion, LaneChanging):
 
     # ------------------------------------------------------------------ queries
 
-    def road(self) -> dict:
+    def road(self) -> RoadDescription:
         """The road for drawing (docs/architecture.md): lengths in m, speeds in m/s, times in s."""
         return self.geo.describe(DT)
 
