@@ -184,7 +184,7 @@ def test_a_bot_filled_road_runs_clean_and_scores_in_range() -> None:
 
 
 def test_steady_bots_keep_the_rulebook_better_than_hurried_ones() -> None:
-    """The measure agrees with the personalities (DESIGN §3): steady drivers keep the agreed
+    """The measure agrees with the personalities (shared/sim/bots.py): steady drivers keep the agreed
     conventions, hurried ones weave without signalling and follow close."""
     book = make_rulebook({"passing": "right", "signal": "required", "following": "two_second"})
     world = sim_world.World(sim_scenario.load_scenario("open-road"), seed=4, rulebook=book)

@@ -1,4 +1,5 @@
-"""Traffic science: the simulation must behave like real traffic (DESIGN §2, §12).
+"""Traffic science: the simulation must behave like real traffic (docs/architecture.md,
+"The simulation" and "Calibration: waves at real speeds").
 
 Each test runs a few simulated minutes on a short road so the whole file stays quick, and
 measures what a traffic engineer would: speeds, flows at the gantry, wave speeds traced from

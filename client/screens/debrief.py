@@ -1,6 +1,6 @@
-"""The debrief: what just happened on the road, from the round's own data (DESIGN §6).
+"""The debrief: what just happened on the road, from the round's own data (docs/debrief.md).
 
-It opens on a question, not an answer (DESIGN §13, "ask first, reveal after"): the space-time
+It opens on a question, not an answer ("ask first, reveal after": docs/debrief.md): the space-time
 diagram is hidden while the player marks where they think the jam started; Enter (or r)
 reveals the real diagram, the traced wave roots and the cards, and compares the guess with
 the costliest root. Tabs then hold behaviour over time and the round-by-round learning
@@ -138,7 +138,7 @@ def chain_text(root: dict[str, Any]) -> Text:
     """The amplification chart of one root: each follower's braking as a bar, root first.
 
     Bars that grow from left to right are the bullwhip: braking got harder as the wave
-    travelled back (DESIGN §13). Heights and numbers carry it, not colour.
+    travelled back (docs/debrief.md, "The bullwhip"). Heights and numbers carry it, not colour.
     """
     decel = numbers(root.get("decel"))
     text = Text("Braking down the chain (m/s², the root first): ", style="bold")

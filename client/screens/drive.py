@@ -1,6 +1,6 @@
 """The drive screen: the minimap, the road around your car, the HUD and the event feed.
 
-Keys become `control` intents for the server (DESIGN §3); nothing moves locally until the
+Keys become `control` intents for the server (docs/protocol.md, "Client → server"); nothing moves locally until the
 server says so, because the server is authoritative. Snapshots arrive at 20 Hz; a timer
 draws at up to 40 frames a second from the interpolator, so motion is smooth between them —
 but never faster than Textual paints the screen (TEXTUAL_FPS: a door player's client runs at

@@ -2,7 +2,7 @@
 
 Read from across a room, so few words and big shapes: the join code (late joiners copy
 it from the wall), the phase and clock, the whole ring coloured by speed, the team's
-figures in large digits (the team score, not a leaderboard: DESIGN §13), and the event feed.
+figures in large digits (the team score, not a leaderboard: docs/debrief.md), and the event feed.
 It sends nothing; anyone may look at it.
 """
 

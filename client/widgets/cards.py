@@ -1,7 +1,7 @@
 """Insight cards: a pattern found in this round's data, the idea it shows, a question.
 
 Each card pairs an observation with its numbers and where to look on the diagram with a
-systems-thinking idea and one question for the group (DESIGN §6). The text comes from the
+systems-thinking idea and one question for the group (docs/debrief.md, `cards[]`). The text comes from the
 debrief payload (docs/debrief.md `cards[]`) and is always drawn as plain Text: it quotes
 player names. The projector variant drops the idea's paragraph and enlarges the question,
 because a room reads a question, not an essay.

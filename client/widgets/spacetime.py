@@ -7,7 +7,7 @@ forwards. Two position bins share one terminal cell through the upper half block
 = upper pixel, background = lower one), drawn with the Line API. The player's own path is
 drawn in white, traced wave roots as ✕.
 
-Before the reveal (DESIGN §13: ask first, reveal after) the plot is an empty grid with a ✚
+Before the reveal (ask first, reveal after: docs/debrief.md) the plot is an empty grid with a ✚
 cursor the player moves to where they think the jam started; the guess stays marked after
 the reveal so the player can compare it with the real cause.
 """

@@ -1,7 +1,7 @@
 """Driver models: the Intelligent Driver Model for following and MOBIL for lane choice.
 
 Kept as small pure functions of numbers so that the world's hot loop, lane-change decisions
-and tests all share one definition of the physics (DESIGN §12).
+and tests all share one definition of the physics (docs/architecture.md, "The simulation").
 """
 
 from __future__ import annotations
