@@ -230,13 +230,13 @@ async def host_loop(port: int, out: dict[str, Any]) -> None:
     following = {"lobby": "start", "driving": "end", "debrief": "next"}
 
     async def loop(ws: Any) -> None:
-        phase = None
+        phase: str | None = None
         with contextlib.suppress(ConnectionClosed):
             async for frame in ws:
                 msg = p.decode(frame)
                 if msg["type"] == "error":
                     out["errors"][msg["code"]] = out["errors"].get(msg["code"], 0) + 1
-                    if phase in following:  # refused: ask again in a moment
+                    if phase is not None and phase in following:  # refused: ask again
                         await asyncio.sleep(0.05)
                         await ws.send(p.encode({"type": "host", "command": following[phase]}))
                         out["sent"] += 1

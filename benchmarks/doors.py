@@ -245,7 +245,7 @@ async def measure(
     players: list[Any],
     watcher: Watcher,
     server_pid: int,
-    base: tuple[float, float],
+    base: tuple[float, float, int],
     seconds: float,
 ) -> dict[str, float]:
     for player in players:

@@ -46,8 +46,10 @@ def play(scenario_name: str, seed: int, seconds: float, previous: list[dict]) ->
         recorder.observe(world, events)
     names = dict(zip(cars, ["Ana", "Bo", "Cy"], strict=True))
     result = metrics.result()
-    args = (None, None, None, world.log, recorder.recording(), result, {}, names, previous)
-    payload = analyse(scenario, seed, *args)
+    recording = recorder.recording()
+    payload = analyse(
+        scenario, seed, None, None, None, world.log, recording, result, {}, names, previous
+    )
     return world, result, recorder.recording(), names, payload
 
 

@@ -46,6 +46,8 @@ def room_tick_ms(seed: int, seconds: float, with_damper: bool) -> tuple[float, d
     room = Room("BENCH", clock=time.monotonic, scenario="damper-ring", seed=seed)
     me = room.join("Ana", "host", Sink(), wants_car=True)
     room.handle(me, {"type": "host", "command": "start"})
+    car = me.car
+    assert car is not None  # wants_car: the host drives once the round starts
     if not with_damper:
         room.observers.pop("damper", None)
     tracker = room.observers.get("damper")
@@ -54,7 +56,7 @@ def room_tick_ms(seed: int, seconds: float, with_damper: bool) -> tuple[float, d
     spent = 0.0
     while room.phase == "driving":
         world = room.world
-        for action, value in damper_controls(world, me.car, world.tick):
+        for action, value in damper_controls(world, car, world.tick):
             msg = {"type": "control", "action": action}
             if value is not None:
                 msg["value"] = value
