@@ -565,6 +565,7 @@ async def _listen_ramp_one(args: argparse.Namespace, count: int, tmp: Path) -> d
                 break
             held, held_cpu_us = rooms // count, step["cpu_us"]
     finally:
+        await asyncio.sleep(HOLD_MARGIN_SECONDS / 2)  # the load half ends its window too
         await servers.stop()
     return _ramp_result(count, steps, held, held_cpu_us, 0.0)
 
@@ -573,9 +574,14 @@ async def _connect_ramp_one(args: argparse.Namespace, count: int) -> dict:
     """The load half of one ramp: rooms added on the step schedule until the server half
     ends the ramp (a host's connection drops) or --max-rooms is reached."""
     url = args.connect.rstrip("/")
+    from tests.server_client import WireClient
+
     for _ in range(int(120 / 0.5)):  # the server half starts (or restarts) its front door
         try:
-            await (await _open_room(f"{url}/new", args.scenario, 0, 0))[0].close()
+            probe = await WireClient.open(f"{url}/new")
+            await probe.send({"type": "hello", "protocol": 1})
+            await probe.until("welcome")
+            await probe.close()
             break
         except (OSError, InvalidHandshake, ConnectionClosed):
             await asyncio.sleep(0.5)
