@@ -16,6 +16,25 @@ seconds after `--rooms` rooms are driving, for `--seconds`) and the load half wi
 `--connect ws://SERVER:PORT` and the same `--rooms --players --bots --seconds --warmup`;
 each half prints its own figures and a summary.
 
+`--workers 1,2` ramps rooms through a real front door onto worker processes (`--step` rooms
+per worker at a time, `--warmup` then `--seconds` measured per step) until a worker's room
+tick p99 passes 20 ms or `--max-rooms` is reached, then does the same with the next count.
+Its two halves run apart too, with no protocol between them: both follow one step schedule.
+
+    benchmarks/server_load.py --workers 1,2 --listen 0.0.0.0:8765 --step 5 --max-rooms 80
+    benchmarks/server_load.py --workers 1,2 --connect ws://SERVER:8765 --step 5 --max-rooms 80
+
+(with the same --players --bots --step --seconds --warmup --max-rooms on both). For each
+count the server half starts the workers and the front door on --listen; step k's window
+starts --warmup seconds after k·step·count rooms are driving, lasts --seconds, and it prints
+the step's figures; after a step over the goal (or at --max-rooms) it holds 2 s, stops the
+workers and the door, and 8 s later starts the next count on the same port. The load half
+waits for the door to answer, opens step·count rooms and starts them, holds --warmup +
+0.5 + --seconds (its own CPU measured over the last --seconds) + 4 s, and goes on until
+--max-rooms or until a host's connection drops (the server half ended the ramp); then it
+waits for the door of the next count. The server half's summary has the rooms held and
+their ratio, the load half's the load generator's CPU.
+
 The server ticks its rooms in groups (server.net.TICK_GROUPS), one group every 10 ms, so
 each room ticks at 20 Hz. A room's tick time, the goal's figure, is wall-clock from the tick's
 deadline until its snapshots are written: what a player waits beyond the 50 ms rhythm (the
