@@ -392,22 +392,24 @@ async def _join_latency(door: str, worker: str, times: int = 20) -> tuple[float,
 class _Servers:
     """`count` benchmark workers behind a front door in this process, and their figures."""
 
-    def __init__(self, count: int, tmp: Path) -> None:
+    def __init__(self, count: int, tmp: Path, host: str = "127.0.0.1") -> None:
+        """Start the workers (at this process's priority: before the load generator is
+        niced, as the workers inherit it)."""
+        import secrets
+
         self.count = count
         self.reports = [tmp / f"w{count}-{i}.json" for i in range(count)]
-        self.procs: list[subprocess.Popen] = []
+        self.key = secrets.token_urlsafe(16)
+        started = [_start_worker(i, self.key, self.reports[i], host) for i in range(count)]
+        self.procs = [p for p, _ in started]
+        self.handles = [h for _, h in started]
         self.door: FrontDoor | None = None
         self._stop = asyncio.Event()
         self._serving: asyncio.Task | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Start the workers and the front door; the door's URL (as this machine reaches it)."""
-        import secrets
-
-        key = secrets.token_urlsafe(16)
-        started = [_start_worker(i, key, self.reports[i], host) for i in range(self.count)]
-        self.procs = [p for p, _ in started]
-        self.door = FrontDoor([h for _, h in started], None, key)
+        """Start the front door; its URL (as this machine reaches it)."""
+        self.door = FrontDoor(self.handles, None, self.key)
         self._serving = asyncio.create_task(self.door.serve(host, port, None, self._stop))
         while self.door.port is None:
             await asyncio.sleep(0.01)
@@ -520,10 +522,10 @@ def _ramp_result(count: int, steps: list[dict], held: int, held_cpu_us: float, a
     }
 
 
-async def _ramp_one(args: argparse.Namespace, count: int, tmp: Path) -> dict:
+async def _ramp_one(args: argparse.Namespace, servers: _Servers) -> dict:
     """`count` workers behind a front door in this process; rooms added `--step` per worker
     at a time until a worker's room tick p99 passes the goal or `--max-rooms` is reached."""
-    servers = _Servers(count, tmp)
+    count = servers.count
     url = await servers.start()
     assert servers.door is not None
     worker_url = f"ws://127.0.0.1:{servers.door.workers[0].port}"
@@ -565,7 +567,7 @@ async def _listen_ramp_one(args: argparse.Namespace, count: int, tmp: Path) -> d
     """The server half of one ramp: workers and front door on --listen; each step's window
     starts --warmup seconds after its rooms are all driving."""
     host, _, port = args.listen.rpartition(":")
-    servers = _Servers(count, tmp)
+    servers = _Servers(count, tmp, host or "0.0.0.0")
     await servers.start(host or "0.0.0.0", int(port))
     print(f"workers {count}: front door on {args.listen}, waiting for rooms", flush=True)
     steps: list[dict] = []
@@ -642,10 +644,15 @@ def _ramp(args: argparse.Namespace) -> int:
         + (f", load generator at nice {args.load_nice}" if not args.listen else ""),
         flush=True,
     )
-    if args.load_nice and not args.listen:
-        os.nice(args.load_nice)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        local: list[_Servers] = []
+        if not args.listen and not args.connect:
+            # every ramp's workers start now, before the load generator (and the front door,
+            # which only routes joins) is niced: a child inherits its parent's niceness
+            local = [_Servers(count, Path(tmp)) for count in counts]
+        if args.load_nice and not args.listen:
+            os.nice(args.load_nice)
         for n, count in enumerate(counts):
             if args.listen:
                 if n:
@@ -654,7 +661,7 @@ def _ramp(args: argparse.Namespace) -> int:
             elif args.connect:
                 results.append(asyncio.run(_connect_ramp_one(args, count)))
             else:
-                results.append(asyncio.run(_ramp_one(args, count, Path(tmp))))
+                results.append(asyncio.run(_ramp_one(args, local[n])))
     if args.connect:
         parts = [
             f"{r['workers']} worker(s): load generator ≤ {r['load_cpu']:.0f} % CPU "
