@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from server.history_cli import run_history, run_report
-from server.report import PALETTE, gather, render
+from server.report import gather, render
+from server.report_format import PALETTE
 from server.store import Store
 from tests.debrief_support import brake_at, play, scenario_toml, write_scenario
 

@@ -9,7 +9,8 @@ import re
 import pytest
 
 from client.widgets.charts import AxisSparklineRenderable, axis_for
-from server.report import TEAM_ROWS, _fmt, render
+from server.report import render
+from server.report_format import TEAM_ROWS, _fmt
 from tests.debrief_support import brake_at, play, scenario_toml, stored_report, write_scenario
 
 EVIL = '<b>"Bo"</b> & co'
