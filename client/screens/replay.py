@@ -219,7 +219,7 @@ class ReplayScreen(Screen[None]):
 
     def _loaded(self, stored: dict[str, Any], frames: list[Frame], road: dict[str, Any]) -> None:
         self.stored, self.frames, self.road = stored, frames, road
-        names = stored.get("names") if isinstance(stored.get("names"), dict) else {}
+        names = given if isinstance(given := stored.get("names"), dict) else {}
         self.names = {int(k): plain(v, 40) for k, v in names.items() if str(k).isdigit()}
         self.query_one("#replay-ring", RingOverview).set_road(road)
         self.follow = self._first_player()
@@ -380,7 +380,7 @@ class ReplayScreen(Screen[None]):
             return
         self.root_index = (self.root_index + 1) % len(roots)
         root = roots[self.root_index]
-        t = root.get("t") if isinstance(root.get("t"), int | float) else 0.0
+        t = when if isinstance(when := root.get("t"), int | float) else 0.0
         car = root.get("car")
         if isinstance(car, int) and not isinstance(car, bool):
             self.follow = car

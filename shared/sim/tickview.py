@@ -37,7 +37,7 @@ def car_rows(cars: Iterable[Any]) -> list[tuple[int, int, int, int, int]]:
     `shared.protocol.pack_car`'s written out (same bits and rounding; a test checks the rows
     agree). The rare flags (hazard, crashed, AEB) share one test.
     """
-    rows = []
+    rows: list[tuple[int, int, int, int, int]] = []
     append = rows.append
     for car in cars:
         flags = FLAG_BRAKING if car.braking else 0
