@@ -4,15 +4,13 @@ Screens never talk to the network themselves. The app runs `client.net.Connectio
 exclusive async worker on Textual's loop, folds every validated server message into
 `app.state`, posts it to the active screen as a `ServerMessage`, and switches screens when
 the room's phase changes (lobby → council → drive → debrief). Screens send with
-`self.app.send({...})`. Screens written by others (host dashboard, spectator, council,
-debrief, replay) are found by module and class name in `SCREENS` and imported lazily, so a
-build without one of them still runs and says what is missing.
+`self.app.send({...})`. The screen modules import this one (for the messages above), so
+`show_screen` imports them where it first needs them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -20,12 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
-from textual.binding import Binding
-from textual.containers import Vertical
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
 
 from client.net import (
     FATAL_ERRORS,
@@ -36,24 +31,10 @@ from client.net import (
     hello,
 )
 from client.screens.confirm import Answer, Choice, RoomEnded, end_round_question
+from client.screens.replay import ReplayScreen, RoundSource
 from client.state import ClientState
 from client.tokens import SeatStore
 from shared.protocol import PROTOCOL_VERSION, ProtocolError
-
-SCREENS: dict[str, tuple[str, str, str]] = {
-    # key: (module, class, what a person calls it)
-    "connect": ("client.screens.connect", "ConnectScreen", "connect"),
-    "lobby": ("client.screens.lobby", "LobbyScreen", "lobby"),
-    "drive": ("client.screens.drive", "DriveScreen", "drive"),
-    "council": ("client.screens.council", "CouncilScreen", "council"),
-    "debrief": ("client.screens.debrief", "DebriefScreen", "debrief"),
-    "host": ("client.screens.host", "HostScreen", "host dashboard"),
-    "spectator": ("client.screens.spectator", "SpectatorScreen", "spectator view"),
-    "replay": ("client.screens.replay", "ReplayScreen", "replay"),
-}
-"""Every screen the app can show. Each class is constructed with no arguments and reads
-`self.app.state` / `self.app.plan`; it receives `ServerMessage`s while it is active."""
-
 
 ERROR_REPEAT_SECONDS = 3.0
 CLOSE_WAIT_SECONDS = 60.0  # a host who ends the room waits this long for the debrief at most
@@ -113,35 +94,37 @@ class ConnectionStatus(Message, bubble=False):
         self.text = text
 
 
-class UnavailableScreen(Screen):
-    """Says plainly that a part of the game is not in this build, instead of crashing."""
+def new_screen(key: str, rounds: RoundSource | None = None) -> Screen[None]:
+    """A fresh screen for `key`: connect | lobby | drive | council | debrief | host |
+    spectator | replay. Each reads `self.app.state` / `self.app.plan` and receives
+    `ServerMessage`s while it is active."""
+    # imported here, not at the top: each screen module imports this one
+    from client.screens.connect import ConnectScreen
+    from client.screens.council import CouncilScreen
+    from client.screens.debrief import DebriefScreen
+    from client.screens.drive import DriveScreen
+    from client.screens.host import HostScreen
+    from client.screens.lobby import LobbyScreen
+    from client.screens.spectator import SpectatorScreen
 
-    BINDINGS = [Binding("escape,q", "app.quit", "Quit")]
-
-    def __init__(self, what: str, detail: str = "") -> None:
-        super().__init__()
-        self._what = what
-        self._detail = detail
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="unavailable"):
-            yield Static(f"The {self._what} is not in this build yet.", markup=False)
-            if self._detail:
-                yield Static(self._detail, markup=False)
-        yield Footer()
-
-
-def load_screen_class(key: str) -> type[Screen] | None:
-    """The screen class registered under `key`, or None when its module is not there (yet)."""
-    module_name, class_name, _label = SCREENS[key]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    cls = getattr(module, class_name, None)
-    return cls if isinstance(cls, type) and issubclass(cls, Screen) else None
+    match key:
+        case "connect":
+            return ConnectScreen()
+        case "lobby":
+            return LobbyScreen()
+        case "drive":
+            return DriveScreen()
+        case "council":
+            return CouncilScreen()
+        case "debrief":
+            return DebriefScreen()
+        case "host":
+            return HostScreen()
+        case "spectator":
+            return SpectatorScreen()
+        case "replay":
+            return ReplayScreen(rounds=rounds)
+    raise ValueError(f"no screen {key!r}")
 
 
 def screen_key(phase: str | None, role: str | None, driving: bool) -> str:
@@ -171,8 +154,12 @@ class InterlaneApp(App[int]):
         *,
         clock: Callable[[], float] = time.monotonic,
         connect: bool = True,
+        rounds: RoundSource | None = None,
     ) -> None:
+        """`rounds`: where the replay screen reads stored rounds (client/launch.py hands in
+        the history file's reader; without one, only rounds a server sends can be replayed)."""
         super().__init__()
+        self.rounds = rounds
         self.plan = plan
         self.clock = clock
         self.state = ClientState()
@@ -180,7 +167,6 @@ class InterlaneApp(App[int]):
         self._connect = connect
         self._screen_key: str | None = None
         self._started: set[tuple[object, object]] = set()  # steps this client auto-started
-        self.missing_screen: str | None = None  # label of a wanted screen not in this build
         self._last_error: tuple[str, float] = ("", float("-inf"))
         self.seats = SeatStore()
         self._seat_from_disk = False  # the token in use was read from disk, not yet accepted
@@ -197,9 +183,9 @@ class InterlaneApp(App[int]):
     # -- start-up -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        first = {"connect": "connect", "replay": "replay"}.get(self.plan.kind, "lobby")
-        if self.plan.kind in ("host",) and load_screen_class("host") is not None:
-            first = "host"
+        first = {"connect": "connect", "replay": "replay", "host": "host"}.get(
+            self.plan.kind, "lobby"
+        )
         self.show_screen(first)
         if self._connect and self.plan.url and self.plan.kind != "connect":
             self.start_connection(self.plan)
@@ -541,28 +527,10 @@ class InterlaneApp(App[int]):
         self.show_screen(key)
 
     def show_screen(self, key: str) -> None:
-        """Make the screen for `key` the active one (falling back to the lobby with a note)."""
+        """Make the screen for `key` (see `screen_key`) the active one."""
         if key == self._screen_key:
             return
-        cls = load_screen_class(key)
-        label = SCREENS[key][2]
-        if cls is None and key == "replay":
-            screen: Screen = UnavailableScreen(
-                "replay screen", "Stored rounds can be exported with `interlane report GAME`."
-            )
-        elif cls is None:
-            self.missing_screen = label
-            if self._screen_key in ("lobby",) or (
-                self._screen_key is not None and load_screen_class(self._screen_key) is None
-            ):
-                self._screen_key = key  # the lobby stays; it shows the note on the next message
-                return
-            cls = load_screen_class("lobby")
-            assert cls is not None
-            screen = cls()
-        else:
-            self.missing_screen = None
-            screen = cls()
+        screen = new_screen(key, self.rounds)
         self._screen_key = key
         while len(self.screen_stack) > 2:
             self.pop_screen()

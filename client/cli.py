@@ -22,11 +22,11 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "join": ("client.launch", "run_join"),
     "spectate": ("client.launch", "run_spectate"),
     "replay": ("client.launch", "run_replay"),
-    "server": ("server.serve", "run_server"),
-    "sim": ("server.sim_cli", "run_sim"),
-    "bots": ("server.remote_bots", "run_bots"),
-    "history": ("server.history_cli", "run_history"),
-    "report": ("server.history_cli", "run_report"),
+    "server": ("client.launch", "run_server"),
+    "sim": ("client.launch", "run_sim"),
+    "bots": ("client.launch", "run_bots"),
+    "history": ("client.launch", "run_history"),
+    "report": ("client.launch", "run_report"),
 }
 
 
@@ -243,12 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["solo", *(argv or [])])
     module_name, func_name = HANDLERS[command]
-    try:
-        module = importlib.import_module(module_name)
-        handler = getattr(module, func_name)
-    except (ImportError, AttributeError) as exc:
-        print(f"interlane {command}: not available in this build ({exc})", file=sys.stderr)
-        return 3
+    handler = getattr(importlib.import_module(module_name), func_name)
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:

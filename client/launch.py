@@ -1,8 +1,12 @@
-"""Entry points of the client subcommands: solo, host, join, spectate, replay.
+"""Entry points of every `interlane` subcommand: the composition root of the client.
 
-Each takes the arguments parsed by `client.cli` and returns an exit code. Solo and host run
-the game server inside this process (`server.embedded`), on a background thread, so a
-player needs nothing but this one command.
+Each takes the arguments parsed by `client.cli` and returns an exit code. This is the one
+client module that imports the server package (always inside a function, so `interlane
+--help` stays instant and `interlane server` never imports Textual): solo and host run the
+game server inside this process (`server.embedded`), on a background thread, so a player
+needs nothing but this one command; the replay screen reads the history file through the
+reader handed to the app here; and the server-side subcommands (server, sim, bots, history,
+report) are passed on to their server modules.
 """
 
 from __future__ import annotations
@@ -28,11 +32,8 @@ def default_name() -> str:
 
 
 def _start_server(host: str, port: int, db: str | None, doors: Any = None) -> Any:
-    try:
-        from server.embedded import start_embedded
-    except ImportError as exc:
-        print(f"interlane: the embedded server is not in this build ({exc})", file=sys.stderr)
-        return None
+    from server.embedded import start_embedded
+
     try:
         return start_embedded(host=host, port=port, db=db, doors=doors)
     except OSError as exc:  # the port is taken, or the address is not ours
@@ -46,8 +47,9 @@ def _start_server(host: str, port: int, db: str | None, doors: Any = None) -> An
 
 def _run(plan: Any, handle: Any = None) -> int:
     from client.app import InterlaneApp
+    from server.replays import load_stored  # the history file, for the replay screen
 
-    app = InterlaneApp(plan)
+    app = InterlaneApp(plan, rounds=load_stored)
     try:
         result = app.run()
     finally:
@@ -237,3 +239,41 @@ def run_replay(args: argparse.Namespace) -> int:
         return 1
     plan = Plan(kind="replay", game=args.game, round_no=args.round_no, db=args.db)
     return _run(plan)
+
+
+# -- the server-side subcommands ------------------------------------------------------------
+
+
+def run_server(args: argparse.Namespace) -> int:
+    """`interlane server`: a headless game server (no Textual)."""
+    from server.serve import run_server as run
+
+    return run(args)
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """`interlane sim`: run a scenario without a screen."""
+    from server.sim_cli import run_sim as run
+
+    return run(args)
+
+
+def run_bots(args: argparse.Namespace) -> int:
+    """`interlane bots`: bot drivers that join a room over the network."""
+    from server.remote_bots import run_bots as run
+
+    return run(args)
+
+
+def run_history(args: argparse.Namespace) -> int:
+    """`interlane history`: list stored games."""
+    from server.history_cli import run_history as run
+
+    return run(args)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """`interlane report GAME`: export a game's debrief."""
+    from server.history_cli import run_report as run
+
+    return run(args)

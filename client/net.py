@@ -83,8 +83,8 @@ class GuardedClientConnection(ClientConnection):
         super().process_event(event)
 
 
-OnMessage = Callable[[dict[str, Any]], None]
-OnStatus = Callable[[str, str], None]  # (state, human sentence)
+OnMessage = Callable[[dict[str, Any]], object]  # what it returns is ignored
+OnStatus = Callable[[str, str], object]  # (state, human sentence); returns ignored
 Opening = Callable[[], Sequence[dict[str, Any]]]  # the first messages on a fresh socket
 IsFatal = Callable[[dict[str, Any]], bool]  # an `error` message after which to stop
 

@@ -1,8 +1,9 @@
 """Stored rounds brought back to life: the world of a round rebuilt from the history file.
 
-A round is stored as its scenario, seed, settings and input log, never as a trajectory; the
-deterministic simulation turns those back into the exact round. `interlane replay`, the
-debrief's re-analysis of old rounds and the tests all come through here.
+The rebuild itself is pure and lives in shared/sim/replay.py (the client's replay screen uses
+it too); here it meets the history file, and a round that cannot be rebuilt is a `StoreError`
+like any other unusable part of the file. `interlane replay`, the debrief's re-analysis of old
+rounds and the tests all come through here.
 """
 
 from __future__ import annotations
@@ -11,56 +12,43 @@ from collections.abc import Mapping
 from typing import Any
 
 from server.store import Store, StoreError
+from shared.sim import replay
+from shared.sim.scenario import Scenario
+from shared.sim.world import World
 
 
-def scenario_from_stored(stored: Mapping[str, Any], *, allow_paths: bool = True) -> Any:
-    """The Scenario of a stored or received round.
-
-    A round on a scenario that is not built in carries its document (`scenario_doc`): the
-    file it was registered from exists only in the process, and on the machine, that played
-    it. The document goes through every check a file gets, because it may come from another
-    machine's server. Without one (built-ins, and rounds stored before the history file kept
-    documents) the scenario is loaded by name, as before. A round that came over the network
-    is loaded with `allow_paths=False`: a server's message never makes this machine open a
-    file it names.
-    """
-    from shared.sim.scenario import ScenarioError, load_scenario, parse_scenario
-
-    name = str(stored.get("scenario"))
-    doc = stored.get("scenario_doc")
+def scenario_from_stored(stored: Mapping[str, Any], *, allow_paths: bool = True) -> Scenario:
+    """The Scenario of a stored or received round (shared.sim.replay.scenario_from_stored)."""
     try:
-        if doc is None:
-            return load_scenario(name, allow_paths=allow_paths)
-        return parse_scenario(
-            doc, source=f"the scenario {name[:64]!r} of the round", default_name=name
-        )
-    except ScenarioError as exc:
-        round_no = stored.get("round_no", stored.get("round"))  # stored, or a `replay` message
-        # the error may quote keys a server chose: nothing in it may drive the terminal
-        said = "".join(ch if ch.isprintable() else "?" for ch in str(exc))
-        raise StoreError(f"cannot replay round {round_no}: {said}") from None
+        return replay.scenario_from_stored(stored, allow_paths=allow_paths)
+    except replay.ReplayError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def world_from_stored(
     stored: Mapping[str, Any], until_tick: int | None = None, *, allow_paths: bool = True
-) -> Any:
+) -> World:
     """The round's world at `until_tick` (default: the round's end) from `Store.load_round`
     or a `replay` message (docs/protocol.md)."""
-    from shared.sim.world import World
-
-    scenario = scenario_from_stored(stored, allow_paths=allow_paths)
-    end = int(stored["ticks"]) if until_tick is None else min(int(until_tick), int(stored["ticks"]))
-    return World.replay(
-        scenario,
-        int(stored["seed"]),
-        stored.get("rulebook"),
-        stored.get("bots"),
-        stored.get("mix"),
-        stored["log"],
-        until_tick=end,
-    )
+    try:
+        return replay.world_from_stored(stored, until_tick, allow_paths=allow_paths)
+    except replay.ReplayError as exc:
+        raise StoreError(str(exc)) from None
 
 
-def replay_round(store: Store, game_id: int, round_no: int, until_tick: int | None = None) -> Any:
+def replay_round(store: Store, game_id: int, round_no: int, until_tick: int | None = None) -> World:
     """The world of a stored round, replayed exactly from its input log."""
     return world_from_stored(store.load_round(game_id, round_no), until_tick)
+
+
+def load_stored(db: str | None, game: int | str, round_no: int | None) -> dict[str, Any]:
+    """One stored round of a game (its id or room code); the last round when `round_no` is None.
+    The client's replay screen gets this from client/launch.py as its source of rounds."""
+    store = Store(db)
+    game_id = store.find_game(game)
+    if round_no is None:
+        rounds = store.load_game(game_id).get("rounds") or []
+        if not rounds:
+            raise StoreError(f"game {game} has no stored rounds yet")
+        round_no = int(rounds[-1]["round_no"])
+    return store.load_round(game_id, round_no)

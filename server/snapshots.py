@@ -11,30 +11,20 @@ bytes of msgpack.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgpack
 
-from shared.protocol import (
-    FLAG_AEB,
-    FLAG_BRAKING,
-    FLAG_CRASHED,
-    FLAG_HAZARD,
-    FLAG_PLAYER,
-    FLAG_SIGNAL_LEFT,
-    FLAG_SIGNAL_RIGHT,
-    FLAG_TRUCK,
-    MAX_FRAME_BYTES,
-    RING_SEGMENTS,
-    ProtocolError,
-    pack_ring,
+from shared.protocol import MAX_FRAME_BYTES, ProtocolError
+from shared.sim.tickview import (  # noqa: F401 (re-exported for the server's modules and tests)
+    TRUCK_LENGTH_M,
+    VIEW_AHEAD_M,
+    VIEW_BEHIND_M,
+    TickView,
+    car_row,
+    car_rows,
 )
-
-VIEW_BEHIND_M = 120.0  # the drive screen shows more road ahead than behind
-VIEW_AHEAD_M = 240.0
-TRUCK_LENGTH_M = 8.0  # anything longer than this is drawn as a truck
 
 # Events everyone hears about, wherever they happen on the ring.
 GLOBAL_EVENTS = frozenset({"crash", "incident_start", "incident_clear", "shock", "notice"})
@@ -44,79 +34,6 @@ LOCAL_EVENTS = frozenset({"near_miss", "hard_brake", "takeover", "handback", "vi
 # instead of naming each driver in a line: a room watching "Ana braked hard" scroll by is
 # public blame, which docs/workshop.md asks facilitators to avoid.
 COUNTED_NOT_NAMED = frozenset({"hard_brake"})
-
-
-def car_rows(cars: Iterable[Any]) -> list[tuple[int, int, int, int, int]]:
-    """Cars as snapshot rows (see docs/protocol.md for the layout and flag bits).
-
-    This runs for every car of every room on every tick, so it is one loop with the flags
-    composed inline rather than a call per car through `car_flags`, and the quantisation is
-    `shared.protocol.pack_car`'s written out (same bits and rounding; a test checks the rows
-    agree). The rare flags (hazard, crashed, AEB) share one test.
-    """
-    rows = []
-    append = rows.append
-    for car in cars:
-        flags = FLAG_BRAKING if car.braking else 0
-        signal = car.signal
-        if signal:
-            flags |= FLAG_SIGNAL_LEFT if signal < 0 else FLAG_SIGNAL_RIGHT
-        if car.hazard or car.crashed or car.aeb:
-            if car.hazard:
-                flags |= FLAG_HAZARD
-            if car.crashed:
-                flags |= FLAG_CRASHED
-            if car.aeb:
-                flags |= FLAG_AEB
-        if car.controller == "player":
-            flags |= FLAG_PLAYER
-        if car.length > TRUCK_LENGTH_M:
-            flags |= FLAG_TRUCK
-        v = round(car.v * 100)
-        append((car.id, round(car.lane * 100), round(car.x * 10), v if v > 0 else 0, flags))
-    return rows
-
-
-def car_row(car: Any) -> tuple[int, int, int, int, int]:
-    """One car as a snapshot row."""
-    return car_rows((car,))[0]
-
-
-class TickView:
-    """The parts of this tick's snapshots that every client shares."""
-
-    def __init__(self, world: Any, ring: list[int] | None = None) -> None:
-        """`ring`: a recent tick's packed ring summary to reuse (the minimap changes slowly)."""
-        self.length = float(world.length)
-        cars = sorted(world.cars.values(), key=lambda c: c.x)
-        self.xs = [c.x for c in cars]
-        self.rows = car_rows(cars)
-        self.all_rows = sorted(self.rows)  # by id, for full views
-        self.ring = ring if ring is not None else pack_ring(world.ring_summary(RING_SEGMENTS))
-
-    def rows_near(self, x: float) -> list[tuple[int, int, int, int, int]]:
-        """Cars from VIEW_BEHIND_M behind x to VIEW_AHEAD_M ahead, across the ring's seam."""
-        if self.length <= VIEW_BEHIND_M + VIEW_AHEAD_M:
-            return self.all_rows
-        lo, hi = x - VIEW_BEHIND_M, x + VIEW_AHEAD_M
-        spans = []
-        if lo < 0:
-            spans.append((lo + self.length, self.length))
-            spans.append((0.0, hi))
-        elif hi >= self.length:
-            spans.append((lo, self.length))
-            spans.append((0.0, hi - self.length))
-        else:
-            spans.append((lo, hi))
-        out: list[tuple[int, int, int, int, int]] = []
-        for a, b in spans:
-            out.extend(self.rows[bisect_left(self.xs, a) : bisect_right(self.xs, b)])
-        return out
-
-    def near(self, x: float, other_x: float) -> bool:
-        """Whether other_x lies within the view window around x."""
-        d = (other_x - x) % self.length
-        return d <= VIEW_AHEAD_M or self.length - d <= VIEW_BEHIND_M
 
 
 def you_detail(world: Any, car_id: int) -> dict[str, Any] | None:

@@ -164,8 +164,8 @@ async def test_join_form_to_lobby_then_the_hosts_start_opens_the_drive_screen(se
 async def test_spectate_by_code_shows_the_room_then_the_projector_view(server: Any) -> None:
     from websockets.asyncio.client import connect
 
-    from client.app import load_screen_class
     from client.screens.lobby import LobbyScreen
+    from client.screens.spectator import SpectatorScreen
     from shared.protocol import PROTOCOL_VERSION, encode, parse_server_frame
 
     async with connect(server.url, compression=None) as host:
@@ -184,11 +184,7 @@ async def test_spectate_by_code_shows_the_room_then_the_projector_view(server: A
             assert isinstance(app.screen, LobbyScreen)
             await host.send(encode({"type": "host", "command": "start"}))
             await wait_for(pilot, lambda: app.state.phase == "driving")
-            spectator = load_screen_class("spectator")
-            if spectator is not None:
-                await wait_for(pilot, lambda: isinstance(app.screen, spectator))
-            else:
-                await wait_for(pilot, lambda: app.missing_screen == "spectator view")
+            await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))
             assert app.state.car is None  # a spectator never gets a car
 
 

@@ -26,6 +26,7 @@ from client.screens.spectator import SpectatorScreen
 from client.widgets.bigcode import render_rows
 from client.widgets.ring_overview import RingOverview
 from client.widgets.spacetime import SpaceTime
+from server.replays import load_stored
 from shared.protocol import FLAG_PLAYER, PROTOCOL_VERSION
 from tests.server_client import WireClient
 from tests.test_clientx_harness import EVIL_NAME, screen_text
@@ -72,7 +73,7 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path:
         seed=2,
         db=str(tmp_path / "games.db"),
     )
-    app = InterlaneApp(plan)
+    app = InterlaneApp(plan, rounds=load_stored)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen) and app.state.code)
         player = await WireClient.open(server.url)
@@ -128,7 +129,7 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path:
 async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> None:
     host, code, reader = await open_room(server.url, scenario="ring", bots=14, seed=4)
     plan = Plan(kind="spectate", url=server.url, name="Spectator", code=code, role="spectator")
-    app = InterlaneApp(plan)
+    app = InterlaneApp(plan, rounds=load_stored)
     try:
         async with app.run_test(size=(100, 32)) as pilot:
             await wait_for(pilot, lambda: app.state.room is not None)
@@ -149,7 +150,7 @@ async def test_spectator_sees_the_whole_ring_of_a_running_round(server: Any) -> 
 async def test_council_screen_votes_through_the_real_council(server: Any) -> None:
     host, code, reader = await open_room(server.url, program="quick", bots=10, seed=4)
     plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=code, role="player")
-    app = InterlaneApp(plan)
+    app = InterlaneApp(plan, rounds=load_stored)
     try:
         async with app.run_test(size=(120, 50)) as pilot:
             await wait_for(pilot, lambda: app.state.room is not None and app.state.player)
@@ -196,7 +197,7 @@ async def test_a_remote_player_replays_the_round_from_the_debrief(server: Any) -
     deterministic simulation rebuilds it here, following the player's own car."""
     host, code, reader = await open_room(server.url, scenario="ring", bots=10, seed=5)
     plan = Plan(kind="join", url=server.url, name=EVIL_NAME, code=code, role="player")
-    app = InterlaneApp(plan)
+    app = InterlaneApp(plan, rounds=load_stored)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.state.room is not None and app.state.player)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames, load_stored
+from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames
+from server.replays import load_stored
 from server.store import Store
 from shared.protocol import unpack_car
 from shared.sim.scenario import load_scenario
@@ -74,7 +75,7 @@ def test_frames_match_the_original_round(stored_round: tuple[str, int, World]) -
 
 
 async def replay_app(db: str, game: int, **kw: Any) -> Harness:
-    return Harness(lambda: ReplayScreen(db=db, game=game, **kw), role="host")
+    return Harness(lambda: ReplayScreen(db=db, game=game, rounds=load_stored, **kw), role="host")
 
 
 async def test_scrub_follow_and_jump_to_root(stored_round: tuple[str, int, World]) -> None:
@@ -137,7 +138,9 @@ async def test_the_app_opens_the_replay_from_its_plan(stored_round: tuple[str, i
     from client.app import InterlaneApp, Plan
 
     db, game, _ = stored_round
-    app = InterlaneApp(Plan(kind="replay", game=str(game), db=db), connect=False)
+    app = InterlaneApp(
+        Plan(kind="replay", game=str(game), db=db), connect=False, rounds=load_stored
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen), tries=200)
         screen = app.screen

@@ -136,9 +136,10 @@ async def test_drive_footer_at_80x24_and_room_used_at_120x40() -> None:
 
 async def test_replay_footer_keeps_its_keys_at_80x24(stored_round: Any) -> None:  # noqa: F811
     from client.screens.replay import ReplayScreen
+    from server.replays import load_stored
 
     db, game, _world = stored_round
-    app = Harness(lambda: ReplayScreen(db=db, game=game), role="host")
+    app = Harness(lambda: ReplayScreen(db=db, game=game, rounds=load_stored), role="host")
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         await wait_for(pilot, lambda: app.screen.loaded, tries=600)  # type: ignore[attr-defined]

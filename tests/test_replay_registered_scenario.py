@@ -345,13 +345,14 @@ def test_a_round_from_a_server_never_makes_the_client_open_a_file(tmp_path: Path
     """A hostile server could name a path as the round's scenario; a replay that came over the
     network loads names (or its document) only, while a local history file may hold a path."""
     from client.screens.replay import build_frames
+    from shared.sim.replay import ReplayError
 
     path = tmp_path / "on-this-machine.toml"
     path.write_text(SCENARIO_TOML, encoding="utf-8")
     message = replay_message(scenario=str(path), ticks=3)
     with pytest.raises(StoreError, match="unknown scenario"):
         world_from_stored(message, allow_paths=False)
-    with pytest.raises(StoreError, match="unknown scenario"):
+    with pytest.raises(ReplayError, match="unknown scenario"):
         build_frames(message, from_network=True)
     assert world_from_stored(message).tick == 3  # the same round from a local file replays
     frames, _ = build_frames(message)

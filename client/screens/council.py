@@ -166,8 +166,8 @@ class CouncilScreen(Screen[None]):
         opt = convention.option(key)
         votes = _tally(state, convention.key, key)
         mine = self._my_votes().get(convention.key) == key
-        decided = state.get("decided") if isinstance(state.get("decided"), dict) else {}
-        ties = state.get("ties") if isinstance(state.get("ties"), dict) else {}
+        decided = given if isinstance(given := state.get("decided"), dict) else {}
+        ties = tied_keys if isinstance(tied_keys := state.get("ties"), dict) else {}
         tied = key in (ties.get(convention.key) or [])
         tabled = any(
             isinstance(p, dict) and p.get("convention") == convention.key and p.get("option") == key

@@ -344,8 +344,8 @@ class DebriefScreen(Screen[None]):
         summary.update(solo or "")
         summary.display = solo is not None
         diagram = Diagram.from_payload(p.get("diagram"))
-        road = p.get("road") if isinstance(p.get("road"), dict) else {}
-        length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
+        road = given if isinstance(given := p.get("road"), dict) else {}
+        length = size if isinstance(size := road.get("length"), int | float) else 0.0
         spacetime = self.query_one("#diagram", SpaceTime)
         spacetime.set_data(diagram, float(length), self._my_path(), self._root_points())
         spacetime.revealed = False
@@ -446,7 +446,7 @@ class DebriefScreen(Screen[None]):
         return points
 
     def _show_series(self) -> None:
-        series = self.payload.get("series") if isinstance(self.payload.get("series"), dict) else {}
+        series = given if isinstance(given := self.payload.get("series"), dict) else {}
         for key, label in SERIES:
             data = numbers(series.get(key))
             spark = self.query_one(f"#spark-{key}", AxisSparkline)
@@ -747,8 +747,8 @@ class DebriefScreen(Screen[None]):
         """How far the guess was from (t, x), the shorter way round the ring."""
         if self.guess is None:
             return
-        road = self.payload.get("road") if isinstance(self.payload.get("road"), dict) else {}
-        length = road.get("length") if isinstance(road.get("length"), int | float) else 0.0
+        road = given if isinstance(given := self.payload.get("road"), dict) else {}
+        length = size if isinstance(size := road.get("length"), int | float) else 0.0
         dx = ring_distance(self.guess[1], x, float(length))
         dt = t - self.guess[0]
         where = f"{abs(dx):.0f} m {'ahead of' if dx >= 0 else 'behind'}"
@@ -782,9 +782,13 @@ class DebriefScreen(Screen[None]):
             where = card.get("where")
             if not isinstance(where, dict):
                 continue
-            values = [where.get(k) for k in ("t0", "t1", "x0", "x1")]
-            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-                t0, t1, x0, x1 = (float(v) for v in values)
+            values = [
+                float(v)
+                for k in ("t0", "t1", "x0", "x1")
+                if isinstance(v := where.get(k), int | float) and not isinstance(v, bool)
+            ]
+            if len(values) == 4:
+                t0, t1, x0, x1 = values
                 found.append((card, (t0, t1, x0, x1)))
         return found
 

@@ -111,15 +111,8 @@ class LobbyScreen(Screen):
         else:
             code.update(Text("Not in a room", style="bold"))
         note = Text()
-        missing = app.missing_screen
         phase = room.get("phase")
-        if missing:
-            note.append(
-                f"The {missing} screen is not in this build yet; the room is "
-                f"{PHASE_WORDS.get(phase, phase or '…')}. This lobby keeps showing it live.",
-                style="bold",
-            )
-        elif phase:
+        if phase:
             # the step's title says what comes next (a council has no road); plain text only
             title = room.get("title") if isinstance(room.get("title"), str) else ""
             scenario = room.get("scenario") if isinstance(room.get("scenario"), str) else ""

@@ -1,22 +1,24 @@
 """Replay: scrub through a stored round from any car's view (`interlane replay GAME`).
 
 A round is stored as its scenario, seed and input log, never as a trajectory, so the replay
-rebuilds it with the deterministic simulation (server.replays) and samples it every
+rebuilds it with the deterministic simulation (shared/sim/replay.py) and samples it every
 half-second into frames shaped like live snapshots. That lets the drive screen's road widget
 and the ring overview draw them unchanged. Rebuilding takes a moment, so it runs in a
 thread and the screen shows progress; afterwards scrubbing is instant. The wave roots of the
 round's debrief are one key away: jump there and ride along with the driver who braked.
 
-This is the one client screen that imports the server package (lazily): it runs the
-simulation here. The round comes from the history file on this machine (`interlane replay`,
-the host's and solo debrief), or — for a remote player — as the `replay` message the debrief
-screen asks the server for; after that no network connection is needed.
+The simulation runs here, from shared/sim. The round comes from the history file on this
+machine (`interlane replay`, the host's and solo debrief) through a `RoundSource` that
+client/launch.py, the composition root, hands in (the screen never imports the server), or —
+for a remote player — as the `replay` message the debrief screen asks the server for; after
+that no network connection is needed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual import work
@@ -32,6 +34,8 @@ from client.widgets.ring_overview import RingOverview
 from client.widgets.road import RoadView, View, lanes_of
 from shared.lanes import lane_name
 from shared.protocol import FLAG_PLAYER, unpack_car
+from shared.sim.replay import world_from_stored
+from shared.sim.tickview import TickView
 
 SAMPLE_TICKS = 10  # one frame per half second of round time (DT = 0.05 s)
 DT = 0.05
@@ -52,19 +56,26 @@ class Frame:
         return self.tick * DT
 
 
+class RoundSource(Protocol):
+    """Where stored rounds come from: one round of a game (its id or room code) in the history
+    file `db`, the last round when `round_no` is None (server/replays.py `load_stored`, handed
+    in by client/launch.py)."""
+
+    def __call__(self, db: str | None, game: int | str, round_no: int | None) -> dict[str, Any]:
+        """The stored round, shaped like `Store.load_round`."""
+        ...
+
+
 def build_frames(
     stored: dict[str, Any],
     every: int = SAMPLE_TICKS,
-    progress: Any = None,
+    progress: Callable[[int, int], None] | None = None,
     *,
     from_network: bool = False,
 ) -> tuple[list[Frame], dict[str, Any]]:
-    """Replay a stored round (server.store `load_round`, or a server's `replay` message when
+    """Replay a stored round (the history file's, or a server's `replay` message when
     `from_network`: then its scenario is a name or a document, never a file to open) into
     frames, and the road's map."""
-    from server.replays import world_from_stored
-    from server.snapshots import TickView
-
     world = world_from_stored(stored, until_tick=0, allow_paths=not from_network)
     road = world.road()
     ticks = int(stored["ticks"])
@@ -82,20 +93,6 @@ def build_frames(
         if progress is not None and len(frames) % 20 == 0:
             progress(world.tick, ticks)
     return frames, road
-
-
-def load_stored(db: str | None, game: int | str, round_no: int | None) -> dict[str, Any]:
-    """One stored round of a game (its id or room code); the last round when `round_no` is None."""
-    from server.store import Store, StoreError
-
-    store = Store(db)
-    game_id = store.find_game(game)
-    if round_no is None:
-        rounds = store.load_game(game_id).get("rounds") or []
-        if not rounds:
-            raise StoreError(f"game {game} has no stored rounds yet")
-        round_no = int(rounds[-1]["round_no"])
-    return store.load_round(game_id, round_no)
 
 
 JUMP = Binding.Group("±10 s", compact=True)
@@ -138,10 +135,14 @@ class ReplayScreen(Screen[None]):
         db: str | None = None,
         game: int | str | None = None,
         round_no: int | None = None,
+        rounds: RoundSource | None = None,
         name: str | None = None,
     ) -> None:
+        """`stored`: a round a server sent; else the round `game`/`round_no` of history file
+        `db` (default: the app's plan) read through `rounds` (default: the app's source)."""
         super().__init__(name=name)
         self.stored = stored
+        self._rounds = rounds
         self._db, self._game, self._round_no = db, game, round_no
         self.frames: list[Frame] = []
         self.road: dict[str, Any] = {}
@@ -176,6 +177,13 @@ class ReplayScreen(Screen[None]):
             db = getattr(plan, "db", None) if db is None else db
         return db, game if isinstance(game, int | str) else None, round_no
 
+    def _app_rounds(self) -> RoundSource | None:
+        """The source of stored rounds the app was given by client/launch.py, if any."""
+        from client.app import InterlaneApp  # here: client.app imports this module
+
+        app = self.app
+        return app.rounds if isinstance(app, InterlaneApp) else None
+
     @work(thread=True, exclusive=True, group="replay")
     def _load(self) -> None:
         try:
@@ -185,7 +193,10 @@ class ReplayScreen(Screen[None]):
                 db, game, round_no = self._source()
                 if game is None:
                     raise ValueError("no game chosen: try `interlane history`, then replay GAME")
-                stored = load_stored(db, game, round_no)
+                rounds = self._rounds if self._rounds is not None else self._app_rounds()
+                if rounds is None:
+                    raise ValueError("this client cannot read the history file")
+                stored = rounds(db, game, round_no)
             frames, road = build_frames(
                 stored, progress=self._progress_from_thread, from_network=from_network
             )
@@ -208,7 +219,7 @@ class ReplayScreen(Screen[None]):
 
     def _loaded(self, stored: dict[str, Any], frames: list[Frame], road: dict[str, Any]) -> None:
         self.stored, self.frames, self.road = stored, frames, road
-        names = stored.get("names") if isinstance(stored.get("names"), dict) else {}
+        names = given if isinstance(given := stored.get("names"), dict) else {}
         self.names = {int(k): plain(v, 40) for k, v in names.items() if str(k).isdigit()}
         self.query_one("#replay-ring", RingOverview).set_road(road)
         self.follow = self._first_player()
@@ -369,7 +380,7 @@ class ReplayScreen(Screen[None]):
             return
         self.root_index = (self.root_index + 1) % len(roots)
         root = roots[self.root_index]
-        t = root.get("t") if isinstance(root.get("t"), int | float) else 0.0
+        t = when if isinstance(when := root.get("t"), int | float) else 0.0
         car = root.get("car")
         if isinstance(car, int) and not isinstance(car, bool):
             self.follow = car

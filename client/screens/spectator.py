@@ -105,7 +105,7 @@ class SpectatorScreen(Screen[None]):
 
     def apply_room(self, room: dict[str, Any]) -> None:
         self.room = room
-        code = room.get("code") if isinstance(room.get("code"), str) else ""
+        code = given if isinstance(given := room.get("code"), str) else ""
         self.query_one("#spec-code", BigCode).code = code
         phase = Text(phase_label(room).upper(), style="bold")
         scenario = room.get("scenario")

@@ -177,5 +177,5 @@ class AxisSparkline(Sparkline):
         self.data = list(data)
         self.refresh()
 
-    def render(self) -> AxisSparklineRenderable:  # type: ignore[override]
+    def render(self) -> AxisSparklineRenderable:
         return AxisSparklineRenderable(self.data or [], self.axis, "#4575b4", self.size.height)

@@ -175,7 +175,11 @@ def _sight_at(road: Mapping[str, Any], x: float, length: float) -> float | None:
     best: float | None = None
     for zone in _items(road.get("fog")):
         start, end, sight = zone.get("start"), zone.get("end"), zone.get("sight")
-        if not all(isinstance(v, int | float) for v in (start, end, sight)):
+        if not (
+            isinstance(start, int | float)
+            and isinstance(end, int | float)
+            and isinstance(sight, int | float)
+        ):
             continue
         inside = (x - start) % length < (end - start) % length if length > 0 else start <= x < end
         if inside and (best is None or sight < best):
@@ -343,26 +347,27 @@ def _draw_car(
         if not 0 <= y < height:
             return
         row = grid[y]
-        cells = []
-        for c in range(c_first, c_last + 1):
+        cols = range(c_first, c_last + 1)
+        cells: list[list[str]] = []  # [glyph, style] of each column in `cols`
+        for c in cols:
             left_in = h_rear <= 2 * c < h_front
             right_in = h_rear <= 2 * c + 1 < h_front
             glyph = "█" if left_in and right_in else ("▐" if right_in else "▌")
-            cells.append([c, "╳" if crashed else glyph, body_style])
+            cells.append(["╳" if crashed else glyph, body_style])
         if not crashed:
-            full = [cell for cell in cells if cell[1] == "█"]
+            full = [cell for cell in cells if cell[0] == "█"]
             if braking:
-                cells[0][1], cells[0][2] = "▮", "brake"
+                cells[0][0], cells[0][1] = "▮", "brake"
                 full = [cell for cell in full if cell is not cells[0]]
             if kind == "you":
                 if full:
-                    full[0][1], full[0][2] = "◆", "you_mark"
+                    full[0][0], full[0][1] = "◆", "you_mark"
                 if cells[-1] is not (full[0] if full else None) and len(cells) > 1:
-                    cells[-1][1] = "▶"
+                    cells[-1][0] = "▶"
             elif kind == "player" and full:
                 initial = plain(view.names.get(car.id) or "?").strip()[:1].upper() or "?"
-                full[0][1], full[0][2] = initial, "player_mark"
-        for c, glyph, style in cells:
+                full[0][0], full[0][1] = initial, "player_mark"
+        for c, (glyph, style) in zip(cols, cells, strict=True):
             if 0 <= c < width:
                 row[c] = (glyph, style)
         signal_rows = (y - 1, y + 1)
