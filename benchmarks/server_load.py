@@ -171,7 +171,7 @@ async def _serve(
 
 
 async def _open_room(url: str, scenario: str, bots: int, seed: int):
-    from tests.server_client import WireClient
+    from tests.support.server_client import WireClient
 
     host = await WireClient.open(url)
     await host.send(
@@ -347,7 +347,7 @@ def _start_worker(index: int, key: str, report: Path) -> tuple[subprocess.Popen,
 
 async def _join_latency(door: str, worker: str, times: int = 20) -> tuple[float, float]:
     """Median ms from opening a socket to the welcome, through the front door and direct."""
-    from tests.server_client import WireClient
+    from tests.support.server_client import WireClient
 
     async def once(url: str) -> float:
         began = time.perf_counter()
