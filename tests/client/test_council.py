@@ -18,8 +18,8 @@ from tests.client.test_harness import (
     Harness,
     room_msg,
     screen_text,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 
 def council_state() -> dict[str, Any]:

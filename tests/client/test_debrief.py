@@ -16,8 +16,8 @@ from tests.client.test_harness import (
     Harness,
     room_msg,
     screen_text,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 TIMES, CELLS, T_BIN, X_BIN, LENGTH = 60, 40, 4.0, 50.0, 2000.0
 

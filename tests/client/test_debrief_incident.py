@@ -7,9 +7,10 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen
-from tests.client.test_harness import Harness, room_msg, wait_for
+from tests.client.test_harness import Harness, room_msg
 from tests.debrief.test_incident import INCIDENT_TICK, SECONDS, InjectIncident
 from tests.support.debrief import play
+from tests.support.waiting import wait_for
 
 
 async def test_the_reveal_and_the_waves_tab_name_the_hosts_incident() -> None:

@@ -10,7 +10,8 @@ from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen, plural
 from tests.client.test_debrief import EVIL_NAME, debrief_msg
-from tests.client.test_harness import Harness, room_msg, screen_text, wait_for
+from tests.client.test_harness import Harness, room_msg, screen_text
+from tests.support.waiting import wait_for
 
 
 def app_for(**over: Any) -> Harness:

@@ -7,11 +7,8 @@ for the connection. The same screens against the real server are in test_client_
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from client.app import InterlaneApp, Plan, ServerMessage
@@ -23,6 +20,7 @@ from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
 from tests.client.test_fakes import TRICKY_NAME, joined, room, snapshot
+from tests.support.waiting import wait_for
 
 
 class RecordingConnection:
@@ -37,15 +35,6 @@ class RecordingConnection:
 
     def stop(self) -> None:
         pass
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Let the app run until `condition` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.01)
 
 
 def make_app(kind: str = "solo") -> tuple[InterlaneApp, RecordingConnection]:

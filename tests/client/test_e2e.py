@@ -7,8 +7,6 @@ never fixed sleeps — because the server ticks in real time at 20 Hz.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from client.app import InterlaneApp, Plan
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
+from tests.support.waiting import wait_for
 
 
 def solo_app(url: str, name: str = "Ana") -> InterlaneApp:
@@ -32,14 +31,6 @@ def solo_app(url: str, name: str = "Ana") -> InterlaneApp:
         autostart=True,
     )
     return InterlaneApp(plan)
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)
 
 
 def you(app: InterlaneApp) -> dict[str, Any]:

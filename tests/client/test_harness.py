@@ -129,15 +129,6 @@ def snapshot_msg(**over: Any) -> dict[str, Any]:
     return msg
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], tries: int = 100) -> None:
-    """Bounded polling: let the app process messages until `condition()` holds."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause()
-    assert condition(), "condition not reached"
-
-
 def screen_text(app: App[Any]) -> str:
     """Everything visible on the current screen as plain text, as the terminal would show it."""
     strips = app.screen._compositor.render_strips()

@@ -15,8 +15,8 @@ from tests.client.test_harness import (
     room_msg,
     screen_text,
     snapshot_msg,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 EXPECTED = {
     "btn-start": {"type": "host", "command": "start"},

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,16 +20,9 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from client.app import InterlaneApp, Plan
 from client.screens.debrief import DebriefScreen
+from tests.support.waiting import wait_for
 
 PATIENCE = 60.0  # seconds a step may take on a loaded machine (a safety net only)
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = PATIENCE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)
 
 
 def phase(app: InterlaneApp) -> str | None:

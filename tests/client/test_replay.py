@@ -12,7 +12,8 @@ from server.store import Store
 from shared.protocol import unpack_car
 from shared.sim.scenario import load_scenario
 from shared.sim.world import World
-from tests.client.test_harness import EVIL_NAME, Harness, screen_text, wait_for
+from tests.client.test_harness import EVIL_NAME, Harness, screen_text
+from tests.support.waiting import wait_for
 
 TICKS = 400  # 20 s of the Sugiyama ring
 
@@ -84,7 +85,7 @@ async def test_scrub_follow_and_jump_to_root(stored_round: tuple[str, int, World
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
-        await wait_for(pilot, lambda: screen.loaded or screen.error is not None, tries=600)
+        await wait_for(pilot, lambda: screen.loaded or screen.error is not None)
         assert screen.error is None
         me = next(iter(screen.names))
         assert screen.follow == me  # starts on the player's car
@@ -110,7 +111,7 @@ async def test_play_advances_and_stops_at_the_end(stored_round: tuple[str, int, 
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
-        await wait_for(pilot, lambda: screen.loaded, tries=600)
+        await wait_for(pilot, lambda: screen.loaded)
         await pilot.press("end", "left", "space")
         assert screen.playing
         for _ in range(200):
@@ -128,7 +129,7 @@ async def test_missing_round_is_reported_not_raised(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
-        await wait_for(pilot, lambda: screen.error is not None, tries=600)
+        await wait_for(pilot, lambda: screen.error is not None)
         assert "cannot be replayed" in screen_text(app)
 
 
@@ -139,8 +140,8 @@ async def test_the_app_opens_the_replay_from_its_plan(stored_round: tuple[str, i
     db, game, _ = stored_round
     app = InterlaneApp(Plan(kind="replay", game=str(game), db=db), connect=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen), tries=200)
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
-        await wait_for(pilot, lambda: screen.loaded or screen.error is not None, tries=600)
+        await wait_for(pilot, lambda: screen.loaded or screen.error is not None)
         assert screen.error is None and len(screen.frames) == TICKS // SAMPLE_TICKS + 1

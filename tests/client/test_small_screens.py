@@ -18,9 +18,10 @@ from client.widgets.hud import Hud
 from client.widgets.minimap import Minimap
 from client.widgets.road import RoadView
 from tests.client.test_council import council_room
-from tests.client.test_harness import Harness, room_msg, screen_text, snapshot_msg, wait_for
+from tests.client.test_harness import Harness, room_msg, screen_text, snapshot_msg
 from tests.client.test_replay import stored_round  # noqa: F401, F811  (a fixture)
 from tests.client.test_snapshots_play import drive_ready, frozen_app, lobby_ready
+from tests.support.waiting import wait_for
 
 SMALL = (80, 24)
 LONG_CHAT = (
@@ -141,7 +142,7 @@ async def test_replay_footer_keeps_its_keys_at_80x24(stored_round: Any) -> None:
     app = Harness(lambda: ReplayScreen(db=db, game=game), role="host")
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
-        await wait_for(pilot, lambda: app.screen.loaded, tries=600)  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.screen.loaded)  # type: ignore[attr-defined]
         await wait_for(pilot, lambda: "? Keys" in footer(app))
         line = footer(app)
         for key in ("space Play/pause", "±10 s", "[ ] car", "w Wave root", "f Speed", "esc Back"):

@@ -7,8 +7,6 @@ are the same on every run).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from textual.pilot import Pilot
 
@@ -17,17 +15,11 @@ from client.screens.drive import DriveScreen
 from client.screens.lobby import LobbyScreen
 from client.widgets.road import RoadView
 from tests.client.test_fakes import joined, room, snapshot
+from tests.support.waiting import wait_for
 
 
 def frozen_app() -> InterlaneApp:
     return InterlaneApp(Plan(kind="solo", name="Ana"), clock=lambda: 100.0, connect=False)
-
-
-async def until(pilot: Pilot, condition, timeout: float = 5.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "screen not ready in time"
-        await pilot.pause(0.01)
 
 
 async def drive_ready(pilot: Pilot) -> None:
@@ -36,8 +28,8 @@ async def drive_ready(pilot: Pilot) -> None:
     app.post_message(ServerMessage(room("driving")))
     for tick in (98, 99, 100):
         app.post_message(ServerMessage(snapshot(tick, events=None if tick == 100 else [])))
-    await until(pilot, lambda: isinstance(app.screen, DriveScreen))
-    await until(pilot, lambda: app.screen.query_one(RoadView).frames > 0)
+    await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
+    await wait_for(pilot, lambda: app.screen.query_one(RoadView).frames > 0)
     await pilot.pause()
 
 
@@ -46,7 +38,9 @@ async def lobby_ready(pilot: Pilot) -> None:
     app.state.connection = "connected"
     app.post_message(ServerMessage(joined()))
     app.post_message(ServerMessage(room("lobby")))
-    await until(pilot, lambda: isinstance(app.screen, LobbyScreen) and app.state.room is not None)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, LobbyScreen) and app.state.room is not None
+    )
     await pilot.pause()
 
 

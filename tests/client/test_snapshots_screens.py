@@ -40,8 +40,8 @@ def test_council_with_wrapped_chat(snap_compare, size: tuple[int, int], monkeypa
     from client.screens.council import CouncilScreen
     from client.widgets.feed import EventFeed
     from tests.client.test_council import council_room
-    from tests.client.test_harness import wait_for
     from tests.client.test_small_screens import LONG_CHAT
+    from tests.support.waiting import wait_for
 
     # the countdown ticks locally once a second: on a busy machine a tick could land before
     # the picture is taken, so the clock stands still here

@@ -12,8 +12,9 @@ from client.screens.host import HostScreen
 from client.screens.spectator import SpectatorScreen
 from client.widgets.joincard import JoinCardScreen, doors_of, qr_rows
 from server.doors.runner import DoorConfig
-from tests.client.test_harness import Harness, room_msg, screen_text, wait_for
+from tests.client.test_harness import Harness, room_msg, screen_text
 from tests.support.doors import live_server
+from tests.support.waiting import wait_for
 
 LAN = "192.0.2.20"  # what the card must show (the doors themselves listen on loopback here)
 
@@ -54,12 +55,12 @@ async def test_dashboard_shows_each_open_door_with_address_and_port(tmp_path: Pa
         )
         app = InterlaneApp(plan)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, HostScreen), tries=400)
-            await wait_for(pilot, lambda: app.state.code is not None, tries=400)
+            await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
+            await wait_for(pilot, lambda: app.state.code is not None)
             code = app.state.code
             ssh = f"ssh -p {doors.ssh.port} {code}@{LAN}"
             web = f"http://{LAN}:{doors.web.port}"
-            await wait_for(pilot, lambda: ssh in screen_text(app), tries=400)
+            await wait_for(pilot, lambda: ssh in screen_text(app))
             assert web in screen_text(app)
             await pilot.press("j")
             await wait_for(pilot, lambda: isinstance(app.screen, JoinCardScreen))
@@ -92,9 +93,9 @@ async def test_card_fits_80x24(tmp_path: Path) -> None:
         )
         app = InterlaneApp(plan)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.state.code is not None, tries=400)
+            await wait_for(pilot, lambda: app.state.code is not None)
             code = app.state.code
-            await wait_for(pilot, lambda: app.state.welcome is not None, tries=400)
+            await wait_for(pilot, lambda: app.state.welcome is not None)
             await pilot.press("j")
             await wait_for(pilot, lambda: isinstance(app.screen, JoinCardScreen))
             await pilot.pause()
@@ -114,9 +115,9 @@ async def test_only_open_doors_are_shown(tmp_path: Path) -> None:
         )
         app = InterlaneApp(plan)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.state.code is not None, tries=400)
+            await wait_for(pilot, lambda: app.state.code is not None)
             web = f"http://{LAN}:{doors.web.port}"
-            await wait_for(pilot, lambda: web in screen_text(app), tries=400)
+            await wait_for(pilot, lambda: web in screen_text(app))
             assert "ssh -p" not in screen_text(app)
             await pilot.press("j")
             await wait_for(pilot, lambda: isinstance(app.screen, JoinCardScreen))

@@ -4,13 +4,10 @@ the server goes away. The app against the real embedded server, with the pilot."
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from client.app import InterlaneApp, Plan
 from client.screens.confirm import Choice, RoomEnded
@@ -19,13 +16,7 @@ from client.tokens import SeatStore
 from server.embedded import start_embedded
 from shared import protocol as p
 from tests.support.server_client import WireClient
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.02)
+from tests.support.waiting import wait_for
 
 
 async def open_room(url: str, start: bool) -> tuple[WireClient, str]:

@@ -11,21 +11,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from textual.pilot import Pilot
 
 from client.app import InterlaneApp, Plan
 from client.screens.confirm import RoomEnded
 from client.tokens import SeatStore
 from shared import protocol as p
 from tests.support.server_client import WireClient
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,13 +62,6 @@ def servers(tmp_path: Path) -> Iterator[list[ServerProcess]]:
     finally:
         for server in started:
             server.kill()
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout  # a safety net for a broken build, not a timing
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.02)
 
 
 async def open_room(url: str) -> tuple[WireClient, str]:

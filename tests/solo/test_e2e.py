@@ -9,26 +9,15 @@ judging itself is tested tick by tick in test_solo_damper.py and test_solo_room.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from textual.pilot import Pilot
 
 from client.app import InterlaneApp, Plan
 from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from server.store import Store
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], Any], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)
+from tests.support.waiting import wait_for
 
 
 async def test_the_damper_challenge_end_to_end(server: Any, tmp_path: Path) -> None:

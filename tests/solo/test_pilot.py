@@ -4,8 +4,6 @@ debrief that speaks to one person."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ from tests.client.test_harness import screen_text
 from tests.server.test_room import FakeConn
 from tests.solo.test_room import GROUP_WORDS, solo_round
 from tests.support.solo import damper_controls, follower_controls
+from tests.support.waiting import wait_for
 
 
 class RecordingConnection:
@@ -33,14 +32,6 @@ class RecordingConnection:
 
     def stop(self) -> None:
         pass
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.01)
 
 
 @pytest.fixture(scope="module")
