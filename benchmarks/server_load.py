@@ -192,7 +192,7 @@ async def _serve(
 
 
 async def _open_room(url: str, scenario: str, bots: int, seed: int):
-    from tests.server_client import WireClient
+    from tests.support.server_client import WireClient
 
     host = await WireClient.open(url)
     await host.send(
@@ -371,7 +371,7 @@ def _start_worker(
 
 async def _join_latency(door: str, worker: str, times: int = 20) -> tuple[float, float]:
     """Median ms from opening a socket to the welcome, through the front door and direct."""
-    from tests.server_client import WireClient
+    from tests.support.server_client import WireClient
 
     async def once(url: str) -> float:
         began = time.perf_counter()
@@ -595,7 +595,7 @@ async def _connect_ramp_one(args: argparse.Namespace, count: int) -> dict:
     """The load half of one ramp: rooms added on the step schedule until the server half
     ends the ramp (a host's connection drops) or --max-rooms is reached."""
     url = args.connect.rstrip("/")
-    from tests.server_client import WireClient
+    from tests.support.server_client import WireClient
 
     for _ in range(int(120 / 0.5)):  # the server half starts (or restarts) its front door
         try:

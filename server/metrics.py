@@ -107,7 +107,7 @@ class FreeFlow:
     def tick_delay(self, cars: Iterable[Any], per_car: dict[int, float] | None = None) -> float:
         """Vehicle-seconds of delay all cars suffer in one tick; `per_car` accumulates each
         car's share. The one definition of delay: the counterfactuals call it, RoundMetrics and
-        the Recorder inline it (tests/test_observers_speed_equivalence.py holds them to it)."""
+        the Recorder inline it (tests/sim/test_observers_speed_equivalence.py holds them to it)."""
         total = 0.0
         desired, limits, floor, cap = self.desired, self.bin_limit, self.floor, self.cap
         bins = len(limits)

@@ -46,9 +46,9 @@ def server(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture(autouse=True)
 def _no_terminal_left_behind() -> Iterator[None]:
-    """A test that runs `interlane` on a pseudo-terminal (tests/tui_process.py) and fails
+    """A test that runs `interlane` on a pseudo-terminal (tests/support/tui_process.py) and fails
     before its own clean-up leaves no process behind."""
     yield
-    from tests.tui_process import TuiProcess
+    from tests.support.tui_process import TuiProcess
 
     TuiProcess.kill_all()

@@ -1,0 +1,150 @@
+"""The replay screen rebuilds a stored round exactly and scrubs it from any car's view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames
+from server.replays import load_stored
+from server.store import Store
+from shared.protocol import unpack_car
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
+from tests.client.test_harness import EVIL_NAME, Harness, screen_text
+from tests.support.waiting import wait_for
+
+TICKS = 400  # 20 s of the Sugiyama ring
+
+
+@pytest.fixture(scope="module")
+def stored_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, World]:
+    """A 20 s round on the ring with one player who brakes, saved in a fresh history file."""
+    world = World(load_scenario("ring"), seed=5)
+    me = world.add_player_car()
+    for tick in range(TICKS):
+        controls = {me: [("brake", None)]} if tick in (100, 104, 108) else None
+        world.step(controls)
+    db = str(tmp_path_factory.mktemp("replay") / "history.sqlite")
+    store = Store(db)
+    game = store.create_game("HXK7P", "quick", "Host")
+    debrief = {
+        "drivers": [{"car": me, "name": EVIL_NAME, "kind": "player"}],
+        "roots": [
+            {
+                "car": me,
+                "name": EVIL_NAME,
+                "kind": "brake",
+                "t": 5.0,
+                "x": 10.0,
+                "text": f"{EVIL_NAME}'s brake at 0:05",
+            }
+        ],
+    }
+    store.save_round(
+        game,
+        1,
+        "ring",
+        5,
+        None,
+        None,
+        None,
+        world.log,
+        {"ticks": TICKS},
+        [],
+        debrief,
+        names={me: EVIL_NAME},
+        ticks=TICKS,
+    )
+    return db, game, world
+
+
+def test_frames_match_the_original_round(stored_round: tuple[str, int, World]) -> None:
+    db, game, world = stored_round
+    stored = load_stored(db, game, None)
+    frames, road = build_frames(stored)
+    assert len(frames) == TICKS // SAMPLE_TICKS + 1
+    assert road["length"] == world.length
+    last = frames[-1]
+    assert last.tick == TICKS
+    for row in last.cars:
+        car_id, lane, x, v, _ = unpack_car(row)
+        car = world.cars[car_id]
+        assert x == pytest.approx(car.x, abs=0.05) and v == pytest.approx(car.v, abs=0.005)
+
+
+async def replay_app(db: str, game: int, **kw: Any) -> Harness:
+    return Harness(lambda: ReplayScreen(db=db, game=game, rounds=load_stored, **kw), role="host")
+
+
+async def test_scrub_follow_and_jump_to_root(stored_round: tuple[str, int, World]) -> None:
+    db, game, world = stored_round
+    app = await replay_app(db, game)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for(pilot, lambda: screen.loaded or screen.error is not None)
+        assert screen.error is None
+        me = next(iter(screen.names))
+        assert screen.follow == me  # starts on the player's car
+        assert f"car {me} ({EVIL_NAME})" in screen_text(app)
+        await pilot.press("right", "right", "pagedown")
+        assert screen.index == 2 + 20
+        assert "0:11 / 0:20" in screen_text(app)
+        await pilot.press("end")
+        assert screen.frame is not None and screen.frame.tick == TICKS
+        car = screen.followed_car()
+        assert car is not None and car.x == pytest.approx(world.cars[me].x, abs=0.05)
+        await pilot.press("right_square_bracket")
+        assert screen.follow != me
+        await pilot.press("w")
+        assert screen.follow == me and screen.index == 0
+        assert f"{EVIL_NAME}'s brake at 0:05" in screen_text(app)
+
+
+async def test_play_advances_and_stops_at_the_end(stored_round: tuple[str, int, World]) -> None:
+    db, game, _ = stored_round
+    app = await replay_app(db, game)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.press("end", "left", "space")
+        assert screen.playing
+        for _ in range(200):
+            if not screen.playing:
+                break
+            await pilot.pause(0.05)
+        assert not screen.playing and screen.index == len(screen.frames) - 1
+
+
+async def test_missing_round_is_reported_not_raised(tmp_path: Path) -> None:
+    db = str(tmp_path / "empty.sqlite")
+    Store(db)
+    app = await replay_app(db, 42)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for(pilot, lambda: screen.error is not None)
+        assert "cannot be replayed" in screen_text(app)
+
+
+async def test_the_app_opens_the_replay_from_its_plan(stored_round: tuple[str, int, World]) -> None:
+    """`interlane replay GAME --db FILE` → Plan(kind="replay") → this screen, no network."""
+    from client.app import InterlaneApp, Plan
+
+    db, game, _ = stored_round
+    app = InterlaneApp(
+        Plan(kind="replay", game=str(game), db=db), connect=False, rounds=load_stored
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for(pilot, lambda: screen.loaded or screen.error is not None)
+        assert screen.error is None and len(screen.frames) == TICKS // SAMPLE_TICKS + 1

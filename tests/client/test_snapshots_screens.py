@@ -1,0 +1,85 @@
+"""Snapshot tests of the facilitator, projector, council and debrief screens from fixed messages.
+
+The screens are fed fixed message dicts through the test harness (no clock, no network, no
+focused input with a blinking cursor), so the pictures only change when the screens do.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from client.screens.host import HostScreen
+from client.screens.spectator import SpectatorScreen
+from tests.client.test_harness import Harness, room_msg, snapshot_msg
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_host_dashboard(snap_compare, size: tuple[int, int]) -> None:
+    app = Harness(HostScreen, role="host", messages=(room_msg(), snapshot_msg()))
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_spectator_view(snap_compare, size: tuple[int, int]) -> None:
+    app = Harness(SpectatorScreen, role="spectator", messages=(room_msg(), snapshot_msg()))
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_host_dashboard_in_the_lobby(snap_compare, size: tuple[int, int]) -> None:
+    """Between rounds the footer offers start and next instead of pause and incident."""
+    app = Harness(HostScreen, role="host", messages=(room_msg(phase="lobby"),))
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_council_with_wrapped_chat(snap_compare, size: tuple[int, int], monkeypatch) -> None:  # noqa: ANN001
+    """The host's council: every key in the footer, a long chat line wrapped, not cut."""
+    from client.screens.council import CouncilScreen
+    from client.widgets.feed import EventFeed
+    from tests.client.test_council import council_room
+    from tests.client.test_small_screens import LONG_CHAT
+    from tests.support.waiting import wait_for
+
+    # the countdown ticks locally once a second: on a busy machine a tick could land before
+    # the picture is taken, so the clock stands still here
+    monkeypatch.setattr(CouncilScreen, "_count_down", lambda self: None)
+
+    async def chat(pilot) -> None:  # noqa: ANN001
+        pilot.app.feed({"type": "chat", "player": 2, "name": "Ana 2", "text": LONG_CHAT})
+        feed = pilot.app.screen.query_one("#council-chat", EventFeed)
+        await wait_for(pilot, lambda: len(feed.lines) >= 2)
+        await pilot.pause()
+
+    app = Harness(CouncilScreen, role="host", player=1, messages=(council_room(),))
+    assert snap_compare(app, terminal_size=size, run_before=chat)
+
+
+def _debrief_app(role: str = "player", car: int | None = 11) -> Harness:
+    from client.screens.debrief import DebriefScreen
+    from tests.client.test_debrief import debrief_msg
+
+    return Harness(
+        DebriefScreen, role=role, car=car, messages=(room_msg(phase="debrief"), debrief_msg())
+    )
+
+
+def test_debrief_asks_before_it_reveals(snap_compare) -> None:
+    assert snap_compare(_debrief_app(), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_debrief_revealed(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(_debrief_app(), press=["up", "up", "enter"], terminal_size=size)
+
+
+def test_debrief_projector_cards(snap_compare) -> None:
+    assert snap_compare(_debrief_app("host", None), press=["r", "4"], terminal_size=(120, 40))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_debrief_of_a_driving_host(snap_compare, size: tuple[int, int]) -> None:
+    """A host who drives: the player's debrief plus `n` for the next round, in the footer."""
+    assert snap_compare(_debrief_app("host", 11), press=["up", "up", "enter"], terminal_size=size)
