@@ -17,7 +17,7 @@ from typing import Any
 import msgpack
 
 from shared.protocol import MAX_FRAME_BYTES, ProtocolError
-from shared.sim.tickview import (  # noqa: F401 (re-exported for the server's modules and tests)
+from shared.tickview import (  # noqa: F401 (re-exported for the server's modules and tests)
     TRUCK_LENGTH_M,
     VIEW_AHEAD_M,
     VIEW_BEHIND_M,

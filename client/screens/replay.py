@@ -35,7 +35,7 @@ from client.widgets.road import RoadView, View, lanes_of
 from shared.lanes import lane_name
 from shared.protocol import FLAG_PLAYER, unpack_car
 from shared.sim.replay import world_from_stored
-from shared.sim.tickview import TickView
+from shared.tickview import TickView
 
 SAMPLE_TICKS = 10  # one frame per half second of round time (DT = 0.05 s)
 DT = 0.05

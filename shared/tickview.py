@@ -3,6 +3,8 @@
 Pure functions of a `shared.sim.world.World`: the server slices them into per-client
 snapshots (server/snapshots.py) and the client's replay samples a rebuilt round with them
 (client/screens/replay.py), so both draw the same rows. The layout is in docs/protocol.md.
+It lives beside the wire format rather than in shared/sim/ because it speaks that format's
+flags and ring packing, which the simulation itself must not import.
 """
 
 from __future__ import annotations
