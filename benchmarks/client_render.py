@@ -27,7 +27,7 @@ from textual import constants  # noqa: E402
 from client.app import InterlaneApp, Plan, ServerMessage  # noqa: E402
 from client.screens.drive import DriveScreen  # noqa: E402
 from client.widgets.road import RoadView  # noqa: E402
-from tests.client.test_fakes import joined, room, snapshot  # noqa: E402
+from tests.support.fakes import joined, room, snapshot  # noqa: E402
 
 CARS_IN_VIEW = 60
 

@@ -119,13 +119,23 @@ class _Car(Protocol):
 
 
 class _Event(Protocol):
-    tick: int
-    kind: str
-    car: int | None
-    x: float
-    lane: int
-    other: int | None
-    value: float | None
+    """What the tracker reads of an event; read-only, as the simulation's events are frozen
+    (shared/sim/events.py)."""
+
+    @property
+    def tick(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def car(self) -> int | None: ...
+    @property
+    def x(self) -> float: ...
+    @property
+    def lane(self) -> int: ...
+    @property
+    def other(self) -> int | None: ...
+    @property
+    def value(self) -> float | None: ...
 
 
 @dataclass(frozen=True)

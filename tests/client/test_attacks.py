@@ -281,7 +281,7 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
     from client.app import InterlaneApp, Plan
     from client.screens.debrief import DebriefScreen
     from server.council import Council
-    from tests.client.test_debrief import debrief_msg
+    from tests.support.screens import debrief_msg
 
     council = Council(members=[1, 2], host=1, seconds=120)
     council.propose(2, "passing", "left")

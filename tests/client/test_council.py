@@ -11,7 +11,7 @@ from client.screens.council import CouncilScreen, option_id
 from client.screens.roomview import fmt_clock
 from server.council import Council
 from shared.conventions import CATALOGUE
-from tests.client.test_harness import (
+from tests.support.harness import (
     ESC_NAME,
     ESC_SHOWN,
     EVIL_NAME,
@@ -19,21 +19,8 @@ from tests.client.test_harness import (
     room_msg,
     screen_text,
 )
+from tests.support.screens import council_room
 from tests.support.waiting import wait_for
-
-
-def council_state() -> dict[str, Any]:
-    """A real council's state: players 2 and 3 tie on passing, 1 and 2 agree on zipper."""
-    council = Council(members=[1, 2, 3], host=1, seconds=125)
-    council.propose(2, "passing", "right")
-    council.propose(3, "passing", "left")
-    council.vote(1, "merge", "zipper")
-    council.vote(2, "merge", "zipper")
-    return council.state()
-
-
-def council_room(**over: Any) -> dict[str, Any]:
-    return room_msg(phase="council", council=council_state(), **over)
 
 
 def council_app(role: str = "player", player: int = 2) -> Harness:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen
-from tests.client.test_harness import Harness, room_msg
-from tests.debrief.test_incident import INCIDENT_TICK, SECONDS, InjectIncident
-from tests.support.debrief import play
+from tests.support.debrief import INCIDENT_TICK, SECONDS, InjectIncident, play
+from tests.support.harness import Harness, room_msg
 from tests.support.waiting import wait_for
 
 

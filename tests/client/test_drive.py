@@ -19,7 +19,7 @@ from client.screens.lobby import LobbyScreen
 from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
-from tests.client.test_fakes import TRICKY_NAME, joined, room, snapshot
+from tests.support.fakes import TRICKY_NAME, joined, room, snapshot
 from tests.support.waiting import wait_for
 
 

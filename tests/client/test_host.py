@@ -8,7 +8,7 @@ from textual.widgets import Button, DataTable, Input
 from client.screens.confirm import Choice
 from client.screens.host import CONTROLS, ConfirmKick, HostScreen
 from client.widgets.bigcode import render_rows
-from tests.client.test_harness import (
+from tests.support.harness import (
     ESC_SHOWN,
     EVIL_NAME,
     Harness,

@@ -28,7 +28,7 @@ from client.widgets.ring_overview import RingOverview
 from client.widgets.spacetime import SpaceTime
 from server.replays import load_stored
 from shared.protocol import FLAG_PLAYER, PROTOCOL_VERSION
-from tests.client.test_harness import EVIL_NAME, screen_text
+from tests.support.harness import EVIL_NAME, screen_text
 from tests.support.server_client import WireClient
 
 

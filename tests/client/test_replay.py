@@ -11,54 +11,10 @@ from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames
 from server.replays import load_stored
 from server.store import Store
 from shared.protocol import unpack_car
-from shared.sim.scenario import load_scenario
 from shared.sim.world import World
-from tests.client.test_harness import EVIL_NAME, Harness, screen_text
+from tests.support.harness import EVIL_NAME, Harness, screen_text
+from tests.support.replay import TICKS
 from tests.support.waiting import wait_for
-
-TICKS = 400  # 20 s of the Sugiyama ring
-
-
-@pytest.fixture(scope="module")
-def stored_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, World]:
-    """A 20 s round on the ring with one player who brakes, saved in a fresh history file."""
-    world = World(load_scenario("ring"), seed=5)
-    me = world.add_player_car()
-    for tick in range(TICKS):
-        controls = {me: [("brake", None)]} if tick in (100, 104, 108) else None
-        world.step(controls)
-    db = str(tmp_path_factory.mktemp("replay") / "history.sqlite")
-    store = Store(db)
-    game = store.create_game("HXK7P", "quick", "Host")
-    debrief = {
-        "drivers": [{"car": me, "name": EVIL_NAME, "kind": "player"}],
-        "roots": [
-            {
-                "car": me,
-                "name": EVIL_NAME,
-                "kind": "brake",
-                "t": 5.0,
-                "x": 10.0,
-                "text": f"{EVIL_NAME}'s brake at 0:05",
-            }
-        ],
-    }
-    store.save_round(
-        game,
-        1,
-        "ring",
-        5,
-        None,
-        None,
-        None,
-        world.log,
-        {"ticks": TICKS},
-        [],
-        debrief,
-        names={me: EVIL_NAME},
-        ticks=TICKS,
-    )
-    return db, game, world
 
 
 def test_frames_match_the_original_round(stored_round: tuple[str, int, World]) -> None:

@@ -2,7 +2,7 @@
 matter, `?` lists the rest, chat and feed lines wrap instead of being cut, and at 40 rows
 the drive screen spends its height on the road and the minimap.
 
-The assertions read the rendered screen text (tests.client.test_harness.screen_text), so a
+The assertions read the rendered screen text (tests/support/harness.py, screen_text), so a
 key pushed off the right edge or a cut line fails here, not only in a snapshot picture.
 """
 
@@ -17,17 +17,12 @@ from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
 from client.widgets.minimap import Minimap
 from client.widgets.road import RoadView
-from tests.client.test_council import council_room
-from tests.client.test_harness import Harness, room_msg, screen_text, snapshot_msg
-from tests.client.test_replay import stored_round  # noqa: F401, F811  (a fixture)
-from tests.client.test_snapshots_play import drive_ready, frozen_app, lobby_ready
+from tests.support.frozen_app import drive_ready, frozen_app, lobby_ready
+from tests.support.harness import Harness, room_msg, screen_text, snapshot_msg
+from tests.support.screens import LONG_CHAT, council_room
 from tests.support.waiting import wait_for
 
 SMALL = (80, 24)
-LONG_CHAT = (
-    "I think keeping a gap wide enough to brake in is what stops the waves, so let us all "
-    "vote for the two-second rule this time"
-)
 
 
 def footer(app: Any) -> str:
@@ -69,7 +64,7 @@ async def test_question_mark_lists_every_host_key() -> None:
 
 
 async def test_debrief_footer_keeps_next_round_and_card_at_80x24() -> None:
-    from tests.client.test_snapshots_screens import _debrief_app
+    from tests.support.screens import debrief_app as _debrief_app
 
     app = _debrief_app("host", 11)  # a host who drives: the player layout, plus `n`
     async with app.run_test(size=SMALL) as pilot:

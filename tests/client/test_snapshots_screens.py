@@ -10,7 +10,8 @@ import pytest
 
 from client.screens.host import HostScreen
 from client.screens.spectator import SpectatorScreen
-from tests.client.test_harness import Harness, room_msg, snapshot_msg
+from tests.support.harness import Harness, room_msg, snapshot_msg
+from tests.support.screens import debrief_app as _debrief_app
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -39,8 +40,7 @@ def test_council_with_wrapped_chat(snap_compare, size: tuple[int, int], monkeypa
     """The host's council: every key in the footer, a long chat line wrapped, not cut."""
     from client.screens.council import CouncilScreen
     from client.widgets.feed import EventFeed
-    from tests.client.test_council import council_room
-    from tests.client.test_small_screens import LONG_CHAT
+    from tests.support.screens import LONG_CHAT, council_room
     from tests.support.waiting import wait_for
 
     # the countdown ticks locally once a second: on a busy machine a tick could land before
@@ -55,15 +55,6 @@ def test_council_with_wrapped_chat(snap_compare, size: tuple[int, int], monkeypa
 
     app = Harness(CouncilScreen, role="host", player=1, messages=(council_room(),))
     assert snap_compare(app, terminal_size=size, run_before=chat)
-
-
-def _debrief_app(role: str = "player", car: int | None = 11) -> Harness:
-    from client.screens.debrief import DebriefScreen
-    from tests.client.test_debrief import debrief_msg
-
-    return Harness(
-        DebriefScreen, role=role, car=car, messages=(room_msg(phase="debrief"), debrief_msg())
-    )
 
 
 def test_debrief_asks_before_it_reveals(snap_compare) -> None:

@@ -7,7 +7,7 @@ from textual.widgets import Digits
 from client.screens.spectator import SpectatorScreen
 from client.widgets.bigcode import render_rows
 from client.widgets.ring_overview import RingOverview
-from tests.client.test_harness import (
+from tests.support.harness import (
     ESC_NAME,
     ESC_SHOWN,
     EVIL_NAME,

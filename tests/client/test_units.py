@@ -298,7 +298,7 @@ def test_a_single_scenario_room_is_not_titled_twice() -> None:
 def test_the_round_clock_restarts_with_a_new_rounds_road() -> None:
     """Round 2's room message comes while round 1's last snapshot (t = 15 s) is current; the
     countdown must follow round 2's own time, not add round 1's 15 s to it."""
-    from tests.client.test_fakes import room, snapshot
+    from tests.support.fakes import room, snapshot
 
     state = ClientState()
     state.apply(room("driving"), 0.0)

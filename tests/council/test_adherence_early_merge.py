@@ -8,20 +8,20 @@ car merged where it left the lane), and the feed says so.
 
 from __future__ import annotations
 
-from tests.council.test_adherence_world import Script, _closure, _left_to_end
+from tests.support.adherence import Script, closure_of, left_to_end
 
 
 def test_signal_then_ride_to_the_end_scores_as_a_late_merger() -> None:
     s = Script("lane-closure", {"early": {"merge": "early"}})
-    closure = _closure(s)
+    closure = closure_of(s)
     for _ in range(4):
         s.tick("slower")  # about 50 km/h: room to manoeuvre
     s.until(lambda: 50 < (s.car.x - closure["end"]) % s.world.length < 200)
     while s.car.lane_index < closure["lane"]:
         s.change_lane("left", 2.5)
-    s.until(lambda: _left_to_end(s, closure) < closure["warn"] - 20)  # at the first signs
+    s.until(lambda: left_to_end(s, closure) < closure["warn"] - 20)  # at the first signs
     s.signal(1)  # towards the open lane, as if waiting for a gap ...
-    s.until(lambda: _left_to_end(s, closure) < 60)  # ... but riding on to the end
+    s.until(lambda: left_to_end(s, closure) < 60)  # ... but riding on to the end
     assert s.car.signal == 1 and s.car.lane_index == closure["lane"]
     s.tick("right")
     s.run(4.0)

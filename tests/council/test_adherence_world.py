@@ -2,72 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
+from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker
 from shared.conventions import make_rulebook
-
-sim_world = pytest.importorskip("shared.sim.world")
-sim_scenario = pytest.importorskip("shared.sim.scenario")
-
-
-class Script:
-    """One player car driven by controls, with trackers observing every tick."""
-
-    def __init__(self, scenario: str, trackers: dict[str, dict[str, str]]) -> None:
-        self.world = sim_world.World(sim_scenario.load_scenario(scenario), seed=3, bots=0)
-        self.car_id = self.world.add_player_car()
-        road = self.world.road()
-        self.trackers = {
-            name: AdherenceTracker(make_rulebook(book), road) for name, book in trackers.items()
-        }
-        self.violations: dict[str, list[Violation]] = {name: [] for name in trackers}
-        self.events: list[Any] = []
-
-    @property
-    def car(self) -> Any:
-        return self.world.cars[self.car_id]
-
-    def tick(self, *actions: str) -> None:
-        controls = {self.car_id: [(a, None) for a in actions]} if actions else None
-        events = self.world.step(controls)
-        self.events += events
-        for name, tracker in self.trackers.items():
-            self.violations[name] += tracker.observe(self.world, events)
-
-    def run(self, seconds: float) -> None:
-        for _ in range(round(seconds / DT)):
-            self.tick()
-
-    def until(self, condition: Callable[[], bool], limit_s: float = 400.0) -> None:
-        for _ in range(round(limit_s / DT)):
-            if condition():
-                return
-            self.tick()
-        raise AssertionError("the scripted driver never got there")
-
-    def signal(self, side: int) -> None:
-        """Turn the signal to `side` (-1 left, +1 right, 0 off) with the toggle controls."""
-        if self.car.signal == side:
-            return
-        if side == 0:
-            self.tick("signal_left" if self.car.signal == -1 else "signal_right")
-        else:
-            self.tick("signal_left" if side == -1 else "signal_right")
-        assert self.car.signal == side
-
-    def change_lane(self, direction: str, signal_s: float) -> None:
-        """Signal for `signal_s` seconds (0: none), then move and wait until settled."""
-        lane = self.car.lane_index
-        self.signal(0)
-        if signal_s > 0:
-            self.signal(-1 if direction == "left" else 1)
-            self.run(signal_s - DT)  # the signal control itself took one tick
-        self.tick(direction)
-        self.until(lambda: self.car.lane == self.car.lane_index != lane, limit_s=10)
+from shared.sim.scenario import load_scenario
+from shared.sim.world import World
+from tests.support.adherence import Script, closure_of, left_to_end
 
 
 def test_three_second_signal_counts_and_half_a_second_does_not() -> None:
@@ -109,18 +50,9 @@ def test_cruising_in_the_passing_lane_with_nobody_to_pass_counts_against_keep_ri
     assert s.trackers["right"].result()[s.car_id]["passing_lane_s"] == before
 
 
-def _closure(s: Script) -> dict[str, Any]:
-    (closure,) = s.world.road()["closures"]
-    return closure
-
-
-def _left_to_end(s: Script, closure: dict[str, Any]) -> float:
-    return (closure["start"] - s.car.x) % s.world.length
-
-
 def test_zipper_merge_at_the_end_complies_with_zipper_and_breaks_early_merge() -> None:
     s = Script("lane-closure", {"zipper": {"merge": "zipper"}, "early": {"merge": "early"}})
-    closure = _closure(s)
+    closure = closure_of(s)
     closed = closure["lane"]
     for _ in range(4):
         s.tick("slower")  # about 50 km/h: room to manoeuvre
@@ -128,9 +60,9 @@ def test_zipper_merge_at_the_end_complies_with_zipper_and_breaks_early_merge() -
     s.until(lambda: 50 < (s.car.x - closure["end"]) % s.world.length < 200)
     while s.car.lane_index < closed:
         s.change_lane("left", 2.5)
-    s.until(lambda: _left_to_end(s, closure) < 200)
+    s.until(lambda: left_to_end(s, closure) < 200)
     s.signal(1)
-    s.until(lambda: _left_to_end(s, closure) < 60)
+    s.until(lambda: left_to_end(s, closure) < 60)
     s.tick("right")
     s.run(4.0)
     merges = [e for e in s.events if e.kind == "merge" and e.car == s.car_id]
@@ -146,13 +78,13 @@ def test_zipper_merge_at_the_end_complies_with_zipper_and_breaks_early_merge() -
 
 def test_early_merge_at_the_signs_complies_with_early_and_breaks_zipper() -> None:
     s = Script("lane-closure", {"zipper": {"merge": "zipper"}, "early": {"merge": "early"}})
-    closure = _closure(s)
+    closure = closure_of(s)
     for _ in range(4):
         s.tick("slower")
     s.until(lambda: 50 < (s.car.x - closure["end"]) % s.world.length < 200)
     while s.car.lane_index < closure["lane"]:
         s.change_lane("left", 2.5)
-    s.until(lambda: _left_to_end(s, closure) < closure["warn"] - 20)
+    s.until(lambda: left_to_end(s, closure) < closure["warn"] - 20)
     s.change_lane("right", 2.5)
     assert s.trackers["early"].result()[s.car_id]["merges_in_place"] == 1
     assert [v.kind for v in s.violations["zipper"]] == ["merge"]
@@ -160,7 +92,7 @@ def test_early_merge_at_the_signs_complies_with_early_and_breaks_zipper() -> Non
 
 
 def test_a_bot_filled_road_runs_clean_and_scores_in_range() -> None:
-    world = sim_world.World(sim_scenario.load_scenario("lane-closure"), seed=5)
+    world = World(load_scenario("lane-closure"), seed=5)
     book = make_rulebook(
         {
             "passing": "right",
@@ -187,7 +119,7 @@ def test_steady_bots_keep_the_rulebook_better_than_hurried_ones() -> None:
     """The measure agrees with the personalities (shared/sim/bots.py): steady drivers keep the agreed
     conventions, hurried ones weave without signalling and follow close."""
     book = make_rulebook({"passing": "right", "signal": "required", "following": "two_second"})
-    world = sim_world.World(sim_scenario.load_scenario("open-road"), seed=4, rulebook=book)
+    world = World(load_scenario("open-road"), seed=4, rulebook=book)
     tracker = AdherenceTracker(book, world.road())
     for _ in range(round(40 / DT)):
         tracker.observe(world, world.step())

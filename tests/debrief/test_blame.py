@@ -20,8 +20,8 @@ from textual.widgets import DataTable
 from client.screens.debrief import DebriefScreen
 from server.report import render
 from shared.sim.events import crash_cause
-from tests.client.test_harness import Harness
 from tests.support.debrief import Played, play, stored_report
+from tests.support.harness import Harness
 from tests.support.waiting import wait_for
 
 

@@ -21,24 +21,16 @@ from server.metrics import FreeFlow
 from server.report import render
 from shared.sim.scenario import Scenario, load_scenario
 from shared.sim.world import World
-from tests.support.debrief import Played, play, scenario_toml, stored_report, write_scenario
-
-INCIDENT_TICK = 400  # 20 s into the round
-SECONDS = 60.0
-
-
-class InjectIncident:
-    """Scripted controls that block a lane at a known tick, as the host's `i` does."""
-
-    world: World | None = None
-
-    def __init__(self, tick: int, lane: int, x: float, seconds: float, source: str = "host"):
-        self.tick, self.lane, self.x, self.seconds, self.source = tick, lane, x, seconds, source
-
-    def __call__(self, tick: int, cars: list[int]) -> dict[int, list[tuple[str, Any]]]:
-        if tick == self.tick and self.world is not None:
-            self.world.inject_incident(self.lane, self.x, self.seconds, self.source)
-        return {}
+from tests.support.debrief import (
+    INCIDENT_TICK,
+    SECONDS,
+    InjectIncident,
+    Played,
+    play,
+    scenario_toml,
+    stored_report,
+    write_scenario,
+)
 
 
 def _separate_delay(scenario: Scenario, seed: int, played: Played, cf: dict[str, Any]) -> float:

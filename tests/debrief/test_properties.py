@@ -13,7 +13,7 @@ from server.recorder import Recorder
 from shared.protocol import CONTROL_ACTIONS, MAX_FRAME_BYTES
 from shared.sim.scenario import parse_scenario
 from shared.sim.world import World
-from tests.debrief.test_thresholds import check_payload
+from tests.support.debrief import check_payload
 
 CARD_IDS = {d.__name__ for d in DETECTORS}
 ACTIONS = [a for a in CONTROL_ACTIONS if a not in ("gap", "assist")]

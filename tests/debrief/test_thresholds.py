@@ -17,10 +17,9 @@ from hypothesis import strategies as st
 from server.debrief import jam
 from server.waves import ring_box, ring_distance, ring_offset
 from shared.sim.scenario import load_scenario
-from tests.support.debrief import play
+from tests.support.debrief import check_payload, play
 
 SCENARIOS = ["ring", "open-road", "rush-hour", "lane-closure", "on-ramp", "incident"]
-WAVE_CARDS = {"reinforcing_loop", "delay", "distant_cause"}
 
 lengths = st.floats(10.0, 10_000.0, allow_nan=False)
 fractions = st.floats(0.0, 0.999_999, allow_nan=False)
@@ -113,37 +112,6 @@ class Scripted:
             if at == tick and self.world is not None and lane < self.world.lanes:
                 self.world.inject_incident(lane, share * self.world.length, seconds, source)
         return {car: self.presses[tick] for car in cars} if tick in self.presses else {}
-
-
-def check_payload(payload: dict[str, Any]) -> None:
-    """Everything a debrief claims passes its threshold; the first root is the costliest."""
-    length = payload["road"]["length"]
-    threshold = payload["material_vs"]
-    assert threshold >= 10.0
-    roots = payload["roots"]
-    for card in payload["cards"]:
-        size = card["effect"]
-        assert size is not None and size["value"] >= size["threshold"], card
-        if card["id"] in WAVE_CARDS:
-            assert card["figures"]["delay_vs"] >= threshold, card
-        if card["id"] == "distant_cause":
-            assert card["figures"]["distance_m"] <= length / 2
-        if card["id"] == "wave_root":
-            assert roots and roots[0]["material"] and card["figures"]["car"] == roots[0]["car"]
-            assert card["figures"]["cost_vs"] == roots[0]["counterfactual"]["cost_vs"]
-    costs = [r["counterfactual"]["cost_vs"] for r in roots if r["material"]]
-    assert costs == sorted(costs, reverse=True)
-    flags = [r["material"] for r in roots]
-    assert flags == sorted(flags, reverse=True)  # the material roots come first
-    for root in roots:
-        assert root["span_m"] <= length / 2 + 0.1
-        if root["kind"] == "incident":  # named by its cause, never blamed on a driver
-            assert root["car"] is None and root["name"] is None
-            assert root["cause"] in ("host", "shock", "scenario")
-        if root["material"]:
-            assert root["counterfactual"]["cost_vs"] >= threshold
-    has_wave_card = any(c["id"] == "wave_root" for c in payload["cards"])
-    assert has_wave_card == bool(roots and roots[0]["material"])
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

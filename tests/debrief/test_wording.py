@@ -6,7 +6,7 @@ from __future__ import annotations
 from server import insights
 from server.waves import Root
 from shared.conventions import make_rulebook
-from tests.debrief.test_cards import _ctx, _driver, _rec
+from tests.support.insights import make_context, make_driver, make_recording
 
 
 def _bot_root() -> Root:
@@ -32,9 +32,9 @@ def _bot_root() -> Root:
 
 
 def test_a_card_about_a_bot_starts_with_a_capital() -> None:
-    rec = _rec()
+    rec = make_recording()
     rec.personalities = {7: "hurried"}
-    ctx = _ctx([], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec)
+    ctx = make_context([], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec)
     card = insights.wave_root(ctx)
     assert card is not None
     assert card["pattern"].startswith("A hurried bot (car 7)'s brake at")
@@ -48,12 +48,12 @@ def test_counts_agree_with_their_nouns() -> None:
 
 
 def test_solo_wording_says_the_rulebook_of_this_road() -> None:
-    drivers = [_driver(1, adherence=95), _driver(2, adherence=40, kind="player")]
+    drivers = [make_driver(1, adherence=95), make_driver(2, adherence=40, kind="player")]
     book = make_rulebook({"passing": "right", "signal": "required"})
     team = {"adherence": 68, "lane_changes": 10, "unsignalled_changes": 2}
-    group = insights.shared_vision(_ctx(drivers, team, book, names={2: "Ana"}))
+    group = insights.shared_vision(make_context(drivers, team, book, names={2: "Ana"}))
     assert group is not None and group["pattern"].startswith("The rulebook you agreed")
-    ctx = _ctx(drivers, team, book, names={2: "Ana"})
+    ctx = make_context(drivers, team, book, names={2: "Ana"})
     ctx.solo = True
     alone = insights.shared_vision(ctx)
     assert alone is not None and alone["pattern"].startswith("The rulebook of this road")
@@ -63,7 +63,7 @@ def test_solo_wording_says_the_rulebook_of_this_road() -> None:
 def test_solo_team_learning_asks_the_driver_not_the_group() -> None:
     before = {"round": 1, "delay_per_car_s": 40.0, "hard_brakes": 20, "crashes": 1}
     now = {"delay_per_car_s": 22.0, "hard_brakes": 6, "crashes": 0}
-    ctx = _ctx([], now, previous=[before])
+    ctx = make_context([], now, previous=[before])
     ctx.solo = True
     card = insights.team_learning(ctx)
     assert card is not None and "group" not in card["question"]
@@ -89,9 +89,11 @@ def test_the_program_card_speaks_to_a_driver_alone_in_solo() -> None:
 def test_a_root_made_while_a_bot_drove_for_a_dropped_player_is_not_named_after_them() -> None:
     from shared.sim.events import Event
 
-    rec = _rec()
+    rec = make_recording()
     rec.events = [Event(300, "takeover", 7, 0.0, 0), Event(600, "handback", 7, 0.0, 0)]
-    ctx = _ctx([], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec, names={7: "Ana"})
+    ctx = make_context(
+        [], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec, names={7: "Ana"}
+    )
     card = insights.wave_root(ctx)  # the root's tick, 400, is inside the stand-in
     assert card is not None
     assert card["pattern"].startswith("The bot driving for Ana (car 7)'s brake")

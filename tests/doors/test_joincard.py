@@ -12,8 +12,8 @@ from client.screens.host import HostScreen
 from client.screens.spectator import SpectatorScreen
 from client.widgets.joincard import JoinCardScreen, doors_of, qr_rows
 from server.doors.runner import DoorConfig
-from tests.client.test_harness import Harness, room_msg, screen_text
-from tests.support.doors import live_server
+from tests.support.doors import live_server, ssh_door
+from tests.support.harness import Harness, room_msg, screen_text
 from tests.support.waiting import wait_for
 
 LAN = "192.0.2.20"  # what the card must show (the doors themselves listen on loopback here)
@@ -58,7 +58,7 @@ async def test_dashboard_shows_each_open_door_with_address_and_port(tmp_path: Pa
             await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
             await wait_for(pilot, lambda: app.state.code is not None)
             code = app.state.code
-            ssh = f"ssh -p {doors.ssh.port} {code}@{LAN}"
+            ssh = f"ssh -p {ssh_door(doors).port} {code}@{LAN}"
             web = f"http://{LAN}:{doors.web.port}"
             await wait_for(pilot, lambda: ssh in screen_text(app))
             assert web in screen_text(app)
@@ -71,7 +71,7 @@ async def test_dashboard_shows_each_open_door_with_address_and_port(tmp_path: Pa
             assert f"interlane join {code} --server" in card
             assert f"ws://{LAN}:{server.port}" in card
             words = str(app.screen.query_one("#joincard-text", Static).content)
-            assert doors.ssh.fingerprint in words  # drawn wrapped at 80 columns
+            assert ssh_door(doors).fingerprint in words  # drawn wrapped at 80 columns
             assert "█" in card  # the QR code
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
@@ -103,7 +103,7 @@ async def test_card_fits_80x24(tmp_path: Path) -> None:
             qr = [line for line in lines if "█▀▀▀▀▀█" in line]
             assert len(qr) == 2  # the top and bottom finder patterns: the whole code shows
             card = "\n".join(lines)
-            assert f"ssh -p {doors.ssh.port} {code}@{LAN}" in card
+            assert f"ssh -p {ssh_door(doors).port} {code}@{LAN}" in card
             assert f"interlane join {code}" in card and "--server" not in card
 
 

@@ -9,57 +9,30 @@ from pathlib import Path
 
 import pytest
 
-from server.doors.runner import DoorConfig
+from server.doors.runner import DoorConfig, Doors
 from server.doors.ssh import SshLimits
-from server.snapshots import you_detail
-from tests.support.doors import PtyProgram, group_alive, live_server, ssh_argv, until
-from tests.support.server_client import WireClient
+from tests.support.doors import (
+    PtyProgram,
+    group_alive,
+    join,
+    live_server,
+    make_room,
+    room_of,
+    ssh_argv,
+    ssh_door,
+    ssh_env,
+    start_round,
+    target,
+    until,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ssh") is None, reason="needs OpenSSH's client (apt-get install openssh-client)"
 )
 
 
-async def make_room(port: int) -> tuple[WireClient, str]:
-    host = await WireClient.open(f"ws://127.0.0.1:{port}")
-    await host.send(
-        {"type": "create", "protocol": 1, "name": "Host", "scenario": "open-road", "seed": 1}
-    )
-    return host, (await host.until("joined"))["code"]
-
-
-def member(server, code: str, name: str):
-    return next((m for m in server.registry.get(code).roster if m.name == name), None)
-
-
-async def join(server, doors, code: str, name: str) -> PtyProgram:
-    """An ssh player types its name in the join form of `code` and is in the room."""
-    player = await PtyProgram.start(ssh_argv(doors.ssh.port, code), env=ssh_env())
-    await player.wait_for("Your name")
-    player.send(name.encode() + b"\r")
-    await until(lambda: member(server, code, name) is not None)
-    return player
-
-
-def ssh_env() -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": "/nonexistent", "TERM": "xterm"}
-
-
-async def start_round(server, host: WireClient, code: str, player: PtyProgram, name: str) -> int:
-    """The host starts; the player sees the drive screen. Returns the player's car."""
-    await host.send({"type": "host", "command": "start"})
-    await player.wait_for("Lane left", tick=lambda: server.advance(1))
-    car = member(server, code, name).car
-    assert car is not None
-    return car
-
-
-def target(server, code: str, car: int) -> int:
-    return you_detail(server.registry.get(code).world, car)["target_kmh"]
-
-
-def door_children(doors) -> list[int]:
-    return [s.process.pid for s in doors.ssh.sessions if s.process is not None]
+def door_children(doors: Doors) -> list[int]:
+    return [s.process.pid for s in ssh_door(doors).sessions if s.process is not None]
 
 
 async def test_ssh_player_joins_drives_and_quits_leaving_nothing(tmp_path: Path) -> None:
@@ -77,7 +50,7 @@ async def test_ssh_player_joins_drives_and_quits_leaving_nothing(tmp_path: Path)
         await player.wait_for("Leave")
         player.send(b"y")
         await until(lambda: player.process.returncode is not None)
-        await until(lambda: not group_alive(child) and not doors.ssh.sessions)
+        await until(lambda: not group_alive(child) and not ssh_door(doors).sessions)
         await player.close()
         await host.close()
     assert (tmp_path / "ssh_host_ed25519_key").stat().st_mode & 0o777 == 0o600
@@ -91,10 +64,10 @@ async def test_cut_connection_ends_the_whole_child_group(tmp_path: Path) -> None
         (child,) = door_children(doors)
         car = await start_round(server, host, code, player, "Cut")
         os.kill(player.process.pid, signal.SIGKILL)  # the laptop lid closes mid-round
-        await until(lambda: not group_alive(child) and not doors.ssh.sessions)
+        await until(lambda: not group_alive(child) and not ssh_door(doors).sessions)
         # the game goes on without it: the car is a bot's now
         await until(
-            lambda: server.registry.get(code).world.cars[car].controller == "bot",
+            lambda: room_of(server, code).world.cars[car].controller == "bot",
             tick=lambda: server.advance(1),
         )
         await player.close()
@@ -105,9 +78,9 @@ async def test_resize_reaches_the_client_and_80x24_works(tmp_path: Path) -> None
     config = DoorConfig(ssh_port=0, announce=False, key_folder=tmp_path)
     async with live_server(config) as (server, doors):
         host, code = await make_room(server.port)
-        player = await PtyProgram.start(ssh_argv(doors.ssh.port, code), env=ssh_env())
+        player = await PtyProgram.start(ssh_argv(ssh_door(doors).port, code), env=ssh_env())
         await player.wait_for("Your name")
-        (session,) = doors.ssh.sessions
+        (session,) = ssh_door(doors).sessions
         assert session.size == (80, 24)
         player.resize(120, 40)
         os.kill(player.process.pid, signal.SIGWINCH)  # a terminal tells ssh this way
@@ -127,9 +100,11 @@ async def test_watch_code_spectates_and_other_names_get_the_form(tmp_path: Path)
     config = DoorConfig(ssh_port=0, announce=False, key_folder=tmp_path)
     async with live_server(config) as (server, doors):
         host, code = await make_room(server.port)
-        watcher = await PtyProgram.start(ssh_argv(doors.ssh.port, f"watch-{code}"), env=ssh_env())
-        await until(lambda: len(server.registry.get(code).roster) >= 2)
-        stranger = await PtyProgram.start(ssh_argv(doors.ssh.port, "alice"), env=ssh_env())
+        watcher = await PtyProgram.start(
+            ssh_argv(ssh_door(doors).port, f"watch-{code}"), env=ssh_env()
+        )
+        await until(lambda: len(room_of(server, code).roster) >= 2)
+        stranger = await PtyProgram.start(ssh_argv(ssh_door(doors).port, "alice"), env=ssh_env())
         await stranger.wait_for("Room code")
         args = {
             tuple(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[3:5])
@@ -146,7 +121,7 @@ async def test_idle_session_is_closed_with_a_message(tmp_path: Path) -> None:
     config = DoorConfig(ssh_port=0, announce=False, key_folder=tmp_path, ssh_limits=limits)
     async with live_server(config) as (server, doors):
         host, code = await make_room(server.port)
-        player = await PtyProgram.start(ssh_argv(doors.ssh.port, code), env=ssh_env())
+        player = await PtyProgram.start(ssh_argv(ssh_door(doors).port, code), env=ssh_env())
         await player.wait_for("Your name")
         (child,) = door_children(doors)
         player.seen_at = 0  # on a slow machine the notice may come in the same read
@@ -162,12 +137,12 @@ async def test_session_cap_turns_the_next_player_away(tmp_path: Path) -> None:
     config = DoorConfig(ssh_port=0, announce=False, key_folder=tmp_path, ssh_limits=limits)
     async with live_server(config) as (server, doors):
         host, code = await make_room(server.port)
-        first = await PtyProgram.start(ssh_argv(doors.ssh.port, code), env=ssh_env())
+        first = await PtyProgram.start(ssh_argv(ssh_door(doors).port, code), env=ssh_env())
         await first.wait_for("Your name")
-        second = await PtyProgram.start(ssh_argv(doors.ssh.port, code), env=ssh_env())
+        second = await PtyProgram.start(ssh_argv(ssh_door(doors).port, code), env=ssh_env())
         await second.wait_for("no room for another SSH player")
         await until(lambda: second.process.returncode is not None)
-        assert len(doors.ssh.sessions) == 1
+        assert len(ssh_door(doors).sessions) == 1
         for program in (first, second):
             await program.close()
         await host.close()

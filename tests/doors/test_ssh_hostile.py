@@ -12,8 +12,16 @@ import asyncssh
 import pytest
 
 from server.doors.runner import DoorConfig
-from tests.doors.test_ssh import join, make_room, start_round, target
-from tests.support.doors import live_server, until
+from tests.support.doors import (
+    join,
+    live_server,
+    make_room,
+    room_of,
+    ssh_door,
+    start_round,
+    target,
+    until,
+)
 
 
 class AnonClient(asyncssh.SSHClient):
@@ -41,7 +49,7 @@ async def connect(port: int) -> asyncssh.SSHClientConnection:
 async def test_exec_sftp_forwarding_and_bare_shell_are_refused(tmp_path: Path) -> None:
     config = DoorConfig(ssh_port=0, announce=False, key_folder=tmp_path)
     async with live_server(config) as (_server, doors):
-        conn = await connect(doors.ssh.port)
+        conn = await connect(ssh_door(doors).port)
         async with conn:
             with pytest.raises(asyncssh.ChannelOpenError):
                 await conn.run("id")  # exec
@@ -56,7 +64,7 @@ async def test_exec_sftp_forwarding_and_bare_shell_are_refused(tmp_path: Path) -
             # a shell without a pty: a sentence and the door closes (no shell ever starts)
             result = await conn.run(term_type=None)
             assert "needs a terminal" in str(result.stdout) and result.exit_status == 1
-            assert not doors.ssh.sessions
+            assert not ssh_door(doors).sessions
             with pytest.raises(asyncssh.ChannelOpenError, match="X11 forwarding request failed"):
                 await conn.create_process(
                     term_type="xterm",
@@ -71,15 +79,15 @@ async def test_player_env_never_reaches_the_child(tmp_path: Path) -> None:
     config = DoorConfig(ssh_port=0, announce=False, key_folder=tmp_path)
     async with live_server(config) as (server, doors):
         _host, _code = await make_room(server.port)
-        conn = await connect(doors.ssh.port)
+        conn = await connect(ssh_door(doors).port)
         async with conn:
             process = await conn.create_process(
                 term_type="xterm\x1b]0;evil",  # junk TERM: replaced
                 term_size=(80, 24),
                 env={"LD_PRELOAD": "/tmp/evil.so", "PYTHONSTARTUP": "/tmp/evil.py", "LANG": "xx"},
             )
-            await until(lambda: any(s.process for s in doors.ssh.sessions))
-            (session,) = doors.ssh.sessions
+            await until(lambda: any(s.process for s in ssh_door(doors).sessions))
+            (session,) = ssh_door(doors).sessions
             environ = Path(f"/proc/{session.process.pid}/environ").read_bytes().split(b"\0")
             names = {item.split(b"=", 1)[0] for item in environ if item}
             assert b"LD_PRELOAD" not in names and b"PYTHONSTARTUP" not in names
@@ -101,7 +109,7 @@ async def test_a_client_key_names_the_seat(tmp_path: Path) -> None:
         for keys in ([key], [key], None, None):
             conn = await asyncssh.connect(
                 "127.0.0.1",
-                doors.ssh.port,
+                ssh_door(doors).port,
                 username=code,
                 known_hosts=None,
                 client_keys=keys,
@@ -110,11 +118,11 @@ async def test_a_client_key_names_the_seat(tmp_path: Path) -> None:
             )
             async with conn:
                 process = await conn.create_process(term_type="xterm", term_size=(80, 24))
-                await until(lambda: any(s.process for s in doors.ssh.sessions))
-                (session,) = doors.ssh.sessions
+                await until(lambda: any(s.process for s in ssh_door(doors).sessions))
+                (session,) = ssh_door(doors).sessions
                 seen.append(session.owner.identity())
                 process.close()
-            await until(lambda: not doors.ssh.sessions)
+            await until(lambda: not ssh_door(doors).sessions)
         assert seen[0] == seen[1] and seen[0].startswith("ssh-key-")
         assert len({seen[1], seen[2], seen[3]}) == 3
         await _host.close()
@@ -128,12 +136,12 @@ async def test_flood_from_one_address_is_limited_while_a_player_drives(tmp_path:
         host, code = await make_room(server.port)
         player = await join(server, doors, code, "Honest")
         car = await start_round(server, host, code, player, "Honest")
-        tick_before = server.registry.get(code).world.tick
-        refused_before = doors.ssh.refused  # the honest player's own connection counted
+        tick_before = room_of(server, code).world.tick
+        refused_before = ssh_door(doors).refused  # the honest player's own connection counted
 
         async def attempt() -> None:
             with contextlib.suppress(OSError):
-                reader, writer = await asyncio.open_connection("127.0.0.1", doors.ssh.port)
+                reader, writer = await asyncio.open_connection("127.0.0.1", ssh_door(doors).port)
                 writer.write(b"SSH-2.0-flood\r\n")
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(reader.read(100), 2.0)
@@ -142,14 +150,14 @@ async def test_flood_from_one_address_is_limited_while_a_player_drives(tmp_path:
         started = asyncio.get_running_loop().time()
         await asyncio.gather(*(attempt() for _ in range(200)))
         elapsed = asyncio.get_running_loop().time() - started
-        refused = doors.ssh.refused - refused_before
+        refused = ssh_door(doors).refused - refused_before
         assert refused >= 200 - 20, refused  # 20 a minute from one address, the player's first
 
         # the honest player still drives: its key still reaches its car
         before = target(server, code, car)
         player.send(b"\x1b[A")
         await until(lambda: target(server, code, car) > before)
-        ticks = server.registry.get(code).world.tick - tick_before
+        ticks = room_of(server, code).world.tick - tick_before
         assert ticks > 0
         print(f"flood of 200 took {elapsed:.2f} s; the room ran {ticks} ticks meanwhile")
         await player.close()

@@ -10,9 +10,8 @@ import pytest
 
 from server.doors.runner import DoorConfig
 from server.doors.web import DoorAppService, page_template
-from tests.doors.test_ssh import make_room, member, target
 from tests.support.cdp import Browser, find_browser
-from tests.support.doors import group_alive, live_server, plain, until
+from tests.support.doors import group_alive, live_server, make_room, member, plain, target, until
 
 needs_browser = pytest.mark.skipif(
     find_browser() is None, reason="needs Debian's chromium (.ci/run installs it)"

@@ -9,7 +9,7 @@ import pytest
 
 from server.rooms import REJOIN_SECONDS, RosterError
 from shared import protocol as p
-from tests.server.test_room import FakeConn, make_room
+from tests.support.room import FakeConn, make_room
 
 
 class FakeStore:

@@ -25,7 +25,7 @@ from server.round import (
 )
 from server.store import Store
 from shared.sim.scenario import SCENARIO_DIR, register_scenario
-from tests.server.test_room import FakeConn
+from tests.support.room import FakeConn
 from tests.support.server_client import WireClient
 
 

@@ -18,7 +18,7 @@ from client.widgets.road import View, compose_frame
 from server.feed import WINDOW_TICKS, FeedCoalescer, feed_text, shock_incident_text
 from shared.lanes import lane_name, lane_number
 from shared.sim.events import Event
-from tests.server.test_room import FakeConn, make_room
+from tests.support.room import FakeConn, make_room
 
 
 def scripted(room: Any, script: dict[int, list[tuple[str, int | None, int]]]) -> None:

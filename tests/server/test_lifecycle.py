@@ -12,8 +12,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from server.rooms import RosterError
 from server.round import Room
 from shared import protocol as p
-from tests.server.test_room import Clock, FakeConn
 from tests.support.fake_world import fake_factory
+from tests.support.room import Clock, FakeConn
 
 COMMANDS = st.sampled_from(p.HOST_COMMANDS)
 

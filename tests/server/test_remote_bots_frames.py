@@ -7,26 +7,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from server.remote_bots import DECIDE_EVERY_TICKS, BotBrain, BotStats, drive_bot, snapshot_tick
-from server.snapshots import SnapshotEncoder
 from shared import protocol as p
-
-# alone in the right lane and slower than any cruise speed: the brain only ever says "faster"
-YOU = {"car": 1, "lane": 0, "x": 500.0, "v": 20.0, "target_kmh": 80, "gap_s": None}
-ME = p.pack_car(1, 0.0, 500.0, 20.0, 0)
-
-
-def server_frame(tick: int, you: dict[str, Any] | None = YOU, **extra: Any) -> bytes:
-    """A snapshot exactly as the server packs it (server.snapshots.SnapshotEncoder)."""
-    world = SimpleNamespace(tick=tick, t=tick * 0.05)
-    encoder = SnapshotEncoder(world, SimpleNamespace(ring=[100] * p.RING_SEGMENTS))
-    return encoder.encode([ME], [], you, extra or None)
+from tests.support.bot_frames import server_frame
 
 
 @pytest.mark.parametrize("tick", [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32])

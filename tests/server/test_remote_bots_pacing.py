@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.remote_bots import DECIDE_EVERY_TICKS, TICK_SECONDS, BotStats, drive_bot
 from shared import protocol as p
-from tests.server.test_remote_bots_frames import server_frame
+from tests.support.bot_frames import server_frame
 
 DT = TICK_SECONDS
 FRESH = 0.4  # looked at this soon after it was sent: as it came (a missed look is ≥ 0.5 s late);

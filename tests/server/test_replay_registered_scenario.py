@@ -26,7 +26,7 @@ from server.store import MIGRATIONS, Store, StoreError, encode_log
 from shared import protocol as p
 from shared.sim.scenario import ScenarioError, load_scenario, parse_scenario, register_scenario
 from shared.sim.world import World
-from tests.server.test_room import Clock, FakeConn
+from tests.support.room import Clock, FakeConn
 
 # Deliberately unlike any built-in: a closure and a speed zone on a two-lane 600 m loop, so a
 # replay on the wrong road (or a default one) cannot end with the same cars in the same places.

@@ -69,7 +69,7 @@ def test_a_scenario_rooms_round_takes_the_scenarios_own_length(tmp_path: Path) -
     import time
 
     from server.round import Room
-    from tests.server.test_room import FakeConn
+    from tests.support.room import FakeConn
 
     text = (SCENARIO_DIR / "ring.toml").read_text(encoding="utf-8")
     text, n = re.subn(r"(?m)^seconds = \d+", "seconds = 2", text, count=1)

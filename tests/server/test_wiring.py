@@ -10,7 +10,7 @@ from typing import Any
 from server.round import Room
 from server.store import Store
 from shared import protocol as p
-from tests.server.test_room import FakeConn
+from tests.support.room import FakeConn
 
 
 def test_a_real_round_is_saved_before_its_debrief(tmp_path: Path) -> None:

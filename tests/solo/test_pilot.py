@@ -15,10 +15,9 @@ from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
-from tests.client.test_harness import screen_text
-from tests.server.test_room import FakeConn
-from tests.solo.test_room import GROUP_WORDS, solo_round
-from tests.support.solo import damper_controls, follower_controls
+from tests.support.harness import screen_text
+from tests.support.room import FakeConn
+from tests.support.solo import GROUP_WORDS, damper_controls, follower_controls, solo_round
 from tests.support.waiting import wait_for
 
 

@@ -3,8 +3,6 @@ coach in the feed), its debrief for one person, and the progress kept in the his
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,35 +11,8 @@ import pytest
 from server.history_cli import run_history
 from server.round import Room
 from server.store import Store
-from tests.server.test_room import FakeConn
-from tests.support.solo import damper_controls, follower_controls
-
-GROUP_WORDS = ("agreed", "council", "as a group", "the group", "each other")
-
-
-def solo_round(
-    tmp_path: Path,
-    policy: Callable[[Any, int, int], list[list[Any]]],
-    scenario: str = "damper-ring",
-    seed: int = 2,
-    seconds: float = 180.0,
-    store: Store | None = None,
-) -> tuple[Room, FakeConn, Store]:
-    store = store or Store(tmp_path / "history.db")
-    room = Room("SOLO1", clock=time.monotonic, scenario=scenario, seed=seed, store=store)
-    conn = FakeConn()
-    me = room.join("Ana", "host", conn, wants_car=True)
-    room.handle(me, {"type": "host", "command": "start"})
-    room.seconds = seconds
-    while room.phase == "driving":
-        world = room.world
-        for action, value in policy(world, me.car, world.tick):
-            msg = {"type": "control", "action": action}
-            if value is not None:
-                msg["value"] = value
-            room.handle(me, msg)
-        room.step()
-    return room, conn, store
+from tests.support.room import FakeConn
+from tests.support.solo import GROUP_WORDS, damper_controls, follower_controls, solo_round
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Helpers shared by the debrief tests (tests/test_debrief_*.py): play a scripted round.
+"""Helpers shared by the debrief tests (tests/debrief/): play a scripted round, check its payload.
 
 A round here is what the server does, minus the network: a World stepped tick by tick with
 scripted player controls, observed by RoundMetrics and the Recorder, then analysed.
@@ -151,3 +151,57 @@ def stored_report(played: Played, path: Path, code: str, program: str, host: str
             ticks=played.world.tick,
         )
         return gather(store, game)
+
+
+# the host's incident round (tests/debrief/test_incident.py, tests/client/test_debrief_incident.py)
+INCIDENT_TICK = 400  # 20 s into the round
+SECONDS = 60.0
+
+
+class InjectIncident:
+    """Scripted controls that block a lane at a known tick, as the host's `i` does."""
+
+    world: World | None = None
+
+    def __init__(self, tick: int, lane: int, x: float, seconds: float, source: str = "host"):
+        self.tick, self.lane, self.x, self.seconds, self.source = tick, lane, x, seconds, source
+
+    def __call__(self, tick: int, cars: list[int]) -> dict[int, list[tuple[str, Any]]]:
+        if tick == self.tick and self.world is not None:
+            self.world.inject_incident(self.lane, self.x, self.seconds, self.source)
+        return {}
+
+
+# the wave cards whose figures carry the wave's delay, which must be material
+WAVE_DELAY_CARDS = {"reinforcing_loop", "delay", "distant_cause"}
+
+
+def check_payload(payload: dict[str, Any]) -> None:
+    """Everything a debrief claims passes its threshold; the first root is the costliest."""
+    length = payload["road"]["length"]
+    threshold = payload["material_vs"]
+    assert threshold >= 10.0
+    roots = payload["roots"]
+    for card in payload["cards"]:
+        size = card["effect"]
+        assert size is not None and size["value"] >= size["threshold"], card
+        if card["id"] in WAVE_DELAY_CARDS:
+            assert card["figures"]["delay_vs"] >= threshold, card
+        if card["id"] == "distant_cause":
+            assert card["figures"]["distance_m"] <= length / 2
+        if card["id"] == "wave_root":
+            assert roots and roots[0]["material"] and card["figures"]["car"] == roots[0]["car"]
+            assert card["figures"]["cost_vs"] == roots[0]["counterfactual"]["cost_vs"]
+    costs = [r["counterfactual"]["cost_vs"] for r in roots if r["material"]]
+    assert costs == sorted(costs, reverse=True)
+    flags = [r["material"] for r in roots]
+    assert flags == sorted(flags, reverse=True)  # the material roots come first
+    for root in roots:
+        assert root["span_m"] <= length / 2 + 0.1
+        if root["kind"] == "incident":  # named by its cause, never blamed on a driver
+            assert root["car"] is None and root["name"] is None
+            assert root["cause"] in ("host", "shock", "scenario")
+        if root["material"]:
+            assert root["counterfactual"]["cost_vs"] >= threshold
+    has_wave_card = any(c["id"] == "wave_root" for c in payload["cards"])
+    assert has_wave_card == bool(roots and roots[0]["material"])

@@ -1,4 +1,5 @@
-"""Helpers for the door tests: a real program under a pty, a live server with doors."""
+"""Helpers for the door tests: a real program under a pty, a live server with doors, and a
+room on it that an SSH player joins the way a person would."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from server.doors.runner import DoorConfig, Doors, start_doors
+from server.doors.ssh import SshDoor
 from server.net import GameServer, Limits
-from server.round import default_world_factory
+from server.rooms import Member
+from server.round import Room, default_world_factory
+from server.snapshots import you_detail
+from tests.support.server_client import WireClient
 
 DEADLINE = 30.0  # a safety net for a broken door, never what a test waits on
 _ANSI = re.compile(
@@ -151,3 +156,61 @@ async def live_server(
     finally:
         await doors.close()
         await server.stop()
+
+
+def ssh_door(doors: Doors) -> SshDoor:
+    """The SSH door of `doors`, which the test's config opened."""
+    assert doors.ssh is not None, "the config opened no SSH door"
+    return doors.ssh
+
+
+def room_of(server: GameServer, code: str) -> Room:
+    """The live room `code` on `server`."""
+    room = server.registry.get(code)
+    assert room is not None, f"no room {code}"
+    return room
+
+
+async def make_room(port: int) -> tuple[WireClient, str]:
+    """A host on the websocket creates an open-road room; returns the host and the code."""
+    host = await WireClient.open(f"ws://127.0.0.1:{port}")
+    await host.send(
+        {"type": "create", "protocol": 1, "name": "Host", "scenario": "open-road", "seed": 1}
+    )
+    return host, (await host.until("joined"))["code"]
+
+
+def member(server: GameServer, code: str, name: str) -> Member | None:
+    return next((m for m in room_of(server, code).roster if m.name == name), None)
+
+
+def ssh_env() -> dict[str, str]:
+    """A bare environment for `ssh`: no agent, no home, no config of the tester's."""
+    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": "/nonexistent", "TERM": "xterm"}
+
+
+async def join(server: GameServer, doors: Doors, code: str, name: str) -> PtyProgram:
+    """An ssh player types its name in the join form of `code` and is in the room."""
+    player = await PtyProgram.start(ssh_argv(ssh_door(doors).port, code), env=ssh_env())
+    await player.wait_for("Your name")
+    player.send(name.encode() + b"\r")
+    await until(lambda: member(server, code, name) is not None)
+    return player
+
+
+async def start_round(
+    server: GameServer, host: WireClient, code: str, player: PtyProgram, name: str
+) -> int:
+    """The host starts; the player sees the drive screen. Returns the player's car."""
+    await host.send({"type": "host", "command": "start"})
+    await player.wait_for("Lane left", tick=lambda: server.advance(1))
+    joined = member(server, code, name)
+    assert joined is not None and joined.car is not None
+    return joined.car
+
+
+def target(server: GameServer, code: str, car: int) -> int:
+    """The car's target speed in km/h, as the server's `you` (the player's HUD) says it."""
+    detail = you_detail(room_of(server, code).world, car)
+    assert detail is not None
+    return detail["target_kmh"]

@@ -13,8 +13,7 @@ import sys
 import time
 
 from server.doors.runner import DoorConfig
-from tests.doors.test_ssh import make_room, member
-from tests.support.doors import PtyProgram, live_server, until
+from tests.support.doors import PtyProgram, live_server, make_room, member, until
 
 CLIENT = [sys.executable, "-m", "client.cli"]
 
