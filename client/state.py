@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,7 +267,7 @@ def _sanitize_damper(raw: dict[Any, Any]) -> dict[str, Any]:
     return clean
 
 
-def you_value(you: dict[str, Any] | None, *keys: str, default: Any = None) -> Any:
+def you_value(you: Mapping[str, Any] | None, *keys: str, default: Any = None) -> Any:
     """The first of `keys` present in the `you` map: the server names a few fields two ways."""
     if not you:
         return default

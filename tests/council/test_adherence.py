@@ -361,8 +361,8 @@ def test_any_traffic_keeps_scores_in_range(
     ]
     for tick in range(60):
         world.step()
-        for v in tracker.observe(world, evs if tick == 0 else []):
-            assert "{name}" in v.text
+        for violation in tracker.observe(world, evs if tick == 0 else []):
+            assert "{name}" in violation.text
     for record in tracker.result().values():
         assert 0 <= record["score"] <= 100
     team = tracker.team()

@@ -106,6 +106,7 @@ async def test_workshop_program_end_to_end(server: GameServer) -> None:
     )
     code = joined["code"]
     room = server.registry.get(code)
+    assert room is not None
     players = {}
     for name in ("Ana", "Ben", "Cy"):
         players[name] = await connect(

@@ -28,7 +28,7 @@ def braked(dense: str):
 
 def test_scripted_brake_is_traced_to_its_root_with_a_positive_cost(braked) -> None:
     ana = braked.players[0]
-    roots = braked.payload["roots"]
+    roots = braked.debrief["roots"]
     mine = [r for r in roots if r["car"] == ana and r["kind"] == "brake"]
     assert mine, f"Ana's brake at 0:30 was not found among {[(r['car'], r['t']) for r in roots]}"
     root = mine[0]
@@ -41,22 +41,22 @@ def test_scripted_brake_is_traced_to_its_root_with_a_positive_cost(braked) -> No
     assert cf["from_t"] < root["t"] < cf["to_t"]
     assert cf["cost_vs"] == pytest.approx(cf["factual_vs"] - cf["counterfactual_vs"], abs=0.11)
     assert root["text"].startswith("Ana's brake at 0:30 cost the road")
-    card = next(c for c in braked.payload["cards"] if c["id"] == "wave_root")
+    card = next(c for c in braked.debrief["cards"] if c["id"] == "wave_root")
     assert "Ana" in card["pattern"] and card["where"]["t0"] <= root["t"] + 0.5
 
 
 def test_same_round_without_the_brake_has_no_such_root(dense: str) -> None:
     calm = play(dense, 5, 80, players=1, names=["Ana"])
-    assert not [r for r in calm.payload["roots"] if r["car"] == calm.players[0]]
-    assert not WAVE_CARDS & {c["id"] for c in calm.payload["cards"]}
+    assert not [r for r in calm.debrief["roots"] if r["car"] == calm.players[0]]
+    assert not WAVE_CARDS & {c["id"] for c in calm.debrief["cards"]}
 
 
 def test_calm_round_without_hard_brakes_has_no_wave_root_card(tmp_path: Path) -> None:
     ref = write_scenario(tmp_path, scenario_toml("calm", 3000, 3, 15, {"steady": 1.0}))
     calm = play(ref, 2, 60)
-    assert calm.payload["team"]["hard_brakes"] == 0
-    assert calm.payload["roots"] == []
-    assert not WAVE_CARDS & {c["id"] for c in calm.payload["cards"]}
+    assert calm.debrief["team"]["hard_brakes"] == 0
+    assert calm.debrief["roots"] == []
+    assert not WAVE_CARDS & {c["id"] for c in calm.debrief["cards"]}
 
 
 def test_different_behaviour_gives_different_cards(tmp_path: Path) -> None:
@@ -65,21 +65,21 @@ def test_different_behaviour_gives_different_cards(tmp_path: Path) -> None:
     ref2 = write_scenario(
         tmp_path, scenario_toml("two", 1500, 3, 70, {"hurried": 0.5, "distracted": 0.5})
     )
-    second = play(ref2, 4, 60, players=1, names=["Ana"], previous=[first.payload])
-    ids1 = {c["id"] for c in first.payload["cards"]}
-    ids2 = {c["id"] for c in second.payload["cards"]}
+    second = play(ref2, 4, 60, players=1, names=["Ana"], previous=[first.debrief])
+    ids1 = {c["id"] for c in first.debrief["cards"]}
+    ids2 = {c["id"] for c in second.debrief["cards"]}
     assert ids1 != ids2
     # the weaving, unsignalled round shows mismatched conventions; the steady one does not
     assert "mental_models" in ids2 and "mental_models" not in ids1
     # round two compares itself with round one
     assert "team_learning" in ids2
-    assert [r["round"] for r in second.payload["rounds"]] == [1, 2]
-    learning = next(c for c in second.payload["cards"] if c["id"] == "team_learning")
+    assert [r["round"] for r in second.debrief["rounds"]] == [1, 2]
+    learning = next(c for c in second.debrief["cards"] if c["id"] == "team_learning")
     assert "Since round 1" in learning["pattern"]
 
 
 def test_payload_is_a_valid_small_debrief_message(braked) -> None:
-    payload = braked.payload
+    payload = braked.debrief
     frame = msgpack.packb({"type": "debrief", **payload}, use_bin_type=True)
     assert len(frame) < MAX_FRAME_BYTES
     decoded = msgpack.unpackb(frame, raw=False, strict_map_key=True)
@@ -96,7 +96,7 @@ def test_payload_is_a_valid_small_debrief_message(braked) -> None:
 
 
 def test_team_figures_are_the_sum_of_the_drivers(braked) -> None:
-    team, drivers = braked.payload["team"], braked.payload["drivers"]
+    team, drivers = braked.debrief["team"], braked.debrief["drivers"]
     # on a full one-lane road Ana takes a bot's seat rather than squeezing in a 41st car
     assert team["cars"] == len(drivers) == len(braked.world.cars) == 40
     assert team["players"] == 1
@@ -125,9 +125,9 @@ def test_analysis_without_recording_replays_the_log_to_the_same_result(braked) -
         [],
         ticks=braked.world.tick,
     )
-    assert again["team"] == braked.payload["team"]
-    assert again["roots"] == braked.payload["roots"]
-    assert again["diagram"] == braked.payload["diagram"]
+    assert again["team"] == braked.debrief["team"]
+    assert again["roots"] == braked.debrief["roots"]
+    assert again["diagram"] == braked.debrief["diagram"]
 
 
 def test_an_oversized_payload_is_cut_to_fit_a_frame() -> None:

@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     ref = write_scenario(d, scenario_toml("dense", 1000, 1, 40, {"steady": 1.0}))
     first = play(ref, 5, 50, players=2, names=["Ana", EVIL])
     second = play(
-        ref, 5, 70, players=2, controls=brake_at(25), names=["Ana", EVIL], previous=[first.payload]
+        ref, 5, 70, players=2, controls=brake_at(25), names=["Ana", EVIL], previous=[first.debrief]
     )
     path = d / "history.sqlite3"
     with Store(path) as store:
         game = store.create_game("ABCDE", "workshop", "Host <i>")
         for number, p in ((1, first), (2, second)):
-            p.payload["round"] = number
+            p.debrief["round"] = number
             store.save_round(
                 game,
                 number,
@@ -49,7 +50,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
                 p.world.log,
                 p.metrics,
                 p.recording.events,
-                p.payload,
+                p.debrief,
                 names=p.names,
                 ticks=p.world.tick,
             )
@@ -116,17 +117,16 @@ def test_markdown_has_the_rounds_cards_and_diagram(history) -> None:
 
 def test_cli_history_and_report(history, tmp_path: Path, capsys) -> None:
     path, game = history
-    args = type("Args", (), {"db": str(path)})
+    args = Namespace(db=str(path))
     assert run_history(args) == 0
     out = capsys.readouterr().out
     assert "ABCDE" in out and "Ana" in out and "\x1b" not in out
     for fmt in ("md", "html", "json", "csv"):
         target = tmp_path / f"report.{fmt}"
-        report = type("Args", (), {"db": str(path), "game": "ABCDE", "format": fmt})
-        report.output = str(target)
+        report = Namespace(db=str(path), game="ABCDE", format=fmt, output=str(target))
         assert run_report(report) == 0
         assert target.stat().st_size > 500
-    missing = type("Args", (), {"db": str(path), "game": "99", "format": "md", "output": None})
+    missing = Namespace(db=str(path), game="99", format="md", output=None)
     assert run_report(missing) == 1
     assert "no game '99'" in capsys.readouterr().err
 
@@ -255,8 +255,7 @@ def test_report_rebuilds_a_debrief_the_server_could_not_make(tmp_path: Path) -> 
             names=p.names, ticks=p.world.tick,
         )  # fmt: skip
     target = tmp_path / "r.json"
-    args = type("Args", (), {"db": str(path), "game": str(game), "format": "json"})
-    args.output = str(target)
+    args = Namespace(db=str(path), game=str(game), format="json", output=str(target))
     assert run_report(args) == 0
     (stored,) = json.loads(target.read_text())["rounds"]
     assert stored["debrief"]["diagram"]["times"] > 0

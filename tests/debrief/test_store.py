@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _weave(tick: int, cars: list[int]) -> dict[int, list[tuple[str, object]]]:
     """A busy player: speed changes, signals, lane changes, brake pulses, gap settings."""
-    script = {
+    script: dict[int, list[tuple[str, object]]] = {
         40: [("faster", None)],
         120: [("signal_left", None)],
         170: [("left", None)],

@@ -87,7 +87,8 @@ async def test_card_fits_80x24(tmp_path: Path) -> None:
         mdns_interfaces=["127.0.0.1"],  # never announce beyond this machine from a test
     )
     async with live_server(config, manual=False) as (server, doors):
-        doors.announcer and await doors.announcer.close()  # the card only reads the flag
+        if doors.announcer is not None:
+            await doors.announcer.close()  # the card only reads the flag
         plan = Plan(
             kind="host", url=f"ws://127.0.0.1:{server.port}", name="Host", scenario="open-road"
         )

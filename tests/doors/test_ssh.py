@@ -89,6 +89,7 @@ async def test_resize_reaches_the_client_and_80x24_works(tmp_path: Path) -> None
         import struct
         import termios
 
+        assert session.master is not None
         packed = fcntl.ioctl(session.master, termios.TIOCGWINSZ, b"\0" * 8)
         rows, cols, _, _ = struct.unpack("HHHH", packed)
         assert (cols, rows) == (120, 40)

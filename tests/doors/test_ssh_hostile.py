@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+from asyncssh.auth import KbdIntPrompts, KbdIntResponse
 
 from server.doors.runner import DoorConfig
 from tests.support.doors import (
@@ -30,7 +31,9 @@ class AnonClient(asyncssh.SSHClient):
     def kbdint_auth_requested(self) -> str:
         return ""
 
-    def kbdint_challenge_received(self, name, instructions, lang, prompts):  # type: ignore[no-untyped-def]
+    def kbdint_challenge_received(
+        self, name: str, instructions: str, lang: str, prompts: KbdIntPrompts
+    ) -> KbdIntResponse | None:
         return [] if not prompts else None
 
 
@@ -88,6 +91,7 @@ async def test_player_env_never_reaches_the_child(tmp_path: Path) -> None:
             )
             await until(lambda: any(s.process for s in ssh_door(doors).sessions))
             (session,) = ssh_door(doors).sessions
+            assert session.process is not None
             environ = Path(f"/proc/{session.process.pid}/environ").read_bytes().split(b"\0")
             names = {item.split(b"=", 1)[0] for item in environ if item}
             assert b"LD_PRELOAD" not in names and b"PYTHONSTARTUP" not in names

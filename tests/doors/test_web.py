@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,7 +12,16 @@ import pytest
 from server.doors.runner import DoorConfig
 from server.doors.web import DoorAppService, page_template
 from tests.support.cdp import Browser, find_browser
-from tests.support.doors import group_alive, live_server, make_room, member, plain, target, until
+from tests.support.doors import (
+    car_of,
+    group_alive,
+    live_server,
+    make_room,
+    member,
+    plain,
+    target,
+    until,
+)
 
 needs_browser = pytest.mark.skipif(
     find_browser() is None, reason="needs Debian's chromium (.ci/run installs it)"
@@ -75,10 +85,11 @@ async def test_browser_joins_by_code_drives_and_stays_on_the_host(
 
             await host.send({"type": "host", "command": "start"})
             await until(
-                lambda: member(server, code, "Webb").car is not None,
+                lambda: car_of(server, code, "Webb") is not None,
                 tick=lambda: server.advance(1),
             )
-            car = member(server, code, "Webb").car
+            car = car_of(server, code, "Webb")
+            assert car is not None
             await wait_screen(screen, "Lane left", tick=lambda: server.advance(1))
             before = target(server, code, car)
             await browser.press("ArrowUp", 38)
@@ -102,7 +113,7 @@ async def test_browser_joins_by_code_drives_and_stays_on_the_host(
             await host.close()
 
 
-async def until_async(check) -> None:  # type: ignore[no-untyped-def]
+async def until_async(check: Callable[[], Awaitable[bool]]) -> None:
     import asyncio
     import time
 
@@ -112,7 +123,9 @@ async def until_async(check) -> None:  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.1)
 
 
-async def wait_screen(screen: bytearray, text: str, tick=None) -> None:  # type: ignore[no-untyped-def]
+async def wait_screen(
+    screen: bytearray, text: str, tick: Callable[[], Awaitable[object]] | None = None
+) -> None:
     """Until the terminal output the door sent the page shows `text`."""
 
     async def shows() -> bool:

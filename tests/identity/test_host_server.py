@@ -133,7 +133,9 @@ async def test_host_a_round_on_a_tls_server_from_another_terminal(
 
     def host_connected() -> bool:
         room = ana.last("room")
-        return bool(room) and any(m["role"] == "host" and m["connected"] for m in room["players"])
+        if not room:
+            return False
+        return any(m["role"] == "host" and m["connected"] for m in room["players"])
 
     await until(host_connected, "the host is connected")
     host.kill()  # the facilitator's laptop dies…
@@ -141,7 +143,9 @@ async def test_host_a_round_on_a_tls_server_from_another_terminal(
     host = TuiProcess(command, home, cols=120, rows=40)  # …and the same command runs again
     await until(host_connected, "the host took its room back")
     assert hosted_code(home, url) == code
-    hosts = [m for m in ana.last("room")["players"] if m["role"] == "host"]  # type: ignore[index]
+    room = ana.last("room")
+    assert room is not None
+    hosts = [m for m in room["players"] if m["role"] == "host"]
     assert [m["name"] for m in hosts] == ["Facilitator"]
 
     try:

@@ -5,9 +5,10 @@ the server goes away. The app against the real embedded server, with the pilot."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from textual.screen import Screen
 
 from client.app import InterlaneApp, Plan
 from client.screens.confirm import Choice, RoomEnded
@@ -17,6 +18,8 @@ from server.embedded import start_embedded
 from shared import protocol as p
 from tests.support.server_client import WireClient
 from tests.support.waiting import wait_for
+
+S = TypeVar("S", bound=Screen[Any])
 
 
 async def open_room(url: str, start: bool) -> tuple[WireClient, str]:
@@ -32,6 +35,13 @@ async def open_room(url: str, start: bool) -> tuple[WireClient, str]:
     return host, code
 
 
+def screen_as(app: InterlaneApp, kind: type[S]) -> S:
+    """The app's current screen, which the test has just waited to be a `kind`."""
+    screen = app.screen
+    assert isinstance(screen, kind), screen
+    return screen
+
+
 def member(server: Any, code: str, name: str) -> Any:
     room = server.server.registry.get(code)
     return next((m for m in room.roster if m.name == name), None) if room else None
@@ -45,7 +55,7 @@ async def test_ctrl_q_mid_round_asks_and_no_keeps_driving(server: Any) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, Choice))
-        question = app.screen.question  # type: ignore[attr-defined]
+        question = screen_as(app, Choice).question
         assert question.startswith("Leave round 1? A bot drives your car")
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen))
@@ -83,7 +93,7 @@ async def test_a_closed_room_is_said_plainly_until_dismissed(server: Any, role: 
         await wait_for(pilot, lambda: app.state.phase == "driving" and app.state.player)
         await host.send({"type": "host", "command": "close"})
         await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))
-        sentence = app.screen.sentence  # type: ignore[attr-defined]
+        sentence = screen_as(app, RoomEnded).sentence
         assert sentence.startswith(f"You are no longer in room {code}: the host closed the room")
         assert SeatStore().get(server.url, code) is None  # nothing to come back to
         await pilot.press("escape")  # look back at the last screen…
@@ -102,7 +112,7 @@ async def test_the_projector_is_told_when_the_server_goes_away(tmp_path: Path) -
             await wait_for(pilot, lambda: app.state.phase == "driving" and app.state.player)
             handle.stop()
             await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))
-            sentence = app.screen.sentence  # type: ignore[attr-defined]
+            sentence = screen_as(app, RoomEnded).sentence
             assert "the server is shutting down" in sentence
             await pilot.press("q")
             await wait_for(pilot, lambda: app._exit)
@@ -120,7 +130,8 @@ async def test_the_projector_shows_a_lost_connection_until_it_is_back(server: An
         assert app.connection is not None
         await app.connection.drop()  # the network fails under the projector
         await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))
-        assert app.screen.sentence.startswith("Lost the connection to the server; retrying")  # type: ignore[attr-defined]
+        sentence = screen_as(app, RoomEnded).sentence
+        assert sentence.startswith("Lost the connection to the server; retrying")
         await wait_for(pilot, lambda: not isinstance(app.screen, RoomEnded))  # back by itself
         assert app.state.connection == "connected" and app.state.player == player
     await host.close()
@@ -142,7 +153,7 @@ async def test_a_solo_host_ends_the_round_properly_on_quit(server: Any) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, Choice))
-        question = app.screen.question  # type: ignore[attr-defined]
+        question = screen_as(app, Choice).question
         assert question.startswith("Quit while round 1 is under way? End it properly")
         assert "everyone" not in question and "solo history" in question  # nobody else here
         await pilot.press("n")
@@ -178,5 +189,6 @@ async def test_a_host_whose_stored_room_is_gone_opens_a_new_one(server: Any) -> 
         await wait_for(pilot, lambda: app.state.role == "host" and app.state.room)
         code = app.state.code
         assert code and code != "ZZZZZ" and server.server.registry.get(code) is not None
-        assert SeatStore().host_seat(server.url).code == code  # type: ignore[union-attr]
+        seat = SeatStore().host_seat(server.url)
+        assert seat is not None and seat.code == code
         assert SeatStore().get(server.url, "ZZZZZ") is None

@@ -41,7 +41,7 @@ class ServerProcess:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None and self.proc.stderr is not None
         line = self.proc.stdout.readline()
         assert "Interlane server on" in line, line + (self.proc.stderr.read() or "")
         self.url = line.split()[-1]
@@ -95,6 +95,12 @@ def lost_notice(app: InterlaneApp) -> bool:
     return shown is not None and shown.lost
 
 
+def final_notice(app: InterlaneApp) -> bool:
+    """The notice up is the final one: the room or the server will not come back."""
+    shown = notice(app)
+    return shown is not None and not shown.lost
+
+
 @pytest.mark.parametrize("role", ["player", "host", "spectator"])
 async def test_a_killed_server_leaves_a_notice_then_a_final_one(
     servers: list[ServerProcess], tmp_path: Path, role: str
@@ -122,12 +128,13 @@ async def test_a_killed_server_leaves_a_notice_then_a_final_one(
         await wait_for(
             pilot, lambda: app.connection is not None and app.connection.attempts > tried + 1
         )
-        assert lost_notice(app) and "attempt" in notice(app).sentence  # type: ignore[union-attr]
+        shown = notice(app)
+        assert shown is not None and shown.lost and "attempt" in shown.sentence
         # a server comes back on the same port, but it is a new one: it has no room
         second = ServerProcess(tmp_path / "two.db", port=first.port)
         servers.append(second)
         await wait_for(pilot, lambda: app.gone is not None)
-        await wait_for(pilot, lambda: notice(app) is not None and not notice(app).lost)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: final_notice(app))
         final = notice(app)
         assert final is not None
         assert final.sentence.startswith(f"The server is gone: it came back without room {code}")
@@ -154,7 +161,7 @@ async def test_a_server_that_never_comes_back_is_given_up(
         server.kill()
         await wait_for(pilot, lambda: lost_notice(app))
         await wait_for(pilot, lambda: app.gone is not None)
-        await wait_for(pilot, lambda: notice(app) is not None and not notice(app).lost)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: final_notice(app))
         final = notice(app)
         assert final is not None
         assert final.sentence.startswith(f"The server is gone: no answer from {server.url}")

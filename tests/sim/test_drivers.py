@@ -32,6 +32,18 @@ def _run(world: World, ticks: int, controls: dict | None = None) -> list[Event]:
     return events
 
 
+def _value(event: Event) -> float:
+    """The figure a lane change or a merge always carries (seconds signalled, metres left)."""
+    assert event.value is not None, event
+    return event.value
+
+
+def _car(event: Event) -> int:
+    """The car of an event about a car."""
+    assert event.car is not None, event
+    return event.car
+
+
 def test_target_speed_steps_and_brake_pulses() -> None:
     world = _world(cars=0)
     p = world.add_player_car()
@@ -191,10 +203,12 @@ def test_steady_bots_signal_for_two_seconds_when_the_rules_require() -> None:
     hurried = {c.id for c in world.cars.values() if c.personality == "hurried"}
     events = _run(world, round(90 / DT))
     changes = [e for e in events if e.kind == "lane_change"]
-    steady_values = [e.value for e in changes if e.car in steady]
+    steady_values = [_value(e) for e in changes if e.car in steady]
     assert steady_values and min(steady_values) >= 2.0
     hurried_values = [
-        e.value for e in changes if e.car in hurried and world.cars[e.car].params.conforms is False
+        _value(e)
+        for e in changes
+        if e.car in hurried and world.cars[_car(e)].params.conforms is False
     ]
     if hurried_values:
         assert min(hurried_values) < 2.0
@@ -204,7 +218,7 @@ def test_hurried_drivers_weave_more_and_follow_closer_than_steady() -> None:
     world = World(load_scenario("open-road"), seed=2, mix={"steady": 0.5, "hurried": 0.5})
     kinds = {c.id: c.personality for c in world.cars.values()}
     events = _run(world, round(90 / DT))
-    changes = Counter(kinds[e.car] for e in events if e.kind == "lane_change")
+    changes = Counter(kinds[_car(e)] for e in events if e.kind == "lane_change")
     count = Counter(kinds.values())
     assert changes["hurried"] / count["hurried"] > changes["steady"] / count["steady"]
     hurried_T = statistics.mean(c.T for c in world.cars.values() if c.personality == "hurried")
@@ -257,7 +271,7 @@ def test_on_ramp_cars_merge_before_the_ramp_ends() -> None:
                 assert world.geo.span(ramp.start - 200, ramp.end, c.x), c
     assert len(merges) >= 5
     assert all(
-        e.lane == 0 and e.target == 1 and 0 <= e.value <= ramp.end - ramp.start for e in merges
+        e.lane == 0 and e.target == 1 and 0 <= _value(e) <= ramp.end - ramp.start for e in merges
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -109,7 +110,7 @@ def test_sparse_samples_are_filled_round_the_ring() -> None:
     assert wave.kmh == pytest.approx(-15.0, abs=1.5)
 
 
-def test_a_trace_csv_gives_the_same_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_trace_csv_gives_the_same_field(tmp_path: Path) -> None:
     lines = ["t,car,lane,x,v"]
     c = -14 / 3.6
     for q in range(200):
@@ -126,7 +127,9 @@ def test_a_trace_csv_gives_the_same_field(tmp_path) -> None:  # type: ignore[no-
     assert main([str(path), "--length", "1000"]) == 0
 
 
-def test_bad_traces_and_lengths_are_clear_errors(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_traces_and_lengths_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(ValueError, match="header"):
         field_from_trace(io.StringIO("a,b\n1,2\n"), 1000.0)
     with pytest.raises(ValueError, match="line 2"):
@@ -139,7 +142,9 @@ def test_bad_traces_and_lengths_are_clear_errors(tmp_path, capsys) -> None:  # t
 
 
 @pytest.mark.slow
-def test_a_trace_from_interlane_sim_measures_what_the_running_world_does(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_trace_from_interlane_sim_measures_what_the_running_world_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The trace CSV of `interlane sim` is enough: read back, it gives each lane the speed
     that samples taken from the running world give (rounding in the CSV moves a few samples
     across a bin's edge, no more), and on rush-hour that is a real wave's speed."""

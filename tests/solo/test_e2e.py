@@ -36,13 +36,16 @@ async def test_the_damper_challenge_end_to_end(server: Any, tmp_path: Path) -> N
         hud = app.screen.query_one(Hud)
         # "measuring…" until the first samples (twice a second), then the settling-in phase
         await wait_for(pilot, lambda: "settling in" in str(hud.render()))
-        assert app.state.room["title"] == "Wave damper"
+        room = app.state.room
+        assert room is not None and room["title"] == "Wave damper"
         await pilot.press("3")
         await wait_for(pilot, lambda: (app.state.you or {}).get("gap_setting") == 3)
         app.send({"type": "host", "command": "end"})
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await wait_for(pilot, lambda: (app.state.debrief or {}).get("solo") is not None)
-        solo = app.state.debrief["solo"]
+        debrief = app.state.debrief
+        assert debrief is not None
+        solo = debrief["solo"]
         assert solo["challenge"] == "damper" and solo["title"] == "Wave damper"
         summary = app.screen.query_one("#solo-summary")
         await wait_for(pilot, lambda: "Wave damper:" in str(summary.render()))

@@ -4,10 +4,12 @@ trackers (server/adherence.py) observing every tick: for the council's adherence
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from server.adherence import DT, AdherenceTracker, Violation
 from shared.conventions import make_rulebook
+from shared.sim.car import Car
+from shared.sim.events import Event
+from shared.sim.road import ClosureDescription
 from shared.sim.scenario import load_scenario
 from shared.sim.world import World
 
@@ -23,10 +25,10 @@ class Script:
             name: AdherenceTracker(make_rulebook(book), road) for name, book in trackers.items()
         }
         self.violations: dict[str, list[Violation]] = {name: [] for name in trackers}
-        self.events: list[Any] = []
+        self.events: list[Event] = []
 
     @property
-    def car(self) -> Any:
+    def car(self) -> Car:
         return self.world.cars[self.car_id]
 
     def tick(self, *actions: str) -> None:
@@ -68,12 +70,12 @@ class Script:
         self.until(lambda: self.car.lane == self.car.lane_index != lane, limit_s=10)
 
 
-def closure_of(s: Script) -> dict[str, Any]:
+def closure_of(s: Script) -> ClosureDescription:
     """The road's one lane closure (the lane-closure scenario)."""
     (closure,) = s.world.road()["closures"]
     return closure
 
 
-def left_to_end(s: Script, closure: dict[str, Any]) -> float:
+def left_to_end(s: Script, closure: ClosureDescription) -> float:
     """Metres from the scripted car to the start of the closed stretch, along the ring."""
     return (closure["start"] - s.car.x) % s.world.length

@@ -71,6 +71,12 @@ class Played:
     names: dict[int, str]
     payload: dict[str, Any] | None = None
 
+    @property
+    def debrief(self) -> dict[str, Any]:
+        """The debrief payload of a round played with `analyse_it` (the default)."""
+        assert self.payload is not None, "the round was played without its analysis"
+        return self.payload
+
 
 def play(
     scenario_ref: str,
@@ -146,7 +152,7 @@ def stored_report(played: Played, path: Path, code: str, program: str, host: str
             played.world.log,
             played.metrics,
             played.recording.events,
-            played.payload,
+            played.debrief,
             names=played.names,
             ticks=played.world.tick,
         )

@@ -184,6 +184,12 @@ def member(server: GameServer, code: str, name: str) -> Member | None:
     return next((m for m in room_of(server, code).roster if m.name == name), None)
 
 
+def car_of(server: GameServer, code: str, name: str) -> int | None:
+    """The car of member `name` of room `code`; None before the round gives it one."""
+    joined = member(server, code, name)
+    return None if joined is None else joined.car
+
+
 def ssh_env() -> dict[str, str]:
     """A bare environment for `ssh`: no agent, no home, no config of the tester's."""
     return {"PATH": os.environ.get("PATH", os.defpath), "HOME": "/nonexistent", "TERM": "xterm"}
