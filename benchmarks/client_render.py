@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,7 +43,7 @@ async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
             await pilot.pause(0.01)
         road = app.screen.query_one(RoadView)
         painted = 0
-        display = app._display  # the one place a screen update is written out
+        display = app._display
 
         def counting_display(screen: Any, renderable: Any) -> None:
             nonlocal painted
@@ -50,22 +51,23 @@ async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
                 painted += 1
             display(screen, renderable)
 
-        app._display = counting_display  # type: ignore[method-assign]
-        await pilot.pause(0.5)  # settle: first layout, first frames
-        frames0, painted0 = road.frames, painted
-        cpu0, wall0 = time.process_time(), time.monotonic()
-        tick = 1
-        next_at = wall0
-        while time.monotonic() - wall0 < seconds:
-            app.post_message(ServerMessage(snapshot(tick, extra=CARS_IN_VIEW - 9, events=[])))
-            tick += 1
-            next_at += 0.05
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        wall = time.monotonic() - wall0
-        cpu = time.process_time() - cpu0
-        frames = road.frames - frames0
-        paints = painted - painted0
-        in_view = len(app.state.interpolator.cars_at(time.monotonic()))
+        # the one place a screen update is written out, counted
+        with patch.object(app, "_display", counting_display):
+            await pilot.pause(0.5)  # settle: first layout, first frames
+            frames0, painted0 = road.frames, painted
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            tick = 1
+            next_at = wall0
+            while time.monotonic() - wall0 < seconds:
+                app.post_message(ServerMessage(snapshot(tick, extra=CARS_IN_VIEW - 9, events=[])))
+                tick += 1
+                next_at += 0.05
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            wall = time.monotonic() - wall0
+            cpu = time.process_time() - cpu0
+            frames = road.frames - frames0
+            paints = painted - painted0
+            in_view = len(app.state.interpolator.cars_at(time.monotonic()))
     return {
         "seconds": wall,
         "frames": frames,

@@ -12,6 +12,8 @@ one core for the first. Prints its figures, and a one-line summary last.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import msgpack
 
@@ -20,6 +22,8 @@ from server.metrics import RoundMetrics
 from server.recorder import Recorder
 from shared.sim.scenario import load_scenario
 from shared.sim.world import World
+
+T = TypeVar("T")
 
 SECONDS = 240
 SEED = 7
@@ -47,7 +51,7 @@ def play() -> tuple:
     return scenario, world, metrics.result(), recorder.recording(), names, played
 
 
-def timed(fn) -> tuple:
+def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
     return result, time.perf_counter() - wall, time.process_time() - cpu

@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,6 +70,9 @@ from server.net import TICK_GROUPS, GameServer, Limits  # noqa: E402
 from server.remote_bots import BotStats, drive_bot  # noqa: E402
 from server.ticker import percentile  # noqa: E402
 from server.workers import KEY_ENV, LocalWorker, WorkerAgent  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.support.server_client import WireClient
 
 GOAL_P99_MS = 20.0
 GOAL_LATE_MS = 100.0
@@ -191,7 +195,7 @@ async def _serve(
 # ---- the load process --------------------------------------------------------------------
 
 
-async def _open_room(url: str, scenario: str, bots: int, seed: int):
+async def _open_room(url: str, scenario: str, bots: int, seed: int) -> tuple[WireClient, str]:
     from tests.support.server_client import WireClient
 
     host = await WireClient.open(url)
@@ -208,7 +212,7 @@ async def _open_room(url: str, scenario: str, bots: int, seed: int):
     return host, (await host.until("joined"))["code"]
 
 
-async def _drain(host) -> None:
+async def _drain(host: WireClient) -> None:
     """Hosts read (and drop) their full-ring snapshots so they are not the slow clients."""
     try:
         async for _ in host.ws:
@@ -510,7 +514,9 @@ class _Load:
                 await host.close()
 
 
-def _ramp_result(count: int, steps: list[dict], held: int, held_cpu_us: float, added: float):
+def _ramp_result(
+    count: int, steps: list[dict[str, Any]], held: int, held_cpu_us: float, added: float
+) -> dict[str, Any]:
     return {
         "workers": count,
         "held_per_worker": held,

@@ -9,7 +9,7 @@ import pytest
 
 from server.debrief import analyse
 from shared.protocol import MAX_FRAME_BYTES, SERVER_MESSAGES, validate
-from tests.support.debrief import brake_at, play, scenario_toml, write_scenario
+from tests.support.debrief import Played, brake_at, play, scenario_toml, write_scenario
 
 WAVE_CARDS = {"wave_root", "reinforcing_loop", "delay", "distant_cause"}
 
@@ -22,11 +22,11 @@ def dense(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def braked(dense: str):
+def braked(dense: str) -> Played:
     return play(dense, 5, 80, players=1, controls=brake_at(30), names=["Ana"])
 
 
-def test_scripted_brake_is_traced_to_its_root_with_a_positive_cost(braked) -> None:
+def test_scripted_brake_is_traced_to_its_root_with_a_positive_cost(braked: Played) -> None:
     ana = braked.players[0]
     roots = braked.debrief["roots"]
     mine = [r for r in roots if r["car"] == ana and r["kind"] == "brake"]
@@ -78,7 +78,7 @@ def test_different_behaviour_gives_different_cards(tmp_path: Path) -> None:
     assert "Since round 1" in learning["pattern"]
 
 
-def test_payload_is_a_valid_small_debrief_message(braked) -> None:
+def test_payload_is_a_valid_small_debrief_message(braked: Played) -> None:
     payload = braked.debrief
     frame = msgpack.packb({"type": "debrief", **payload}, use_bin_type=True)
     assert len(frame) < MAX_FRAME_BYTES
@@ -95,7 +95,7 @@ def test_payload_is_a_valid_small_debrief_message(braked) -> None:
         assert {"id", "discipline", "title", "pattern", "idea", "question"} <= card.keys()
 
 
-def test_team_figures_are_the_sum_of_the_drivers(braked) -> None:
+def test_team_figures_are_the_sum_of_the_drivers(braked: Played) -> None:
     team, drivers = braked.debrief["team"], braked.debrief["drivers"]
     # on a full one-lane road Ana takes a bot's seat rather than squeezing in a 41st car
     assert team["cars"] == len(drivers) == len(braked.world.cars) == 40
@@ -110,7 +110,7 @@ def test_team_figures_are_the_sum_of_the_drivers(braked) -> None:
     assert ana["name"] == "Ana" and ana["kind"] == "player" and ana["hard_brakes"] >= 1
 
 
-def test_analysis_without_recording_replays_the_log_to_the_same_result(braked) -> None:
+def test_analysis_without_recording_replays_the_log_to_the_same_result(braked: Played) -> None:
     again = analyse(
         braked.scenario,
         braked.seed,

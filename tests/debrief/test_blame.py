@@ -66,39 +66,41 @@ def _crash(played: Played) -> Any:
     return crashes[0]
 
 
-def test_the_crash_event_names_the_cutter_first(cut_in) -> None:
+def test_the_crash_event_names_the_cutter_first(cut_in: tuple[Played, CutIn]) -> None:
     played, _ = cut_in
     crash = _crash(played)
     assert crash.car == played.players[0] and crash.other != played.players[0]
 
 
-def test_crashes_caused_is_the_players_in_the_payload(cut_in) -> None:
+def test_crashes_caused_is_the_players_in_the_payload(cut_in: tuple[Played, CutIn]) -> None:
     played, _ = cut_in
     crash = _crash(played)
-    rows = {d["car"]: d for d in played.payload["drivers"]}
+    rows = {d["car"]: d for d in played.debrief["drivers"]}
     me = rows[played.players[0]]
     assert me["crashes_caused"] >= 1 and me["crashes"] >= 1 and me["name"] == "Sol"
     assert rows[crash.other]["crashes"] >= 1 and rows[crash.other]["crashes_caused"] == 0
-    assert sum(d["crashes_caused"] for d in rows.values()) == played.payload["team"]["crashes"]
+    assert sum(d["crashes_caused"] for d in rows.values()) == played.debrief["team"]["crashes"]
 
 
-def test_the_crash_is_a_traced_root_with_a_counterfactual_cost(cut_in) -> None:
+def test_the_crash_is_a_traced_root_with_a_counterfactual_cost(
+    cut_in: tuple[Played, CutIn],
+) -> None:
     played, script = cut_in
-    roots = [r for r in played.payload["roots"] if r["kind"] == "crash"]
-    assert roots, played.payload["roots"]
+    roots = [r for r in played.debrief["roots"] if r["kind"] == "crash"]
+    assert roots, played.debrief["roots"]
     root = roots[0]
     assert root["car"] == played.players[0] and root["name"] == "Sol"
     cf = root["counterfactual"]
     assert cf is not None and isinstance(cf["cost_vs"], float)
     # the replay starts before the cut-in, so the cut-in is not made in it
-    assert cf["from_t"] <= script.cut_at * 0.05
+    assert script.cut_at is not None and cf["from_t"] <= script.cut_at * 0.05
     assert cf["cost_vs"] > 0  # a crash that stops a lane costs the road time
     assert "Sol's crash" in root["text"]
 
 
-async def test_the_you_tab_shows_the_crash_caused(cut_in) -> None:
+async def test_the_you_tab_shows_the_crash_caused(cut_in: tuple[Played, CutIn]) -> None:
     played, _ = cut_in
-    msg = {"type": "debrief", **played.payload}
+    msg = {"type": "debrief", **played.debrief}
     app = Harness(lambda: DebriefScreen(), role="player", car=played.players[0], messages=(msg,))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
@@ -109,7 +111,9 @@ async def test_the_you_tab_shows_the_crash_caused(cut_in) -> None:
         assert str(rows["Crashes caused"][1]) == "1"
 
 
-def test_report_json_and_csv_give_the_crash_to_the_player(cut_in, tmp_path: Path) -> None:
+def test_report_json_and_csv_give_the_crash_to_the_player(
+    cut_in: tuple[Played, CutIn], tmp_path: Path
+) -> None:
     played, _ = cut_in
     path = tmp_path / "history.sqlite3"
     data = stored_report(played, path, "CUTIN", "solo", "Sol")

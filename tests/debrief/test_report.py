@@ -63,7 +63,7 @@ def _data(history: tuple[Path, int]) -> dict:
         return gather(store, game)
 
 
-def test_csv_parses_and_its_totals_match_the_json(history) -> None:
+def test_csv_parses_and_its_totals_match_the_json(history: tuple[Path, int]) -> None:
     data = _data(history)
     rows = list(csv.DictReader(io.StringIO(render(data, "csv"))))
     full = json.loads(render(data, "json"))
@@ -86,7 +86,7 @@ def test_csv_parses_and_its_totals_match_the_json(history) -> None:
         assert names == {"Ana", EVIL}
 
 
-def test_json_holds_everything(history) -> None:
+def test_json_holds_everything(history: tuple[Path, int]) -> None:
     full = json.loads(render(_data(history), "json"))
     assert full["game"]["code"] == "ABCDE" and full["game"]["players"] == ["Ana", EVIL]
     second = full["rounds"][1]["debrief"]
@@ -99,7 +99,7 @@ def test_json_holds_everything(history) -> None:
     assert {e["kind"] for e in stored["events"]} >= {"hard_brake"}
 
 
-def test_html_escapes_every_name(history) -> None:
+def test_html_escapes_every_name(history: tuple[Path, int]) -> None:
     page = render(_data(history), "html")
     assert "<script>" not in page and "alert(" in page  # there as text, not as a tag
     assert "&lt;script&gt;" in page and "Host &lt;i&gt;" in page
@@ -107,7 +107,7 @@ def test_html_escapes_every_name(history) -> None:
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
 
 
-def test_markdown_has_the_rounds_cards_and_diagram(history) -> None:
+def test_markdown_has_the_rounds_cards_and_diagram(history: tuple[Path, int]) -> None:
     text = render(_data(history), "md")
     assert "## Round 1" in text and "## Round 2" in text
     assert "cost the road" in text  # the traced brake of round 2
@@ -115,7 +115,9 @@ def test_markdown_has_the_rounds_cards_and_diagram(history) -> None:
     assert "```" in text and "@" in text  # the text diagram shows the stop
 
 
-def test_cli_history_and_report(history, tmp_path: Path, capsys) -> None:
+def test_cli_history_and_report(
+    history: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path, game = history
     args = Namespace(db=str(path))
     assert run_history(args) == 0
@@ -180,7 +182,9 @@ def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, channels, rows
 
 
-def test_html_report_shows_the_diagram_in_a_real_browser(history, tmp_path: Path) -> None:
+def test_html_report_shows_the_diagram_in_a_real_browser(
+    history: tuple[Path, int], tmp_path: Path
+) -> None:
     browser = _find_browser()
     if browser is None:
         pytest.skip("no headless browser: install Debian's `chromium` to run this test")
@@ -220,7 +224,7 @@ def test_html_report_shows_the_diagram_in_a_real_browser(history, tmp_path: Path
     assert len(shown) >= 3, f"diagram colours on screen: {wanted}"
 
 
-def test_report_cli_runs_as_a_command(history, tmp_path: Path) -> None:
+def test_report_cli_runs_as_a_command(history: tuple[Path, int], tmp_path: Path) -> None:
     path, game = history
     done = subprocess.run(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ EVIL = '<b>"Bo"</b> & co'
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
     d = tmp_path_factory.mktemp("light")
     ref = write_scenario(d, scenario_toml("dense", 1500, 2, 60, {"steady": 0.5, "hurried": 0.5}))
     played = play(ref, 4, 90, players=2, controls=brake_at(30), names=["Ana", EVIL])
@@ -26,14 +27,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
     return render(data, "html"), data
 
 
-def test_each_players_path_is_labelled_with_its_escaped_name(report) -> None:
+def test_each_players_path_is_labelled_with_its_escaped_name(
+    report: tuple[str, dict[str, Any]],
+) -> None:
     page, _ = report
     for name in ("Ana", EVIL):
         assert f'paint-order="stroke">{html.escape(name, quote=True)}</text>' in page
     assert EVIL not in page  # never as markup
 
 
-def test_the_diagram_is_drawn_by_colour_not_by_cell(report) -> None:
+def test_the_diagram_is_drawn_by_colour_not_by_cell(report: tuple[str, dict[str, Any]]) -> None:
     page, data = report
     diagram = data["rounds"][0]["debrief"]["diagram"]
     cells = diagram["times"] * diagram["cells"]
@@ -42,7 +45,7 @@ def test_the_diagram_is_drawn_by_colour_not_by_cell(report) -> None:
     assert len(page.encode()) < 130 * 1024  # a third of the 400 KB aim for 3 rounds
 
 
-def test_the_round_table_fits_a_1280_px_screen(report) -> None:
+def test_the_round_table_fits_a_1280_px_screen(report: tuple[str, dict[str, Any]]) -> None:
     """Estimated the way a browser lays it out: each column as wide as its longest word
     (headers wrap between words) at ~8 px a character, plus padding; the page is 1000 px."""
     _, data = report

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from server.debrief import rerun
 from server.metrics import FreeFlow
 from server.replays import replay_round
 from server.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, decode_log, encode_log
-from tests.support.debrief import play, scenario_toml, write_scenario
+from shared.sim.events import Event
+from tests.support.debrief import Played, play, scenario_toml, write_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +44,7 @@ def _weave(tick: int, cars: list[int]) -> dict[int, list[tuple[str, object]]]:
 
 
 @pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory):
+def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
     d = tmp_path_factory.mktemp("store")
     ref = write_scenario(
         d, scenario_toml("mixed", 800, 2, 30, {"steady": 0.5, "hurried": 0.25, "distracted": 0.25})
@@ -50,7 +52,7 @@ def played(tmp_path_factory: pytest.TempPathFactory):
     return play(ref, 11, 45, players=2, controls=_weave, names=["Ana", "<b>Bo</b>"])
 
 
-def _save(store: Store, game: int, round_no: int, p) -> int:
+def _save(store: Store, game: int, round_no: int, p: Played) -> int:
     return store.save_round(
         game,
         round_no,
@@ -62,13 +64,13 @@ def _save(store: Store, game: int, round_no: int, p) -> int:
         p.world.log,
         p.metrics,
         p.recording.events,
-        p.payload,
+        p.debrief,
         names=p.names,
         ticks=p.world.tick,
     )
 
 
-def test_stored_log_replays_the_round_exactly(tmp_path: Path, played) -> None:
+def test_stored_log_replays_the_round_exactly(tmp_path: Path, played: Played) -> None:
     store = Store(tmp_path / "h.sqlite3")
     game = store.create_game("ABCDE", "workshop", "Host")
     _save(store, game, 1, played)
@@ -98,7 +100,7 @@ def test_stored_log_replays_the_round_exactly(tmp_path: Path, played) -> None:
     assert metrics["team"] == played.metrics["team"]
 
 
-def test_branches_replay_the_recorded_delay_exactly(played) -> None:
+def test_branches_replay_the_recorded_delay_exactly(played: Played) -> None:
     rec = played.recording
     free = FreeFlow(rec.road, rec.rulebook)
     free.desired.update(rec.desired)
@@ -116,7 +118,7 @@ def test_log_blob_round_trips() -> None:
     assert decode_log(encode_log(log)) == [tuple(e) for e in log]
 
 
-def test_games_survive_a_restart_and_list_newest_first(tmp_path: Path, played) -> None:
+def test_games_survive_a_restart_and_list_newest_first(tmp_path: Path, played: Played) -> None:
     path = tmp_path / "h.sqlite3"
     with Store(path) as store:
         first = store.create_game("AAAAA", "workshop", "Host")
@@ -136,17 +138,17 @@ def test_games_survive_a_restart_and_list_newest_first(tmp_path: Path, played) -
             store.load_round(first, 2)
 
 
-def test_a_failed_save_leaves_nothing_behind(tmp_path: Path, played) -> None:
+def test_a_failed_save_leaves_nothing_behind(tmp_path: Path, played: Played) -> None:
     store = Store(tmp_path / "h.sqlite3")
     game = store.create_game("ABCDE", "workshop", "Host")
 
-    def events():
+    def events() -> Iterator[Event]:
         yield from played.recording.events[:3]
         raise RuntimeError("disk trouble half-way")
 
     with pytest.raises(RuntimeError):
         store.save_round(
-            game, 1, "ring", 1, None, None, None, [], played.metrics, events(), played.payload
+            game, 1, "ring", 1, None, None, None, [], played.metrics, events(), played.debrief
         )
     assert store.round_numbers(game) == []
     assert store.list_games()[0]["players"] == []
@@ -173,7 +175,7 @@ def test_foreign_corrupt_and_newer_files_get_a_clear_error(tmp_path: Path) -> No
         Store(newer)
 
 
-def test_damaged_pages_are_reported_not_raised(tmp_path: Path, played) -> None:
+def test_damaged_pages_are_reported_not_raised(tmp_path: Path, played: Played) -> None:
     path = tmp_path / "h.sqlite3"
     with Store(path) as store:
         game = store.create_game("ABCDE", "workshop", "Host")
@@ -234,7 +236,9 @@ def test_any_file_either_opens_or_gets_a_store_error(head: bytes, body: bytes) -
             assert str(path) in str(exc) and "\n" not in str(exc)
 
 
-def test_an_older_file_is_migrated_forward_keeping_its_games(tmp_path: Path, monkeypatch) -> None:
+def test_an_older_file_is_migrated_forward_keeping_its_games(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import server.store as store_module
 
     path = tmp_path / "h.sqlite3"

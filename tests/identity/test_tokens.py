@@ -6,6 +6,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from client.tokens import KEEP_SECONDS, SeatStore, seats_path
 
 
@@ -79,12 +81,14 @@ def test_an_unwritable_folder_loses_the_seat_quietly(tmp_path: Path) -> None:
     assert store.save("ws://h:1", "ABCDE", "t", "Ana", "player") is False
 
 
-def test_the_default_file_is_in_the_user_data_folder(tmp_path: Path, monkeypatch) -> None:
+def test_the_default_file_is_in_the_user_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert seats_path() == tmp_path / "interlane" / "seats.json"
 
 
-def test_door_players_never_share_a_seat(tmp_path: Path, monkeypatch) -> None:
+def test_door_players_never_share_a_seat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Door sessions run as the host's OS user: each door identity has a seats file of its own,
     and the same identity coming back (same SSH key, same browser) finds its seat."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))

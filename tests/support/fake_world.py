@@ -149,7 +149,9 @@ class FakeWorld:
         }
 
 
-def fake_factory(scenario: str, seed: int, rulebook: Any, bots: int | None, mix: Any = None):
+def fake_factory(
+    scenario: str, seed: int, rulebook: Any, bots: int | None, mix: Any = None
+) -> tuple[str, FakeWorld]:
     """A world factory with the signature Room expects."""
     if scenario == "missing":
         raise ValueError("no scenario called 'missing'")

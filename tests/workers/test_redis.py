@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -58,7 +59,7 @@ async def test_a_room_made_through_front_door_a_is_joined_through_front_door_b(
         store.stop()
 
 
-def _wait(check, seconds: float = 30.0) -> bool:
+def _wait(check: Callable[[], bool], seconds: float = 30.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
