@@ -1,5 +1,6 @@
 """A room stepped tick by tick without sockets or clocks: a connection that records what the
-room sends, a clock a test moves by hand, and a room on the fake world (tests/support/fake_world.py).
+room sends, a clock a test moves by hand, and a room on the fake world
+(tests/support/fake_world.py).
 """
 
 from __future__ import annotations
