@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from server.metrics import STOPPED_MPS
+from shared.sim.tuning import DT
 
-DT = 0.05
 SAMPLE_TICKS = 10  # measure twice a second
 BEHIND = 6  # the cars right behind the player, the ones a damper helps first
 SETTLE_S = 30.0  # "before": the first half-minute, while the waves form and the player settles

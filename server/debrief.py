@@ -18,9 +18,10 @@ import msgpack
 from server import insights, program_debrief, waves
 from server.counterfactual import Brancher, counterfactual, incident_cause, incident_counterfactual
 from server.counterfactual import window as cf_window
-from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
+from server.metrics import STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
 from server.recorder import CHECKPOINT_TICKS, Recorder, Recording
 from shared.lanes import lane_name
+from shared.sim.tuning import DT
 
 PAYLOAD_VERSION = 1
 ROOT_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash", "incident": "incident"}

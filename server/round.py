@@ -46,10 +46,10 @@ from shared.protocol import (
     encode,
     error,
 )
+from shared.sim.tuning import DT
 
 log = logging.getLogger(__name__)
 
-DT = 0.05
 DEFAULT_SCENARIO = "open-road"
 DEFAULT_ROUND_SECONDS = 240.0
 DEFAULT_COUNCIL_SECONDS = 180.0

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
+from server.adherence import KEEP_GRACE_S, AdherenceTracker, Violation
 from shared.conventions import make_rulebook
+from shared.sim.tuning import DT
 
 sim_world = pytest.importorskip("shared.sim.world")
 sim_scenario = pytest.importorskip("shared.sim.scenario")
