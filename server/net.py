@@ -51,6 +51,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN
 
+from server.programs import list_programs
 from server.rooms import Member, Registry, RosterError
 from server.round import (
     AnalysisRequest,
@@ -58,11 +59,10 @@ from server.round import (
     analyse_packed,
     analyse_request,
     default_world_factory,
-    optional_module,
     pack_request,
     run_inline,
 )
-from server.ticker import DT, Ticker
+from server.ticker import Ticker
 from shared.protocol import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -73,6 +73,8 @@ from shared.protocol import (
     parse_client_frame,
 )
 from shared.ratelimit import Bucket
+from shared.sim.scenario import list_scenarios
+from shared.sim.tuning import DT
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +268,7 @@ def _analysis_worker_init(server_pid: int | None = None) -> None:
         os.close(devnull)
     if server_pid is not None:
         threading.Thread(target=exit_with, args=(server_pid,), daemon=True).start()
-    optional_module("server.debrief")
+    import server.debrief  # noqa: F401 (the analysis modules, loaded before the first round)
 
 
 def exit_with(pid: int, every: float = 1.0) -> None:
@@ -833,26 +835,12 @@ class GameServer:
         return bucket.take(now)
 
     def welcome(self) -> dict[str, Any]:
-        scenarios: list[str] = []
-        programs: list[str] = []
-        scenario_mod = optional_module("shared.sim.scenario")
-        if scenario_mod is not None and hasattr(scenario_mod, "list_scenarios"):
-            try:
-                scenarios = [str(s) for s in scenario_mod.list_scenarios()]
-            except Exception:
-                log.exception("list_scenarios failed")
-        program_mod = optional_module("server.programs")
-        if program_mod is not None and hasattr(program_mod, "list_programs"):
-            try:
-                programs = [str(p) for p in program_mod.list_programs()]
-            except Exception:
-                log.exception("list_programs failed")
         return {
             "type": "welcome",
             "protocol": PROTOCOL_VERSION,
             "server": SERVER_NAME,
-            "scenarios": scenarios,
-            "programs": programs,
+            "scenarios": list_scenarios(),
+            "programs": list_programs(),
             **({"doors": self.doors} if self.doors else {}),
         }
 

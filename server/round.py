@@ -6,10 +6,8 @@ its members' connections. That is what lets the tests step a room tick by tick w
 clock, and what guarantees that nothing a client sends can stall the tick (no handler
 awaits anything, and each does a bounded amount of work).
 
-Other modules plug in here when they exist (council, programs, metrics, adherence, recorder,
-store, debrief): each is imported on demand, and a room without one still runs (a single
-round of the chosen scenario; a debrief with the round's own counts). The slow end-of-round
-work (analysis, saving) goes through `offload`, which the server runs on a worker thread so
+The room composes the server's other parts (council, programs, metrics, adherence,
+recorder, debrief; a store when the server has one). The slow end-of-round work (analysis, saving) goes through `offload`, which the server runs on a worker thread so
 other rooms keep ticking; the analysis itself (`analyser`, given an `AnalysisRequest`) runs in
 a separate process on the real server (see server.net), inline in tests. Building the next
 round's world (a 200-bot world takes 15–30 ms) goes through `builder` the same way: while a
@@ -21,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
-import importlib
 import io
 import logging
 import pickle
@@ -34,7 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server import solo as solo_ladder
+from server.adherence import AdherenceTracker
+from server.council import Council, CouncilError
+from server.debrief import analyse
 from server.feed import FeedCoalescer, feed_text, shock_incident_text
+from server.metrics import RoundMetrics
+from server.programs import load_program
+from server.recorder import Recorder
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
 from shared.conventions import Rulebook, default_rulebook, make_rulebook
@@ -66,17 +69,6 @@ ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait f
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 
 
-def optional_module(name: str) -> Any | None:
-    """Import a collaborator module if it exists; a room runs without it otherwise."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-    except Exception:  # a half-written module must not take the server down
-        log.exception("cannot import %s", name)
-        return None
-
-
 @dataclass
 class Plan:
     """One step of a room's program, normalised from server.programs.Step (or a default)."""
@@ -101,13 +93,10 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
 
     Raises ValueError with a sentence for the creator when the program cannot be loaded.
     """
-    programs = optional_module("server.programs")
-    if program is not None or (scenario is None and programs is not None):
-        if programs is None:
-            raise ValueError("this server has no workshop programs")
+    if program is not None or scenario is None:
         name = program or "workshop"
         try:
-            loaded = programs.load_program(name, allow_paths=False)  # never a path from the wire
+            loaded = load_program(name, allow_paths=False)  # never a path from the wire
         except Exception as exc:
             raise ValueError(f"cannot load program {name!r}: {exc}") from None
         plans = []
@@ -218,8 +207,6 @@ class AnalysisRequest:
 
 def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
     """The debrief payload of one round, computed here and now (the inline `analyser`)."""
-    from server.debrief import analyse
-
     return dict(
         analyse(
             request.scenario,
@@ -614,16 +601,13 @@ class Room:
             raise ProtocolError("forbidden", "spectators do not vote")
         if not member.may_say(self.clock()):
             raise ProtocolError("rate_limited", "you are voting too fast; wait a moment")
-        council_mod = optional_module("server.council")
         try:
             if msg["type"] == "propose":
                 self.council.propose(member.player, msg["convention"], msg["option"])
             else:
                 self.council.vote(member.player, msg["convention"], msg["option"])
-        except Exception as exc:
-            if council_mod is not None and isinstance(exc, council_mod.CouncilError):
-                raise ProtocolError(exc.code, exc.message) from None
-            raise
+        except CouncilError as exc:
+            raise ProtocolError(exc.code, exc.message) from None
         self._announce_vote()
 
     def _announce_vote(self) -> None:
@@ -826,13 +810,10 @@ class Room:
 
     def _cmd_decide(self, member: Member, msg: dict[str, Any]) -> None:
         self._require("council")
-        council_mod = optional_module("server.council")
         try:
             self.council.decide(msg["convention"], msg["option"])
-        except Exception as exc:
-            if council_mod is not None and isinstance(exc, council_mod.CouncilError):
-                raise ProtocolError(exc.code, exc.message) from None
-            raise
+        except CouncilError as exc:
+            raise ProtocolError(exc.code, exc.message) from None
         self.announce()
 
     # ---- the program's steps ---------------------------------------------------------
@@ -926,16 +907,9 @@ class Room:
         now[0] = False
 
     def _begin_council(self) -> None:
-        council_mod = optional_module("server.council")
-        if council_mod is None:
-            # no council on this server: keep the rulebook and go on to the next step
-            self.step_index += 1
-            self._prepare_step()
-            self.announce()
-            return
         voters = [m.player for m in self.roster if m.role != "spectator"]
         host = self.host
-        self.council = council_mod.Council(
+        self.council = Council(
             members=voters,
             host=host.player if host else None,
             base=self.rulebook,
@@ -979,27 +953,12 @@ class Room:
         self.announce()
 
     def _make_observers(self) -> dict[str, Any]:
-        """Whichever of metrics / adherence / recorder exist, built for this round's world."""
-        found: dict[str, Any] = {}
-        makers = (
-            ("metrics", "server.metrics", lambda m: m.RoundMetrics(self.world)),
-            (
-                "adherence",
-                "server.adherence",
-                lambda m: m.AdherenceTracker(self.rulebook, self.world.road()),
-            ),
-            ("recorder", "server.recorder", lambda m: m.Recorder()),
-        )
-        for key, module_name, make in makers:
-            module = optional_module(module_name)
-            if module is None:
-                continue
-            try:
-                found[key] = make(module)
-            except Exception:
-                log.exception("room %s: cannot start %s", self.code, key)
-        if "metrics" in found and "adherence" in found:
-            found["metrics"].adherence = found["adherence"]  # team adherence, live and in results
+        """The round's observers: metrics, adherence and recorder for every round, and the
+        solo ladder's challenge observers (server/solo.py) for a solo round."""
+        metrics = RoundMetrics(self.world)
+        adherence = AdherenceTracker(self.rulebook, self.world.road())
+        metrics.adherence = adherence  # team adherence, live and in results
+        found: dict[str, Any] = {"metrics": metrics, "adherence": adherence, "recorder": Recorder()}
         found.update(solo_ladder.challenge_observers(self.plan.challenge, self.world, self.roster))
         return found
 
@@ -1228,8 +1187,7 @@ class Room:
                 metrics = dict(observers["metrics"].result())
             adherence = observers["adherence"].result() if "adherence" in observers else {}
             recording = observers["recorder"].recording() if "recorder" in observers else None
-            debrief_mod = optional_module("server.debrief")
-            if debrief_mod is not None and recording is not None:
+            if recording is not None:
                 request = AnalysisRequest(
                     scenario=scenario,
                     seed=seed,
