@@ -275,6 +275,11 @@ def run_inline(job: Callable[[], Any], done: Callable[[Any, BaseException | None
 class Room:
     """One room: its members, its program of rounds, and the world of the current round."""
 
+    # An observer (metrics, adherence, recorder, the solo coach) that raises inside the tick:
+    # False in a live room, which reports it and goes on without it (`_observer_failed`); the
+    # tests set True (tests/conftest.py) so the bug fails the test that provoked it.
+    strict_observers = False
+
     def __init__(
         self,
         code: str,
@@ -996,9 +1001,10 @@ class Room:
         for key, observer in list(self.observers.items()):
             try:
                 result = observer.observe(world, events)
-            except Exception:
-                log.exception("room %s: observer %s failed; dropped", self.code, key)
-                del self.observers[key]
+            except Exception as exc:
+                if self.strict_observers:
+                    raise
+                self._observer_failed(key, exc)
                 continue
             if key == "adherence" and result:
                 violations = list(result)
@@ -1012,6 +1018,19 @@ class Room:
             self.announce()
         if world.tick * DT >= self.seconds:
             self._end_round()
+
+    def _observer_failed(self, key: str, exc: Exception) -> None:
+        """A live room goes on without an observer that raised (it would raise again every
+        tick): the traceback goes to the log, and the host learns which of the round's
+        figures the debrief will be without, rather than finding them missing."""
+        log.error(
+            "room %s: observer %s failed; stopped for this round", self.code, key, exc_info=exc
+        )
+        self.observers.pop(key, None)
+        self.tell_host(
+            f"This round's {key} stopped working ({type(exc).__name__}): "
+            "its debrief will be without those figures."
+        )
 
     def _apply_shocks(self) -> None:
         for index, (at, kind, args) in enumerate(self.plan.shocks):
@@ -1089,6 +1108,8 @@ class Room:
             try:
                 extra_team["team"] = metrics.live()
             except Exception:
+                if self.strict_observers:
+                    raise
                 log.exception("room %s: metrics.live failed", self.code)
         whole: bytes | None = None  # the whole-ring frame, the same for every car-less watcher
         for member in members:
@@ -1109,6 +1130,8 @@ class Room:
                     try:
                         you["score"] = metrics.individual(car)
                     except Exception:
+                        if self.strict_observers:
+                            raise
                         log.exception("room %s: metrics.individual failed", self.code)
                 damper: Any = self.observers.get("damper")
                 if damper is not None and you is not None and car == damper.car and with_live:

@@ -414,3 +414,51 @@ def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly()
     clock.now += 6
     room.handle(ana, {"type": "replay"})
     assert len(ana_conn.of("replay")) == 2
+
+
+class BrokenObserver:
+    """An observer with a bug: it raises on the first tick it sees."""
+
+    def observe(self, world: Any, events: Any) -> None:
+        raise RuntimeError("boom")
+
+    def live(self) -> dict[str, Any]:
+        return {}
+
+    def individual(self, car: int) -> dict[str, Any]:
+        return {}
+
+
+def started_room_with_broken_metrics() -> tuple[Room, Any, FakeConn]:
+    room, _ = make_room()
+    host_conn = FakeConn()
+    host = room.join("Host", "host", host_conn, wants_car=False)
+    room.join("Ana", "player", FakeConn())
+    room.handle(host, {"type": "host", "command": "start"})
+    room.observers["metrics"] = BrokenObserver()
+    return room, host, host_conn
+
+
+def test_a_failing_observer_fails_the_test_that_provoked_it() -> None:
+    room, _, _ = started_room_with_broken_metrics()
+    assert room.strict_observers  # tests/conftest.py
+    with pytest.raises(RuntimeError, match="boom"):
+        room.step()
+
+
+def test_a_live_room_reports_a_failing_observer_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    room, host, host_conn = started_room_with_broken_metrics()
+    room.strict_observers = False  # as in a live room
+    with caplog.at_level("ERROR", logger="server.round"):
+        room.step()
+    failure = next(r for r in caplog.records if "observer metrics failed" in r.getMessage())
+    assert failure.exc_info is not None and "boom" in str(failure.exc_info[1])
+    notice = host_conn.last("notice")["text"]
+    assert "metrics" in notice and "RuntimeError" in notice
+    assert "metrics" not in room.observers and "recorder" in room.observers
+    room.step()  # the round goes on without it, to its debrief
+    assert room.phase == "driving"
+    room.handle(host, {"type": "host", "command": "end"})
+    assert host_conn.last("debrief")["round"] == 1
