@@ -116,14 +116,20 @@ class Shock(NamedTuple):
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a program: a round to drive, or a council to agree a rulebook."""
+    """One step of a room: a round to drive, or a council to agree a rulebook.
 
-    kind: str
+    A program's steps come from its file (every field checked); a room of one scenario has
+    a single round step of its own (server/round.py `plans_for`): `seconds` None there means
+    the scenario's own length, and it scores individually, where a program's round scores as
+    a team unless its file says otherwise (docs/programs.md).
+    """
+
+    kind: str  # "round" | "council"
     title: str
-    seconds: float
-    scenario: str = ""
-    rulebook: str | Rulebook = "keep"
-    scoring: str = "team"
+    seconds: float | None  # None: the scenario's own length (a room of one scenario)
+    scenario: str = ""  # "" for a council
+    rulebook: str | Rulebook = "keep"  # "keep" | "council" | a rulebook
+    scoring: str = "team"  # "team" | "individual"
     shocks: tuple[Shock, ...] = ()
     bots: int | None = None
     mix: dict[str, float] | None = None

@@ -27,7 +27,7 @@ import secrets
 import zlib
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from server import solo as solo_ladder
@@ -36,7 +36,7 @@ from server.council import Council, CouncilError
 from server.debrief import analyse
 from server.feed import FeedCoalescer, feed_text, shock_incident_text
 from server.metrics import RoundMetrics
-from server.programs import load_program
+from server.programs import DEFAULT_COUNCIL_SECONDS, DEFAULT_ROUND_SECONDS, Step, load_program
 from server.recorder import Recorder
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
@@ -54,8 +54,6 @@ from shared.sim.tuning import DT
 log = logging.getLogger(__name__)
 
 DEFAULT_SCENARIO = "open-road"
-DEFAULT_ROUND_SECONDS = 240.0
-DEFAULT_COUNCIL_SECONDS = 180.0
 MAX_CONTROLS_PER_TICK = 8  # per car: more in one tick is noise, not driving
 REPLAY_COOLDOWN_S = 5.0  # a round's inputs are tens of kB: one copy per member now and then
 TEAM_EVERY_TICKS = 10  # the team figures change slowly: twice a second is enough
@@ -69,28 +67,12 @@ ANALYSES_PER_ROOM = 1  # a host may not end another round while this many wait f
 WATCHERS = ("host", "spectator")  # roles that see the whole ring and the team figures
 
 
-@dataclass
-class Plan:
-    """One step of a room's program, normalised from server.programs.Step (or a default)."""
-
-    kind: str  # "round" | "council"
-    title: str
-    scenario: str
-    seconds: float | None  # None: the scenario's own length (a single-round room)
-    rulebook: Any = "keep"  # "keep" | "council" | dict
-    scoring: str = "individual"
-    shocks: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
-    bots: int | None = None
-    mix: dict[str, float] | None = None
-    seed: int | None = None
-    intro: str = ""
-    challenge: str = ""  # the solo ladder's task ("damper": server.damper measures it)
-
-
-def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan], bool]:
+def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Step], bool]:
     """The steps of a room: a named program, or a single round of one scenario, and whether
     the program ends with a debrief across its rounds (`final_debrief`, docs/programs.md).
 
+    A room of one scenario scores its round individually, and lasts as long as the scenario
+    says (`seconds=None`); a program's rounds say both themselves (server/programs.py).
     Raises ValueError with a sentence for the creator when the program cannot be loaded.
     """
     if program is not None or scenario is None:
@@ -99,62 +81,26 @@ def plans_for(scenario: str | None, program: str | None) -> tuple[str, list[Plan
             loaded = load_program(name, allow_paths=False)  # never a path from the wire
         except Exception as exc:
             raise ValueError(f"cannot load program {name!r}: {exc}") from None
-        plans = []
-        for step in loaded.steps:
-            plans.append(
-                Plan(
-                    kind=str(getattr(step, "kind", "round")),
-                    title=str(getattr(step, "title", "") or ""),
-                    scenario=""
-                    if getattr(step, "kind", "round") == "council"
-                    else str(getattr(step, "scenario", None) or scenario or DEFAULT_SCENARIO),
-                    seconds=float(
-                        getattr(step, "seconds", None)
-                        or (
-                            DEFAULT_COUNCIL_SECONDS
-                            if getattr(step, "kind", "") == "council"
-                            else DEFAULT_ROUND_SECONDS
-                        )
-                    ),
-                    rulebook=getattr(step, "rulebook", "keep"),
-                    scoring=str(getattr(step, "scoring", "individual") or "individual"),
-                    shocks=[
-                        (float(s[0]), str(s[1]), dict(s[2]) if len(s) > 2 and s[2] else {})
-                        for s in getattr(step, "shocks", ()) or ()
-                    ],
-                    bots=getattr(step, "bots", None),
-                    mix=getattr(step, "mix", None),
-                    seed=getattr(step, "seed", None),
-                    intro=str(getattr(step, "intro", "") or ""),
-                    challenge=str(getattr(step, "challenge", "") or ""),
-                )
-            )
-        if not any(p.kind == "round" for p in plans):
-            raise ValueError(f"program {name!r} has no rounds")
-        final = bool(getattr(loaded, "final_debrief", True))
-        return str(getattr(loaded, "name", name)), plans, final
+        return loaded.name, list(loaded.steps), loaded.final_debrief
     name = scenario or DEFAULT_SCENARIO
     rung = solo_ladder.rung_for(name)
     if rung is not None:  # a road of the solo ladder: its challenge, brief and rulebook
-        return (
-            "",
-            [
-                Plan(
-                    "round",
-                    rung.title,
-                    name,
-                    None,
-                    dict(rung.rulebook),
-                    intro=rung.intro,
-                    challenge=rung.challenge,
-                )
-            ],
-            False,
+        step = Step(
+            "round",
+            rung.title,
+            None,
+            scenario=name,
+            rulebook=dict(rung.rulebook),
+            scoring="individual",
+            intro=rung.intro,
+            challenge=rung.challenge,
         )
-    return "", [Plan("round", name, name, None)], False  # as long as the scenario says
+    else:
+        step = Step("round", name, None, scenario=name, scoring="individual")
+    return "", [step], False
 
 
-def round_seconds(plan: Plan, scenario: Any) -> float:
+def round_seconds(plan: Step, scenario: Any) -> float:
     """A round's length: the program step's, else the scenario's own `seconds`, else 4:00."""
     if plan.seconds is not None:
         return float(plan.seconds)
@@ -354,7 +300,7 @@ class Room:
     # ---- properties ------------------------------------------------------------------
 
     @property
-    def plan(self) -> Plan:
+    def plan(self) -> Step:
         return self.plans[min(self.step_index, len(self.plans) - 1)]
 
     @property
