@@ -36,6 +36,7 @@ from server.council import Council, CouncilError
 from server.debrief import analyse
 from server.feed import FeedCoalescer, feed_text, shock_incident_text
 from server.metrics import RoundMetrics
+from server.played import RoundInputs, RoundOutcome
 from server.programs import DEFAULT_COUNCIL_SECONDS, DEFAULT_ROUND_SECONDS, Step, load_program
 from server.recorder import Recorder
 from server.rooms import Conn, Member, Roster, RosterError
@@ -127,27 +128,19 @@ def default_world_factory(
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnalysisRequest:
     """Everything `server.debrief.analyse` needs for one round, detached from the live room.
 
-    Plain data only (the scenario object, lists, dicts, the recorder's Recording with its
-    world checkpoints), so that it can be pickled to an analysis process: see `pack_request`.
+    Plain data only (the round's inputs with its scenario object, its outcome with the
+    recorder's Recording and its world checkpoints, the earlier rounds' debriefs), so that it
+    can be pickled to an analysis process: see `pack_request`.
     """
 
-    scenario: Any
-    seed: int
-    rulebook: dict[str, str]
-    bots: int | None
-    mix: dict[str, float] | None
-    log: list[Any]
-    recording: Any
-    metrics: dict[str, Any]
-    adherence: dict[Any, Any]
-    names: dict[int, str]
+    inputs: RoundInputs
+    outcome: RoundOutcome
     previous: list[dict[str, Any]]
     round_no: int
-    ticks: int
     final: bool = False  # the program's last round: the payload carries the program's debrief
 
 
@@ -155,19 +148,10 @@ def analyse_request(request: AnalysisRequest) -> dict[str, Any]:
     """The debrief payload of one round, computed here and now (the inline `analyser`)."""
     return dict(
         analyse(
-            request.scenario,
-            request.seed,
-            request.rulebook,
-            request.bots,
-            request.mix,
-            request.log,
-            request.recording,
-            request.metrics,
-            request.adherence,
-            request.names,
+            request.inputs,
+            request.outcome,
             request.previous,
             round_no=request.round_no,
-            ticks=request.ticks,
             final=request.final,
         )
     )
@@ -1121,26 +1105,22 @@ class Room:
         names = {**self._drivers, **{m.car: m.name for m in self.roster if m.car is not None}}
         previous = list(self.history[-HISTORY_ROUNDS:])
         final = self._final_round()
-        log_copy = list(world.log)
+        inputs = RoundInputs(
+            scenario=scenario,
+            seed=seed,
+            rulebook=rulebook,
+            bots=bots,
+            mix=dict(mix) if mix else None,
+            log=list(world.log),
+            ticks=ticks,
+            scenario_name=plan.scenario,
+            # a scenario registered from a file of this process: its document travels with
+            # the round (built-ins have none, their name is enough everywhere)
+            scenario_doc=getattr(scenario, "doc", None),
+        )
         self._replay_frame = None
         self._replay_error = "this round is still being analysed; ask again in a moment"
-        replay = {
-            "type": "replay",
-            "round": round_no,
-            "scenario": plan.scenario,
-            "seed": seed,
-            "rulebook": rulebook,
-            "bots": bots,
-            "mix": dict(mix) if mix else None,
-            "ticks": ticks,
-            "log": log_copy,
-            "names": {str(car): name for car, name in names.items()},
-        }
-        # a scenario registered from a file of this process: its document travels with the
-        # round (built-ins have none, their name is enough everywhere)
-        scenario_doc = getattr(scenario, "doc", None)
-        if scenario_doc is not None:
-            replay["scenario_doc"] = scenario_doc
+        replay = replay_message(round_no, inputs, names)
         store, code, program, analyser = self.store, self.code, self.program_name, self.analyser
         host = self.host
         host_name = host.name if host else ""
@@ -1156,23 +1136,9 @@ class Room:
                 metrics = dict(observers["metrics"].result())
             adherence = observers["adherence"].result() if "adherence" in observers else {}
             recording = observers["recorder"].recording() if "recorder" in observers else None
+            outcome = RoundOutcome(metrics, dict(adherence), recording, names, events)
             if recording is not None:
-                request = AnalysisRequest(
-                    scenario=scenario,
-                    seed=seed,
-                    rulebook=rulebook,
-                    bots=bots,
-                    mix=dict(mix) if mix else None,
-                    log=log_copy,
-                    recording=recording,
-                    metrics=metrics,
-                    adherence=dict(adherence),
-                    names=names,
-                    previous=previous,
-                    round_no=round_no,
-                    ticks=ticks,
-                    final=final,
-                )
+                request = AnalysisRequest(inputs, outcome, previous, round_no, final)
                 payload = dict(analyser(request))
             else:
                 payload = {
@@ -1193,22 +1159,7 @@ class Room:
                 try:
                     if gid is None:
                         gid = store.create_game(code, program or plan.scenario, host_name)
-                    store.save_round(
-                        gid,
-                        round_no,
-                        plan.scenario,
-                        seed,
-                        rulebook,
-                        bots,
-                        mix,
-                        log_copy,
-                        metrics,
-                        events,
-                        payload,
-                        names=names,
-                        ticks=ticks,
-                        scenario_doc=scenario_doc,
-                    )
+                    store.save_round(gid, round_no, inputs, outcome, payload)
                     if solo_round is not None:
                         solo_round.save(store, gid, round_no, payload)
                 except Exception as exc:
@@ -1264,6 +1215,26 @@ class Room:
         if self._close_after_debrief:
             kept = "this round's debrief is saved" if saved else "this round could not be saved"
             self.close_all(f"the host closed the room ({kept})")
+
+
+def replay_message(round_no: int, inputs: RoundInputs, names: Mapping[int, str]) -> dict[str, Any]:
+    """The `replay` message of a round (docs/protocol.md): its inputs and who drove which
+    car, for a member who replays it on their own machine."""
+    message: dict[str, Any] = {
+        "type": "replay",
+        "round": round_no,
+        "scenario": inputs.name,
+        "seed": inputs.seed,
+        "rulebook": dict(inputs.rulebook) if inputs.rulebook is not None else None,
+        "bots": inputs.bots,
+        "mix": dict(inputs.mix) if inputs.mix else None,
+        "ticks": inputs.ticks,
+        "log": inputs.log,
+        "names": {str(car): name for car, name in names.items()},
+    }
+    if inputs.scenario_doc is not None:
+        message["scenario_doc"] = inputs.scenario_doc
+    return message
 
 
 def save_failure(exc: BaseException) -> str:

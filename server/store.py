@@ -16,12 +16,14 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgpack
 import platformdirs
+
+from server.played import RoundInputs, RoundOutcome
 
 APPLICATION_ID = 0x494E4C4E  # "INLN": marks the file as Interlane's
 DB_FILENAME = "interlane.sqlite3"
@@ -264,49 +266,44 @@ class Store:
         self,
         game_id: int,
         round_no: int,
-        scenario_name: str,
-        seed: int,
-        rulebook: Mapping[str, str] | None,
-        bots: int | None,
-        mix: Mapping[str, float] | None,
-        log: Sequence[Any],
-        metrics: Mapping[str, Any],
-        events: Iterable[Any],
+        inputs: RoundInputs,
+        outcome: RoundOutcome,
         debrief: Mapping[str, Any],
-        names: Mapping[int, str] | None = None,
-        ticks: int | None = None,
-        scenario_doc: Mapping[str, Any] | None = None,
     ) -> int:
         """Commit a finished round in one transaction and return its id.
 
-        `names` maps player cars to display names; when omitted, the names in the debrief's
-        driver rows are used. `ticks` is the round's length (defaults to the metrics' `ticks`),
-        so that a replay knows where the round ended even if the last ticks had no inputs.
-        `scenario_doc` is the scenario's document when it is not built in (`Scenario.doc`):
-        without it, a process that never registered that file could not replay the round.
+        The inputs are stored whole (scenario name and, when it is not built in, its document,
+        so that a process that never registered that file can replay the round), with the
+        outcome's metrics, events and drivers. Without `outcome.names`, the names in the
+        debrief's driver rows are used; without `inputs.ticks`, the metrics' `ticks`, so that
+        a replay knows where the round ended even if its last ticks had no inputs.
         """
+        names = outcome.names
         if names is None:
             names = {
                 int(d["car"]): str(d["name"])
                 for d in debrief.get("drivers", ())
                 if d.get("name") and d.get("kind") == "player"
             }
+        metrics = outcome.metrics or {}
+        ticks = inputs.ticks
         if ticks is None:
             ticks = int(metrics.get("ticks", 0) or 0)
+        rulebook, mix, doc = inputs.rulebook, inputs.mix, inputs.scenario_doc
         row = (
             game_id,
             int(round_no),
-            str(scenario_name),
-            int(seed),
+            inputs.name,
+            int(inputs.seed),
             _json(dict(rulebook) if rulebook is not None else None),
-            None if bots is None else int(bots),
+            None if inputs.bots is None else int(inputs.bots),
             None if mix is None else _json(dict(mix)),
-            encode_log(log),
+            encode_log(inputs.log),
             int(ticks),
             _json(metrics),
             _json(debrief),
             time.time(),
-            None if scenario_doc is None else _json(dict(scenario_doc)),
+            None if doc is None else _json(dict(doc)),
         )
         with self._lock:
             try:
@@ -321,7 +318,7 @@ class Store:
                     round_id = int(cur.lastrowid or 0)
                     self._db.executemany(
                         "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (_event_row(round_id, e) for e in events),
+                        (_event_row(round_id, e) for e in outcome.events),
                     )
                     for car, name in names.items():
                         self._db.execute(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames
+from server.played import RoundInputs, RoundOutcome
 from server.replays import load_stored
 from server.store import Store
 from shared.protocol import unpack_car
@@ -46,17 +47,9 @@ def stored_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, Wo
     store.save_round(
         game,
         1,
-        "ring",
-        5,
-        None,
-        None,
-        None,
-        world.log,
-        {"ticks": TICKS},
-        [],
+        RoundInputs("ring", 5, None, None, None, world.log, TICKS),
+        RoundOutcome({"ticks": TICKS}, names={me: EVIL_NAME}),
         debrief,
-        names={me: EVIL_NAME},
-        ticks=TICKS,
     )
     return db, game, world
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from server.counterfactual import Brancher, replay_delay
 from server.debrief import rerun
 from server.metrics import FreeFlow
+from server.played import RoundInputs, RoundOutcome
 from server.replays import replay_round
 from server.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, decode_log, encode_log
 from tests.support.debrief import play, scenario_toml, write_scenario
@@ -51,21 +52,7 @@ def played(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _save(store: Store, game: int, round_no: int, p) -> int:
-    return store.save_round(
-        game,
-        round_no,
-        p.scenario_ref,
-        p.seed,
-        None,
-        None,
-        None,
-        p.world.log,
-        p.metrics,
-        p.recording.events,
-        p.payload,
-        names=p.names,
-        ticks=p.world.tick,
-    )
+    return store.save_round(game, round_no, p.stored_inputs, p.outcome, p.payload)
 
 
 def test_stored_log_replays_the_round_exactly(tmp_path: Path, played) -> None:
@@ -146,7 +133,11 @@ def test_a_failed_save_leaves_nothing_behind(tmp_path: Path, played) -> None:
 
     with pytest.raises(RuntimeError):
         store.save_round(
-            game, 1, "ring", 1, None, None, None, [], played.metrics, events(), played.payload
+            game,
+            1,
+            RoundInputs("ring", 1, None, None, None, []),
+            RoundOutcome(played.metrics, events=events()),
+            played.payload,
         )
     assert store.round_numbers(game) == []
     assert store.list_games()[0]["players"] == []

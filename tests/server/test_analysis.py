@@ -5,6 +5,7 @@ thread instead."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import re
 import time
@@ -60,14 +61,15 @@ def a_request(scenario: str, checkpoint_every: int = 0) -> AnalysisRequest:
 
 def test_a_packed_request_unpacks_to_worlds_that_run_on_identically(tmp_path: Path) -> None:
     request = a_request(short_scenario(tmp_path), checkpoint_every=20)
-    checkpoints = request.recording.checkpoints
+    checkpoints = request.outcome.recording.checkpoints
     assert checkpoints, "the round kept world copies"
     back = pickle.loads(pack_request(request))
     assert isinstance(back, AnalysisRequest)
-    assert back.log == request.log and back.metrics == request.metrics
-    assert sorted(back.recording.checkpoints) == sorted(checkpoints)
+    assert back.inputs.log == request.inputs.log
+    assert back.outcome.metrics == request.outcome.metrics
+    assert sorted(back.outcome.recording.checkpoints) == sorted(checkpoints)
     for tick, original in checkpoints.items():
-        mine, theirs = copy.deepcopy(original), back.recording.checkpoints[tick]
+        mine, theirs = copy.deepcopy(original), back.outcome.recording.checkpoints[tick]
         for _ in range(100):  # every car's own random generator must have come through exactly
             mine.step({})
             theirs.step({})
@@ -83,7 +85,10 @@ def test_inputs_that_cannot_be_pickled_are_analysed_on_the_thread(tmp_path: Path
     class Names(dict):  # a local class: pickle cannot name it
         pass
 
-    request.names = Names(request.names)
+    names = Names(request.outcome.names or {})
+    request = dataclasses.replace(
+        request, outcome=dataclasses.replace(request.outcome, names=names)
+    )
     server = GameServer(manual=True, analysis_workers=1)
     payload = server.analyse(request)
     assert server.analyses == {"process": 0, "thread": 1}

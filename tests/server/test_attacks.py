@@ -40,7 +40,7 @@ class TickClock:
 
 def quick_analysis(request: Any) -> dict[str, Any]:
     """The analysis stand-in: the fake world's rounds have no real scenario to analyse."""
-    return {"round": request.round_no, "scenario": "x", "metrics": {"ticks": request.ticks}}
+    return {"round": request.round_no, "scenario": "x", "metrics": {"ticks": request.inputs.ticks}}
 
 
 def rss_bytes() -> int:

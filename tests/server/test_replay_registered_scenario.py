@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import server.store as store_module
 import shared.sim.scenario as scenario_module
+from server.played import RoundInputs, RoundOutcome
 from server.replays import world_from_stored
 from server.round import Room
 from server.store import MIGRATIONS, Store, StoreError, encode_log
@@ -303,7 +304,7 @@ def test_a_hostile_document_from_the_wire_or_the_history_file_is_refused(
     with Store(tmp_path / "h.sqlite3") as store:
         game = store.create_game("EVIL", "x", "Host")
         try:
-            store.save_round(game, 1, "evil", 1, {}, None, None, [], {}, [], {}, scenario_doc=doc)
+            store.save_round(game, 1, inputs("evil", doc), RoundOutcome(metrics={}), {})
         except ValueError:
             return  # not storable as JSON (NaN): never in the file
         stored = store.load_round(game, 1)
@@ -311,10 +312,15 @@ def test_a_hostile_document_from_the_wire_or_the_history_file_is_refused(
         world_from_stored(stored)
 
 
+def inputs(scenario: str, doc: Any) -> RoundInputs:
+    """An empty round on `scenario`, stored with the document `doc`."""
+    return RoundInputs(scenario, 1, {}, None, None, [], scenario_doc=doc)
+
+
 def test_a_damaged_document_column_is_a_store_error(tmp_path: Path) -> None:
     with Store(tmp_path / "h.sqlite3") as store:
         game = store.create_game("ABCDE", "x", "Host")
-        store.save_round(game, 1, "ring", 1, {}, None, None, [], {}, [], {}, scenario_doc={})
+        store.save_round(game, 1, inputs("ring", {}), RoundOutcome(metrics={}), {})
     with sqlite3.connect(tmp_path / "h.sqlite3") as db:
         db.execute("UPDATE rounds SET scenario_doc = '{not json'")
     db.close()
