@@ -194,6 +194,7 @@ SERVER_MESSAGES: dict[str, dict[str, Field]] = {
         "ring": Field(dict, required=False),
         "host": Field(_INT, required=False),
         "title": Field(_STR, required=False),
+        "intro": Field(_STR, required=False),
         "seconds": Field(_NUM, required=False, minimum=0, maximum=24 * 3600),
         "step": Field(_INT, required=False),
         "steps": Field(_INT, required=False),
@@ -370,7 +371,11 @@ def parse_server_frame(frame: bytes | str) -> dict[str, Any]:
     the message is finite and of sane size, nesting is bounded, and the nested fields the
     screens read (the roster, the council, the debrief's lists, car rows) have their shapes.
     """
-    message = decode(frame)
+    return check_server_message(decode(frame))
+
+
+def check_server_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a decoded server message (`parse_server_frame` without the decoding)."""
     _check_tree(message, message.get("type"), 0)
     clean = validate(message, SERVER_MESSAGES, OPEN_SERVER_MESSAGES)
     for field_name, shape in SERVER_SHAPES.get(clean["type"], {}).items():
@@ -487,9 +492,8 @@ def _check_shape(value: Any, shape: Any, where: str) -> None:
             _check_shape(value[name], inner, f"{where}.{name}")
 
 
-def check_protocol_version(message: Mapping[str, Any]) -> None:
+def check_protocol_version(version: int | None) -> None:
     """Refuse a client that speaks another protocol version, with the code "protocol"."""
-    version = message.get("protocol")
     if version is not None and version != PROTOCOL_VERSION:
         raise ProtocolError(
             "protocol",
