@@ -1,10 +1,10 @@
 """Every protocol message as a typed value, decoded once where it enters (docs/protocol.md).
 
 `parse_client_message` is the server's gate: it checks a decoded map against the client
-schemas (the same checks, error codes and sentences as `shared.protocol.validate`) and
+schemas (shared/messages/schema.py: `validate`'s checks, error codes and sentences) and
 returns one of the `ClientMessage` types; `decode_client_frame` does the same from a frame's
 bytes. `parse_server_message` / `decode_server_frame` are the client's side, as strict as
-`shared.protocol.parse_server_frame`. Every typed value encodes (`Message.encode`) to the
+`parse_server_frame`. Every typed value encodes (`Message.encode`) to the
 bytes the dict it replaced encoded to (tests/protocol/test_corpus.py).
 """
 
@@ -29,6 +29,7 @@ from shared.messages.client import (
     ReplayRequest,
     Vote,
 )
+from shared.messages.schema import CLIENT_MESSAGES, check_server_message, validate
 from shared.messages.server import (
     SERVER_TYPES,
     Bye,
@@ -44,7 +45,7 @@ from shared.messages.server import (
     Snapshot,
     Welcome,
 )
-from shared.protocol import CLIENT_MESSAGES, check_server_message, decode, validate
+from shared.protocol import decode
 
 __all__ = [
     "CLIENT_TYPES",

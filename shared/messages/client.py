@@ -1,8 +1,8 @@
 """The messages a client sends, one frozen dataclass each (docs/protocol.md, "Client → server").
 
-The fields are the wire keys; their limits (types, ranges, lengths, choices) are the schemas
-in `shared.protocol.CLIENT_MESSAGES`, checked by `parse_client_message` before any of these is
-built from a client's frame. Extra fields a client sends are dropped there.
+The fields are the wire keys; their limits (types, ranges, lengths, choices) are the
+schemas in `shared.messages.schema.CLIENT_MESSAGES`, checked by `parse_client_message` before
+any of these is built from a client's frame. Extra fields a client sends are dropped there.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Control(Message):
 @dataclass(frozen=True, kw_only=True)
 class HostCommand(Message):
     """A host command; which of the optional fields it needs depends on `command`
-    (`shared.protocol.HOST_COMMAND_FIELDS`, checked before this is built)."""
+    (`shared.messages.schema.HOST_COMMAND_FIELDS`, checked before this is built)."""
 
     TYPE = "host"
     command: str

@@ -1,8 +1,8 @@
 """The messages a server sends, one frozen dataclass each (docs/protocol.md, "Server → client").
 
 The fields are the wire keys in the order the server composes them; their limits are the
-schemas in `shared.protocol.SERVER_MESSAGES` and the nested shapes in `SERVER_SHAPES`, checked
-by `parse_server_message`. Every server message is open (`OpenMessage`): fields a newer server
+schemas in `shared.messages.schema.SERVER_MESSAGES` and the nested shapes in `SERVER_SHAPES`,
+checked by `parse_server_message`. Every server message is open (`OpenMessage`): fields a newer server
 adds are kept in `extra`. Nested values (roster entries, the council, car rows, the debrief's
 analysis) stay plain maps and lists: their shapes are checked, and the screens read them.
 """
