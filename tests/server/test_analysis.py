@@ -25,6 +25,7 @@ from server.round import (
     pack_request,
 )
 from server.store import Store
+from shared.messages import parse_client_message
 from shared.sim.scenario import SCENARIO_DIR, register_scenario
 from tests.server.test_room import FakeConn
 from tests.support.server_client import WireClient
@@ -50,7 +51,7 @@ def a_request(scenario: str, checkpoint_every: int = 0) -> AnalysisRequest:
 
     room = Room("ABCDE", clock=time.monotonic, scenario=scenario, bots=8, seed=4, analyser=analyser)
     host = room.join("Host", "host", FakeConn(), wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     if checkpoint_every:
         room.observers["recorder"].checkpoint_ticks = checkpoint_every
     while room.phase == "driving":

@@ -22,6 +22,7 @@ import pytest
 from server.net import GameServer, Limits
 from server.store import Store
 from shared import protocol as p
+from shared.messages import RoomState, parse_client_message
 from tests.support.fake_world import fake_factory
 from tests.support.server_client import WireClient
 
@@ -482,9 +483,9 @@ def test_a_single_scenario_room_debrief_stays_in_a_frame_after_many_rounds() -> 
     )
     host = room.join("Host", "host", Conn(), wants_car=True)
     for _ in range(HISTORY_ROUNDS + 20):
-        room.handle(host, {"type": "host", "command": "start"})
-        room.handle(host, {"type": "host", "command": "end"})
-        room.handle(host, {"type": "host", "command": "next"})
+        room.handle(host, parse_client_message({"type": "host", "command": "start"}))
+        room.handle(host, parse_client_message({"type": "host", "command": "end"}))
+        room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     assert len(room.history) == HISTORY_ROUNDS
     assert max(compared) == HISTORY_ROUNDS and len(compared) == HISTORY_ROUNDS + 20
     assert room.round_no == HISTORY_ROUNDS + 20
@@ -559,19 +560,18 @@ def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
         for i in range(700)
         for convention in ("passing", "signal", "following", "merge", "speed_limit", "hazards")
     ]
-    message = {
-        "type": "room",
-        "code": "KX7PQ",
-        "phase": "council",
-        "players": players,
-        "scenario": "ring",
-        "rulebook": {},
-        "round": 1,
-        "rounds": 3,
-        "locked": False,
-        "clock": 1.0,
-        "council": {"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
-    }
+    message = RoomState(
+        code="KX7PQ",
+        phase="council",
+        players=players,
+        scenario="ring",
+        rulebook={},
+        round=1,
+        rounds=3,
+        locked=False,
+        clock=1.0,
+        council={"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
+    )
     data = fit_room_message(message)
     assert len(data) <= p.MAX_FRAME_BYTES
     sent = p.parse_server_frame(data)
@@ -597,7 +597,7 @@ def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> Non
 
     room = Room("KX7PQ", clock=lambda: 0.0, scenario="x", world_factory=fake_factory)
     host = room.join("Host", "host", Conn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.world.add_bots(6000)  # the whole ring for the host: far more than a frame holds
     tick = room.world.tick
     sent.clear()
@@ -628,9 +628,12 @@ def test_a_host_cannot_pile_up_incidents_past_what_a_room_message_carries() -> N
         world_factory=default_world_factory,
     )
     host = room.join("Host", "host", Conn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for i in range(MAX_INCIDENTS + 5):
-        room.handle(host, {"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i})
+        room.handle(
+            host,
+            parse_client_message({"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i}),
+        )
     assert len(room.world.road()["incidents"]) == MAX_INCIDENTS
     errors = [m for m in map(p.decode, sent) if m["type"] == "error"]
     assert len(errors) == 5 and all(e["code"] == "bad_state" for e in errors)
