@@ -16,7 +16,7 @@ seconds (the ring forms its waves while the player settles in). The challenge is
 spread behind is down by at least `GOAL_CUT` against the counterfactual over "after". When it
 is not, `coach` says what to change.
 
-The tracker is a round observer (server.round): `observe(world, events)` after every tick,
+The tracker is a round observer (server/room/room.py): `observe(world, events)` after every tick,
 `live()` for the HUD, `result()` for the debrief and the solo progress.
 """
 

@@ -53,16 +53,10 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN
 
 from server.programs import list_programs
+from server.room import Room
+from server.room.analysis import AnalysisRequest, analyse_packed, analyse_request, pack_request
+from server.room.lifecycle import default_world_factory, run_inline
 from server.rooms import Member, Registry, RosterError
-from server.round import (
-    AnalysisRequest,
-    Room,
-    analyse_packed,
-    analyse_request,
-    default_world_factory,
-    pack_request,
-    run_inline,
-)
 from server.ticker import Ticker
 from shared.messages import (
     Bye,
@@ -402,7 +396,8 @@ class GameServer:
         self._worker = ThreadPoolExecutor(
             max_workers=max(1, self.analysis_workers), thread_name_prefix="interlane-debrief"
         )
-        # worlds are built here, not on the loop: a 200-bot world takes 15–30 ms (round.py)
+        # worlds are built here, not on the loop: a 200-bot world takes 15–30 ms
+        # (server/room/lifecycle.py)
         self._builders = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-build")
         self._pool: ProcessPoolExecutor | None = None
         self._pool_failed = False
@@ -654,8 +649,8 @@ class GameServer:
     def analyse(self, request: AnalysisRequest) -> dict[str, Any]:
         """A round's debrief analysis (the rooms' `analyser`; called on a worker thread).
 
-        The request is pickled here (compactly: see round.pack_request) and analysed in an
-        analysis process while this thread waits. When the inputs cannot be pickled, or the
+        The request is pickled here (compactly: see server/room/analysis.py `pack_request`) and
+        analysed in an analysis process while this thread waits. When the inputs cannot be pickled, or the
         pool is unavailable or broke (a process killed), the analysis runs here on the thread
         instead, and the log says so.
         """

@@ -119,7 +119,7 @@ class Step:
     """One step of a room: a round to drive, or a council to agree a rulebook.
 
     A program's steps come from its file (every field checked); a room of one scenario has
-    a single round step of its own (server/round.py `plans_for`): `seconds` None there means
+    a single round step of its own (server/room/lifecycle.py `plans_for`): `seconds` None there means
     the scenario's own length, and it scores individually, where a program's round scores as
     a team unless its file says otherwise (docs/programs.md).
     """

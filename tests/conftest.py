@@ -34,8 +34,8 @@ def _own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 @pytest.fixture(autouse=True)
 def _observers_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     """A round observer that raises inside a room's tick fails the test (a live room reports
-    it to its host and goes on without it: server/round.py `Room.strict_observers`)."""
-    from server.round import Room
+    it to its host and goes on without it: server/room/room.py `Room.strict_observers`)."""
+    from server.room import Room
 
     monkeypatch.setattr(Room, "strict_observers", True)
 

@@ -16,14 +16,9 @@ from typing import Any
 import pytest
 
 from server.net import GameServer, Limits
-from server.round import (
-    AnalysisRequest,
-    Room,
-    analyse_packed,
-    analyse_request,
-    default_world_factory,
-    pack_request,
-)
+from server.room import Room
+from server.room.analysis import AnalysisRequest, analyse_packed, analyse_request, pack_request
+from server.room.lifecycle import default_world_factory
 from server.store import Store
 from shared.messages import parse_client_message
 from shared.sim.scenario import SCENARIO_DIR, register_scenario

@@ -460,7 +460,8 @@ def test_a_room_with_nobody_connected_stops_ticking() -> None:
 
 
 def test_a_single_scenario_room_debrief_stays_in_a_frame_after_many_rounds() -> None:
-    from server.round import HISTORY_ROUNDS, Room
+    from server.room import Room
+    from server.room.analysis import HISTORY_ROUNDS
 
     sent: list[bytes] = []
 
@@ -486,7 +487,7 @@ def test_a_single_scenario_room_debrief_stays_in_a_frame_after_many_rounds() -> 
         room.handle(host, parse_client_message({"type": "host", "command": "start"}))
         room.handle(host, parse_client_message({"type": "host", "command": "end"}))
         room.handle(host, parse_client_message({"type": "host", "command": "next"}))
-    assert len(room.history) == HISTORY_ROUNDS
+    assert len(room.debriefs.history) == HISTORY_ROUNDS
     assert max(compared) == HISTORY_ROUNDS and len(compared) == HISTORY_ROUNDS + 20
     assert room.round_no == HISTORY_ROUNDS + 20
     assert all(len(frame) <= p.MAX_FRAME_BYTES for frame in sent)
@@ -548,7 +549,7 @@ def test_rounds_driving_from_one_address_are_capped() -> None:
 
 
 def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
-    from server.round import fit_room_message
+    from server.room.fanout import fit_room_message
 
     players = [
         {"id": i, "name": "🚗" * 20, "role": "player", "car": i, "connected": i % 3 != 0}
@@ -583,7 +584,7 @@ def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
 
 
 def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> None:
-    from server.round import Room
+    from server.room import Room
 
     sent: list[bytes] = []
 
@@ -608,7 +609,9 @@ def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> Non
 
 
 def test_a_host_cannot_pile_up_incidents_past_what_a_room_message_carries() -> None:
-    from server.round import MAX_INCIDENTS, Room, default_world_factory
+    from server.room import Room
+    from server.room.commands import MAX_INCIDENTS
+    from server.room.lifecycle import default_world_factory
 
     sent: list[bytes] = []
 

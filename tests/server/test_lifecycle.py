@@ -9,8 +9,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from server.room import Room
 from server.rooms import RosterError
-from server.round import Room
 from shared import protocol as p
 from shared.messages import parse_client_message
 from tests.server.test_room import Clock, FakeConn

@@ -22,7 +22,7 @@ import server.store as store_module
 import shared.sim.scenario as scenario_module
 from server.played import RoundInputs, RoundOutcome
 from server.replays import world_from_stored
-from server.round import Room
+from server.room import Room
 from server.store import MIGRATIONS, Store, StoreError, encode_log
 from shared import protocol as p
 from shared.messages import parse_client_message

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from server.room import Room
 from server.rooms import REJOIN_SECONDS, RosterError
-from server.round import Room
 from shared import protocol as p
 from shared.messages import parse_client_message
 from tests.support.fake_world import fake_factory
@@ -456,7 +456,7 @@ def test_a_live_room_reports_a_failing_observer_and_goes_on(
 ) -> None:
     room, host, host_conn = started_room_with_broken_metrics()
     room.strict_observers = False  # as in a live room
-    with caplog.at_level("ERROR", logger="server.round"):
+    with caplog.at_level("ERROR", logger="server.room.room"):
         room.step()
     failure = next(r for r in caplog.records if "observer metrics failed" in r.getMessage())
     assert failure.exc_info is not None and "boom" in str(failure.exc_info[1])

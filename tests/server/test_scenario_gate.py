@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.net import GameServer, Limits
-from server.round import default_world_factory
+from server.room.lifecycle import default_world_factory
 from shared.messages import parse_client_message
 from shared.sim.scenario import (
     SCENARIO_DIR,
@@ -69,7 +69,7 @@ def test_a_scenario_rooms_round_takes_the_scenarios_own_length(tmp_path: Path) -
     import re
     import time
 
-    from server.round import Room
+    from server.room import Room
     from tests.server.test_room import FakeConn
 
     text = (SCENARIO_DIR / "ring.toml").read_text(encoding="utf-8")

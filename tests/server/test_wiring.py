@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.round import Room
+from server.room import Room
 from server.store import Store
 from shared import protocol as p
 from shared.messages import parse_client_message

@@ -16,7 +16,7 @@ from typing import Any
 
 from server.doors.runner import DoorConfig, Doors, start_doors
 from server.net import GameServer, Limits
-from server.round import default_world_factory
+from server.room.lifecycle import default_world_factory
 
 DEADLINE = 30.0  # a safety net for a broken door, never what a test waits on
 _ANSI = re.compile(
