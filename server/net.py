@@ -53,10 +53,11 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN
 
 from server.programs import list_programs
+from server.registry import Registry
 from server.room import Room
 from server.room.analysis import AnalysisRequest, analyse_packed, analyse_request, pack_request
 from server.room.lifecycle import default_world_factory, run_inline
-from server.rooms import Member, Registry, RosterError
+from server.room.roster import Member, RosterError
 from server.ticker import Ticker
 from shared.messages import (
     Bye,

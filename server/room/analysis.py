@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from server import solo as solo_ladder
 from server.debrief import analyse
 from server.played import RoundInputs, RoundOutcome
-from server.rooms import Member
+from server.room.roster import Member
 from shared.protocol import ProtocolError, encode
 from shared.sim.tuning import DT
 

@@ -1,7 +1,7 @@
 """The host's commands (docs/protocol.md, `host`): each checked against the room's phase,
 then carried out on the room.
 
-Only the host may send them (roles are decided in server/rooms.py, never by a client), and
+Only the host may send them (roles are decided in server/room/roster.py, never by a client), and
 each one names the phases it is valid in (`require`), so a command at the wrong moment gets a
 sentence back instead of a half-changed room.
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from server.council import CouncilError
 from server.room.analysis import ANALYSES_PER_ROOM
 from server.room.phases import DRIVING
-from server.rooms import Member
+from server.room.roster import Member
 from shared.messages import HostCommand, Notice
 from shared.protocol import MAX_CHAT_CHARS, ProtocolError, clean_text
 

@@ -1,7 +1,7 @@
 """Who is in a room, as the room's life sees it: joining, coming back, leaving, a seat (a car)
 in the current round, and a host while anyone is there.
 
-The roster itself (ids, names, tokens, roles) is server/rooms.py's; this is what joining or
+The roster itself (ids, names, tokens, roles) is server/room/roster.py's; this is what joining or
 leaving does to the round: a player's car is handed to a bot while they are away and back to
 them when they return, a member's vote leaves the council with them, and when the host goes,
 the earliest player takes over.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from server.room.phases import DRIVING
-from server.rooms import Conn, Member, RosterError
+from server.room.roster import Conn, Member, RosterError
 from shared.messages import Bye
 from shared.protocol import MAX_ROOM_MEMBERS
 
@@ -127,7 +127,7 @@ class Membership:
         room.announce()
 
     def expire(self) -> None:
-        """Members away longer than their rejoin window lose their seat (server/rooms.py):
+        """Members away longer than their rejoin window lose their seat (server/room/roster.py):
         a bot keeps their car, the council their vote no longer, and a host is found."""
         room = self.room
         for member in room.roster.expire():

@@ -30,7 +30,7 @@ from server.room.fanout import Fanout, fit_room_message, frame
 from server.room.lifecycle import Lifecycle, default_world_factory, plans_for, run_inline
 from server.room.membership import Membership
 from server.room.phases import DRIVING, Phases
-from server.rooms import Conn, Member, Roster
+from server.room.roster import Conn, Member, Roster
 from shared.conventions import Rulebook, default_rulebook
 from shared.messages import (
     Chat,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server.played import RoundOutcome
-from server.rooms import REJOIN_SECONDS, RosterError
+from server.room.roster import REJOIN_SECONDS, RosterError
 from shared import protocol as p
 from shared.messages import parse_client_message
 from tests.server.test_room import FakeConn, make_room

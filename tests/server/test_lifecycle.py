@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from server.room import Room
-from server.rooms import RosterError
+from server.room.roster import RosterError
 from shared import protocol as p
 from shared.messages import parse_client_message
 from tests.server.test_room import Clock, FakeConn

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from server.room import Room
-from server.rooms import REJOIN_SECONDS, RosterError
+from server.room.roster import REJOIN_SECONDS, RosterError
 from shared import protocol as p
 from shared.messages import parse_client_message
 from tests.support.fake_world import fake_factory
