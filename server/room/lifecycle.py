@@ -19,7 +19,8 @@ from server import solo as solo_ladder
 from server.adherence import AdherenceTracker
 from server.council import Council
 from server.metrics import RoundMetrics
-from server.programs import DEFAULT_COUNCIL_SECONDS, DEFAULT_ROUND_SECONDS, Step, load_program
+from server.program_steps import DEFAULT_COUNCIL_SECONDS, DEFAULT_ROUND_SECONDS, Step
+from server.programs import load_program
 from server.recorder import Recorder
 from shared.conventions import Rulebook, make_rulebook
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from server.council import CouncilError
 from server.feed import shock_incident_text
-from server.programs import Step
+from server.program_steps import Step
 from server.room.analysis import AnalysisRequest, Debriefs, analyse_request
 from server.room.commands import HostCommands
 from server.room.fanout import Fanout, fit_room_message, frame
