@@ -19,6 +19,7 @@ import msgpack
 
 from server.debrief import analyse
 from server.metrics import RoundMetrics
+from server.played import RoundInputs, RoundOutcome
 from server.recorder import Recorder
 from shared.sim.scenario import load_scenario
 from shared.sim.world import World
@@ -63,7 +64,9 @@ def main() -> None:
     print(f"round: rush-hour, {cars} cars, {SECONDS} s, seed {SEED} (played in {played:.1f} s)")
     live, live_wall, live_cpu = timed(
         lambda: analyse(
-            scenario, SEED, None, 58, None, world.log, recording, metrics, {}, names, []
+            RoundInputs(scenario, SEED, None, 58, None, world.log),
+            RoundOutcome(metrics, {}, recording, names),
+            [],
         )
     )
     with_cf = sum(1 for r in live["roots"] if r["counterfactual"] is not None)
@@ -77,18 +80,9 @@ def main() -> None:
         print(f"  {root['text']} (reached {root['reached']})")
     _, stored_wall, stored_cpu = timed(
         lambda: analyse(
-            scenario,
-            SEED,
-            None,
-            58,
-            None,
-            world.log,
-            None,
-            None,
-            {},
-            names,
+            RoundInputs(scenario, SEED, None, 58, None, world.log, world.tick),
+            RoundOutcome(adherence={}, names=names),
             [],
-            ticks=world.tick,
         )
     )
     print(

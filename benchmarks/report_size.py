@@ -16,6 +16,7 @@ from pathlib import Path
 
 from server.debrief import analyse
 from server.metrics import RoundMetrics
+from server.played import RoundInputs, RoundOutcome
 from server.recorder import Recorder
 from server.report import gather, render
 from server.store import Store
@@ -48,7 +49,9 @@ def play(scenario_name: str, seed: int, seconds: float, previous: list[dict]) ->
     result = metrics.result()
     recording = recorder.recording()
     payload = analyse(
-        scenario, seed, None, None, None, world.log, recording, result, {}, names, previous
+        RoundInputs(scenario, seed, None, None, None, world.log),
+        RoundOutcome(result, {}, recording, names),
+        previous,
     )
     return world, result, recorder.recording(), names, payload
 
@@ -67,17 +70,9 @@ def main() -> None:
                 store.save_round(
                     game,
                     number,
-                    scenario,
-                    seed,
-                    None,
-                    None,
-                    None,
-                    world.log,
-                    metrics,
-                    recording.events,
+                    RoundInputs(scenario, seed, None, None, None, world.log, world.tick),
+                    RoundOutcome(metrics, names=names, events=recording.events),
                     payload,
-                    names=names,
-                    ticks=world.tick,
                 )
                 print(
                     f"round {number}: {scenario}, {seconds:.0f} s, {payload['team']['cars']} cars"

@@ -13,7 +13,7 @@ import argparse
 import time
 from typing import Any
 
-from server.round import Room
+from server.room import Room
 
 TICK_BUDGET_MS = 50.0  # one tick every 50 ms at 20 Hz
 

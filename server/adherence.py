@@ -57,8 +57,7 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 from shared.conventions import make_rulebook, speed_limit_mps
-
-DT = 0.05  # one tick (shared.sim.world.DT): observe() is called once per tick
+from shared.sim.tuning import DT  # one tick: observe() is called once per tick
 
 SIGNAL_LEAD_S = 2.0
 PASS_BEHIND_M = 15.0

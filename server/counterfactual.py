@@ -15,8 +15,9 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from server.metrics import DT, FreeFlow
+from server.metrics import FreeFlow
 from server.recorder import Recording
+from shared.sim.tuning import DT
 
 LEAD_S = 2.0  # the branch starts this long before the root
 WINDOW_S = 45.0  # and the delay is compared over this long

@@ -16,7 +16,7 @@ seconds (the ring forms its waves while the player settles in). The challenge is
 spread behind is down by at least `GOAL_CUT` against the counterfactual over "after". When it
 is not, `coach` says what to change.
 
-The tracker is a round observer (server.round): `observe(world, events)` after every tick,
+The tracker is a round observer (server/room/room.py): `observe(world, events)` after every tick,
 `live()` for the HUD, `result()` for the debrief and the solo progress.
 """
 
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from server.metrics import STOPPED_MPS
+from shared.sim.tuning import DT
 
-DT = 0.05
 SAMPLE_TICKS = 10  # measure twice a second
 BEHIND = 6  # the cars right behind the player, the ones a damper helps first
 SETTLE_S = 30.0  # "before": the first half-minute, while the waves form and the player settles

@@ -18,9 +18,11 @@ import msgpack
 from server import insights, program_debrief, waves
 from server.counterfactual import Brancher, counterfactual, incident_cause, incident_counterfactual
 from server.counterfactual import window as cf_window
-from server.metrics import DT, STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
+from server.metrics import STOPPED_MPS, FreeFlow, RoundMetrics, mean_adherence
+from server.played import RoundInputs, RoundOutcome
 from server.recorder import CHECKPOINT_TICKS, Recorder, Recording
 from shared.lanes import lane_name
+from shared.sim.tuning import DT
 
 PAYLOAD_VERSION = 1
 ROOT_WORDS = {"brake": "brake", "cut_in": "cut-in", "crash": "crash", "incident": "incident"}
@@ -82,34 +84,30 @@ def rerun(
 
 
 def analyse(
-    scenario: Any,
-    seed: int,
-    rulebook: Mapping[str, str] | None,
-    bots: int | None,
-    mix: Mapping[str, float] | None,
-    log: Sequence[Sequence[Any]],
-    recording: Recording | None,
-    metrics: Mapping[str, Any] | None,
-    adherence: Mapping[Any, Any] | None,
-    names: Mapping[Any, str] | None,
-    previous: Sequence[Mapping[str, Any]] | None,
+    inputs: RoundInputs,
+    outcome: RoundOutcome,
+    previous: Sequence[Mapping[str, Any]] | None = None,
     *,
     round_no: int | None = None,
-    ticks: int | None = None,
     counterfactuals: int = COUNTERFACTUALS,
     solo: bool | None = None,
     final: bool = False,
 ) -> dict[str, Any]:
     """The debrief payload of one round (docs/debrief.md).
 
-    `recording` and `metrics` come from the round's Recorder and RoundMetrics; when either is
-    None the round is replayed from its log (then `ticks`, the round's length, is needed).
-    `adherence` is the AdherenceTracker's per-car result; `names` maps player cars to names;
-    `previous` holds the earlier rounds of the game, oldest first — their metrics results or
-    their debrief payloads (anything with a "team" map). `solo` (default: at most one named
-    player) words the cards for a driver alone, who agreed nothing with anyone. `final` marks
-    the last round of a program: its payload carries the end-of-program debrief (`program`).
+    `outcome.recording` and `outcome.metrics` come from the round's Recorder and RoundMetrics;
+    when either is None the round is replayed from its inputs (then `inputs.ticks`, the
+    round's length, is needed). `outcome.adherence` is the AdherenceTracker's per-car result;
+    `outcome.names` maps player cars to names; `previous` holds the earlier rounds of the
+    game, oldest first — their metrics results or their debrief payloads (anything with a
+    "team" map). `solo` (default: at most one named player) words the cards for a driver
+    alone, who agreed nothing with anyone. `final` marks the last round of a program: its
+    payload carries the end-of-program debrief (`program`).
     """
+    scenario, seed, rulebook = inputs.scenario, inputs.seed, inputs.rulebook
+    bots, mix, log, ticks = inputs.bots, inputs.mix, inputs.log, inputs.ticks
+    recording, metrics = outcome.recording, outcome.metrics
+    adherence, names = outcome.adherence, outcome.names
     scenario = _scenario(scenario)
     if recording is None or metrics is None:
         if ticks is None:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import ServerConnection, serve
 
 from server.directory import REFRESH, DirectoryUnavailable, RedisDirectory, shown_url
-from server.rooms import normalise_code
+from server.registry import normalise_code
 from server.workers import DIRECTORY_PATH, KEY_HEADER, LocalWorker, worker_argv
 from shared.protocol import CODE_ALPHABET, CODE_LENGTH
 

@@ -119,27 +119,24 @@ def _complete(store: Store, game_id: int, data: dict[str, Any]) -> None:
     """Rebuild a round's debrief from its log when the stored one is incomplete (a server
     without the analysis, or an analysis that failed)."""
     from server.debrief import analyse
+    from server.played import RoundInputs, RoundOutcome
     from server.replays import scenario_from_stored
 
     previous: list[dict[str, Any]] = []
     for r in data["rounds"]:
         if "diagram" not in r["debrief"]:
             stored = store.load_round(game_id, r["round_no"])
-            debrief = analyse(
+            inputs = RoundInputs(
                 scenario_from_stored(stored),  # by name, or from its stored document
                 stored["seed"],
                 stored["rulebook"],
                 stored["bots"],
                 stored["mix"],
                 stored["log"],
-                None,
-                None,
-                {},
-                stored["names"],
-                previous,
-                round_no=r["round_no"],
                 ticks=stored["ticks"],
             )
+            outcome = RoundOutcome(adherence={}, names=stored["names"])
+            debrief = analyse(inputs, outcome, previous, round_no=r["round_no"])
             r["debrief"] = {**r["debrief"], **debrief}
         previous.append(r["debrief"])
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.conventions import speed_limit_mps
+from shared.sim.tuning import DT  # the simulation's fixed step: one observe() per tick
 
-DT = 0.05  # the simulation's fixed step (shared/sim/world.py); restated so metrics need no sim
 STOPPED_MPS = 5 / 3.6  # below this a car counts as stopped
 CRASH_PENALTY_M = 500.0  # individual score: metres taken off per crash a driver caused
 LIVE_FLOW_WINDOW_S = 60.0  # the HUD's flow is over the last minute

@@ -1,7 +1,8 @@
 """The websockets server: connections, the validation gate, rate limits and fan-out.
 
-Every frame a client sends passes `shared.protocol.parse_client_frame` before anything else
-sees it; what fails gets an `error` with a code and a sentence. Abuse (bad frames or too
+Every frame a client sends is decoded once, by `shared.messages.decode_client_frame`, into a
+typed message before anything else sees it; what fails gets an `error` with a code and a
+sentence. Abuse (bad frames or too
 many of them) adds up on a per-connection score that decays with time; past a threshold the
 connection is closed with 1008. Sending never waits: a client whose socket buffer is still
 full from earlier frames is skipped for this tick (it gets the next snapshot instead), so
@@ -51,28 +52,35 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN
 
-from server.rooms import Member, Registry, RosterError
-from server.round import (
-    AnalysisRequest,
-    Room,
-    analyse_packed,
-    analyse_request,
-    default_world_factory,
-    optional_module,
-    pack_request,
-    run_inline,
+from server.programs import list_programs
+from server.registry import Registry
+from server.room import Room
+from server.room.analysis import AnalysisRequest, analyse_packed, analyse_request, pack_request
+from server.room.lifecycle import default_world_factory, run_inline
+from server.room.roster import Member, RosterError
+from server.ticker import Ticker
+from shared.messages import (
+    Bye,
+    ClientMessage,
+    Create,
+    ErrorReply,
+    Hello,
+    HostCommand,
+    Join,
+    Ping,
+    Pong,
+    Welcome,
+    decode_client_frame,
 )
-from server.ticker import DT, Ticker
 from shared.protocol import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     ProtocolError,
     check_protocol_version,
-    encode,
-    error,
-    parse_client_frame,
 )
 from shared.ratelimit import Bucket
+from shared.sim.scenario import list_scenarios
+from shared.sim.tuning import DT
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +224,7 @@ class Client:
 
     def reply_error(self, code: str, message: str, now: float) -> None:
         if self.errors_sent.take(now):
-            self.send(encode(error(code, message)))
+            self.send(ErrorReply(code=code, message=message).encode())
 
 
 class GuardedConnection(ServerConnection):
@@ -266,7 +274,7 @@ def _analysis_worker_init(server_pid: int | None = None) -> None:
         os.close(devnull)
     if server_pid is not None:
         threading.Thread(target=exit_with, args=(server_pid,), daemon=True).start()
-    optional_module("server.debrief")
+    import server.debrief  # noqa: F401 (the analysis modules, loaded before the first round)
 
 
 def exit_with(pid: int, every: float = 1.0) -> None:
@@ -389,7 +397,8 @@ class GameServer:
         self._worker = ThreadPoolExecutor(
             max_workers=max(1, self.analysis_workers), thread_name_prefix="interlane-debrief"
         )
-        # worlds are built here, not on the loop: a 200-bot world takes 15–30 ms (round.py)
+        # worlds are built here, not on the loop: a 200-bot world takes 15–30 ms
+        # (server/room/lifecycle.py)
         self._builders = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-build")
         self._pool: ProcessPoolExecutor | None = None
         self._pool_failed = False
@@ -505,7 +514,7 @@ class GameServer:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._tick_task
-        bye = encode({"type": "bye", "reason": reason})
+        bye = Bye(reason=reason).encode()
         for client in list(self.clients):
             client.send(bye)
         for room in self.registry:
@@ -582,7 +591,7 @@ class GameServer:
         for member in room.roster:
             if member.conn is not None:
                 if reason:
-                    room.send(member, {"type": "bye", "reason": reason})
+                    room.send(member, Bye(reason=reason))
                 member.conn.close(1011 if reason else 1000, reason[:100])
         self.registry.remove(room.code)
         self._group_of.pop(room.code, None)
@@ -641,8 +650,8 @@ class GameServer:
     def analyse(self, request: AnalysisRequest) -> dict[str, Any]:
         """A round's debrief analysis (the rooms' `analyser`; called on a worker thread).
 
-        The request is pickled here (compactly: see round.pack_request) and analysed in an
-        analysis process while this thread waits. When the inputs cannot be pickled, or the
+        The request is pickled here (compactly: see server/room/analysis.py `pack_request`) and
+        analysed in an analysis process while this thread waits. When the inputs cannot be pickled, or the
         pool is unavailable or broke (a process killed), the analysis runs here on the thread
         instead, and the log says so.
         """
@@ -692,7 +701,8 @@ class GameServer:
         peer = ws.remote_address
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
         if self._per_address.get(address, 0) >= self.limits.connections_per_address:
-            await ws.send(encode(error("too_many", "too many connections from your address")))
+            too_many = ErrorReply(code="too_many", message="too many connections from your address")
+            await ws.send(too_many.encode())
             await ws.close(CloseCode.POLICY_VIOLATION, "too many connections")
             return
         self._per_address[address] = self._per_address.get(address, 0) + 1
@@ -711,7 +721,7 @@ class GameServer:
                         break
                     continue
                 try:
-                    msg = parse_client_frame(frame)
+                    msg = decode_client_frame(frame)
                     self._dispatch(client, msg, address, state)
                 except ProtocolError as exc:
                     client.reply_error(exc.code, exc.message, now)
@@ -742,25 +752,27 @@ class GameServer:
                 except Exception:
                     log.exception("room %s: disconnect failed", room.code)
 
-    def _dispatch(self, client: Client, msg: dict[str, Any], address: str, state: dict) -> None:
-        kind = msg["type"]
-        if kind == "ping":
-            client.send(encode({"type": "pong", "t": msg["t"]}))
-            return
-        if kind == "hello":
-            check_protocol_version(msg)
-            client.send(encode(self.welcome()))
-            return
+    def _dispatch(self, client: Client, msg: ClientMessage, address: str, state: dict) -> None:
+        """One checked message: the connection's own (ping, hello, create, join) here, the
+        rest to the member's room."""
+        match msg:
+            case Ping(t=t):
+                client.send(Pong(t=t).encode())
+                return
+            case Hello(protocol=version):
+                check_protocol_version(version)
+                client.send(self.welcome().encode())
+                return
         room: Room | None = state["room"]
         member: Member | None = state["member"]
-        if kind in ("create", "join"):
-            check_protocol_version(msg)
+        if isinstance(msg, Create | Join):
+            check_protocol_version(msg.protocol)
             if member is not None and room is not None and room.roster.get(member.player) is member:
                 raise ProtocolError("bad_state", "this connection is already in a room")
             if not self._join_allowed(address):
                 raise ProtocolError("rate_limited", "too many joins from your address; wait a bit")
             room, member = (
-                self._create(client, msg) if kind == "create" else self._join(client, msg)
+                self._create(client, msg) if isinstance(msg, Create) else self._join(client, msg)
             )
             state["room"], state["member"] = room, member
             return
@@ -771,10 +783,10 @@ class GameServer:
             or member.conn is not client
         ):
             raise ProtocolError("not_joined", "create or join a room first")
-        if kind == "host" and member.is_host:
-            self._check_cost(msg["command"], room, address)
+        if isinstance(msg, HostCommand) and member.is_host:
+            self._check_cost(msg.command, room, address)
         room.handle(member, msg)
-        if kind == "host" and room.phase in DRIVING_PHASES and msg["command"] == "start":
+        if isinstance(msg, HostCommand) and room.phase in DRIVING_PHASES and msg.command == "start":
             self._started_from[room.code] = address
 
     def _check_cost(self, command: str, room: Room, address: str) -> None:
@@ -832,31 +844,16 @@ class GameServer:
             )
         return bucket.take(now)
 
-    def welcome(self) -> dict[str, Any]:
-        scenarios: list[str] = []
-        programs: list[str] = []
-        scenario_mod = optional_module("shared.sim.scenario")
-        if scenario_mod is not None and hasattr(scenario_mod, "list_scenarios"):
-            try:
-                scenarios = [str(s) for s in scenario_mod.list_scenarios()]
-            except Exception:
-                log.exception("list_scenarios failed")
-        program_mod = optional_module("server.programs")
-        if program_mod is not None and hasattr(program_mod, "list_programs"):
-            try:
-                programs = [str(p) for p in program_mod.list_programs()]
-            except Exception:
-                log.exception("list_programs failed")
-        return {
-            "type": "welcome",
-            "protocol": PROTOCOL_VERSION,
-            "server": SERVER_NAME,
-            "scenarios": scenarios,
-            "programs": programs,
-            **({"doors": self.doors} if self.doors else {}),
-        }
+    def welcome(self) -> Welcome:
+        return Welcome(
+            protocol=PROTOCOL_VERSION,
+            server=SERVER_NAME,
+            scenarios=list_scenarios(),
+            programs=list_programs(),
+            doors=self.doors or None,
+        )
 
-    def _create(self, client: Client, msg: dict[str, Any]) -> tuple[Room, Member]:
+    def _create(self, client: Client, msg: Create) -> tuple[Room, Member]:
         if len(self.registry) >= self.limits.max_rooms:
             raise ProtocolError("full", "this server has no room for another game")
         code = self.registry.reserve_code()
@@ -864,10 +861,10 @@ class GameServer:
             room = Room(
                 code,
                 clock=self.clock,
-                scenario=msg.get("scenario"),
-                program=msg.get("program"),
-                bots=msg.get("bots"),
-                seed=msg.get("seed"),
+                scenario=msg.scenario,
+                program=msg.program,
+                bots=msg.bots,
+                seed=msg.seed,
                 world_factory=self.world_factory,
                 offload=self.offload,
                 analyser=self.analyse,
@@ -883,7 +880,7 @@ class GameServer:
         self.registry.add(code, room)
         self._group_of[code] = self._quietest_group()
         self._announce(code, True)
-        member = room.join(msg["name"], "host", client, wants_car=bool(msg.get("play", False)))
+        member = room.join(msg.name, "host", client, wants_car=bool(msg.play))
         return room, member
 
     def _announce(self, code: str, opened: bool) -> None:
@@ -900,14 +897,13 @@ class GameServer:
             counts[group] += 1
         return counts.index(min(counts))
 
-    def _join(self, client: Client, msg: dict[str, Any]) -> tuple[Room, Member]:
-        room = self.registry.get(msg["code"])
+    def _join(self, client: Client, msg: Join) -> tuple[Room, Member]:
+        room = self.registry.get(msg.code)
         if room is None or room.closed:
             raise ProtocolError("no_room", "there is no room with that code")
         try:
-            token = msg.get("token")
-            if token:
-                return room, room.rejoin(token, client)
-            return room, room.join(msg["name"], msg["role"], client)
+            if msg.token:
+                return room, room.rejoin(msg.token, client)
+            return room, room.join(msg.name, msg.role, client)
         except RosterError as exc:
             raise ProtocolError(exc.code, exc.message) from None

@@ -39,9 +39,8 @@ Every mistake in a file becomes a `ProgramError` that names the file, the line, 
 counted from 1, e.g. `steps[3].scenario`) and what was expected, because a facilitator editing
 a program an hour before a workshop needs to fix it fast.
 
-Additions to the contract: `Shock` (a NamedTuple `(at, kind, args)`), `Step.bots/mix/seed/intro`,
-`Program.title/description/final_debrief/source`, `Program.rounds`, `Program.describe()`,
-`program_path(name)`, `load_program(name, allow_paths=False)` for names that came over the
+A checked program is a `Program` of `Step`s with their `Shock`s (server/program_steps.py).
+This module finds and reads the files: `list_programs()`, `program_path(name)`, `load_program(name, allow_paths=False)` for names that came over the
 network, and `register_program(path) -> name` for a file given on the host's command line.
 """
 
@@ -51,15 +50,20 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from server.program_steps import (
+    DEFAULT_COUNCIL_SECONDS,
+    DEFAULT_ROUND_SECONDS,
+    Program,
+    ProgramError,
+    Shock,
+    Step,
+)
 from shared.conventions import CONVENTIONS, Rulebook, make_rulebook
 
 PROGRAM_DIR = Path(__file__).with_name("programs")
-DEFAULT_ROUND_SECONDS = 240.0
-DEFAULT_COUNCIL_SECONDS = 180.0
 MIN_SECONDS, MAX_SECONDS = 10.0, 3600.0
 BOT_KINDS = ("steady", "hurried", "distracted", "local")
 CHALLENGES = ("warm-up", "damper", "zipper")  # what a solo round measures (docs/programs.md)
@@ -84,93 +88,6 @@ _ROUND_KEYS = (
     "challenge",
 )
 _COUNCIL_KEYS = ("kind", "title", "seconds", "intro")
-
-
-class ProgramError(Exception):
-    """A program that cannot be used, with where and why.
-
-    `file` is the program's path (or name), `line` the 1-based line of the offending key when it
-    can be found (None otherwise), `key` the dotted key such as `steps[2].scenario`, and
-    `expected` what would have been accepted.
-    """
-
-    def __init__(
-        self, file: str, line: int | None, key: str | None, expected: str, got: Any = None
-    ) -> None:
-        self.file, self.line, self.key, self.expected = file, line, key, expected
-        where = file if line is None else f"{file}, line {line}"
-        what = f"{key}: expected {expected}" if key else expected
-        if got is not None:
-            what += f", got {got!r}"
-        super().__init__(f"{where}: {what}")
-        self.message = str(self)
-
-
-class Shock(NamedTuple):
-    """Something that happens to a round at a set time: `(at_seconds, kind, args)`."""
-
-    at: float
-    kind: str
-    args: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a program: a round to drive, or a council to agree a rulebook."""
-
-    kind: str
-    title: str
-    seconds: float
-    scenario: str = ""
-    rulebook: str | Rulebook = "keep"
-    scoring: str = "team"
-    shocks: tuple[Shock, ...] = ()
-    bots: int | None = None
-    mix: dict[str, float] | None = None
-    seed: int | None = None
-    intro: str = ""
-    challenge: str = ""  # "" or one of CHALLENGES: the solo ladder's task for this round
-
-    def describe(self) -> dict[str, Any]:
-        """A msgpack-able summary for lobbies and reports."""
-        info: dict[str, Any] = {"kind": self.kind, "title": self.title, "seconds": self.seconds}
-        if self.kind == "round":
-            info.update(
-                scenario=self.scenario,
-                scoring=self.scoring,
-                rulebook=self.rulebook if isinstance(self.rulebook, str) else dict(self.rulebook),
-            )
-        if self.intro:
-            info["intro"] = self.intro
-        if self.challenge:
-            info["challenge"] = self.challenge
-        return info
-
-
-@dataclass(frozen=True)
-class Program:
-    """A named sequence of steps; the room plays them in order, then the final debrief."""
-
-    name: str
-    title: str
-    steps: list[Step]
-    description: str = ""
-    final_debrief: bool = True
-    source: str = ""
-    rounds: list[Step] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rounds", [s for s in self.steps if s.kind == "round"])
-
-    def describe(self) -> dict[str, Any]:
-        """A msgpack-able summary: name, title, description, steps."""
-        return {
-            "name": self.name,
-            "title": self.title,
-            "description": self.description,
-            "final_debrief": self.final_debrief,
-            "steps": [s.describe() for s in self.steps],
-        }
 
 
 _REGISTERED: dict[str, Path] = {}

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.metrics import DT, ZONE_BIN_M, FreeFlow, is_player
+from server.metrics import ZONE_BIN_M, FreeFlow, is_player
+from shared.sim.tuning import DT
 
 SAMPLE_TICKS = 5  # one sample every 0.25 s
 CHECKPOINT_TICKS = 400  # a world copy every 20 s (a copy of 60 cars takes ~30 ms)

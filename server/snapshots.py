@@ -17,6 +17,7 @@ from typing import Any
 import msgpack
 
 from shared.protocol import MAX_FRAME_BYTES, ProtocolError
+from shared.sim.tuning import DT
 from shared.tickview import (  # noqa: F401 (re-exported for the server's modules and tests)
     TRUCK_LENGTH_M,
     VIEW_AHEAD_M,
@@ -110,7 +111,7 @@ class SnapshotEncoder:
     def __init__(self, world: Any, view: TickView) -> None:
         self._packer = msgpack.Packer(use_bin_type=True, autoreset=True)
         pack = self._packer.pack
-        t = round(float(getattr(world, "t", world.tick * 0.05)), 2)
+        t = round(float(getattr(world, "t", world.tick * DT)), 2)
         self._common = b"".join(
             (
                 pack("type"),
@@ -185,7 +186,7 @@ def snapshot_for(
     msg: dict[str, Any] = {
         "type": "snapshot",
         "tick": world.tick,
-        "t": round(float(getattr(world, "t", world.tick * 0.05)), 2),
+        "t": round(float(getattr(world, "t", world.tick * DT)), 2),
         "cars": rows,
         "ring": view.ring,
         "events": events,

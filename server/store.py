@@ -16,92 +16,17 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgpack
 import platformdirs
 
-APPLICATION_ID = 0x494E4C4E  # "INLN": marks the file as Interlane's
-DB_FILENAME = "interlane.sqlite3"
+from server.played import RoundInputs, RoundOutcome
+from server.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, statements
 
-# Each entry takes the schema from version i to i+1. Never edit a released entry: append one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE games (
-        id INTEGER PRIMARY KEY,
-        code TEXT NOT NULL,
-        program TEXT NOT NULL,
-        host TEXT NOT NULL,
-        created REAL NOT NULL
-    );
-    CREATE TABLE players (
-        id INTEGER PRIMARY KEY,
-        game_id INTEGER NOT NULL REFERENCES games(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        UNIQUE (game_id, name)
-    );
-    CREATE TABLE rounds (
-        id INTEGER PRIMARY KEY,
-        game_id INTEGER NOT NULL REFERENCES games(id) ON DELETE CASCADE,
-        round_no INTEGER NOT NULL,
-        scenario TEXT NOT NULL,
-        seed INTEGER NOT NULL,
-        rulebook TEXT NOT NULL,
-        bots INTEGER,
-        mix TEXT,
-        log BLOB NOT NULL,
-        ticks INTEGER NOT NULL,
-        metrics TEXT NOT NULL,
-        debrief TEXT NOT NULL,
-        created REAL NOT NULL,
-        UNIQUE (game_id, round_no)
-    );
-    CREATE TABLE round_drivers (
-        round_id INTEGER NOT NULL REFERENCES rounds(id) ON DELETE CASCADE,
-        player_id INTEGER NOT NULL REFERENCES players(id) ON DELETE CASCADE,
-        car INTEGER NOT NULL,
-        PRIMARY KEY (round_id, car)
-    );
-    CREATE TABLE events (
-        round_id INTEGER NOT NULL REFERENCES rounds(id) ON DELETE CASCADE,
-        tick INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        car INTEGER,
-        x REAL,
-        lane REAL,
-        other INTEGER,
-        value REAL,
-        target INTEGER
-    );
-    CREATE INDEX events_round ON events (round_id, tick);
-    """,
-    # 2: the checked TOML document of a scenario that is not built in (JSON), so that a round
-    # on a file registered in another process can still be replayed; NULL for built-ins.
-    """
-    ALTER TABLE rounds ADD COLUMN scenario_doc TEXT;
-    """,
-    # 3: solo progress, one row per solo round (server/solo.py): the ladder's challenge, the
-    # score it is judged by (damper: % cut in the speed spread behind; zipper: adherence), won.
-    """
-    CREATE TABLE solo_results (
-        id INTEGER PRIMARY KEY,
-        game_id INTEGER NOT NULL REFERENCES games(id) ON DELETE CASCADE,
-        round_no INTEGER NOT NULL,
-        player TEXT NOT NULL,
-        challenge TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        score REAL,
-        won INTEGER NOT NULL,
-        figures TEXT NOT NULL,
-        created REAL NOT NULL,
-        UNIQUE (game_id, round_no)
-    );
-    CREATE INDEX solo_results_scenario ON solo_results (scenario, created);
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+DB_FILENAME = "interlane.sqlite3"
 
 
 class StoreError(Exception):
@@ -226,7 +151,7 @@ class Store:
         for number in range(version, SCHEMA_VERSION):
             with self._db:
                 self._db.execute("BEGIN")
-                for statement in _statements(MIGRATIONS[number]):
+                for statement in statements(MIGRATIONS[number]):
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self._db.execute(f"PRAGMA user_version = {number + 1}")
@@ -264,49 +189,44 @@ class Store:
         self,
         game_id: int,
         round_no: int,
-        scenario_name: str,
-        seed: int,
-        rulebook: Mapping[str, str] | None,
-        bots: int | None,
-        mix: Mapping[str, float] | None,
-        log: Sequence[Any],
-        metrics: Mapping[str, Any],
-        events: Iterable[Any],
+        inputs: RoundInputs,
+        outcome: RoundOutcome,
         debrief: Mapping[str, Any],
-        names: Mapping[int, str] | None = None,
-        ticks: int | None = None,
-        scenario_doc: Mapping[str, Any] | None = None,
     ) -> int:
         """Commit a finished round in one transaction and return its id.
 
-        `names` maps player cars to display names; when omitted, the names in the debrief's
-        driver rows are used. `ticks` is the round's length (defaults to the metrics' `ticks`),
-        so that a replay knows where the round ended even if the last ticks had no inputs.
-        `scenario_doc` is the scenario's document when it is not built in (`Scenario.doc`):
-        without it, a process that never registered that file could not replay the round.
+        The inputs are stored whole (scenario name and, when it is not built in, its document,
+        so that a process that never registered that file can replay the round), with the
+        outcome's metrics, events and drivers. Without `outcome.names`, the names in the
+        debrief's driver rows are used; without `inputs.ticks`, the metrics' `ticks`, so that
+        a replay knows where the round ended even if its last ticks had no inputs.
         """
+        names = outcome.names
         if names is None:
             names = {
                 int(d["car"]): str(d["name"])
                 for d in debrief.get("drivers", ())
                 if d.get("name") and d.get("kind") == "player"
             }
+        metrics = outcome.metrics or {}
+        ticks = inputs.ticks
         if ticks is None:
             ticks = int(metrics.get("ticks", 0) or 0)
+        rulebook, mix, doc = inputs.rulebook, inputs.mix, inputs.scenario_doc
         row = (
             game_id,
             int(round_no),
-            str(scenario_name),
-            int(seed),
+            inputs.name,
+            int(inputs.seed),
             _json(dict(rulebook) if rulebook is not None else None),
-            None if bots is None else int(bots),
+            None if inputs.bots is None else int(inputs.bots),
             None if mix is None else _json(dict(mix)),
-            encode_log(log),
+            encode_log(inputs.log),
             int(ticks),
             _json(metrics),
             _json(debrief),
             time.time(),
-            None if scenario_doc is None else _json(dict(scenario_doc)),
+            None if doc is None else _json(dict(doc)),
         )
         with self._lock:
             try:
@@ -321,7 +241,7 @@ class Store:
                     round_id = int(cur.lastrowid or 0)
                     self._db.executemany(
                         "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (_event_row(round_id, e) for e in events),
+                        (_event_row(round_id, e) for e in outcome.events),
                     )
                     for car, name in names.items():
                         self._db.execute(
@@ -510,8 +430,3 @@ class Store:
                     "SELECT round_no FROM rounds WHERE game_id = ? ORDER BY round_no", (game_id,)
                 )
             ]
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (ours never contain a ';' inside a literal)."""
-    return [s.strip() for s in script.split(";") if s.strip()]

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-DT = 0.05  # seconds: the simulation's fixed step, 20 Hz
+from shared.sim.tuning import DT  # the simulation's fixed step, 20 Hz
 
 
 def percentile(values: list[float], q: float) -> float:

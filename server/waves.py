@@ -19,6 +19,7 @@ from typing import Any
 
 from server.metrics import FreeFlow
 from server.recorder import Recording
+from shared.sim.tuning import DT
 
 HARD_BRAKE = 4.0  # m/s²: what the simulation reports as a hard brake; a cut-in must force one
 RESPONSE_BRAKE = 1.0  # m/s²: a follower "brakes in turn" beyond this (coasting is gentler)
@@ -153,7 +154,7 @@ def _sample(rec: Recording, car: int, frame: int) -> tuple[float, float, int, fl
 def _response(rec: Recording, car: int, frame: int, threshold: float) -> tuple[int, float] | None:
     """First frame from `frame` on, within the reaction window, where the car brakes beyond
     `threshold`, and the strongest braking of that response."""
-    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    per_s = 1.0 / (rec.sample_ticks * DT)
     track = rec.tracks.get(car)
     if track is None:
         return None
@@ -171,7 +172,7 @@ def _response(rec: Recording, car: int, frame: int, threshold: float) -> tuple[i
 
 def _braking_before(rec: Recording, car: int, frame: int) -> bool:
     """Was this car braking (beyond the response threshold) shortly before `frame`?"""
-    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    per_s = 1.0 / (rec.sample_ticks * DT)
     track = rec.tracks.get(car)
     if track is None:
         return False
@@ -188,7 +189,7 @@ def trace_roots(rec: Recording) -> list[Root]:
     free = FreeFlow(rec.road, rec.rulebook)
     free.desired.update(rec.desired)
     covered: dict[int, list[int]] = {}  # car -> frames at which it is part of a traced chain
-    cover = int(COVER_S / (rec.sample_ticks * 0.05))
+    cover = int(COVER_S / (rec.sample_ticks * DT))
     kinds = ("hard_brake", "lane_change", "crash")
     incidents = [e for e in rec.events if e.kind == "incident_start" and e.car is None]
     candidates = sorted(
@@ -211,7 +212,7 @@ def trace_roots(rec: Recording) -> list[Root]:
                 root.delay_vs = _chain_delay(rec, free, root)
                 roots.append(root)
             continue
-        if ev.tick < rec.tick0 + WARMUP_S / 0.05:
+        if ev.tick < rec.tick0 + WARMUP_S / DT:
             continue
         if ev.kind != "crash" and _leads_to_crash(ev, crashes):
             continue  # the crash it ended in is the root (traced from the crash itself)
@@ -250,12 +251,12 @@ def trace_taps(rec: Recording, roots: list[Root]) -> list[Root]:
     lanes = Lanes(rec)
     free = FreeFlow(rec.road, rec.rulebook)
     free.desired.update(rec.desired)
-    cover = int(COVER_S / (rec.sample_ticks * 0.05))
+    cover = int(COVER_S / (rec.sample_ticks * DT))
     covered: dict[int, list[int]] = {}
     for root in roots:
         for car, f in zip(root.chain, root.frames, strict=True):
             covered.setdefault(car, []).append(f)
-    first = max(0, rec.frame_of_tick(rec.tick0 + int(WARMUP_S / 0.05)))
+    first = max(0, rec.frame_of_tick(rec.tick0 + int(WARMUP_S / DT)))
     onsets: list[tuple[int, int]] = []
     for car, track in rec.tracks.items():
         amin = track.amin
@@ -295,7 +296,7 @@ def _blocked_spans(rec: Recording) -> list[tuple[int, int, int, float]]:
     spans = []
     for ev in rec.events:
         if ev.kind == "incident_start" and ev.car is None:
-            end = int(ev.tick) + max(1, round(float(ev.value or 0.0) / 0.05))
+            end = int(ev.tick) + max(1, round(float(ev.value or 0.0) / DT))
             spans.append((int(ev.tick), end, int(ev.lane), float(ev.x)))
     return spans
 
@@ -340,8 +341,8 @@ def _incident_root(rec: Recording, lanes: Lanes, ev: Any) -> Root | None:
     if frame < 0 or frame >= len(rec.frames):
         return None
     root = Root(INCIDENT_CAR, "incident", tick, x, lane, [INCIDENT_CAR], [frame], [x], [0.0])
-    per_s = 1.0 / (rec.sample_ticks * 0.05)
-    until = tick + max(1, round(float(ev.value or 0.0) / 0.05))
+    per_s = 1.0 / (rec.sample_ticks * DT)
+    until = tick + max(1, round(float(ev.value or 0.0) / DT))
     last = min(len(rec.frames) - 1, frame + int(INCIDENT_RESPONSE_S * per_s))
     for f in range(frame, last + 1):
         if rec.frames[f] > until:
@@ -371,14 +372,14 @@ def _incident_root(rec: Recording, lanes: Lanes, ev: Any) -> Root | None:
 def _peak_after(rec: Recording, car: int, frame: int) -> float:
     """A car's strongest braking (m/s², positive) in the PEAK_WINDOW_S from `frame`."""
     track = rec.tracks[car]
-    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    per_s = 1.0 / (rec.sample_ticks * DT)
     end = min(track.start + len(track.amin) - 1, frame + int(PEAK_WINDOW_S * per_s))
     return max(0.0, -min(track.amin[j - track.start] for j in range(frame, end + 1)))
 
 
 def _leads_to_crash(ev: Any, crashes: Sequence[Any]) -> bool:
     """Whether this brake or lane change was one of the crash's cars' last moves before it."""
-    window = int(RESPONSE_WINDOW_S / 0.05)
+    window = int(RESPONSE_WINDOW_S / DT)
     return any(
         ev.tick <= c.tick <= ev.tick + window and ev.car in (c.car, c.other) for c in crashes
     )
@@ -386,7 +387,7 @@ def _leads_to_crash(ev: Any, crashes: Sequence[Any]) -> bool:
 
 def _crashed_before(car: int, tick: int, crashes: Sequence[Any]) -> bool:
     """Was this car in a crash shortly before `tick` (a wreck ahead stops the lane)?"""
-    window = int(INHERIT_WINDOW_S / 0.05)
+    window = int(INHERIT_WINDOW_S / DT)
     return any(tick - window <= c.tick <= tick and car in (c.car, c.other) for c in crashes)
 
 
@@ -407,7 +408,7 @@ def _brake_root(
         return None  # inherited from the car ahead: part of someone else's wave
     if ahead is not None and _crashed_before(ahead[0], int(ev.tick), crashes):
         return None  # a wreck ahead: part of the crash's wave
-    window = int(INHERIT_WINDOW_S / 0.05)
+    window = int(INHERIT_WINDOW_S / DT)
     for ch in changes:
         cut_in = ev.tick - window <= ch.tick <= ev.tick and ch.target == lane
         if cut_in and ahead is not None and ahead[0] == ch.car != ev.car:
@@ -433,7 +434,7 @@ def _crash_root(
         return None
     x = sample[0]
     lane = int(ev.lane)
-    window = int(RESPONSE_WINDOW_S / 0.05)
+    window = int(RESPONSE_WINDOW_S / DT)
     start = int(ev.tick)
     for ch in changes:
         if ch.car == cause and ch.target == lane and ev.tick - window <= ch.tick <= ev.tick:
@@ -454,7 +455,7 @@ def _peak_before(rec: Recording, car: int, frame: int) -> float:
     track = rec.tracks.get(car)
     if track is None:
         return 0.0
-    per_s = 1.0 / (rec.sample_ticks * 0.05)
+    per_s = 1.0 / (rec.sample_ticks * DT)
     lo = max(track.start, frame - int(PEAK_WINDOW_S * per_s))
     hi = min(track.start + len(track.amin) - 1, frame)
     values = [track.amin[f - track.start] for f in range(lo, hi + 1)]
@@ -513,7 +514,7 @@ def _follow(rec: Recording, lanes: Lanes, root: Root) -> None:
 
 def _chain_delay(rec: Recording, free: FreeFlow, root: Root) -> float:
     """Vehicle-seconds the reached cars lost from their response to the end of the window."""
-    dt = rec.sample_ticks * 0.05
+    dt = rec.sample_ticks * DT
     end = min(len(rec.frames), root.frames[0] + int(DELAY_WINDOW_S / dt) + 1)
     total = 0.0
     for car, start in zip(root.chain[1:], root.frames[1:], strict=True):

@@ -30,7 +30,7 @@ from http import HTTPStatus
 from typing import Any
 
 from server.directory import REFRESH, DirectoryUnavailable, RedisDirectory
-from server.rooms import Registry, new_code
+from server.registry import Registry, new_code
 from shared.protocol import CODE_ALPHABET
 
 log = logging.getLogger("interlane.worker")

@@ -31,6 +31,15 @@ def _own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
 
 
+@pytest.fixture(autouse=True)
+def _observers_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round observer that raises inside a room's tick fails the test (a live room reports
+    it to its host and goes on without it: server/room/room.py `Room.strict_observers`)."""
+    from server.room import Room
+
+    monkeypatch.setattr(Room, "strict_observers", True)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
     """A real game server on a free loopback port, in this process (the one `interlane solo`

@@ -59,7 +59,7 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
     ("btn-message", "Message", "message"),
 )
 HOST_ACTIONS = frozenset(action for _, _, action in CONTROLS)
-# The commands the server takes in each phase (server/round.py's `_require`): the footer
+# The commands the server takes in each phase (server/room/commands.py's `require`): the footer
 # offers only these, so at 80 columns it has room for the ones that matter now. Kick, lock,
 # message and bots work in every phase; an unknown phase offers everything.
 ANY_PHASE = frozenset({"bots_more", "bots_less", "kick", "lock", "message"})

@@ -35,10 +35,10 @@ from client.widgets.road import RoadView, View, lanes_of
 from shared.lanes import lane_name
 from shared.protocol import FLAG_PLAYER, unpack_car
 from shared.sim.replay import world_from_stored
+from shared.sim.tuning import DT
 from shared.tickview import TickView
 
 SAMPLE_TICKS = 10  # one frame per half second of round time (DT = 0.05 s)
-DT = 0.05
 BIG_STEP_S = 10.0
 SPEEDS = (1, 2, 4, 8)
 

@@ -32,7 +32,7 @@ EXPECTED = {
 }
 
 
-# the phase in which the server takes each command (server/round.py); the controls follow it
+# the phase in which the server takes each command (server/room/commands.py); the controls follow it
 PHASE = {"btn-start": "lobby", "btn-resume": "paused", "btn-next": "debrief"}
 
 

@@ -13,9 +13,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
+from server.adherence import KEEP_GRACE_S, AdherenceTracker, Violation
 from shared.conventions import make_rulebook
 from shared.sim.events import Event
+from shared.sim.tuning import DT
 
 KMH = 1 / 3.6
 

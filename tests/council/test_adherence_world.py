@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker
+from server.adherence import KEEP_GRACE_S, AdherenceTracker
 from shared.conventions import make_rulebook
 from shared.sim.scenario import load_scenario
+from shared.sim.tuning import DT
 from shared.sim.world import World
 from tests.support.adherence import Script, closure_of, left_to_end
 

@@ -8,6 +8,7 @@ import msgpack
 import pytest
 
 from server.debrief import analyse
+from server.played import RoundInputs, RoundOutcome
 from shared.protocol import MAX_FRAME_BYTES, SERVER_MESSAGES, validate
 from tests.support.debrief import Played, brake_at, play, scenario_toml, write_scenario
 
@@ -112,18 +113,11 @@ def test_team_figures_are_the_sum_of_the_drivers(braked: Played) -> None:
 
 def test_analysis_without_recording_replays_the_log_to_the_same_result(braked: Played) -> None:
     again = analyse(
-        braked.scenario,
-        braked.seed,
-        None,
-        None,
-        None,
-        braked.world.log,
-        None,
-        None,
-        {},
-        braked.names,
+        RoundInputs(
+            braked.scenario, braked.seed, None, None, None, braked.world.log, braked.world.tick
+        ),
+        RoundOutcome(adherence={}, names=braked.names),
         [],
-        ticks=braked.world.tick,
     )
     assert again["team"] == braked.debrief["team"]
     assert again["roots"] == braked.debrief["roots"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from server.net import GameServer, Limits
-from server.round import default_world_factory
+from server.room.lifecycle import default_world_factory
 from shared import protocol as p
 from shared.sim.scenario import SCENARIO_DIR, register_scenario
 from tests.support.server_client import WireClient

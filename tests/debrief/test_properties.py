@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from server.debrief import analyse
 from server.insights import DETECTORS
 from server.metrics import RoundMetrics
+from server.played import RoundInputs, RoundOutcome
 from server.recorder import Recorder
 from shared.protocol import CONTROL_ACTIONS, MAX_FRAME_BYTES
 from shared.sim.scenario import parse_scenario
@@ -68,8 +69,9 @@ def test_any_round_gives_a_well_formed_debrief(spec: dict) -> None:
         metrics.observe(world, events)
         recorder.observe(world, events)
     names = {car: f"P{car}" for car in cars}
-    args = (scenario, spec["seed"], None, None, None, world.log, recorder.recording())
-    payload = analyse(*args, metrics.result(), {}, names, [])
+    inputs = RoundInputs(scenario, spec["seed"], None, None, None, world.log)
+    recording = recorder.recording()
+    payload = analyse(inputs, RoundOutcome(metrics.result(), {}, recording, names), [])
 
     frame = msgpack.packb({"type": "debrief", **payload}, use_bin_type=True)
     assert len(frame) < MAX_FRAME_BYTES
@@ -96,4 +98,4 @@ def test_any_round_gives_a_well_formed_debrief(spec: dict) -> None:
         assert all(card[k] for k in ("title", "pattern", "idea", "question", "discipline"))
     check_payload(payload)  # thresholds, ranking, distances within half the ring
     # analysing again gives the same: the analysis does not change its inputs
-    assert analyse(*args, metrics.result(), {}, names, []) == payload
+    assert analyse(inputs, RoundOutcome(metrics.result(), {}, recording, names), []) == payload

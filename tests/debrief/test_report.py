@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from server.history_cli import run_history, run_report
+from server.played import RoundOutcome
 from server.report import gather, render
 from server.report_format import PALETTE
 from server.store import Store
@@ -39,21 +40,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
         game = store.create_game("ABCDE", "workshop", "Host <i>")
         for number, p in ((1, first), (2, second)):
             p.debrief["round"] = number
-            store.save_round(
-                game,
-                number,
-                p.scenario_ref,
-                p.seed,
-                None,
-                None,
-                None,
-                p.world.log,
-                p.metrics,
-                p.recording.events,
-                p.debrief,
-                names=p.names,
-                ticks=p.world.tick,
-            )
+            store.save_round(game, number, p.stored_inputs, p.outcome, p.debrief)
     return path, game
 
 
@@ -254,10 +241,7 @@ def test_report_rebuilds_a_debrief_the_server_could_not_make(tmp_path: Path) -> 
     with Store(path) as store:
         game = store.create_game("QWERT", "workshop", "Host")
         bare = {"round": 1, "scenario": ref, "error": "the analysis of this round failed"}
-        store.save_round(
-            game, 1, ref, 3, None, None, None, p.world.log, p.metrics, [], bare,
-            names=p.names, ticks=p.world.tick,
-        )  # fmt: skip
+        store.save_round(game, 1, p.stored_inputs, RoundOutcome(p.metrics, names=p.names), bare)
     target = tmp_path / "r.json"
     args = Namespace(db=str(path), game=str(game), format="json", output=str(target))
     assert run_report(args) == 0

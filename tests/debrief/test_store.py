@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from server.counterfactual import Brancher, replay_delay
 from server.debrief import rerun
 from server.metrics import FreeFlow
+from server.played import RoundInputs, RoundOutcome
 from server.replays import replay_round
 from server.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, decode_log, encode_log
 from shared.sim.events import Event
@@ -53,21 +54,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
 
 
 def _save(store: Store, game: int, round_no: int, p: Played) -> int:
-    return store.save_round(
-        game,
-        round_no,
-        p.scenario_ref,
-        p.seed,
-        None,
-        None,
-        None,
-        p.world.log,
-        p.metrics,
-        p.recording.events,
-        p.debrief,
-        names=p.names,
-        ticks=p.world.tick,
-    )
+    return store.save_round(game, round_no, p.stored_inputs, p.outcome, p.debrief)
 
 
 def test_stored_log_replays_the_round_exactly(tmp_path: Path, played: Played) -> None:
@@ -148,7 +135,11 @@ def test_a_failed_save_leaves_nothing_behind(tmp_path: Path, played: Played) -> 
 
     with pytest.raises(RuntimeError):
         store.save_round(
-            game, 1, "ring", 1, None, None, None, [], played.metrics, events(), played.debrief
+            game,
+            1,
+            RoundInputs("ring", 1, None, None, None, []),
+            RoundOutcome(played.metrics, events=events()),
+            played.debrief,
         )
     assert store.round_numbers(game) == []
     assert store.list_games()[0]["players"] == []

@@ -5,6 +5,7 @@ thread instead."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import re
 import time
@@ -15,15 +16,11 @@ from typing import Any
 import pytest
 
 from server.net import GameServer, Limits
-from server.round import (
-    AnalysisRequest,
-    Room,
-    analyse_packed,
-    analyse_request,
-    default_world_factory,
-    pack_request,
-)
+from server.room import Room
+from server.room.analysis import AnalysisRequest, analyse_packed, analyse_request, pack_request
+from server.room.lifecycle import default_world_factory
 from server.store import Store
+from shared.messages import parse_client_message
 from shared.sim.scenario import SCENARIO_DIR, register_scenario
 from tests.support.room import FakeConn
 from tests.support.server_client import WireClient
@@ -49,7 +46,7 @@ def a_request(scenario: str, checkpoint_every: int = 0) -> AnalysisRequest:
 
     room = Room("ABCDE", clock=time.monotonic, scenario=scenario, bots=8, seed=4, analyser=analyser)
     host = room.join("Host", "host", FakeConn(), wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     if checkpoint_every:
         room.observers["recorder"].checkpoint_ticks = checkpoint_every
     while room.phase == "driving":
@@ -60,14 +57,15 @@ def a_request(scenario: str, checkpoint_every: int = 0) -> AnalysisRequest:
 
 def test_a_packed_request_unpacks_to_worlds_that_run_on_identically(tmp_path: Path) -> None:
     request = a_request(short_scenario(tmp_path), checkpoint_every=20)
-    checkpoints = request.recording.checkpoints
+    checkpoints = request.outcome.recording.checkpoints
     assert checkpoints, "the round kept world copies"
     back = pickle.loads(pack_request(request))
     assert isinstance(back, AnalysisRequest)
-    assert back.log == request.log and back.metrics == request.metrics
-    assert sorted(back.recording.checkpoints) == sorted(checkpoints)
+    assert back.inputs.log == request.inputs.log
+    assert back.outcome.metrics == request.outcome.metrics
+    assert sorted(back.outcome.recording.checkpoints) == sorted(checkpoints)
     for tick, original in checkpoints.items():
-        mine, theirs = copy.deepcopy(original), back.recording.checkpoints[tick]
+        mine, theirs = copy.deepcopy(original), back.outcome.recording.checkpoints[tick]
         for _ in range(100):  # every car's own random generator must have come through exactly
             mine.step({})
             theirs.step({})
@@ -83,7 +81,10 @@ def test_inputs_that_cannot_be_pickled_are_analysed_on_the_thread(tmp_path: Path
     class Names(dict):  # a local class: pickle cannot name it
         pass
 
-    request.names = Names(request.names)
+    names = Names(request.outcome.names or {})
+    request = dataclasses.replace(
+        request, outcome=dataclasses.replace(request.outcome, names=names)
+    )
     server = GameServer(manual=True, analysis_workers=1)
     payload = server.analyse(request)
     assert server.analyses == {"process": 0, "thread": 1}

@@ -22,6 +22,7 @@ import pytest
 from server.net import GameServer, Limits
 from server.store import Store
 from shared import protocol as p
+from shared.messages import RoomState, parse_client_message
 from tests.support.fake_world import fake_factory
 from tests.support.server_client import WireClient
 
@@ -40,7 +41,7 @@ class TickClock:
 
 def quick_analysis(request: Any) -> dict[str, Any]:
     """The analysis stand-in: the fake world's rounds have no real scenario to analyse."""
-    return {"round": request.round_no, "scenario": "x", "metrics": {"ticks": request.ticks}}
+    return {"round": request.round_no, "scenario": "x", "metrics": {"ticks": request.inputs.ticks}}
 
 
 def rss_bytes() -> int:
@@ -459,7 +460,8 @@ def test_a_room_with_nobody_connected_stops_ticking() -> None:
 
 
 def test_a_single_scenario_room_debrief_stays_in_a_frame_after_many_rounds() -> None:
-    from server.round import HISTORY_ROUNDS, Room
+    from server.room import Room
+    from server.room.analysis import HISTORY_ROUNDS
 
     sent: list[bytes] = []
 
@@ -482,10 +484,10 @@ def test_a_single_scenario_room_debrief_stays_in_a_frame_after_many_rounds() -> 
     )
     host = room.join("Host", "host", Conn(), wants_car=True)
     for _ in range(HISTORY_ROUNDS + 20):
-        room.handle(host, {"type": "host", "command": "start"})
-        room.handle(host, {"type": "host", "command": "end"})
-        room.handle(host, {"type": "host", "command": "next"})
-    assert len(room.history) == HISTORY_ROUNDS
+        room.handle(host, parse_client_message({"type": "host", "command": "start"}))
+        room.handle(host, parse_client_message({"type": "host", "command": "end"}))
+        room.handle(host, parse_client_message({"type": "host", "command": "next"}))
+    assert len(room.debriefs.history) == HISTORY_ROUNDS
     assert max(compared) == HISTORY_ROUNDS and len(compared) == HISTORY_ROUNDS + 20
     assert room.round_no == HISTORY_ROUNDS + 20
     assert all(len(frame) <= p.MAX_FRAME_BYTES for frame in sent)
@@ -547,7 +549,7 @@ def test_rounds_driving_from_one_address_are_capped() -> None:
 
 
 def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
-    from server.round import fit_room_message
+    from server.room.fanout import fit_room_message
 
     players = [
         {"id": i, "name": "🚗" * 20, "role": "player", "car": i, "connected": i % 3 != 0}
@@ -559,19 +561,18 @@ def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
         for i in range(700)
         for convention in ("passing", "signal", "following", "merge", "speed_limit", "hazards")
     ]
-    message = {
-        "type": "room",
-        "code": "KX7PQ",
-        "phase": "council",
-        "players": players,
-        "scenario": "ring",
-        "rulebook": {},
-        "round": 1,
-        "rounds": 3,
-        "locked": False,
-        "clock": 1.0,
-        "council": {"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
-    }
+    message = RoomState(
+        code="KX7PQ",
+        phase="council",
+        players=players,
+        scenario="ring",
+        rulebook={},
+        round=1,
+        rounds=3,
+        locked=False,
+        clock=1.0,
+        council={"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
+    )
     data = fit_room_message(message)
     assert len(data) <= p.MAX_FRAME_BYTES
     sent = p.parse_server_frame(data)
@@ -583,7 +584,7 @@ def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
 
 
 def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> None:
-    from server.round import Room
+    from server.room import Room
 
     sent: list[bytes] = []
 
@@ -597,7 +598,7 @@ def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> Non
 
     room = Room("KX7PQ", clock=lambda: 0.0, scenario="x", world_factory=fake_factory)
     host = room.join("Host", "host", Conn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.world.add_bots(6000)  # the whole ring for the host: far more than a frame holds
     tick = room.world.tick
     sent.clear()
@@ -608,7 +609,9 @@ def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> Non
 
 
 def test_a_host_cannot_pile_up_incidents_past_what_a_room_message_carries() -> None:
-    from server.round import MAX_INCIDENTS, Room, default_world_factory
+    from server.room import Room
+    from server.room.commands import MAX_INCIDENTS
+    from server.room.lifecycle import default_world_factory
 
     sent: list[bytes] = []
 
@@ -628,9 +631,12 @@ def test_a_host_cannot_pile_up_incidents_past_what_a_room_message_carries() -> N
         world_factory=default_world_factory,
     )
     host = room.join("Host", "host", Conn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for i in range(MAX_INCIDENTS + 5):
-        room.handle(host, {"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i})
+        room.handle(
+            host,
+            parse_client_message({"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i}),
+        )
     assert len(room.world.road()["incidents"]) == MAX_INCIDENTS
     errors = [m for m in map(p.decode, sent) if m["type"] == "error"]
     assert len(errors) == 5 and all(e["code"] == "bad_state" for e in errors)

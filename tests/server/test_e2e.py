@@ -9,7 +9,7 @@ from http.client import HTTPConnection
 import pytest
 
 from server.net import GameServer, Limits
-from server.round import default_world_factory
+from server.room.lifecycle import default_world_factory
 from shared import protocol as p
 from tests.support.fake_world import fake_factory
 from tests.support.server_client import WireClient

@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 
 import server.store as store_module
 import shared.sim.scenario as scenario_module
+from server.played import RoundInputs, RoundOutcome
 from server.replays import world_from_stored
-from server.round import Room
+from server.room import Room
 from server.store import MIGRATIONS, Store, StoreError, encode_log
 from shared import protocol as p
+from shared.messages import parse_client_message
 from shared.sim.scenario import ScenarioError, load_scenario, parse_scenario, register_scenario
 from shared.sim.world import World
 from tests.support.room import Clock, FakeConn
@@ -75,15 +77,15 @@ def play_round(room: Room) -> tuple[FakeConn, Any]:
     host_conn, ana_conn = FakeConn(), FakeConn()
     host = room.join("Host", "host", host_conn, wants_car=True)
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     actions = {10: "brake", 25: "left", 40: "faster", 55: "right"}
     for tick in range(TICKS):
         if tick in actions:
-            room.handle(ana, {"type": "control", "action": actions[tick]})
+            room.handle(ana, parse_client_message({"type": "control", "action": actions[tick]}))
         room.step()
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert room.phase == "debrief" and ana_conn.last("debrief")["round"] == 1
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     return ana_conn, room.world
 
 
@@ -303,7 +305,7 @@ def test_a_hostile_document_from_the_wire_or_the_history_file_is_refused(
     with Store(tmp_path / "h.sqlite3") as store:
         game = store.create_game("EVIL", "x", "Host")
         try:
-            store.save_round(game, 1, "evil", 1, {}, None, None, [], {}, [], {}, scenario_doc=doc)
+            store.save_round(game, 1, inputs("evil", doc), RoundOutcome(metrics={}), {})
         except ValueError:
             return  # not storable as JSON (NaN): never in the file
         stored = store.load_round(game, 1)
@@ -311,10 +313,15 @@ def test_a_hostile_document_from_the_wire_or_the_history_file_is_refused(
         world_from_stored(stored)
 
 
+def inputs(scenario: str, doc: Any) -> RoundInputs:
+    """An empty round on `scenario`, stored with the document `doc`."""
+    return RoundInputs(scenario, 1, {}, None, None, [], scenario_doc=doc)
+
+
 def test_a_damaged_document_column_is_a_store_error(tmp_path: Path) -> None:
     with Store(tmp_path / "h.sqlite3") as store:
         game = store.create_game("ABCDE", "x", "Host")
-        store.save_round(game, 1, "ring", 1, {}, None, None, [], {}, [], {}, scenario_doc={})
+        store.save_round(game, 1, inputs("ring", {}), RoundOutcome(metrics={}), {})
     with sqlite3.connect(tmp_path / "h.sqlite3") as db:
         db.execute("UPDATE rounds SET scenario_doc = '{not json'")
     db.close()

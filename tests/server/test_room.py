@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from server.rooms import REJOIN_SECONDS, RosterError
-from server.round import Room
+from server.room import Room
+from server.room.roster import REJOIN_SECONDS, RosterError
 from shared import protocol as p
+from shared.messages import parse_client_message
 from tests.support.room import Clock, FakeConn, make_room
 
 
@@ -20,7 +21,7 @@ def test_a_round_from_lobby_to_debrief() -> None:
     room.join("Ben", "player", ben_conn)
     assert ana_conn.last("joined")["role"] == "player"
     assert host_conn.last("room")["phase"] == "lobby"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert ana_conn.last("room")["phase"] == "driving"
     assert ana.car is not None and host.car is None
     room.step()
@@ -28,22 +29,22 @@ def test_a_round_from_lobby_to_debrief() -> None:
     assert snap["you"]["car"] == ana.car and len(snap["ring"]) == p.RING_SEGMENTS
     assert "you" not in host_conn.last("snapshot")  # the host watches the whole ring
     lane_before = snap["you"]["lane"]
-    room.handle(ana, {"type": "control", "action": "left"})
+    room.handle(ana, parse_client_message({"type": "control", "action": "left"}))
     room.step()
     assert ana_conn.last("snapshot")["you"]["lane"] == lane_before + 1
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     for conn in (host_conn, ana_conn, ben_conn):
         assert conn.last("room")["phase"] == "debrief"
         assert conn.last("debrief")["round"] == 1
     first_seed = room.seed
     # a room of one scenario has no last round: next is the same road again, a new seed
-    room.handle(host, {"type": "host", "command": "next"})
+    room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     again = ana_conn.last("room")
     assert again["phase"] == "lobby" and again["step"] == 2 and again["scenario"] == "test-road"
     assert room.seed != first_seed
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert ana_conn.last("debrief")["round"] == 2
 
 
@@ -56,14 +57,14 @@ def test_a_program_room_finishes_after_its_last_step() -> None:
         if phase == "finished":
             break
         if phase == "lobby":
-            room.handle(host, {"type": "host", "command": "start"})
+            room.handle(host, parse_client_message({"type": "host", "command": "start"}))
         elif phase == "council":
-            room.handle(host, {"type": "host", "command": "end"})
+            room.handle(host, parse_client_message({"type": "host", "command": "end"}))
         elif phase == "driving":
             room.step()
-            room.handle(host, {"type": "host", "command": "end"})
+            room.handle(host, parse_client_message({"type": "host", "command": "end"}))
         elif phase == "debrief":
-            room.handle(host, {"type": "host", "command": "next"})
+            room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     assert conn.last("room")["phase"] == "finished"
     assert room.round_no == 2  # the quick program's two rounds, then the end
 
@@ -72,7 +73,7 @@ def test_round_ends_when_its_time_is_up() -> None:
     room, _ = make_room()
     conn = FakeConn()
     host = room.join("Solo", "host", conn, wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert host.car is not None
     room.seconds = 20.0  # the round's length as a program would set it, shortened
     ticks = int(room.seconds / 0.05)
@@ -89,11 +90,11 @@ def test_non_host_commands_are_refused_and_change_nothing(command: str) -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
     before = (room.phase, room.locked, len(room.world.cars), len(room.roster), room.world.tick)
     msg: dict[str, Any] = {"type": "host", "command": command, "player": host.player, "value": 3}
-    room.handle(ana, p.validate(msg, p.CLIENT_MESSAGES))
+    room.handle(ana, parse_client_message(msg))
     assert ana_conn.last("error")["code"] == "forbidden"
     after = (room.phase, room.locked, len(room.world.cars), len(room.roster), room.world.tick)
     assert before == after
@@ -103,7 +104,7 @@ def test_disconnected_car_is_driven_by_a_bot_until_rejoin() -> None:
     room, clock = make_room()
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     car = ana.car
     assert car is not None
     room.disconnect(ana)
@@ -145,17 +146,19 @@ def test_lock_kick_and_chat() -> None:
     host = room.join("Host", "host", host_conn, wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "lock", "value": True})
+    room.handle(host, parse_client_message({"type": "host", "command": "lock", "value": True}))
     with pytest.raises(RosterError):
         room.join("Late", "player", FakeConn())
-    room.handle(ana, {"type": "chat", "text": "hi\x07 [b]all[/b]"})
+    room.handle(ana, parse_client_message({"type": "chat", "text": "hi\x07 [b]all[/b]"}))
     assert host_conn.last("chat") == {
         "type": "chat",
         "player": ana.player,
         "name": "Ana",
         "text": "hi [b]all[/b]",
     }
-    room.handle(host, {"type": "host", "command": "kick", "player": ana.player})
+    room.handle(
+        host, parse_client_message({"type": "host", "command": "kick", "player": ana.player})
+    )
     assert ana_conn.last("bye")["reason"].startswith("kicked")
     assert ana_conn.closed is not None
     assert room.roster.get(ana.player) is None
@@ -168,7 +171,7 @@ def test_host_leaving_hands_the_room_on() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "leave"})
+    room.handle(host, parse_client_message({"type": "leave"}))
     assert ana.role == "host" and ana_conn.last("room")["host"] == ana.player
 
 
@@ -176,9 +179,9 @@ def test_a_full_road_takes_fewer_bots_and_the_host_is_told() -> None:
     room = Room("ABCDE", clock=Clock(), scenario="ring")  # the real world: 22 cars on 230 m
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=False)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     n = len(room.world.cars)
-    room.handle(host, {"type": "host", "command": "bots", "value": 20})
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": 20}))
     added = len(room.world.cars) - n
     assert 0 <= added < 20
     text = conn.last("notice")["text"]
@@ -189,21 +192,23 @@ def test_bots_pause_resume_incident_extend() -> None:
     room, _ = make_room()
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     n = len(room.world.cars)
-    room.handle(host, {"type": "host", "command": "bots", "value": 4})
-    room.handle(host, {"type": "host", "command": "bots", "value": -2})
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": 4}))
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": -2}))
     assert len(room.world.cars) == n + 2
-    room.handle(host, {"type": "host", "command": "pause"})
+    room.handle(host, parse_client_message({"type": "host", "command": "pause"}))
     tick = room.world.tick
     room.step()
     assert room.world.tick == tick and conn.last("room")["phase"] == "paused"
-    room.handle(host, {"type": "host", "command": "incident", "lane": 1, "x": 50.0})
+    room.handle(
+        host, parse_client_message({"type": "host", "command": "incident", "lane": 1, "x": 50.0})
+    )
     assert room.world.incidents == [(1, 50.0, 30.0)]
-    room.handle(host, {"type": "host", "command": "incident", "lane": 3})
+    room.handle(host, parse_client_message({"type": "host", "command": "incident", "lane": 3}))
     assert conn.last("error")["code"] == "bad_value"
-    room.handle(host, {"type": "host", "command": "resume"})
-    room.handle(host, {"type": "host", "command": "extend", "seconds": 60})
+    room.handle(host, parse_client_message({"type": "host", "command": "resume"}))
+    room.handle(host, parse_client_message({"type": "host", "command": "extend", "seconds": 60}))
     assert room.seconds == 300.0
     room.step()
     assert room.world.tick == tick + 1
@@ -214,9 +219,9 @@ def test_controls_out_of_phase_or_without_car_are_errors() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     spec_conn = FakeConn()
     spec = room.join("Proj", "spectator", spec_conn)
-    room.handle(spec, {"type": "control", "action": "left"})
+    room.handle(spec, parse_client_message({"type": "control", "action": "left"}))
     assert spec_conn.last("error")["code"] == "no_car"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
     assert "you" not in spec_conn.last("snapshot")
     assert len(spec_conn.last("snapshot")["cars"]) == len(room.world.cars)
@@ -256,10 +261,10 @@ def test_a_players_controls_only_move_their_own_car() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
     ben = room.join("Ben", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     before = {car.id: (car.lane, car.target_speed) for car in room.world.cars.values()}
     for action in ("left", "faster", "faster"):
-        room.handle(ana, {"type": "control", "action": action})
+        room.handle(ana, parse_client_message({"type": "control", "action": action}))
     room.step()
     changed = {
         car.id for car in room.world.cars.values() if (car.lane, car.target_speed) != before[car.id]
@@ -274,12 +279,12 @@ def test_chat_is_rate_limited_per_member() -> None:
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
     for i in range(20):
-        room.handle(ana, {"type": "chat", "text": f"line {i}"})
+        room.handle(ana, parse_client_message({"type": "chat", "text": f"line {i}"}))
     assert len(host_conn.of("chat")) == 8
     assert ana_conn.last("error")["code"] == "rate_limited"
     clock.now += 1.0
-    room.handle(ana, {"type": "chat", "text": "later"})
-    room.handle(ana, {"type": "chat", "text": "later"})
+    room.handle(ana, parse_client_message({"type": "chat", "text": "later"}))
+    room.handle(ana, parse_client_message({"type": "chat", "text": "later"}))
     assert len(host_conn.of("chat")) == 10
 
 
@@ -295,7 +300,7 @@ def test_a_single_round_room_lasts_as_long_as_its_scenario_says() -> None:
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=True)
     assert room.seconds == 30.0 and conn.last("room")["seconds"] == 30.0
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert conn.last("room")["clock"] == 30.0
     for _ in range(599):
         room.step()
@@ -339,7 +344,7 @@ def test_car_less_watchers_share_one_whole_ring_frame() -> None:
     host = room.join("Host", "host", host_conn, wants_car=False)
     room.join("Proj", "spectator", spec_conn)
     room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
     assert host_conn.raw is spec_conn.raw  # encoded once, sent to both
     assert len(host_conn.last("snapshot")["cars"]) == len(room.world.cars)
@@ -355,16 +360,16 @@ def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly()
     host_conn, ana_conn = FakeConn(), FakeConn()
     host = room.join("Host", "host", host_conn, wants_car=False)
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     assert ana_conn.last("error")["code"] == "bad_state"  # nothing played yet
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for tick in range(60):
         if tick == 20:
-            room.handle(ana, {"type": "control", "action": "brake"})
+            room.handle(ana, parse_client_message({"type": "control", "action": "brake"}))
         room.step()
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert ana_conn.last("debrief")["round"] == 1
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     replay = ana_conn.last("replay")
     assert replay["round"] == 1 and replay["scenario"] == "ring" and replay["ticks"] == 60
     assert replay["names"] == {str(ana.car): "Ana"}
@@ -374,8 +379,56 @@ def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly()
         c.id: (c.x, c.v) for c in room.world.cars.values()
     }
     # one copy per member every few seconds: the frame is tens of kilobytes
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     assert ana_conn.last("error")["code"] == "rate_limited"
     clock.now += 6
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     assert len(ana_conn.of("replay")) == 2
+
+
+class BrokenObserver:
+    """An observer with a bug: it raises on the first tick it sees."""
+
+    def observe(self, world: Any, events: Any) -> None:
+        raise RuntimeError("boom")
+
+    def live(self) -> dict[str, Any]:
+        return {}
+
+    def individual(self, car: int) -> dict[str, Any]:
+        return {}
+
+
+def started_room_with_broken_metrics() -> tuple[Room, Any, FakeConn]:
+    room, _ = make_room()
+    host_conn = FakeConn()
+    host = room.join("Host", "host", host_conn, wants_car=False)
+    room.join("Ana", "player", FakeConn())
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
+    room.observers["metrics"] = BrokenObserver()
+    return room, host, host_conn
+
+
+def test_a_failing_observer_fails_the_test_that_provoked_it() -> None:
+    room, _, _ = started_room_with_broken_metrics()
+    assert room.strict_observers  # tests/conftest.py
+    with pytest.raises(RuntimeError, match="boom"):
+        room.step()
+
+
+def test_a_live_room_reports_a_failing_observer_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    room, host, host_conn = started_room_with_broken_metrics()
+    room.strict_observers = False  # as in a live room
+    with caplog.at_level("ERROR", logger="server.room.room"):
+        room.step()
+    failure = next(r for r in caplog.records if "observer metrics failed" in r.getMessage())
+    assert failure.exc_info is not None and "boom" in str(failure.exc_info[1])
+    notice = host_conn.last("notice")["text"]
+    assert "metrics" in notice and "RuntimeError" in notice
+    assert "metrics" not in room.observers and "recorder" in room.observers
+    room.step()  # the round goes on without it, to its debrief
+    assert room.phase == "driving"
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
+    assert host_conn.last("debrief")["round"] == 1

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from server.net import GameServer, Limits
-from server.round import default_world_factory
+from server.room.lifecycle import default_world_factory
+from shared.messages import parse_client_message
 from shared.sim.scenario import (
     SCENARIO_DIR,
     ScenarioError,
@@ -68,7 +69,7 @@ def test_a_scenario_rooms_round_takes_the_scenarios_own_length(tmp_path: Path) -
     import re
     import time
 
-    from server.round import Room
+    from server.room import Room
     from tests.support.room import FakeConn
 
     text = (SCENARIO_DIR / "ring.toml").read_text(encoding="utf-8")
@@ -81,7 +82,7 @@ def test_a_scenario_rooms_round_takes_the_scenarios_own_length(tmp_path: Path) -
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=True)
     assert conn.last("room")["seconds"] == 2.0
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     while room.phase == "driving":
         room.step()
     assert room.world.tick == 40

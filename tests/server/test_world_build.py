@@ -1,4 +1,4 @@
-"""Worlds are built off the event loop (server/round.py `Room._build`, server/net.py `build`).
+"""Worlds are built off the event loop (server/room/lifecycle.py `Lifecycle.build`, server/net.py `build`).
 
 A world factory that the test holds half-way through a build stands in for a slow one (a
 200-bot world takes 15–30 ms): while it is held, another room keeps ticking (counted by the
@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from server.net import GameServer
-from server.round import Room, run_inline
+from server.room import Room
+from server.room.lifecycle import run_inline
 from tests.support.fake_world import fake_factory
 from tests.support.server_client import WireClient
 
@@ -132,10 +133,10 @@ def test_the_same_scenario_and_seed_build_the_same_world_off_the_loop() -> None:
             inline = Room("EFGH", clock=time.monotonic, program="quick", bots=30, seed=7)
             for room in rooms:
                 room.step_index = 2
-                room._prepare_step()
+                room.lifecycle.prepare_step()
             await until(lambda: all(r.world is not None for r in rooms), "both built")
             inline.step_index = 2
-            inline._prepare_step()
+            inline.lifecycle.prepare_step()
             states = [
                 sorted((c.id, c.lane, round(c.x, 6), round(c.v, 6)) for c in r.world.cars.values())
                 for r in (*rooms, inline)
@@ -161,8 +162,8 @@ def test_a_failed_build_tells_the_host_and_start_tries_again() -> None:
     room.tell_host = told.append  # type: ignore[method-assign]
     room.builder = run_inline
     room.step_index = 2
-    room._prepare_step()
+    room.lifecycle.prepare_step()
     assert room.world is None and room.building is None
     assert told and "the disk is full" in told[0]
-    room._begin_round()  # `start` builds the road again, then drives
+    room.lifecycle.begin_round()  # `start` builds the road again, then drives
     assert room.world is not None and room.phase == "driving"

@@ -25,10 +25,11 @@ from server.adherence import (
     PASS_DV,
     AdherenceTracker,
 )
-from server.metrics import DT, ZONE_BIN_M, FreeFlow, RoundMetrics, _bin_edges
+from server.metrics import ZONE_BIN_M, FreeFlow, RoundMetrics, _bin_edges
 from server.recorder import Recorder
 from shared.conventions import make_rulebook
 from shared.sim.scenario import load_scenario
+from shared.sim.tuning import DT
 from shared.sim.world import World
 
 # --- the free-flow speed -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Pilot tests of the solo screens, fed the frames a real solo room sent (server.round.Room,
+"""Pilot tests of the solo screens, fed the frames a real solo room sent (server.room.Room,
 stepped tick by tick in-process, so no timing luck): the damper's HUD line and coach, and a
 debrief that speaks to one person."""
 

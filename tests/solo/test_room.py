@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from server.history_cli import run_history
-from server.round import Room
+from server.room import Room
 from server.store import Store
 from tests.support.room import FakeConn
 from tests.support.solo import GROUP_WORDS, damper_controls, follower_controls, solo_round
@@ -76,7 +76,7 @@ def test_progress_is_stored_and_listed(
     room, _, store = damper_game
     (row,) = store.solo_results("damper-ring")
     assert (row["player"], row["challenge"], row["won"]) == ("Ana", "damper", True)
-    assert row["score"] == -room.last_debrief["damper"]["change_pct"]
+    assert row["score"] == -room.debriefs.last["damper"]["change_pct"]
     # a second attempt on the same road is compared with the first, and only with it
     again, conn, _ = solo_round(tmp_path, follower_controls, store=store, seconds=60.0)
     debrief = conn.last("debrief")

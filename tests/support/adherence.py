@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from server.adherence import DT, AdherenceTracker, Violation
+from server.adherence import AdherenceTracker, Violation
 from shared.conventions import make_rulebook
 from shared.sim.car import Car
 from shared.sim.events import Event
 from shared.sim.road import ClosureDescription
 from shared.sim.scenario import load_scenario
+from shared.sim.tuning import DT
 from shared.sim.world import World
 
 

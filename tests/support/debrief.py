@@ -13,6 +13,7 @@ from typing import Any
 
 from server.debrief import analyse
 from server.metrics import RoundMetrics
+from server.played import RoundInputs, RoundOutcome
 from server.recorder import Recorder, Recording
 from server.report import gather
 from server.store import Store
@@ -77,6 +78,18 @@ class Played:
         assert self.payload is not None, "the round was played without its analysis"
         return self.payload
 
+    @property
+    def stored_inputs(self) -> RoundInputs:
+        """The round's inputs as the tests store them: its scenario by file, default rules."""
+        return RoundInputs(
+            self.scenario_ref, self.seed, None, None, None, self.world.log, self.world.tick
+        )
+
+    @property
+    def outcome(self) -> RoundOutcome:
+        """What the round measured, as the store takes it."""
+        return RoundOutcome(self.metrics, names=self.names, events=self.recording.events)
+
 
 def play(
     scenario_ref: str,
@@ -109,16 +122,8 @@ def play(
     )
     if analyse_it:
         played.payload = analyse(
-            scenario,
-            seed,
-            rulebook,
-            None,
-            None,
-            world.log,
-            played.recording,
-            played.metrics,
-            {},
-            label,
+            RoundInputs(scenario, seed, rulebook, None, None, world.log),
+            RoundOutcome(played.metrics, {}, played.recording, label),
             previous or [],
         )
     return played
@@ -141,21 +146,7 @@ def stored_report(played: Played, path: Path, code: str, program: str, host: str
     game as `interlane report` does (what the report's renderers are given)."""
     with Store(path) as store:
         game = store.create_game(code, program, host)
-        store.save_round(
-            game,
-            1,
-            played.scenario_ref,
-            played.seed,
-            None,
-            None,
-            None,
-            played.world.log,
-            played.metrics,
-            played.recording.events,
-            played.debrief,
-            names=played.names,
-            ticks=played.world.tick,
-        )
+        store.save_round(game, 1, played.stored_inputs, played.outcome, played.debrief)
         return gather(store, game)
 
 

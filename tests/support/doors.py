@@ -18,8 +18,9 @@ from typing import Any
 from server.doors.runner import DoorConfig, Doors, start_doors
 from server.doors.ssh import SshDoor
 from server.net import GameServer, Limits
-from server.rooms import Member
-from server.round import Room, default_world_factory
+from server.room import Room
+from server.room.lifecycle import default_world_factory
+from server.room.roster import Member
 from server.snapshots import you_detail
 from tests.support.server_client import WireClient
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server.played import RoundInputs, RoundOutcome
 from server.store import Store
 from shared.sim.scenario import load_scenario
 from shared.sim.world import World
@@ -39,16 +40,8 @@ def store_ring_round(folder: Path) -> tuple[str, int, World]:
     store.save_round(
         game,
         1,
-        "ring",
-        5,
-        None,
-        None,
-        None,
-        world.log,
-        {"ticks": TICKS},
-        [],
+        RoundInputs("ring", 5, None, None, None, world.log, TICKS),
+        RoundOutcome({"ticks": TICKS}, names={me: EVIL_NAME}),
         debrief,
-        names={me: EVIL_NAME},
-        ticks=TICKS,
     )
     return db, game, world

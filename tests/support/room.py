@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.round import Room
+from server.room import Room
 from shared import protocol as p
 from tests.support.fake_world import fake_factory
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server.round import Room
+from server.room import Room
 from server.store import Store
+from shared.messages import parse_client_message
 from tests.support.room import FakeConn
 
 SETTLE_TICK = 100  # the damper sets up 5 s into the round, once the ring is moving
@@ -61,7 +62,7 @@ def solo_round(
     room = Room("SOLO1", clock=time.monotonic, scenario=scenario, seed=seed, store=store)
     conn = FakeConn()
     me = room.join("Ana", "host", conn, wants_car=True)
-    room.handle(me, {"type": "host", "command": "start"})
+    room.handle(me, parse_client_message({"type": "host", "command": "start"}))
     room.seconds = seconds
     car = me.car
     assert car is not None
@@ -71,6 +72,6 @@ def solo_round(
             msg: dict[str, Any] = {"type": "control", "action": action}
             if value is not None:
                 msg["value"] = value
-            room.handle(me, msg)
+            room.handle(me, parse_client_message(msg))
         room.step()
     return room, conn, store

@@ -1,4 +1,4 @@
-"""Who is in a room and which rooms exist: join codes, members, roles and rejoin tokens.
+"""Who is in a room: members, their roles, names and rejoin tokens.
 
 This module knows nothing of traffic or of websockets. A member's connection is anything
 with `send(bytes) -> bool` and `close(code, reason)`; the network layer supplies real ones
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.protocol import CODE_ALPHABET, CODE_LENGTH, MAX_NAME_CHARS, clean_name
+from shared.protocol import MAX_NAME_CHARS, clean_name
 
 REJOIN_SECONDS = 120.0  # a dropped member may come back with its token for this long
 TOKEN_BYTES = 18  # 24 url-safe characters
@@ -197,43 +197,3 @@ class Roster:
 
     def entries(self) -> list[dict[str, Any]]:
         return [m.roster_entry() for m in self._members.values()]
-
-
-def new_code(taken: set[str] | dict[str, Any], rng: secrets.SystemRandom | None = None) -> str:
-    """A fresh join code of CODE_LENGTH characters from CODE_ALPHABET (no look-alikes)."""
-    pick = rng or secrets.SystemRandom()
-    for _ in range(10_000):
-        code = "".join(pick.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if code not in taken:
-            return code
-    raise RuntimeError("no free room code")  # 31**5 codes: only with millions of rooms
-
-
-def normalise_code(text: str) -> str:
-    """What a person typed as a code, made comparable: upper case, no spaces or dashes."""
-    return "".join(ch for ch in text.upper() if ch not in " -_")
-
-
-class Registry:
-    """All rooms of one server by code. Rooms are whatever object the caller stores."""
-
-    def __init__(self) -> None:
-        self.rooms: dict[str, Any] = {}
-
-    def reserve_code(self) -> str:
-        return new_code(self.rooms)
-
-    def add(self, code: str, room: Any) -> None:
-        self.rooms[code] = room
-
-    def get(self, code: str) -> Any | None:
-        return self.rooms.get(normalise_code(code))
-
-    def remove(self, code: str) -> None:
-        self.rooms.pop(code, None)
-
-    def __len__(self) -> int:
-        return len(self.rooms)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(list(self.rooms.values()))
