@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from server.adherence import DT, KEEP_GRACE_S, AdherenceTracker, Violation
+from server.adherence import DT, AdherenceTracker
+from server.adherence_model import KEEP_GRACE_S, Violation
 from shared.conventions import make_rulebook
 
 sim_world = pytest.importorskip("shared.sim.world")
