@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.recorder import Recording
-from server.waves import Root, ring_box, ring_distance
+from server.wave_chains import Root
+from server.waves import ring_box, ring_distance
 from shared.lanes import lane_name
 
 CUT_IN = "cut_in"

@@ -23,7 +23,8 @@ from server.insight_context import (
     make_card,
     sentence,
 )
-from server.waves import Root, ring_distance
+from server.wave_chains import Root
+from server.waves import ring_distance
 
 GROWTH = 1.25  # the hardest braking behind must be this much harder than the first
 DISTANT_M = 150.0  # "the cause was far away": at least this far up the road ...

@@ -6,7 +6,7 @@ from array import array
 
 from server import insight_context, insights_disciplines, insights_systems
 from server.recorder import Recording, Track
-from server.waves import Root
+from server.wave_chains import Root
 from shared.conventions import default_rulebook, make_rulebook
 
 

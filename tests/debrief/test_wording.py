@@ -4,7 +4,7 @@ is not told about a rulebook "you agreed"."""
 from __future__ import annotations
 
 from server import insight_context, insights_disciplines, insights_systems
-from server.waves import Root
+from server.wave_chains import Root
 from shared.conventions import make_rulebook
 from tests.debrief.test_cards import _ctx, _driver, _rec
 
