@@ -6,8 +6,9 @@ from typing import Any
 
 from textual.widgets import DataTable, Sparkline, TabbedContent
 
-from client.screens.debrief import DebriefScreen, ring_distance
+from client.screens.debrief import DebriefScreen
 from client.widgets.cards import InsightCard
+from client.widgets.debrief_format import ring_distance
 from client.widgets.spacetime import SpaceTime
 from tests.client.test_harness import (
     ESC_NAME,

@@ -8,7 +8,8 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from client.screens.debrief import DebriefScreen, plural
+from client.screens.debrief import DebriefScreen
+from client.widgets.debrief_format import plural
 from tests.client.test_debrief import EVIL_NAME, debrief_msg
 from tests.client.test_harness import Harness, room_msg, screen_text
 from tests.support.waiting import wait_for
