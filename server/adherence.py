@@ -50,54 +50,27 @@ Additions to the contract: `Violation.tick`, `Violation.render(name)`, `team(car
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any
 
+from server.adherence_checks import ConventionChecks
+from server.adherence_lanes import LaneChecks
+from server.adherence_model import (
+    CONGESTED_V,
+    GAP_FOLLOW_S,
+    GAP_MIN_V,
+    QUEUE_SLOW_V,
+    SPEED_TOLERANCE,
+    Block,
+    CarLike,
+    EventLike,
+    Record,
+    Violation,
+)
 from shared.conventions import make_rulebook, speed_limit_mps
 from shared.sim.tuning import DT  # one tick: observe() is called once per tick
 
 SIGNAL_LEAD_S = 2.0
-PASS_BEHIND_M = 15.0
-PASS_AHEAD_MIN_M = 60.0
-PASS_AHEAD_S = 10.0
-PASS_DV = 0.5
-CONGESTED_V = 50 / 3.6
-KEEP_GRACE_S = 8.0
-KEEP_REPORT_S = 10.0
-BLOCK_BEFORE_M = 200.0
-BLOCK_AFTER_M = 50.0
-ZIPPER_ZONE_M = 150.0
-EARLY_ZONE_M = 150.0
-TURN_WINDOW_S = 15.0
-DEFAULT_WARN_M = 500.0
-SPEED_TOLERANCE = 3 / 3.6
-SPEED_REPORT_S = 3.0
-GAP_RULE_S = 1.8
-GAP_MIN_V = 30 / 3.6
-GAP_FOLLOW_S = 4.0
-GAP_GRACE_S = 5.0
-QUEUE_FAST_V = 50 / 3.6
-QUEUE_SLOW_V = 20 / 3.6
-QUEUE_LOOKAHEAD_M = 150.0
-HAZARD_GRACE_S = 3.0
-REPORT_COOLDOWN_S = 5.0
-
-
-def _ticks(seconds: float) -> int:
-    return round(seconds / DT)
-
-
-# the thresholds in ticks, worked out once (observe() compares with them for every car)
-KEEP_GRACE_TICKS = _ticks(KEEP_GRACE_S)
-KEEP_REPORT_TICKS = _ticks(KEEP_REPORT_S)
-SPEED_REPORT_TICKS = _ticks(SPEED_REPORT_S)
-GAP_GRACE_TICKS = _ticks(GAP_GRACE_S)
-HAZARD_GRACE_TICKS = _ticks(HAZARD_GRACE_S)
-TURN_WINDOW_TICKS = _ticks(TURN_WINDOW_S)
-_BY_X = attrgetter("x")
 
 
 def _until_tick(seconds: Any) -> int | None:
@@ -105,95 +78,7 @@ def _until_tick(seconds: Any) -> int | None:
     return None if seconds is None else math.ceil(float(seconds) / DT)
 
 
-class _Car(Protocol):
-    id: int
-    lane: float
-    lane_index: int
-    x: float
-    v: float
-    length: float  # read as 5 m when a car has none
-    signal: int
-    hazard: bool
-    crashed: bool
-
-
-class _Event(Protocol):
-    """What the tracker reads of an event; read-only, as the simulation's events are frozen
-    (shared/sim/events.py)."""
-
-    @property
-    def tick(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def car(self) -> int | None: ...
-    @property
-    def x(self) -> float: ...
-    @property
-    def lane(self) -> int: ...
-    @property
-    def other(self) -> int | None: ...
-    @property
-    def value(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A breach of the rulebook for the event feed.
-
-    `text` is a plain-text template with `{name}` where the driver's name goes; fill it with
-    `render(name)`, which never interprets anything in the name.
-    """
-
-    car: int
-    kind: str
-    text: str
-    tick: int = 0
-
-    def render(self, name: str) -> str:
-        return self.text.replace("{name}", name)
-
-
-@dataclass(slots=True)
-class _Record:
-    """One car's counters (what result() reports) and its running streaks."""
-
-    lane_changes: int = 0
-    signalled: int = 0
-    observed_s: float = 0.0
-    passing_lane_s: float = 0.0
-    moving_s: float = 0.0
-    speeding_s: float = 0.0
-    following_s: float = 0.0
-    close_s: float = 0.0
-    merges: int = 0
-    merges_in_place: int = 0
-    merges_in_turn: int = 0
-    queue_tails: int = 0
-    hazards_used: int = 0
-    violations: int = 0
-    # streaks and episodes
-    keep_ticks: int = 0  # streaks are counted in ticks so that thresholds are exact
-    speed_ticks: int = 0
-    gap_ticks: int = 0
-    queue_open: bool = False
-    queue_warned: bool = False
-    queue_grace: int = -1  # ticks since the car joined a queue's tail, -1 when not waiting
-    last_report: dict[str, int] = field(default_factory=dict)
-    # what is ahead of the car (see _leaders), valid when lead_pass is the tracker's pass
-    lead_pass: int = -1
-    lead_gap: float = math.inf
-    leader: _Car | None = None
-
-
-@dataclass
-class _Block:
-    lane: int
-    x: float
-    until_tick: int | None
-
-
-class AdherenceTracker:
+class AdherenceTracker(ConventionChecks, LaneChecks):
     """Counts, per car, how the rulebook in force was kept; see the module docstring."""
 
     def __init__(self, rulebook: Mapping[str, str] | None, road: Mapping[str, Any]) -> None:
@@ -203,9 +88,9 @@ class AdherenceTracker:
         self.lanes = int(road.get("lanes") or 1)
         self.limit = speed_limit_mps(self.rulebook)
         self.passing = self.rulebook["passing"]
-        self.records: dict[int, _Record] = {}
-        self.blocks: list[_Block] = [
-            _Block(int(i["lane"]), float(i["x"]), _until_tick(i.get("until")))
+        self.records: dict[int, Record] = {}
+        self.blocks: list[Block] = [
+            Block(int(i["lane"]), float(i["x"]), _until_tick(i.get("until")))
             for i in road.get("incidents", ())
         ]
         # closure (lane, start) -> (the car the last merger went in front of, at which tick)
@@ -258,7 +143,7 @@ class AdherenceTracker:
 
     # --- per tick -----------------------------------------------------------------------
 
-    def observe(self, world: Any, events: Iterable[_Event]) -> list[Violation]:
+    def observe(self, world: Any, events: Iterable[EventLike]) -> list[Violation]:
         """Measure one tick; return the violations to show in the event feed.
 
         This runs for every car of every room at 20 Hz, so the measures that apply to every car
@@ -267,12 +152,12 @@ class AdherenceTracker:
         """
         self._tick = int(getattr(world, "tick", self._tick + 1))
         out: list[Violation] = []
-        cars: Mapping[int, _Car] = world.cars
+        cars: Mapping[int, CarLike] = world.cars
         records = self.records
         if not cars.keys() <= records.keys():  # new cars (a C-level check, then the slow loop)
             for car_id in cars:
                 if car_id not in records:
-                    records[car_id] = _Record()
+                    records[car_id] = Record()
         for event in events:
             self._event(event, cars, out)
         if self.blocks:
@@ -336,9 +221,9 @@ class AdherenceTracker:
                     self._hazards(car, record, gap, leader, out)
         return out
 
-    def _event(self, event: _Event, cars: Mapping[int, _Car], out: list[Violation]) -> None:
+    def _event(self, event: EventLike, cars: Mapping[int, CarLike], out: list[Violation]) -> None:
         if event.kind == "lane_change" and event.car is not None:
-            record = self.records.setdefault(event.car, _Record())
+            record = self.records.setdefault(event.car, Record())
             record.lane_changes += 1
             seconds = float(event.value or 0.0)
             if seconds >= SIGNAL_LEAD_S - DT / 2:
@@ -356,346 +241,11 @@ class AdherenceTracker:
             until = None
             if event.value is not None:
                 until = self._tick + math.ceil(float(event.value) / DT)
-            self.blocks.append(_Block(event.lane, event.x, until))
+            self.blocks.append(Block(event.lane, event.x, until))
         elif event.kind == "incident_clear" and event.car is None:  # not a crash site clearing
             near = [b for b in self.blocks if b.lane == event.lane]
             if near:
                 self.blocks.remove(min(near, key=lambda b: self._dist(event.x, b.x)))
-
-    # --- merging at a closure -------------------------------------------------------------
-
-    def _closure_of(self, lane: int, x: float) -> dict[str, Any] | None:
-        """The closure of `lane` whose warning zone or closed span holds x."""
-        for closure in self.road.get("closures", ()):
-            if int(closure["lane"]) != lane:
-                continue
-            start, end = float(closure["start"]), float(closure["end"])
-            warn = self._warn_length(closure)
-            if self._ahead(x, start) <= warn + EARLY_ZONE_M or self._within(x, start, end):
-                return closure
-        return None
-
-    @staticmethod
-    def _warn_length(closure: Mapping[str, Any]) -> float:
-        """Metres of warning signs before the closure (the road's `warn`)."""
-        warn = closure.get("warn")
-        return DEFAULT_WARN_M if warn is None else max(0.0, float(warn))
-
-    def _merge(self, event: _Event, out: list[Violation]) -> None:
-        assert event.car is not None
-        closure = self._closure_of(event.lane, event.x)
-        if closure is None:
-            return  # a ramp merge: the merge convention is about closures
-        record = self.records.setdefault(event.car, _Record())
-        record.merges += 1
-        left = (
-            float(event.value)
-            if event.value is not None
-            else self._ahead(event.x, float(closure["start"]))
-        )
-        warn = self._warn_length(closure)
-        key = (event.lane, float(closure["start"]))
-        previous_other, previous_tick = self._last_merge.get(key, (None, -(10**9)))
-        self._last_merge[key] = (event.other, self._tick)
-        in_turn = (
-            event.other is None
-            or event.other != previous_other
-            or self._tick - previous_tick > TURN_WINDOW_TICKS
-        )
-        if in_turn:
-            record.merges_in_turn += 1
-        if self.rulebook["merge"] == "zipper":
-            in_place = left <= ZIPPER_ZONE_M
-            if not in_place:
-                text = f"{{name}} merged {left:.0f} m before the end instead of zipping"
-                self._report(event.car, "merge", text, out)
-            elif not in_turn:
-                self._report(event.car, "merge", "{name} merged out of turn", out)
-            if in_place and in_turn:
-                record.merges_in_place += 1
-        else:
-            # merged is when the car leaves the closing lane, never when it signals: a
-            # signal at the signs and a ride to the end would otherwise score as early
-            in_place = left >= warn - EARLY_ZONE_M
-            if in_place:
-                record.merges_in_place += 1
-            else:
-                text = f"{{name}} stayed in the closing lane until {left:.0f} m before the end"
-                self._report(event.car, "merge", text, out)
-
-    # --- keep right / keep left ---------------------------------------------------------
-
-    def _lanes(self, cars: Mapping[int, _Car]) -> dict[int, tuple[list[float], list[_Car]]]:
-        """Cars per lane they occupy (both lanes during a change), sorted by position."""
-        grouped: dict[int, list[_Car]] = {}
-        floor = math.floor
-        for car in cars.values():
-            lane = car.lane
-            low = floor(lane)
-            members = grouped.get(low)
-            if members is None:
-                grouped[low] = [car]
-            else:
-                members.append(car)
-            if lane != low:
-                members = grouped.get(low + 1)
-                if members is None:
-                    grouped[low + 1] = [car]
-                else:
-                    members.append(car)
-        lanes = {}
-        for lane, members in grouped.items():
-            members.sort(key=_BY_X)
-            lanes[lane] = ([c.x for c in members], members)
-        return lanes
-
-    def _leaders(self, lanes: Mapping[int, tuple[list[float], list[_Car]]]) -> None:
-        """Bumper-to-bumper gap and car ahead for every car, as world.leader_of defines them,
-        kept in each car's record (lead_gap, leader) with this pass's mark; a car without one
-        (alone in its lane) has nothing ahead.
-
-        Computed here from the sorted lanes (one pass, O(n log n) per tick) rather than by
-        calling world.leader_of per car, which scans a whole lane each time. A lane's end or a
-        blocked spot before the car ahead hides it (gap to the obstacle, no leader). A car
-        changing lanes is in two: the nearer of its two gaps counts (the first lane's on a tie).
-        """
-        records = self.records
-        length = self.length
-        now = self._pass
-        for lane, (xs, members) in lanes.items():
-            if len(members) < 2:
-                continue
-            stops = self._stops(lane)
-            ahead, ax = members[0], xs[0]  # the last car's car ahead is the first, round the ring
-            for car, x in zip(reversed(members), reversed(xs), strict=False):  # same lengths
-                distance = ax - x
-                if not 0.0 < distance < length:  # round the ring (% leaves the rest as it is)
-                    distance %= length
-                try:
-                    gap = distance - ahead.length
-                except AttributeError:
-                    gap = distance - 5.0
-                leader: _Car | None = ahead
-                if stops:
-                    for stop in stops:
-                        d = (stop - x) % length
-                        if d < distance and d < gap:
-                            gap, leader = d, None
-                record = records[car.id]
-                if record.lead_pass != now or gap < record.lead_gap:
-                    record.lead_pass, record.lead_gap, record.leader = now, gap, leader
-                ahead, ax = car, x
-
-    def _stops(self, lane: int) -> list[float]:
-        """Where `lane` ends or is blocked: closure starts and blocked spots."""
-        stops = [start for start, _span, _warn in self._closures.get(lane, ())]
-        if self.blocks:
-            stops += [b.x for b in self.blocks if b.lane == lane]
-        return stops
-
-    def _lane_open(self, lane: int, x: float) -> bool:
-        if lane in self._ramp_lanes:
-            return False  # an acceleration lane is never a cruising lane
-        length = self.length
-        for start, span, warn in self._closures.get(lane, ()):
-            if (start - x) % length <= warn or (x - start) % length <= span:
-                return False  # in the warning zone (_ahead) or the closed span (_within)
-        for block in self.blocks:
-            if block.lane == lane and (
-                (block.x - x) % length <= BLOCK_BEFORE_M or (x - block.x) % length <= BLOCK_AFTER_M
-            ):
-                return False
-        return True
-
-    def _hog(self, car: _Car, record: _Record, out: list[Violation]) -> None:
-        """A tick in the passing lane with nobody to pass: counts after the grace, and every
-        KEEP_REPORT_S of it is reported once."""
-        record.keep_ticks += 1
-        over = record.keep_ticks - KEEP_GRACE_TICKS
-        if over > 0:
-            record.passing_lane_s += DT
-            if (over - 1) % KEEP_REPORT_TICKS == 0:
-                self._report(
-                    car.id,
-                    "passing",
-                    "{name} is cruising in the passing lane with nobody to pass",
-                    out,
-                )
-
-    def _side(self, lane: int) -> tuple[range, int, bool]:
-        """The lanes "to the right" of `lane` in the convention's sense (lower indices under
-        keep right), nearest first; the one beside it; whether they are all open everywhere
-        (no closure or ramp: only a blocked spot can close them). Memoised per lane."""
-        known = self._sides.get(lane)
-        if known is None:
-            if self.passing == "right":
-                side, beside = range(lane - 1, -1, -1), lane - 1
-            else:
-                side, beside = range(lane + 1, self.lanes), lane + 1
-            known = self._sides[lane] = (side, beside, self._special_lanes.isdisjoint(side))
-        return known
-
-    def _hogging(
-        self, car: _Car, lane: int, lanes: Mapping[int, tuple[list[float], list[_Car]]]
-    ) -> bool:
-        """Whether a car settled in its lane at speed is in a passing lane (an open lane on its
-        cruising side) without passing anyone (see _passing)."""
-        side, beside, plain = self._sides.get(lane) or self._side(lane)
-        if not side:
-            return False
-        if plain and not self.blocks:  # every lane of the side is open
-            return not self._passing(car, side, lanes, beside)
-        x = car.x
-        open_side = [k for k in side if self._lane_open(k, x)]
-        return bool(open_side) and not self._passing(car, open_side, lanes, beside)
-
-    def _passing(
-        self,
-        car: _Car,
-        side: Iterable[int],
-        lanes: Mapping[int, tuple[list[float], list[_Car]]],
-        beside: int,
-    ) -> bool:
-        """Whether a car in a lane of `side` from PASS_BEHIND_M behind to the look-ahead is
-        slower (so this car is passing it), or one beside it in lane `beside` blocks the move
-        back. The lanes' positions are sorted, so bisection finds the stretch (twice where it
-        wraps round the ring)."""
-        x, v = car.x, car.v
-        slower = v - PASS_DV
-        length = self.length
-        ahead = PASS_AHEAD_S * v
-        lo, hi = x - PASS_BEHIND_M, x + (ahead if ahead > PASS_AHEAD_MIN_M else PASS_AHEAD_MIN_M)
-        if lo < 0 or hi >= length:
-            return self._passing_round(car, side, lanes, beside, lo, hi)
-        half = length / 2
-        for lane in side:  # the usual case: the stretch does not wrap round the ring
-            entry = lanes.get(lane)
-            if entry is None:
-                continue
-            xs, members = entry
-            k, end = bisect_left(xs, lo), len(xs)
-            while k < end and xs[k] <= hi:  # members[k : bisect_right(xs, hi)]
-                other = members[k]
-                if other.v < slower:
-                    return True
-                if lane == beside:
-                    dx = (other.x - x) % length  # _signed(other.x - x)
-                    if abs(dx - length if dx > half else dx) <= PASS_BEHIND_M:
-                        return True
-                k += 1
-        return False
-
-    def _passing_round(
-        self,
-        car: _Car,
-        side: Iterable[int],
-        lanes: Mapping[int, tuple[list[float], list[_Car]]],
-        beside: int,
-        lo: float,
-        hi: float,
-    ) -> bool:
-        """_passing where the stretch [lo, hi] wraps round the ring's start or end."""
-        x, slower = car.x, car.v - PASS_DV
-        length = self.length
-        shifts = [0.0]
-        if lo < 0:
-            shifts.append(length)
-        if hi >= length:
-            shifts.append(-length)
-        for lane in side:
-            entry = lanes.get(lane)
-            if entry is None:
-                continue
-            xs, members = entry
-            for shift in shifts:
-                i, j = bisect_left(xs, lo + shift), bisect_right(xs, hi + shift)
-                for other in members[i:j]:
-                    if other.v < slower:
-                        return True
-                    if lane == beside and abs(self._signed(other.x - x)) <= PASS_BEHIND_M:
-                        return True
-        return False
-
-    # --- speed, gap, hazards ------------------------------------------------------------
-
-    def _limit_at(self, x: float) -> float | None:
-        limit = self.limit
-        length = self.length
-        for start, span, zone_limit in self._zones:
-            if (x - start) % length <= span:  # _within(x, start, end)
-                limit = zone_limit if limit is None else min(limit, zone_limit)
-        return limit
-
-    def _speed(self, car: _Car, record: _Record, out: list[Violation]) -> None:
-        """A moving car (its moving time counted) on a road whose limit varies along it."""
-        limit = self._limit_at(car.x)
-        if limit is None or car.v <= limit + SPEED_TOLERANCE:
-            record.speed_ticks = 0
-            return
-        self._speeding(car, record, limit, out)
-
-    def _speeding(self, car: _Car, record: _Record, limit: float, out: list[Violation]) -> None:
-        """A car over `limit` this tick: count it, and report a streak once when it is 3 s long."""
-        record.speeding_s += DT
-        record.speed_ticks += 1
-        if record.speed_ticks == SPEED_REPORT_TICKS:
-            text = (
-                f"{{name}} is speeding: {car.v * 3.6:.0f} km/h where the limit is {limit * 3.6:.0f}"
-            )
-            self._report(car.id, "speed", text, out)
-
-    def _following(self, car: _Car, record: _Record, gap: float, out: list[Violation]) -> None:
-        """The two-second rule for a car following another closely enough for it to apply
-        (observe() checks that: the rule in force, a car ahead within GAP_FOLLOW_S, speed)."""
-        v = car.v
-        record.following_s += DT
-        headway = (0.0 if gap < 0.0 else gap) / v  # max(gap, 0.0), NaN kept
-        if headway >= GAP_RULE_S:
-            record.gap_ticks = 0
-            return
-        record.gap_ticks += 1
-        if record.gap_ticks > GAP_GRACE_TICKS:
-            record.close_s += DT
-            if record.gap_ticks == GAP_GRACE_TICKS + 1:
-                text = f"{{name}} is following too close ({headway:.1f} s gap)"
-                self._report(car.id, "following", text, out)
-
-    def _hazards(
-        self, car: _Car, record: _Record, gap: float, leader: _Car | None, out: list[Violation]
-    ) -> None:
-        """Hazard lights at a queue's tail (observe() calls this only when it is in force)."""
-        if record.queue_grace >= 0:
-            record.queue_warned = record.queue_warned or car.hazard
-            record.queue_grace += 1
-            if record.queue_grace >= HAZARD_GRACE_TICKS:
-                record.queue_grace = -1
-                record.queue_tails += 1
-                if record.queue_warned:
-                    record.hazards_used += 1
-                else:
-                    self._report(
-                        car.id,
-                        "hazards",
-                        "{name} reached the tail of a queue without hazard lights",
-                        out,
-                    )
-            return
-        if not record.queue_open:  # the usual case: is an approach starting?
-            if (
-                car.v >= QUEUE_FAST_V
-                and leader is not None
-                and gap <= QUEUE_LOOKAHEAD_M
-                and leader.v <= QUEUE_SLOW_V
-            ):
-                record.queue_open, record.queue_warned = True, car.hazard
-            return
-        approaching = leader is not None and gap <= QUEUE_LOOKAHEAD_M and leader.v <= QUEUE_SLOW_V
-        record.queue_warned = record.queue_warned or car.hazard
-        if car.v <= QUEUE_SLOW_V:
-            record.queue_open = False
-            record.queue_grace = 0
-        elif not approaching:
-            record.queue_open = False  # the queue dissolved or the car left the lane
 
     # --- results ------------------------------------------------------------------------
 
@@ -709,7 +259,7 @@ class AdherenceTracker:
         counters (the live team figure needs only these)."""
         return {car_id: self._score(r) for car_id, r in sorted(self.records.items())}
 
-    def _score(self, record: _Record) -> float:
+    def _score(self, record: Record) -> float:
         rules = self._rules
         parts: list[float] = []
         if rules["signal"] and record.lane_changes:
@@ -757,29 +307,3 @@ class AdherenceTracker:
                 "score": self._score(r),
             }
         return out
-
-    # --- helpers ------------------------------------------------------------------------
-
-    def _report(self, car: int, kind: str, text: str, out: list[Violation]) -> None:
-        record = self.records.setdefault(car, _Record())
-        record.violations += 1
-        last = record.last_report.get(kind)
-        if last is not None and self._tick - last < REPORT_COOLDOWN_S / DT:
-            return
-        record.last_report[kind] = self._tick
-        out.append(Violation(car, kind, text, self._tick))
-
-    def _ahead(self, x: float, target: float) -> float:
-        """Metres from x forward to target around the ring."""
-        return (target - x) % self.length
-
-    def _within(self, x: float, start: float, end: float) -> bool:
-        span = (end - start) % self.length
-        return (x - start) % self.length <= span
-
-    def _signed(self, dx: float) -> float:
-        dx %= self.length
-        return dx - self.length if dx > self.length / 2 else dx
-
-    def _dist(self, a: float, b: float) -> float:
-        return abs(self._signed(a - b))

@@ -9,25 +9,35 @@ behind, if it began braking within a reaction window, is reached; then the car b
 one, and so on. Each root gets the cars it reached, how their braking grew or faded along the
 chain, and the delay those cars suffered afterwards. Only the recording is read: this is pure
 analysis of what happened, and the same recording always gives the same roots.
+
+This module finds where waves start (and the taps that grew into one); a chain is followed
+down the lane and its delay summed by server/wave_chains.py, which also holds the Root.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from server.metrics import FreeFlow
 from server.recorder import Recording
+from server.wave_chains import (
+    INHERIT_WINDOW_S,
+    RESPONSE_BRAKE,
+    RESPONSE_WINDOW_S,
+    Lanes,
+    Root,
+    braking_before,
+    braking_response,
+    car_sample,
+    chain_delay,
+    follow,
+    peak_after,
+    peak_before,
+)
 from shared.sim.tuning import DT
 
 HARD_BRAKE = 4.0  # m/s²: what the simulation reports as a hard brake; a cut-in must force one
-RESPONSE_BRAKE = 1.0  # m/s²: a follower "brakes in turn" beyond this (coasting is gentler)
-RESPONSE_WINDOW_S = 5.0  # a follower that reacts later than this is not counted as reached
-PEAK_WINDOW_S = 3.0  # a response's strength: its strongest braking within this time
-INHERIT_WINDOW_S = 3.0  # a leader braking this shortly before makes a brake inherited
-MAX_GAP_M = 120.0  # a car further behind than this is not following
-DELAY_WINDOW_S = 45.0  # delay after the root that is attributed to the reached cars
 COVER_S = 2.0  # a brake this close to a car's place in a traced chain belongs to that chain
 WARMUP_S = 5.0  # the first seconds settle the cars' starting places: no driver's doing
 INCIDENT_CAR = -1  # an incident root's `car`: no driver caused it (its `cause` says what did)
@@ -66,123 +76,6 @@ def ring_box(xs: list[float], length: float) -> tuple[float, float]:
     return pts[(widest + 1) % len(pts)], pts[widest]
 
 
-@dataclass
-class Root:
-    """One traced wave root; `frames[i]`/`xs[i]` are where chain[i] began braking."""
-
-    car: int
-    kind: str  # "brake" | "cut_in" | "crash" | "incident" (wave roots) | "tap" (see trace_taps)
-    tick: int
-    x: float
-    lane: int
-    chain: list[int] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)
-    xs: list[float] = field(default_factory=list)
-    decel: list[float] = field(default_factory=list)
-    delay_vs: float = 0.0
-    counterfactual: dict[str, Any] | None = None
-    cause: str = ""  # an incident's origin: "host", "scenario" or "shock" (see incident_cause)
-
-    @property
-    def reached(self) -> int:
-        return len(self.chain) - 1
-
-    def amplification(self) -> float | None:
-        """Mean ratio of each follower's braking to its leader's (cut-ins, crashes and incidents
-        start at the first car behind: a crash's stop, or a blocked lane, is not a braking)."""
-        start = 1 if self.kind in ("cut_in", "crash", "incident") else 0
-        ratios = [
-            self.decel[i + 1] / self.decel[i]
-            for i in range(start, len(self.decel) - 1)
-            if self.decel[i] > 0.1
-        ]
-        return sum(ratios) / len(ratios) if ratios else None
-
-
-class Lanes:
-    """Who follows whom at a frame: each lane's cars sorted by position, built on demand."""
-
-    def __init__(self, rec: Recording) -> None:
-        self.rec = rec
-        self._cache: dict[int, dict[int, list[tuple[float, int]]]] = {}
-
-    def at(self, frame: int) -> dict[int, list[tuple[float, int]]]:
-        lanes = self._cache.get(frame)
-        if lanes is None:
-            lanes = {}
-            for car, track in self.rec.tracks.items():
-                i = track.at(frame)
-                if i is None or track.x[i] < 0:
-                    continue
-                lanes.setdefault(track.lane[i], []).append((track.x[i], car))
-            for row in lanes.values():
-                row.sort()
-            self._cache[frame] = lanes
-        return lanes
-
-    def neighbour(
-        self, frame: int, lane: int, x: float, behind: bool, skip: int
-    ) -> tuple[int, float] | None:
-        """The nearest car behind (or ahead of) position x in `lane`, and the distance to it."""
-        row = self.at(frame).get(lane)
-        if not row:
-            return None
-        length = self.rec.length
-        best: tuple[int, float] | None = None
-        for ox, car in row:
-            if car == skip:
-                continue
-            d = (x - ox) % length if behind else (ox - x) % length
-            if d <= 0 or d > MAX_GAP_M:
-                continue
-            if best is None or d < best[1]:
-                best = (car, d)
-        return best
-
-
-def _sample(rec: Recording, car: int, frame: int) -> tuple[float, float, int, float] | None:
-    """(x, v, lane, amin) of a car at a frame, or None."""
-    track = rec.tracks.get(car)
-    if track is None:
-        return None
-    i = track.at(frame)
-    if i is None or track.x[i] < 0:
-        return None
-    return track.x[i], track.v[i], track.lane[i], track.amin[i]
-
-
-def _response(rec: Recording, car: int, frame: int, threshold: float) -> tuple[int, float] | None:
-    """First frame from `frame` on, within the reaction window, where the car brakes beyond
-    `threshold`, and the strongest braking of that response."""
-    per_s = 1.0 / (rec.sample_ticks * DT)
-    track = rec.tracks.get(car)
-    if track is None:
-        return None
-    last = min(len(rec.frames) - 1, frame + int(RESPONSE_WINDOW_S * per_s))
-    for f in range(frame, last + 1):
-        i = track.at(f)
-        if i is None or track.x[i] < 0:
-            continue
-        if track.amin[i] < -threshold:
-            end = min(track.start + len(track.x) - 1, f + int(PEAK_WINDOW_S * per_s))
-            peak = min(track.amin[j - track.start] for j in range(f, end + 1))
-            return f, -peak
-    return None
-
-
-def _braking_before(rec: Recording, car: int, frame: int) -> bool:
-    """Was this car braking (beyond the response threshold) shortly before `frame`?"""
-    per_s = 1.0 / (rec.sample_ticks * DT)
-    track = rec.tracks.get(car)
-    if track is None:
-        return False
-    for f in range(max(track.start, frame - int(INHERIT_WINDOW_S * per_s)), frame + 1):
-        i = track.at(f)
-        if i is not None and track.amin[i] < -RESPONSE_BRAKE:
-            return True
-    return False
-
-
 def trace_roots(rec: Recording) -> list[Root]:
     """Every wave root in the round (hard brakes, cut-ins, crashes, incidents), costliest first."""
     lanes = Lanes(rec)
@@ -206,10 +99,10 @@ def trace_roots(rec: Recording) -> list[Root]:
         if ev.kind == "incident_start":
             root = _incident_root(rec, lanes, ev)
             if root is not None:
-                _follow(rec, lanes, root)
+                follow(rec, lanes, root)
                 for car, f in zip(root.chain[1:], root.frames[1:], strict=True):
                     covered.setdefault(car, []).append(f)
-                root.delay_vs = _chain_delay(rec, free, root)
+                root.delay_vs = chain_delay(rec, free, root)
                 roots.append(root)
             continue
         if ev.tick < rec.tick0 + WARMUP_S / DT:
@@ -229,12 +122,12 @@ def trace_roots(rec: Recording) -> list[Root]:
             root = _cut_in_root(rec, lanes, ev, frame)
         if root is None:
             continue
-        _follow(rec, lanes, root)
+        follow(rec, lanes, root)
         if root.reached < 1 and root.kind != "crash":  # a crash is a root even unanswered
             continue
         for car, f in zip(root.chain, root.frames, strict=True):
             covered.setdefault(car, []).append(f)
-        root.delay_vs = _chain_delay(rec, free, root)
+        root.delay_vs = chain_delay(rec, free, root)
         roots.append(root)
     roots.sort(key=lambda r: (-r.delay_vs, r.tick, r.car))
     return roots
@@ -268,24 +161,24 @@ def trace_taps(rec: Recording, roots: list[Root]) -> list[Root]:
     for frame, car in onsets:
         if any(abs(frame - f) <= cover for f in covered.get(car, ())):
             continue
-        sample = _sample(rec, car, frame)
+        sample = car_sample(rec, car, frame)
         if sample is None:
             continue
         x, _, lane, _ = sample
         ahead = lanes.neighbour(frame, lane, x, behind=False, skip=car)
-        if ahead is not None and _braking_before(rec, ahead[0], frame):
+        if ahead is not None and braking_before(rec, ahead[0], frame):
             continue  # inherited
-        response = _response(rec, car, frame, TAP_BRAKE)
+        response = braking_response(rec, car, frame, TAP_BRAKE)
         decel = response[1] if response else TAP_BRAKE
         if decel >= HARD_BRAKE:
             continue  # a hard brake: traced as a root already (or found inherited there)
         tick = rec.frames[frame]
         chain = Root(car, "tap", tick, float(x), int(lane), [car], [frame], [x], [decel])
-        _follow(rec, lanes, chain)
+        follow(rec, lanes, chain)
         for c, f in zip(chain.chain, chain.frames, strict=True):
             covered.setdefault(c, []).append(f)
         if chain.reached >= MIN_TAP_CHAIN and (chain.amplification() or 0) > 1.0:
-            chain.delay_vs = _chain_delay(rec, free, chain)
+            chain.delay_vs = chain_delay(rec, free, chain)
             chains.append(chain)
     chains.sort(key=lambda r: (-r.delay_vs, r.tick, r.car))
     return chains
@@ -317,7 +210,7 @@ def _braking_for_incident(
     rec: Recording, lanes: Lanes, ev: Any, frame: int, spans: list[tuple[int, int, int, float]]
 ) -> bool:
     """A hard brake with nothing ahead but a blocked lane belongs to the incident's wave."""
-    sample = _sample(rec, ev.car, frame)
+    sample = car_sample(rec, ev.car, frame)
     if sample is None:
         return False
     x, _, lane, _ = sample
@@ -356,7 +249,7 @@ def _incident_root(rec: Recording, lanes: Lanes, ev: Any) -> Root | None:
         if not behind:
             continue
         d, car = min(behind)
-        sample = _sample(rec, car, f)
+        sample = car_sample(rec, car, f)
         if sample is None or sample[3] >= -RESPONSE_BRAKE:
             continue
         if not _incident_ahead(rec, lanes, car, f, lane, sample[0], x):
@@ -364,17 +257,9 @@ def _incident_root(rec: Recording, lanes: Lanes, ev: Any) -> Root | None:
         root.chain.append(car)
         root.frames.append(f)
         root.xs.append(sample[0])
-        root.decel.append(_peak_after(rec, car, f))
+        root.decel.append(peak_after(rec, car, f))
         break
     return root
-
-
-def _peak_after(rec: Recording, car: int, frame: int) -> float:
-    """A car's strongest braking (m/s², positive) in the PEAK_WINDOW_S from `frame`."""
-    track = rec.tracks[car]
-    per_s = 1.0 / (rec.sample_ticks * DT)
-    end = min(track.start + len(track.amin) - 1, frame + int(PEAK_WINDOW_S * per_s))
-    return max(0.0, -min(track.amin[j - track.start] for j in range(frame, end + 1)))
 
 
 def _leads_to_crash(ev: Any, crashes: Sequence[Any]) -> bool:
@@ -399,12 +284,12 @@ def _brake_root(
     changes: list[Any],
     crashes: Sequence[Any] = (),
 ) -> Root | None:
-    sample = _sample(rec, ev.car, frame)
+    sample = car_sample(rec, ev.car, frame)
     if sample is None:
         return None
     x, _, lane, _ = sample
     ahead = lanes.neighbour(frame, lane, x, behind=False, skip=ev.car)
-    if ahead is not None and _braking_before(rec, ahead[0], frame):
+    if ahead is not None and braking_before(rec, ahead[0], frame):
         return None  # inherited from the car ahead: part of someone else's wave
     if ahead is not None and _crashed_before(ahead[0], int(ev.tick), crashes):
         return None  # a wreck ahead: part of the crash's wave
@@ -429,7 +314,7 @@ def _crash_root(
     cause — so the counterfactual replays the round without that action.
     """
     cause = int(ev.car)
-    sample = _sample(rec, cause, frame)
+    sample = car_sample(rec, cause, frame)
     if sample is None:
         return None
     x = sample[0]
@@ -439,27 +324,15 @@ def _crash_root(
     for ch in changes:
         if ch.car == cause and ch.target == lane and ev.tick - window <= ch.tick <= ev.tick:
             start = min(start, int(ch.tick))
-    own = _peak_before(rec, cause, frame)
+    own = peak_before(rec, cause, frame)
     root = Root(cause, "crash", start, float(ev.x), lane, [cause], [frame], [x], [own])
-    other = _sample(rec, int(ev.other), frame) if ev.other is not None else None
+    other = car_sample(rec, int(ev.other), frame) if ev.other is not None else None
     if other is not None and ring_offset(x, other[0], rec.length) < 0:
         root.chain.append(int(ev.other))
         root.frames.append(frame)
         root.xs.append(other[0])
-        root.decel.append(_peak_before(rec, int(ev.other), frame))
+        root.decel.append(peak_before(rec, int(ev.other), frame))
     return root
-
-
-def _peak_before(rec: Recording, car: int, frame: int) -> float:
-    """A car's strongest braking (m/s², positive) in the PEAK_WINDOW_S up to `frame`."""
-    track = rec.tracks.get(car)
-    if track is None:
-        return 0.0
-    per_s = 1.0 / (rec.sample_ticks * DT)
-    lo = max(track.start, frame - int(PEAK_WINDOW_S * per_s))
-    hi = min(track.start + len(track.amin) - 1, frame)
-    values = [track.amin[f - track.start] for f in range(lo, hi + 1)]
-    return max(0.0, -min(values)) if values else 0.0
 
 
 def _cut_in_root(rec: Recording, lanes: Lanes, ev: Any, frame: int) -> Root | None:
@@ -467,63 +340,23 @@ def _cut_in_root(rec: Recording, lanes: Lanes, ev: Any, frame: int) -> Root | No
     target = ev.target
     if target is None:
         return None
-    sample = _sample(rec, ev.car, frame)
+    sample = car_sample(rec, ev.car, frame)
     if sample is None:
         return None
     x = sample[0]
     behind = lanes.neighbour(frame, int(target), x, behind=True, skip=ev.car)
     if behind is None:
         return None
-    response = _response(rec, behind[0], frame, HARD_BRAKE)
+    response = braking_response(rec, behind[0], frame, HARD_BRAKE)
     if response is None:
         return None
     own = max(0.0, -sample[3])
     root = Root(
         ev.car, "cut_in", int(ev.tick), float(ev.x), int(target), [ev.car], [frame], [x], [own]
     )
-    victim = _sample(rec, behind[0], response[0])
+    victim = car_sample(rec, behind[0], response[0])
     root.chain.append(behind[0])
     root.frames.append(response[0])
     root.xs.append(victim[0] if victim else x)
     root.decel.append(response[1])
     return root
-
-
-def _follow(rec: Recording, lanes: Lanes, root: Root) -> None:
-    """Extend the chain down the lane while each next follower brakes in turn."""
-    limit = len(rec.tracks)
-    while len(root.chain) <= limit:
-        car, frame = root.chain[-1], root.frames[-1]
-        sample = _sample(rec, car, frame)
-        if sample is None:
-            return
-        x, _, lane, _ = sample
-        behind = lanes.neighbour(frame, lane, x, behind=True, skip=car)
-        if behind is None or behind[0] in root.chain:
-            return
-        response = _response(rec, behind[0], frame, RESPONSE_BRAKE)
-        if response is None:
-            return
-        f, decel = response
-        follower = _sample(rec, behind[0], f)
-        root.chain.append(behind[0])
-        root.frames.append(f)
-        root.xs.append(follower[0] if follower else x)
-        root.decel.append(decel)
-
-
-def _chain_delay(rec: Recording, free: FreeFlow, root: Root) -> float:
-    """Vehicle-seconds the reached cars lost from their response to the end of the window."""
-    dt = rec.sample_ticks * DT
-    end = min(len(rec.frames), root.frames[0] + int(DELAY_WINDOW_S / dt) + 1)
-    total = 0.0
-    for car, start in zip(root.chain[1:], root.frames[1:], strict=True):
-        track = rec.tracks[car]
-        for f in range(start, end):
-            i = track.at(f)
-            if i is None or track.x[i] < 0:
-                continue
-            fv = free.speed(car, track.x[i])
-            if track.v[i] < fv:
-                total += (1.0 - track.v[i] / fv) * dt
-    return total

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Sparkline, TabbedContent
 
-from client.screens.debrief import DebriefScreen, ring_distance
+from client.screens.debrief import DebriefScreen
 from client.widgets.cards import InsightCard
+from client.widgets.debrief_format import ring_distance
 from client.widgets.spacetime import SpaceTime
 from tests.support.harness import (
     ESC_SHOWN,

@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.adherence import KEEP_GRACE_S, AdherenceTracker, Violation
+from server.adherence import AdherenceTracker
+from server.adherence_model import KEEP_GRACE_S, Violation
 from shared.conventions import make_rulebook
 from shared.sim.events import Event
 from shared.sim.tuning import DT

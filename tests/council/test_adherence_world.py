@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.adherence import KEEP_GRACE_S, AdherenceTracker
+from server.adherence import AdherenceTracker
+from server.adherence_model import KEEP_GRACE_S
 from shared.conventions import make_rulebook
 from shared.sim.scenario import load_scenario
 from shared.sim.tuning import DT

@@ -3,8 +3,8 @@ is not told about a rulebook "you agreed"."""
 
 from __future__ import annotations
 
-from server import insights
-from server.waves import Root
+from server import insight_context, insights_disciplines, insights_systems
+from server.wave_chains import Root
 from shared.conventions import make_rulebook
 from tests.support.insights import make_context, make_driver, make_recording
 
@@ -35,27 +35,30 @@ def test_a_card_about_a_bot_starts_with_a_capital() -> None:
     rec = make_recording()
     rec.personalities = {7: "hurried"}
     ctx = make_context([], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec)
-    card = insights.wave_root(ctx)
+    card = insights_systems.wave_root(ctx)
     assert card is not None
     assert card["pattern"].startswith("A hurried bot (car 7)'s brake at")
     assert "(5% of the round's delay)" in card["pattern"]
-    assert insights.sentence("a hurried bot") == "A hurried bot" and insights.sentence("") == ""
+    assert (
+        insight_context.sentence("a hurried bot") == "A hurried bot"
+        and insight_context.sentence("") == ""
+    )
 
 
 def test_counts_agree_with_their_nouns() -> None:
-    assert insights.cars_phrase(1) == "1 car" and insights.cars_phrase(2) == "2 cars"
-    assert insights.count(1, "hard brake") == "1 hard brake"
+    assert insight_context.cars_phrase(1) == "1 car" and insight_context.cars_phrase(2) == "2 cars"
+    assert insight_context.count(1, "hard brake") == "1 hard brake"
 
 
 def test_solo_wording_says_the_rulebook_of_this_road() -> None:
     drivers = [make_driver(1, adherence=95), make_driver(2, adherence=40, kind="player")]
     book = make_rulebook({"passing": "right", "signal": "required"})
     team = {"adherence": 68, "lane_changes": 10, "unsignalled_changes": 2}
-    group = insights.shared_vision(make_context(drivers, team, book, names={2: "Ana"}))
+    group = insights_disciplines.shared_vision(make_context(drivers, team, book, names={2: "Ana"}))
     assert group is not None and group["pattern"].startswith("The rulebook you agreed")
     ctx = make_context(drivers, team, book, names={2: "Ana"})
     ctx.solo = True
-    alone = insights.shared_vision(ctx)
+    alone = insights_disciplines.shared_vision(ctx)
     assert alone is not None and alone["pattern"].startswith("The rulebook of this road")
     assert "agreed" not in alone["pattern"] + alone["question"]
 
@@ -65,7 +68,7 @@ def test_solo_team_learning_asks_the_driver_not_the_group() -> None:
     now = {"delay_per_car_s": 22.0, "hard_brakes": 6, "crashes": 0}
     ctx = make_context([], now, previous=[before])
     ctx.solo = True
-    card = insights.team_learning(ctx)
+    card = insights_disciplines.team_learning(ctx)
     assert card is not None and "group" not in card["question"]
     assert card["effect"]["value"] >= card["effect"]["threshold"]
 
@@ -94,7 +97,7 @@ def test_a_root_made_while_a_bot_drove_for_a_dropped_player_is_not_named_after_t
     ctx = make_context(
         [], team={"delay_vs": 2000.0}, roots=[_bot_root()], rec=rec, names={7: "Ana"}
     )
-    card = insights.wave_root(ctx)  # the root's tick, 400, is inside the stand-in
+    card = insights_systems.wave_root(ctx)  # the root's tick, 400, is inside the stand-in
     assert card is not None
     assert card["pattern"].startswith("The bot driving for Ana (car 7)'s brake")
     assert ctx.label(7, 700) == "Ana" and ctx.label(7) == "Ana"

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from server.adherence import (
+from server.adherence import AdherenceTracker
+from server.adherence_model import (
     BLOCK_AFTER_M,
     BLOCK_BEFORE_M,
     PASS_AHEAD_MIN_M,
     PASS_AHEAD_S,
     PASS_BEHIND_M,
     PASS_DV,
-    AdherenceTracker,
 )
 from server.metrics import ZONE_BIN_M, FreeFlow, RoundMetrics, _bin_edges
 from server.recorder import Recorder

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from server import insights
+from server import insight_context
 from server.recorder import Recording, Track
 from server.waves import Root
 from shared.conventions import default_rulebook
@@ -46,9 +46,9 @@ def make_context(
     roots: list[Root] | None = None,
     rec: Recording | None = None,
     names: Mapping[int, str] | None = None,
-) -> insights.Context:
+) -> insight_context.Context:
     """What a detector reads, for round `len(previous) + 1`, with the defaults of a quiet round."""
-    return insights.Context(
+    return insight_context.Context(
         rec or make_recording(),
         roots or [],
         drivers,
