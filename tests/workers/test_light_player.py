@@ -166,7 +166,8 @@ async def test_a_light_player_joins_through_the_door_drives_answers_pings_and_en
         player = LightPlayer(code.lower(), "Bot 1", stats, seed=7)
         run = asyncio.create_task(player.run(cluster.door_url))
         await until(lambda: stats.joined == 1, "the player joined")
-        assert player.ws is not None and player.ws.port == server.port
+        ws = player.ws
+        assert ws is not None and ws.port == server.port
 
         host.send(encode({"type": "host", "command": "start"}))
         draining = asyncio.create_task(drain_forever(host))
@@ -176,6 +177,7 @@ async def test_a_light_player_joins_through_the_door_drives_answers_pings_and_en
         )
         member = _member(server, code, "Bot 1")
         room = server.registry.get(code)
+        assert room is not None and member is not None
         car = room.world.cars[member.car]
         first_kmh = round(car.target_speed * 3.6)
         # whatever it chose before, the brain now wants 20 km/h less: only its controls
@@ -189,14 +191,14 @@ async def test_a_light_player_joins_through_the_door_drives_answers_pings_and_en
         assert stats.controls >= 2 and stats.snapshots > 0
 
         # the server's keepalive PINGs are answered: websockets measures each PONG's latency
-        await until(lambda: player.ws.pings >= 2, "PINGs arrived")
+        await until(lambda: ws.pings >= 2, "PINGs arrived")
         await until(lambda: member.conn.ws.latency > 0, "the server saw a PONG")
         assert stats.errors == {} and stats.disconnects == 0
 
         await server.stop()  # `bye`, then a closing handshake with every client
         await asyncio.wait_for(run, PATIENCE)
         await asyncio.wait_for(draining, PATIENCE)
-        assert player.leaving and player.ws.clean and player.ws.ended.result() == 1001
+        assert player.leaving and ws.clean and ws.ended.result() == 1001
         assert host.clean and stats.disconnects == 0 and stats.errors == {}
 
 
