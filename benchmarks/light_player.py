@@ -68,6 +68,10 @@ IDLE_WAKE = 0.25  # seconds between drains when no snapshot says when the next i
 MIN_WAKE, MAX_WAKE = 0.05, 0.5
 WAKE_LATE = 0.01  # a player wakes this long after its brain's snapshot should have come
 TICK_HEAD = 32  # bytes of a snapshot enough for snapshot_tick (its tick is at most 8 bytes)
+# how the server's snapshots start after their map's marker (server/remote_bots.py reads
+# their tick after it, snapshot_tick): the frames that are only counted are told by this
+SNAPSHOT_HEAD = b"\xa4type\xa8snapshot"
+HEAD_BYTES = 1 + len(SNAPSHOT_HEAD)
 
 Frame = tuple[int, int, int]
 """A frame found in a buffer: its first header byte (FIN, RSV, opcode), where its payload
@@ -467,16 +471,29 @@ class LightPlayer:
         frames = ws.drain()
         buf = ws.buf
         latest: Frame | None = None
-        latest_tick = 0
         for frame in frames:
-            _, begin, end = frame
-            tick = snapshot_tick(bytes(buf[begin : min(end, begin + TICK_HEAD)]))
-            if tick is not None and frame[0] == FINAL_BINARY:
+            first, begin, end = frame
+            # a snapshot as the server packs it: a small map, "type": "snapshot" first
+            if (
+                first == FINAL_BINARY
+                and end - begin > HEAD_BYTES
+                and 0x80 <= buf[begin] <= 0x8F
+                and buf.startswith(SNAPSHOT_HEAD, begin + 1)
+            ):
                 stats.snapshots += 1
                 stats.snapshot_bytes += end - begin
-                latest, latest_tick = frame, tick
+                latest = frame
             elif not self.leaving and not self._act(ws, frame):
                 self._leave(ws)
+        latest_tick = 0
+        if latest is not None:
+            tick = snapshot_tick(bytes(buf[latest[1] : min(latest[2], latest[1] + TICK_HEAD)]))
+            if tick is None:  # its tick is not where the server puts it: decode it all
+                if not self.leaving and not self._act(ws, latest, counted=True):
+                    self._leave(ws)
+                latest = None
+            else:
+                latest_tick = tick
         if latest is not None and not self.leaving and brain.due(latest_tick):
             try:
                 snapshot = decode(bytes(buf[latest[1] : latest[2]]))
@@ -495,8 +512,9 @@ class LightPlayer:
             delay = min(MAX_WAKE, max(MIN_WAKE, delay))
         self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
 
-    def _act(self, ws: LightSocket, frame: Frame) -> bool:
-        """Decode and act on one message other than a snapshot (as remote_bots._act);
+    def _act(self, ws: LightSocket, frame: Frame, counted: bool = False) -> bool:
+        """Decode and act on one message (as remote_bots._act; a snapshot only when its
+        tick could not be read where the server puts it, `counted` if it already was);
         False when the player is to leave."""
         stats = self.stats
         payload = ws.buf[frame[1] : frame[2]]
@@ -509,8 +527,9 @@ class LightPlayer:
             return True
         kind = msg["type"]
         if kind == "snapshot":  # one packed another way than snapshot_tick reads
-            stats.snapshots += 1
-            stats.snapshot_bytes += len(payload)
+            if not counted:
+                stats.snapshots += 1
+                stats.snapshot_bytes += len(payload)
             self._decide(ws, msg)
             return True
         stats.other += 1
@@ -559,7 +578,7 @@ async def drive_light(
     await LightPlayer(code, name, stats, seed, stop).run(url)
 
 
-async def drain_forever(ws: LightSocket, every: float = IDLE_WAKE) -> None:
+async def drain_forever(ws: LightSocket, every: float = MAX_WAKE) -> None:
     """Read and drop all that comes on `ws` every `every` seconds until it ends: a room
     host's connection, which receives the full ring twenty times a second and must not be
     one of the server's slow clients."""
