@@ -17,6 +17,7 @@ from websockets.streams import StreamReader
 from benchmarks.light_player import (
     OP_BINARY,
     OP_PING,
+    Alarms,
     LightPlayer,
     LightSocket,
     client_frame,
@@ -229,3 +230,20 @@ async def test_a_wrong_code_is_refused_by_the_front_door() -> None:
     async with door_and_worker() as cluster:
         with pytest.raises(HandshakeError, match="404"):
             await LightSocket.open(f"{cluster.door_url}/r/ZZZZZ")
+
+
+async def test_alarms_wake_each_callback_once_never_early_in_one_timer() -> None:
+    loop = asyncio.get_running_loop()
+    alarms = Alarms(loop)
+    began, woke = loop.time(), {}
+
+    def wake(delay: float) -> None:
+        assert delay not in woke
+        woke[delay] = loop.time() - began
+
+    for delay in (0.09, 0.01, 0.05, 0.051):
+        alarms.call_later(delay, wake, delay)
+    await until(lambda: len(woke) == 4, "every alarm rang")
+    assert all(woke[delay] >= delay for delay in woke)
+    assert sorted(woke, key=woke.__getitem__) == [0.01, 0.05, 0.051, 0.09]
+    assert not alarms.slots
