@@ -26,6 +26,12 @@ is cheaper:
 
 Reading in batches is what a client on a slow link does; the frames wait in the kernel's
 socket buffers meanwhile, so the server's write buffers stay as empty as with websockets.
+Two things differ in timing, not in content: the players' wake-ups fall in the same timer
+slot, so their controls and PONGs reach the server together twice a second (websockets'
+players send theirs as their own room's snapshot arrives); and a brain decides on the latest
+snapshot of a batch, which is its due one or the one after (about one decision in 10.5
+ticks instead of 10). A player counts its snapshots (BotStats) when it drains them, so a
+short window's count can miss the last half second's.
 """
 
 from __future__ import annotations
