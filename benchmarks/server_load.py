@@ -9,6 +9,11 @@ host per room. After a warm-up the server's tick statistics are reset, the load 
     .venv/bin/python benchmarks/server_load.py                      # the issue's load
     .venv/bin/python benchmarks/server_load.py --rooms 10 --seconds 15
 
+The players are light ones by default (benchmarks/light_player.py: the same handshake, join,
+controls and reading of every frame as server.remote_bots' websockets players, for a tenth
+of the CPU, so that the load generator leaves the cores to the server it measures);
+`--players-kind websockets` uses the websockets ones. The hosts follow the same choice.
+
 On a small machine the load generator takes a core of its own (benchmarks/network_floor.py
 shows what moving the snapshots costs there, before any game). To put it on another machine,
 run the server half with `--listen HOST:PORT` (it times its own window: from `--warmup`
@@ -65,11 +70,13 @@ sys.path.insert(0, str(ROOT))
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake  # noqa: E402
 
+from benchmarks.light_player import LightSocket, drain_forever, drive_light  # noqa: E402
 from server.frontdoor import FrontDoor  # noqa: E402
 from server.net import TICK_GROUPS, GameServer, Limits  # noqa: E402
 from server.remote_bots import BotStats, drive_bot  # noqa: E402
 from server.ticker import percentile  # noqa: E402
 from server.workers import KEY_ENV, LocalWorker, WorkerAgent  # noqa: E402
+from shared.protocol import encode  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.support.server_client import WireClient
@@ -195,21 +202,49 @@ async def _serve(
 # ---- the load process --------------------------------------------------------------------
 
 
-async def _open_room(url: str, scenario: str, bots: int, seed: int) -> tuple[WireClient, str]:
+PLAYER_KINDS = ("light", "websockets")
+
+
+async def _open_room(
+    url: str, scenario: str, bots: int, seed: int, kind: str = "light"
+) -> tuple[LightSocket | WireClient, str]:
+    """A room's host connection (light or websockets, as the players) and the room's code."""
     from tests.support.server_client import WireClient
 
+    create = {
+        "type": "create",
+        "protocol": 1,
+        "name": "Host",
+        "scenario": scenario,
+        "bots": bots,
+        "seed": seed,
+    }
+    if kind == "light":
+        light = await LightSocket.open(url)
+        light.send(encode(create))
+        return light, (await asyncio.wait_for(light.until("joined"), 60))["code"]
     host = await WireClient.open(url)
-    await host.send(
-        {
-            "type": "create",
-            "protocol": 1,
-            "name": "Host",
-            "scenario": scenario,
-            "bots": bots,
-            "seed": seed,
-        }
-    )
+    await host.send(create)
     return host, (await host.until("joined"))["code"]
+
+
+async def _start_room(host: Any, kind: str) -> asyncio.Task[None]:
+    """Start a host's room; the task that drains its connection from then on."""
+    start = {"type": "host", "command": "start"}
+    if kind == "light":
+        host.send(encode(start))
+        return asyncio.create_task(drain_forever(host))
+    await host.send(start)
+    return asyncio.create_task(_drain(host))
+
+
+def _player(
+    kind: str, url: str, code: str, name: str, stats: BotStats, seed: int, stop: asyncio.Event
+) -> asyncio.Task[Any]:
+    """One remote player of room `code`, light or on websockets' client."""
+    if kind == "light":
+        return asyncio.create_task(drive_light(url, code, name, stats, seed, stop))
+    return asyncio.create_task(drive_bot(url, code, name, stats, None, seed, stop))
 
 
 async def _drain(host: WireClient) -> None:
@@ -224,22 +259,17 @@ async def _drain(host: WireClient) -> None:
 async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen | None) -> dict:
     """Open the rooms, start them, measure what the players receive; with `server` None the
     server (elsewhere) times its own figures over the same window."""
-    rooms = [await _open_room(url, args.scenario, args.bots, i) for i in range(args.rooms)]
+    kind = args.players_kind
+    rooms = [await _open_room(url, args.scenario, args.bots, i, kind) for i in range(args.rooms)]
     stats = BotStats()
     stop = asyncio.Event()
     tasks = []
     for r, (_, code) in enumerate(rooms):
         for i in range(args.players):
-            tasks.append(
-                asyncio.create_task(
-                    drive_bot(url, code, f"Bot {i}", stats, None, r * 100 + i, stop)
-                )
-            )
+            tasks.append(_player(kind, url, code, f"Bot {i}", stats, r * 100 + i, stop))
     while stats.joined < args.rooms * args.players:
         await asyncio.sleep(0.1)
-    for host, _ in rooms:
-        await host.send({"type": "host", "command": "start"})
-    drains = [asyncio.create_task(_drain(host)) for host, _ in rooms]
+    drains = [await _start_room(host, kind) for host, _ in rooms]
     await asyncio.sleep(args.warmup)
     if server is not None:
         server.send_signal(signal.SIGUSR1)
@@ -262,6 +292,7 @@ async def _load(args: argparse.Namespace, url: str, server: subprocess.Popen | N
         "snapshot_bytes": nbytes,
         "per_client_hz": snaps / wall / (args.rooms * args.players),
         "load_cpu_percent": load_cpu,
+        "rooms": args.rooms,
         "controls": stats.controls,
         "errors": dict(stats.errors),
     }
@@ -315,7 +346,7 @@ def _report_load(client: dict) -> tuple[bool, str]:
     snaps = client["snapshots"]
     mean_bytes = client["snapshot_bytes"] / snaps if snaps else 0.0
     print(f"snapshots per client {client['per_client_hz']:.1f}/s, mean {mean_bytes:.0f} B")
-    print(f"load generator CPU {client['load_cpu_percent']:.0f}%")
+    print(_load_cpu_text(client["load_cpu_percent"], client["rooms"]))
     print(f"controls sent {client['controls']}, errors {client['errors'] or 'none'}")
     ok = 0 < mean_bytes <= GOAL_BYTES
     return ok, f"{mean_bytes:.0f} B/snapshot (goal ≤ {GOAL_BYTES})"
@@ -342,7 +373,7 @@ def _connect(args: argparse.Namespace) -> int:
     """The load half of a two-machine run: players and hosts for a server elsewhere."""
     print(
         f"{args.rooms} rooms × {args.players} remote players + {args.bots} bots on "
-        f"{args.connect}, {args.seconds:g} s measured",
+        f"{args.connect}, {args.seconds:g} s measured, {args.players_kind} players",
         flush=True,
     )
     client = asyncio.run(_load(args, args.connect, None))
@@ -464,7 +495,7 @@ def _step_line(count: int, rooms: int, figures: list[dict], load_cpu: float | No
 
 
 def _load_cpu_text(load_cpu: float, rooms: int) -> str:
-    return f"load generator CPU {load_cpu:.0f} % ({load_cpu / max(rooms, 1):.2f} % per room)"
+    return f"load generator CPU {load_cpu:.1f} % ({load_cpu / max(rooms, 1):.3f} % per room)"
 
 
 class _Load:
@@ -482,7 +513,9 @@ class _Load:
         args, new = self.args, []
         for _ in range(rooms):
             new.append(
-                await _open_room(f"{self.url}/new", args.scenario, args.bots, len(self.hosts))
+                await _open_room(
+                    f"{self.url}/new", args.scenario, args.bots, len(self.hosts), args.players_kind
+                )
             )
             self.hosts.append(new[-1])
         want = self.stats.joined + len(new) * args.players
@@ -490,15 +523,14 @@ class _Load:
             for i in range(args.players):
                 seed = (len(self.hosts) - len(new) + r) * 100 + i
                 self.tasks.append(
-                    asyncio.create_task(
-                        drive_bot(self.url, code, f"Bot {i}", self.stats, None, seed, self.stop)
+                    _player(
+                        args.players_kind, self.url, code, f"Bot {i}", self.stats, seed, self.stop
                     )
                 )
         while self.stats.joined < want:
             await asyncio.sleep(0.1)
         for host, _ in new:
-            await host.send({"type": "host", "command": "start"})
-            self.drains.append(asyncio.create_task(_drain(host)))
+            self.drains.append(await _start_room(host, args.players_kind))
 
     def server_gone(self) -> bool:
         """Whether a host's connection ended (the server half stopped this ramp)."""
@@ -647,7 +679,11 @@ def _ramp(args: argparse.Namespace) -> int:
         f"workers {counts}: rooms of {args.players} remote players + {args.bots} bots "
         f"({args.scenario}) added {args.step} per worker at a time, {args.seconds:g} s "
         f"measured per step after {args.warmup:g} s, up to {args.max_rooms} rooms; {where}"
-        + (f", load generator at nice {args.load_nice}" if not args.listen else ""),
+        + (
+            f", load generator at nice {args.load_nice}, {args.players_kind} players"
+            if not args.listen
+            else ""
+        ),
         flush=True,
     )
     results = []
@@ -716,6 +752,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured time")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument(
+        "--players-kind",
+        choices=PLAYER_KINDS,
+        default="light",
+        help="light: players (and hosts) on benchmarks/light_player.py, a tenth of the CPU; "
+        "websockets: server.remote_bots' players, as `interlane bots`",
+    )
+    parser.add_argument(
         "--load-nice",
         type=int,
         default=10,
@@ -773,7 +816,7 @@ def main() -> int:
         print(
             f"server pid {server.pid} on {url}; {args.rooms} rooms × {args.players} remote "
             f"players + {args.bots} bots ({args.scenario}), {args.seconds:.0f} s measured, "
-            f"load generator at nice {args.load_nice}",
+            f"load generator at nice {args.load_nice}, {args.players_kind} players",
             flush=True,
         )
         if args.load_nice:

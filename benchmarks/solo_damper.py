@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 from server.room import Room
+from shared.messages import Control, HostCommand
+from shared.sim.tuning import DT
 
 TICK_BUDGET_MS = 50.0  # one tick every 50 ms at 20 Hz
 
@@ -45,7 +47,7 @@ def room_tick_ms(seed: int, seconds: float, with_damper: bool) -> tuple[float, d
     """CPU milliseconds per room tick over a round, and the damper's result (if measured)."""
     room = Room("BENCH", clock=time.monotonic, scenario="damper-ring", seed=seed)
     me = room.join("Ana", "host", Sink(), wants_car=True)
-    room.handle(me, {"type": "host", "command": "start"})
+    room.handle(me, HostCommand(command="start"))
     car = me.car
     assert car is not None  # wants_car: the host drives once the round starts
     if not with_damper:
@@ -57,11 +59,8 @@ def room_tick_ms(seed: int, seconds: float, with_damper: bool) -> tuple[float, d
     while room.phase == "driving":
         world = room.world
         for action, value in damper_controls(world, car, world.tick):
-            msg = {"type": "control", "action": action}
-            if value is not None:
-                msg["value"] = value
-            room.handle(me, msg)
-        if world.tick + 1 >= room.seconds / 0.05:  # the last tick ends the round: its
+            room.handle(me, Control(action=action, value=value))
+        if world.tick + 1 >= room.seconds / DT:  # the last tick ends the round: its
             room.step()  # analysis is not a tick's cost
             break
         start = time.process_time()

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print their figures, a one-line summary last (see README)."""
