@@ -419,3 +419,23 @@ def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly()
     clock.now += 6
     room.handle(ana, parse_client_message({"type": "replay"}))
     assert len(ana_conn.of("replay")) == 2
+
+
+def test_the_typed_room_message_has_the_keys_the_server_always_sent() -> None:
+    """The `room` frame's keys, in the order of the frames recorded in tests/data/frames.msgpack
+    (the bytes of a map depend on its order): a typed RoomState must not move them."""
+    sent: list[bytes] = []
+
+    class RawConn(FakeConn):
+        def send(self, data: bytes) -> bool:
+            sent.append(data)
+            return True
+
+    room, _ = make_room()
+    room.join("Host", "host", RawConn())
+    frame = p.decode(sent[-1])
+    assert list(frame) == [
+        *("type", "code", "phase", "players", "scenario", "rulebook", "round", "rounds"),
+        *("locked", "clock", "scoring", "program", "host", "title", "seconds", "step", "steps"),
+        *("intro", "ring"),
+    ]
