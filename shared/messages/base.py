@@ -25,6 +25,18 @@ from shared.protocol import encode
 _NOT_WIRE = frozenset({"extra", "order"})
 
 
+_WIRE_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _wire_fields(cls: type[Message]) -> tuple[str, ...]:
+    """A message type's wire keys, worked out once per type (the gate asks for every frame)."""
+    names = _WIRE_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_WIRE)
+        _WIRE_FIELDS[cls] = names
+    return names
+
+
 @dataclass(frozen=True, kw_only=True)
 class Message:
     """One protocol message as a typed value; subclasses add the fields of their `TYPE`."""
@@ -39,16 +51,23 @@ class Message:
     @classmethod
     def wire_fields(cls) -> tuple[str, ...]:
         """The wire keys this type knows, in the order a message built in code sends them."""
-        return tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_WIRE)
+        return _wire_fields(cls)
 
     @classmethod
     def from_map(cls, message: Mapping[str, Any]) -> Self:
         """The typed value of an already checked map (`validate`'s output, or a map the
         server composed); its key order is kept. Unknown keys are dropped here; an
         `OpenMessage` keeps them in `extra`."""
-        known = cls.wire_fields()
-        values = {name: message[name] for name in known if message.get(name) is not None}
-        return cls(**values, order=tuple(k for k in message if isinstance(k, str)))
+        values = {
+            name: message[name] for name in _wire_fields(cls) if message.get(name) is not None
+        }
+        order = tuple(k for k in message if isinstance(k, str))
+        return cls(**values, **cls._unknown(message), order=order)
+
+    @classmethod
+    def _unknown(cls, message: Mapping[str, Any]) -> dict[str, Any]:
+        """The constructor's arguments for the keys the type does not know: none here."""
+        return {}
 
     def extras(self) -> Mapping[str, Any]:
         """Fields the type does not know (only an `OpenMessage` has any)."""
@@ -57,7 +76,7 @@ class Message:
     def as_map(self) -> dict[str, Any]:
         """The wire map: exactly what `encode` packs."""
         values: dict[str, Any] = {"type": self.TYPE}
-        for name in self.wire_fields():
+        for name in _wire_fields(type(self)):
             value = getattr(self, name)
             # a decoded message sends what it arrived with (a nil included); one built in
             # code sends what is set, and its NIL fields even when unset
@@ -84,16 +103,14 @@ class OpenMessage(Message):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_map(cls, message: Mapping[str, Any]) -> Self:
-        known = frozenset(cls.wire_fields())
-        values = {name: message[name] for name in known if message.get(name) is not None}
+    def _unknown(cls, message: Mapping[str, Any]) -> dict[str, Any]:
+        known = _wire_fields(cls)
         extra = {
             name: value
             for name, value in message.items()
             if isinstance(name, str) and name != "type" and name not in known
         }
-        order = tuple(k for k in message if isinstance(k, str))
-        return cls(**values, extra=extra, order=order)
+        return {"extra": extra}
 
     def extras(self) -> Mapping[str, Any]:
         return self.extra

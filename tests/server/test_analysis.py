@@ -87,9 +87,9 @@ def test_inputs_that_cannot_be_pickled_are_analysed_on_the_thread(tmp_path: Path
     )
     server = GameServer(manual=True, analysis_workers=1)
     payload = server.analyse(request)
-    assert server.analyses == {"process": 0, "thread": 1}
+    assert server.analysis.ran == {"process": 0, "thread": 1}
     assert payload["round"] == 1 and payload["drivers"]
-    assert server._pool is None  # nothing was started for it
+    assert server.analysis.pool is None  # nothing was started for it
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ async def test_the_debrief_is_analysed_in_a_process_after_the_round_is_saved(
     debrief = await host.until("debrief")  # the analysis process answers; no sleeping here
     assert debrief["round"] == 1 and name.startswith(debrief["scenario"])  # the file's own name
     assert "error" not in debrief and "cards" in debrief and "diagram" in debrief
-    assert server.analyses == {"process": 1, "thread": 0}
+    assert server.analysis.ran == {"process": 1, "thread": 0}
     assert server.store.load_round(room.game_id, 1)["seed"] == room.seed  # saved before sending
     await host.close()
 
@@ -137,7 +137,11 @@ def test_an_analysis_process_ends_when_its_server_is_killed() -> None:
 
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     watcher = subprocess.Popen(
-        [sys.executable, "-c", f"from server.net import exit_with; exit_with({server.pid}, 0.05)"],
+        [
+            sys.executable,
+            "-c",
+            f"from server.net_analysis import exit_with; exit_with({server.pid}, 0.05)",
+        ],
         cwd=Path(__file__).resolve().parents[2],
     )
     try:

@@ -197,8 +197,10 @@ def test_half_open_handshakes_are_counted_per_address() -> None:
                 sock.setblocking(False)
                 await loop.sock_connect(sock, ("127.0.0.1", server.port))
                 socks.append(sock)
-            await until(lambda: server.handshakes_refused >= 32, "the extra sockets are refused")
-            assert server._handshakes.get("127.0.0.2") == 8
+            await until(
+                lambda: server.gate.handshakes_refused >= 32, "the extra sockets are refused"
+            )
+            assert server.gate._handshakes.get("127.0.0.2") == 8
             honest = await WireClient.open(f"ws://127.0.0.1:{server.port}")
             await honest.send({"type": "ping", "t": 1})
             assert (await honest.until("pong"))["t"] == 1
@@ -324,14 +326,14 @@ def test_a_host_looping_start_end_next_is_bounded_by_cost(tmp_path: Path) -> Non
                         await a.send({"type": "host", "command": command})
                 clock.now += 0.05
                 await server.advance(1)
-                most_waiting = max(most_waiting, server.analyses_waiting)
+                most_waiting = max(most_waiting, server.analysis.waiting)
                 got = (await honest.until("snapshot"))["tick"]
                 tick = got if tick is None else tick + 1
                 assert got == tick
             assert most_waiting <= limits.analyses_waiting
             # the address's budget for costly commands ran out before the last attacker's turn
             await attackers[-1].until("error", code="rate_limited")
-            await until(lambda: server.analyses_waiting == 0, "the analyses are done")
+            await until(lambda: server.analysis.waiting == 0, "the analyses are done")
             saved = store.list_games()
             rounds = sum(g["rounds"] for g in saved)
             # the clock stood still: the burst of the address's budget is all it could spend

@@ -140,7 +140,8 @@ def test_a_slow_client_is_skipped_not_waited_for() -> None:
 
     from websockets.protocol import OPEN
 
-    from server.net import Client, Limits, binary_frame_header
+    from server.net import Limits
+    from server.net_conn import Client, binary_frame_header
 
     class Transport:
         def __init__(self) -> None:

@@ -432,3 +432,23 @@ def test_a_live_room_reports_a_failing_observer_and_goes_on(
     assert room.phase == "driving"
     room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert host_conn.last("debrief")["round"] == 1
+
+
+def test_the_typed_room_message_has_the_keys_the_server_always_sent() -> None:
+    """The `room` frame's keys, in the order of the frames recorded in tests/data/frames.msgpack
+    (the bytes of a map depend on its order): a typed RoomState must not move them."""
+    sent: list[bytes] = []
+
+    class RawConn(FakeConn):
+        def send(self, data: bytes) -> bool:
+            sent.append(data)
+            return True
+
+    room, _ = make_room()
+    room.join("Host", "host", RawConn())
+    frame = p.decode(sent[-1])
+    assert list(frame) == [
+        *("type", "code", "phase", "players", "scenario", "rulebook", "round", "rounds"),
+        *("locked", "clock", "scoring", "program", "host", "title", "seconds", "step", "steps"),
+        *("intro", "ring"),
+    ]

@@ -84,7 +84,7 @@ def test_rooms_tick_in_groups_spread_over_the_period_each_at_20_hz() -> None:
 
     server = GameServer(manual=True, world_factory=fake_factory, analysis_workers=0)
     create = Create(protocol=1, name="Host", scenario="test-road")
-    rooms = [server._create(FakeConn(), create)[0] for _ in range(12)]
+    rooms = [server.create_room(FakeConn(), create)[0] for _ in range(12)]
     ticks = {room.code: 0 for room in rooms}
     for room in rooms:
 

@@ -145,7 +145,7 @@ def test_a_masked_server_frame_is_refused() -> None:
 # ---- against a real server ---------------------------------------------------------------
 
 
-def _member(server: GameServer, code: str, name: str):  # noqa: ANN202 (a server.rooms.Member)
+def _member(server: GameServer, code: str, name: str):  # noqa: ANN202 (a server.room.roster.Member)
     room = server.registry.get(code)
     return next((m for m in room.roster if m.name == name), None) if room else None
 
