@@ -13,28 +13,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
+from client.events import ConnectionStatus, ServerMessage
 from client.net import (
     FATAL_ERRORS,
     GIVE_UP_SECONDS,
     SEAT_KEPT_SECONDS,
     Connection,
+    Link,
+    OpenLink,
     fmt_span,
     hello,
 )
+from client.plan import Plan
 from client.screens.confirm import Answer, Choice, RoomEnded, end_round_question
-from client.screens.replay import ReplayScreen, RoundSource
 from client.state import ClientState
 from client.tokens import SeatStore
 from shared.protocol import PROTOCOL_VERSION, ProtocolError
+
+if TYPE_CHECKING:
+    from client.screens.replay import RoundSource
 
 ERROR_REPEAT_SECONDS = 3.0
 CLOSE_WAIT_SECONDS = 60.0  # a host who ends the room waits this long for the debrief at most
@@ -45,53 +51,6 @@ REFUSAL_HINTS = {
     "finished": " (ask the host for the code of the next room)",
     "full": " (ask the host to make room)",
 }
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the app should do once it starts: which server, and create / join / watch."""
-
-    kind: str  # "solo" | "host" | "join" | "spectate" | "connect" | "replay"
-    url: str | None = None
-    name: str = "Player"
-    code: str | None = None
-    role: str = "player"  # for join: "player" | "spectator"
-    scenario: str | None = None
-    program: str | None = None
-    bots: int | None = None
-    seed: int | None = None
-    play: bool = False  # the creator drives too (solo)
-    autostart: bool = False  # start the round as soon as the room exists (solo)
-    game: str | None = None  # replay: game id
-    round_no: int | None = None
-    db: str | None = None
-    cafile: str | None = None  # PEM file of certificates to trust for wss:// (self-signed)
-    separate_server: bool = False  # host: the room lives on an `interlane server` elsewhere
-
-    @property
-    def keeps_seat(self) -> bool:
-        """Whether this client's token is kept on disk: every room on a server that outlives
-        this process (not the embedded server of solo or a local host)."""
-        return self.kind in ("join", "spectate", "connect") or (
-            self.kind == "host" and self.separate_server
-        )
-
-
-class ServerMessage(Message, bubble=False):
-    """One validated message from the server (a dict with a "type")."""
-
-    def __init__(self, msg: dict[str, Any]) -> None:
-        super().__init__()
-        self.msg = msg
-
-
-class ConnectionStatus(Message, bubble=False):
-    """The connection changed: state is connecting | connected | lost | closed."""
-
-    def __init__(self, state: str, text: str) -> None:
-        super().__init__()
-        self.state = state
-        self.text = text
 
 
 def new_screen(key: str, rounds: RoundSource | None = None) -> Screen[None]:
@@ -105,6 +64,7 @@ def new_screen(key: str, rounds: RoundSource | None = None) -> Screen[None]:
     from client.screens.drive import DriveScreen
     from client.screens.host import HostScreen
     from client.screens.lobby import LobbyScreen
+    from client.screens.replay import ReplayScreen
     from client.screens.spectator import SpectatorScreen
 
     match key:
@@ -143,9 +103,10 @@ def screen_key(phase: str | None, role: str | None, driving: bool) -> str:
 
 
 class InterlaneApp(App[int]):
-    """One game client. `clock` is injectable so tests and snapshots can freeze time."""
+    """One game client. `clock` is injectable so tests and snapshots can freeze time, and
+    `link` (what opens the connection) so tests can drive the app without a network."""
 
-    CSS_PATH = "interlane.tcss"
+    CSS_PATH = Path(__file__).with_name("interlane.tcss")  # absolute: the same for subclasses
     TITLE = "Interlane"
 
     def __init__(
@@ -153,8 +114,8 @@ class InterlaneApp(App[int]):
         plan: Plan,
         *,
         clock: Callable[[], float] = time.monotonic,
-        connect: bool = True,
         rounds: RoundSource | None = None,
+        link: OpenLink = Connection,
     ) -> None:
         """`rounds`: where the replay screen reads stored rounds (client/launch.py hands in
         the history file's reader; without one, only rounds a server sends can be replayed)."""
@@ -163,8 +124,8 @@ class InterlaneApp(App[int]):
         self.plan = plan
         self.clock = clock
         self.state = ClientState()
-        self.connection: Connection | None = None
-        self._connect = connect
+        self.connection: Link | None = None
+        self._open_link = link
         self._screen_key: str | None = None
         self._started: set[tuple[object, object]] = set()  # steps this client auto-started
         self._last_error: tuple[str, float] = ("", float("-inf"))
@@ -187,7 +148,7 @@ class InterlaneApp(App[int]):
             self.plan.kind, "lobby"
         )
         self.show_screen(first)
-        if self._connect and self.plan.url and self.plan.kind != "connect":
+        if self.plan.url and self.plan.kind != "connect":
             self.start_connection(self.plan)
 
     def start_connection(self, plan: Plan) -> None:
@@ -224,7 +185,7 @@ class InterlaneApp(App[int]):
         assert self.plan.url is not None
         if self.connection is not None:
             self.connection.stop()
-        self.connection = Connection(
+        self.connection = self._open_link(
             self.plan.url,
             on_message=lambda msg: self.post_message(ServerMessage(msg)),
             on_status=lambda state, text: self.post_message(ConnectionStatus(state, text)),
@@ -421,7 +382,7 @@ class InterlaneApp(App[int]):
     def _show_lost(self, detail: str) -> None:
         """The notice that stays while the connection is lost, updated by each retry."""
         connection = self.connection
-        lost_at = getattr(connection, "lost_at", None)  # None: not lost, or a test's fake
+        lost_at = connection.lost_at if connection is not None else None  # None: not lost
         elapsed = 0.0
         if lost_at is not None:
             elapsed = asyncio.get_running_loop().time() - lost_at

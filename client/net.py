@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -87,6 +87,38 @@ OnMessage = Callable[[dict[str, Any]], object]  # what it returns is ignored
 OnStatus = Callable[[str, str], object]  # (state, human sentence); returns ignored
 Opening = Callable[[], Sequence[dict[str, Any]]]  # the first messages on a fresh socket
 IsFatal = Callable[[dict[str, Any]], bool]  # an `error` message after which to stop
+
+
+class Link(Protocol):
+    """What the app needs of its connection: `Connection` on a network, a fake in tests
+    (tests/client/test_harness.py), so that both are driven through the same calls."""
+
+    lost_at: float | None  # loop time the link was lost (None: it is up, or never was)
+    fatal: str | None  # why it stopped for good, once it has
+
+    def send(self, message: dict[str, Any]) -> bool: ...
+
+    def stop(self) -> None: ...
+
+    async def drop(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+
+class OpenLink(Protocol):
+    """How the app opens its link: `Connection` itself, or a test's stand-in for it."""
+
+    def __call__(
+        self,
+        url: str,
+        on_message: OnMessage,
+        on_status: OnStatus,
+        opening: Opening,
+        *,
+        is_fatal: IsFatal | None,
+        cafile: str | None,
+        give_up_after: float,
+    ) -> Link: ...
 
 
 def trust_context(cafile: str | None) -> ssl.SSLContext | None:

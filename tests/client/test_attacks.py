@@ -278,7 +278,8 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
     """The whole client (InterlaneApp, its screens) against a scripted hostile server: the
     frames that crashed the council and debrief screens are dropped and counted, and the
     valid frames around them still reach the screens."""
-    from client.app import InterlaneApp, Plan
+    from client.app import InterlaneApp
+    from client.plan import Plan
     from client.screens.debrief import DebriefScreen
     from server.council import Council
     from tests.client.test_debrief import debrief_msg

@@ -16,6 +16,7 @@ from tests.client.test_harness import (
     Harness,
     room_msg,
     screen_text,
+    seated,
 )
 from tests.support.waiting import wait_for
 
@@ -252,13 +253,13 @@ def debrief_msg(**over: Any) -> dict[str, Any]:
     return msg
 
 
-def debrief_app(role: str = "player", car: int | None = 11, **kw: Any) -> Harness:
-    return Harness(
-        lambda: DebriefScreen(**kw),
-        role=role,
-        car=car,
-        messages=(room_msg(phase="debrief"), debrief_msg()),
-    )
+def debrief_app(
+    role: str = "player", car: int | None = 11, payload: dict[str, Any] | None = None
+) -> Harness:
+    """The debrief as member 1 (the host) or 2 (a player), holding `car` in the roster."""
+    me = 1 if role == "host" else 2
+    room = seated(room_msg(phase="debrief"), me, car)
+    return Harness(role=role, player=me, car=car, messages=(room, payload or debrief_msg()))
 
 
 async def test_diagram_is_hidden_until_the_reveal() -> None:
@@ -401,7 +402,7 @@ async def test_player_cannot_send_next() -> None:
 
 async def test_empty_round_says_so() -> None:
     payload = debrief_msg(roots=[], cards=[], series={}, rounds=[], diagram=None)
-    app = Harness(lambda: DebriefScreen(), role="player", car=11, messages=(payload,))
+    app = debrief_app(payload=payload)
     async with app.run_test(size=(100, 36)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await pilot.press("r")

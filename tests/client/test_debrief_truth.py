@@ -9,18 +9,13 @@ from typing import Any
 from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen, plural
-from tests.client.test_debrief import EVIL_NAME, debrief_msg
-from tests.client.test_harness import Harness, room_msg, screen_text
+from tests.client.test_debrief import EVIL_NAME, debrief_app, debrief_msg
+from tests.client.test_harness import Harness, screen_text
 from tests.support.waiting import wait_for
 
 
 def app_for(**over: Any) -> Harness:
-    return Harness(
-        lambda: DebriefScreen(),
-        role="player",
-        car=11,
-        messages=(room_msg(phase="debrief"), debrief_msg(**over)),
-    )
+    return debrief_app(payload=debrief_msg(**over))
 
 
 def verdict(app: Harness) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView

@@ -16,7 +16,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Digits, OptionList
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.confirm import Choice
 from client.screens.council import CouncilScreen, option_id
 from client.screens.debrief import DebriefScreen

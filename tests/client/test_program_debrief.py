@@ -18,7 +18,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TabbedContent
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.debrief import DebriefScreen
 from tests.support.waiting import wait_for
 

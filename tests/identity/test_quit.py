@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.confirm import Choice, RoomEnded
 from client.screens.drive import DriveScreen
 from client.tokens import SeatStore

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.confirm import RoomEnded
 from client.tokens import SeatStore
 from shared import protocol as p
