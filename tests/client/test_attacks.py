@@ -341,7 +341,7 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
         async with app.run_test(size=(120, 40)) as pilot:
             await until_app(pilot, lambda: app.connection is not None)
             conn = app.connection
-            assert conn is not None
+            assert isinstance(conn, Connection)
             await until_app(pilot, lambda: conn.bad_frames == bad and app.state.debrief)
             await until_app(pilot, lambda: isinstance(app.screen, DebriefScreen))
             await pilot.pause()

@@ -364,7 +364,7 @@ async def test_projector_layout_one_card_at_a_time_and_host_next() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         screen = app.screen
-        assert screen.projector
+        assert isinstance(screen, DebriefScreen) and screen.projector
         assert not screen.query("#you")
         await pilot.press("r", "4")
         await wait_for(pilot, lambda: len(screen.query(InsightCard)) == 1)

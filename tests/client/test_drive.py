@@ -8,6 +8,7 @@ tests/client/test_e2e.py.
 
 from __future__ import annotations
 
+from textual.command import CommandList
 from textual.widgets import DataTable
 
 from client.plan import Plan
@@ -170,7 +171,7 @@ async def test_command_palette_opens_the_controls() -> None:
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
         await pilot.press(*"Controls")
         # the palette searches in a worker: wait for its hits, then take the first
-        await wait_for(pilot, lambda: app.screen.query_one("CommandList").option_count > 0)
+        await wait_for(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from textual.widgets import Button, DataTable, Input
 
@@ -43,6 +45,16 @@ def host_app(role: str = "host", phase: str = "driving") -> Harness:
     return Harness(role=role, messages=(room_msg(phase=phase), snapshot_msg()))
 
 
+def dashboard_at(app: Harness, phase: str) -> Callable[[], bool]:
+    """Whether the dashboard is on screen and has taken in a room in `phase`."""
+
+    def check() -> bool:
+        screen = app.screen
+        return isinstance(screen, HostScreen) and (screen.room or {}).get("phase") == phase
+
+    return check
+
+
 @pytest.mark.parametrize("button_id", sorted(EXPECTED))
 async def test_each_button_sends_its_host_message(button_id: str) -> None:
     app = host_app(phase=PHASE.get(button_id, "driving"))
@@ -67,7 +79,7 @@ async def test_keys_send_the_same_messages() -> None:
             ("driving", ("plus", "b", "B", "i", "l")),
         ):
             app.feed(room_msg(phase=phase))
-            await wait_for(pilot, lambda phase=phase: app.screen.room["phase"] == phase)
+            await wait_for(pilot, dashboard_at(app, phase))
             await pilot.press(*keys)
             if "e" in keys:  # ending a round asks first
                 await wait_for(pilot, lambda: isinstance(app.screen, Choice))

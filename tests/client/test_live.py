@@ -219,6 +219,7 @@ async def test_a_remote_player_replays_the_round_from_the_debrief(server: Any) -
             replay = app.screen
             assert isinstance(replay, ReplayScreen)
             await wait_for(pilot, lambda: replay.loaded or replay.error is not None, timeout=30)
+            assert replay.stored is not None and car is not None
             assert replay.error is None and replay.frames[-1].tick == replay.stored["ticks"]
             assert replay.follow == car and replay.names.get(car) == EVIL_NAME
             assert EVIL_NAME in screen_text(app)  # the name, literally, in the status line

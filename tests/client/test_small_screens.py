@@ -116,9 +116,9 @@ async def test_drive_footer_at_80x24_and_room_used_at_120x40() -> None:
         line = footer(app)
         for key in ("↑ Faster", "↓ Slower", "← Lane left", "→ Lane right", "space Brake", "? Help"):
             assert key in line, (key, line)
-        hud = str(app.screen.query_one(Hud).render()).split("\n")
+        rows = str(app.screen.query_one(Hud).render()).split("\n")
         for phrase in ("avg 87 km/h", "delay 120 veh·s", "2 near misses", "no tail hazards"):
-            assert any(phrase in row for row in hud), (phrase, hud)  # wrapped between phrases
+            assert any(phrase in row for row in rows), (phrase, rows)  # wrapped between phrases
     app = frozen_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await drive_ready(pilot)

@@ -37,6 +37,7 @@ async def drive_ready(pilot: Pilot) -> None:
 
 async def lobby_ready(pilot: Pilot) -> None:
     app = pilot.app
+    assert isinstance(app, InterlaneApp)
     app.state.connection = "connected"
     app.post_message(ServerMessage(joined()))
     app.post_message(ServerMessage(room("lobby")))
