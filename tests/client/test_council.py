@@ -184,7 +184,7 @@ async def test_player_has_no_host_tools() -> None:
 
 
 async def test_spectator_cannot_vote_in_the_council() -> None:
-    """Spectators wait out the council in the lobby (client.app.screen_key): nothing to vote."""
+    """Spectators wait out the council in the lobby (client.routing.screen_key): nothing to vote."""
     from client.screens.lobby import LobbyScreen
 
     app = Harness(role="spectator", player=4, messages=(council_room(),))

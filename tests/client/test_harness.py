@@ -129,7 +129,7 @@ class FakeLink:
 class Harness(InterlaneApp):
     """The real app, joined to a room as `role` (no `joined` when role is empty), fed
     `messages` once its fake connection is up. Which screen shows is the app's own routing
-    (`client.app.screen_key`), so a test names the phase and role, not the screen."""
+    (`client.routing.screen_key`), so a test names the phase and role, not the screen."""
 
     TITLE = "Harness"  # the stored snapshots' window caption (see the module docstring)
 

@@ -153,7 +153,7 @@ async def test_broadcast_message_sends_text_literally() -> None:
 
 
 async def test_non_host_sees_no_controls_and_keys_do_nothing() -> None:
-    """A member who is not the host is never shown the dashboard (client.app.screen_key):
+    """A member who is not the host is never shown the dashboard (client.routing.screen_key):
     a spectator in the same room gets the projector view, with none of the controls."""
     from client.screens.spectator import SpectatorScreen
 

@@ -8,8 +8,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client.app import screen_key
 from client.net import BACKOFF, backoff_delay
+from client.routing import screen_key
 from client.screens.connect import check_form
 from client.state import CarView, ClientState, Interpolator, wrap_delta
 from client.widgets.feed import slow_ahead
