@@ -30,24 +30,40 @@ import secrets
 import zlib
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from server import solo as solo_ladder
 from server.feed import FeedCoalescer, feed_text, shock_incident_text
 from server.rooms import Conn, Member, Roster, RosterError
 from server.snapshots import SnapshotEncoder, TickView, snapshot_parts
 from shared.conventions import Rulebook, default_rulebook, make_rulebook
+from shared.messages import (
+    Bye,
+    Chat,
+    ChatLine,
+    ClientMessage,
+    Control,
+    ErrorReply,
+    HostCommand,
+    Leave,
+    Notice,
+    Propose,
+    ReplayRequest,
+    RoomState,
+    ServerMessage,
+    Vote,
+)
 from shared.protocol import (
     MAX_CHAT_CHARS,
     MAX_ROOM_MEMBERS,
     ProtocolError,
     clean_text,
     encode,
-    error,
 )
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DT = 0.05
 DEFAULT_SCENARIO = "open-road"
@@ -383,43 +399,48 @@ class Room:
 
     # ---- sending ---------------------------------------------------------------------
 
-    def send(self, member: Member, message: Mapping[str, Any]) -> None:
+    def send(self, member: Member, message: ServerMessage | Mapping[str, Any]) -> None:
+        """One message to one member (if connected). The room's own messages are typed; the
+        debrief and the membership messages are still composed as maps."""
         if member.conn is not None:
-            member.conn.send(encode(message))
+            member.conn.send(_frame(message))
 
-    def send_all(self, message: Mapping[str, Any]) -> None:
-        data = encode(message)
+    def send_all(self, message: ServerMessage | Mapping[str, Any]) -> None:
+        """One message to every connected member, encoded once."""
+        data = _frame(message)
         for member in self.roster.connected():
             assert member.conn is not None
             member.conn.send(data)
 
-    def room_message(self) -> dict[str, Any]:
+    def room_message(self) -> RoomState:
         host = self.host
-        msg: dict[str, Any] = {
-            "type": "room",
-            "code": self.code,
-            "phase": self.phase,
-            "players": self.roster.entries(),
-            "scenario": self.plan.scenario,
-            "rulebook": dict(self.rulebook),
-            "round": self.round_no,
-            "rounds": sum(1 for p in self.plans if p.kind == "round"),
-            "locked": self.locked,
-            "clock": self.clock_seconds(),
-            "scoring": self.plan.scoring,
-            "program": self.program_name,
-            "host": host.player if host else None,
-            "title": self.plan.title,
-            "seconds": self.seconds,
-            "step": self.step_index + 1,
-            "steps": len(self.plans),
-            "intro": self.plan.intro,
-        }
-        if self.council is not None and self.phase == "council":
-            msg["council"] = self.council.state()
-        if self.world is not None and hasattr(self.world, "road"):
-            msg["ring"] = self.world.road()
-        return msg
+        return RoomState(
+            code=self.code,
+            phase=self.phase,
+            players=self.roster.entries(),
+            scenario=self.plan.scenario,
+            rulebook=dict(self.rulebook),
+            round=self.round_no,
+            rounds=sum(1 for p in self.plans if p.kind == "round"),
+            locked=self.locked,
+            clock=self.clock_seconds(),
+            scoring=self.plan.scoring,
+            program=self.program_name,
+            host=host.player if host else None,
+            title=self.plan.title,
+            seconds=self.seconds,
+            step=self.step_index + 1,
+            steps=len(self.plans),
+            intro=self.plan.intro,
+            council=(
+                self.council.state()
+                if self.council is not None and self.phase == "council"
+                else None
+            ),
+            ring=self.world.road()
+            if self.world is not None and hasattr(self.world, "road")
+            else None,
+        )
 
     def announce(self) -> None:
         """Tell everyone the room's state (phase, roster, rulebook): on every change."""
@@ -432,7 +453,7 @@ class Room:
         """A `notice` for the host alone (why something they asked for did not happen)."""
         host = self.host
         if host is not None:
-            self.send(host, {"type": "notice", "text": text})
+            self.send(host, Notice(text=text))
 
     # ---- membership ------------------------------------------------------------------
 
@@ -553,35 +574,35 @@ class Room:
 
     # ---- messages from members -------------------------------------------------------
 
-    def handle(self, member: Member, msg: dict[str, Any]) -> None:
-        """One validated message from a member. Errors go back to the sender only."""
+    def handle(self, member: Member, msg: ClientMessage) -> None:
+        """One checked message from a member. Errors go back to the sender only."""
         try:
-            kind = msg["type"]
-            if kind == "control":
-                self._control(member, msg)
-            elif kind == "host":
-                self._host_command(member, msg)
-            elif kind in ("propose", "vote"):
-                self._council_vote(member, msg)
-            elif kind == "chat":
-                self._chat(member, msg)
-            elif kind == "leave":
-                self.leave(member)
-            elif kind == "replay":
-                self._send_replay(member)
-            else:
-                raise ProtocolError("bad_state", f"{kind} is not expected inside a room")
+            match msg:
+                case Control():
+                    self._control(member, msg)
+                case HostCommand():
+                    self._host_command(member, msg)
+                case Propose() | Vote():
+                    self._council_vote(member, msg)
+                case Chat():
+                    self._chat(member, msg)
+                case Leave():
+                    self.leave(member)
+                case ReplayRequest():
+                    self._send_replay(member)
+                case _:
+                    raise ProtocolError("bad_state", f"{msg.TYPE} is not expected inside a room")
         except ProtocolError as exc:
-            self.send(member, error(exc.code, exc.message))
+            self.send(member, ErrorReply(code=exc.code, message=exc.message))
 
-    def _control(self, member: Member, msg: dict[str, Any]) -> None:
+    def _control(self, member: Member, msg: Control) -> None:
         if member.car is None:
             raise ProtocolError("no_car", "you have no car to drive (spectators watch)")
         if self.phase != "driving":
             raise ProtocolError("bad_state", f"nothing to drive while the room is {self.phase}")
         queue = self._controls.setdefault(member.car, [])
         if len(queue) < MAX_CONTROLS_PER_TICK:
-            queue.append((msg["action"], msg.get("value")))
+            queue.append((msg.action, msg.value))
 
     def _send_replay(self, member: Member) -> None:
         """The debriefed round's inputs to one member, who replays it on their own machine (the
@@ -596,18 +617,16 @@ class Room:
         if member.conn is not None:
             member.conn.send(self._replay_frame)
 
-    def _chat(self, member: Member, msg: dict[str, Any]) -> None:
+    def _chat(self, member: Member, msg: Chat) -> None:
         if member.role == "spectator":
             raise ProtocolError("forbidden", "spectators watch; they do not chat")
         if not member.may_say(self.clock()):
             raise ProtocolError("rate_limited", "you are chatting too fast; wait a moment")
-        text = clean_text(msg["text"], MAX_CHAT_CHARS)
+        text = clean_text(msg.text, MAX_CHAT_CHARS)
         if text:
-            self.send_all(
-                {"type": "chat", "player": member.player, "name": member.name, "text": text}
-            )
+            self.send_all(ChatLine(player=member.player, name=member.name, text=text))
 
-    def _council_vote(self, member: Member, msg: dict[str, Any]) -> None:
+    def _council_vote(self, member: Member, msg: Propose | Vote) -> None:
         if self.phase != "council" or self.council is None:
             raise ProtocolError("bad_state", "proposals and votes happen in the council")
         if member.role == "spectator":
@@ -616,10 +635,10 @@ class Room:
             raise ProtocolError("rate_limited", "you are voting too fast; wait a moment")
         council_mod = optional_module("server.council")
         try:
-            if msg["type"] == "propose":
-                self.council.propose(member.player, msg["convention"], msg["option"])
+            if isinstance(msg, Propose):
+                self.council.propose(member.player, msg.convention, msg.option)
             else:
-                self.council.vote(member.player, msg["convention"], msg["option"])
+                self.council.vote(member.player, msg.convention, msg.option)
         except Exception as exc:
             if council_mod is not None and isinstance(exc, council_mod.CouncilError):
                 raise ProtocolError(exc.code, exc.message) from None
@@ -641,10 +660,10 @@ class Room:
 
     # ---- host commands ---------------------------------------------------------------
 
-    def _host_command(self, member: Member, msg: dict[str, Any]) -> None:
+    def _host_command(self, member: Member, msg: HostCommand) -> None:
         if not member.is_host:
             raise ProtocolError("forbidden", "only the host can do that")
-        command = msg["command"]
+        command = msg.command
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
             raise ProtocolError("bad_value", f"unknown host command {command!r}")
@@ -657,16 +676,13 @@ class Room:
                 f"cannot do that while the room is {self.phase} (needs {'/'.join(phases)})",
             )
 
-    def _cmd_start(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_start(self, member: Member, msg: HostCommand) -> None:
         self._require("lobby", "council")
         if self.building is not None:
             self._start_queued = True
             self.send(
                 member,
-                {
-                    "type": "notice",
-                    "text": f"Building {self.building}: the round starts as soon as it is ready.",
-                },
+                Notice(text=f"Building {self.building}: the round starts as soon as it is ready."),
             )
             return
         if self.phase == "council":
@@ -677,17 +693,17 @@ class Room:
         else:
             self._begin_round()
 
-    def _cmd_pause(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_pause(self, member: Member, msg: HostCommand) -> None:
         self._require("driving")
         self.phase = "paused"
         self.announce()
 
-    def _cmd_resume(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_resume(self, member: Member, msg: HostCommand) -> None:
         self._require("paused")
         self.phase = "driving"
         self.announce()
 
-    def _cmd_end(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_end(self, member: Member, msg: HostCommand) -> None:
         self._require("driving", "paused", "council")
         if self.phase != "council" and self.analysing >= ANALYSES_PER_ROOM:
             raise ProtocolError(
@@ -704,7 +720,7 @@ class Room:
                 "busy", f"{self.building} is still being built; try again in a moment"
             )
 
-    def _cmd_next(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_next(self, member: Member, msg: HostCommand) -> None:
         self._require("debrief", "lobby")
         self._refuse_while_building()
         # from the lobby: skip a step the host does not want (e.g. the practice round)
@@ -722,16 +738,16 @@ class Room:
         self._prepare_step()
         self.announce()
 
-    def _cmd_kick(self, member: Member, msg: dict[str, Any]) -> None:
-        target = self.roster.get(msg["player"])
+    def _cmd_kick(self, member: Member, msg: HostCommand) -> None:
+        target = self.roster.get(_needed(msg.player))
         if target is None:
             raise ProtocolError("bad_value", "no such player in this room")
         if target is member:
             raise ProtocolError("bad_value", "the host cannot kick themselves")
         self.leave(target, "kicked by the host")
 
-    def _cmd_bots(self, member: Member, msg: dict[str, Any]) -> None:
-        n = int(msg["value"])
+    def _cmd_bots(self, member: Member, msg: HostCommand) -> None:
+        n = int(_needed(msg.value))
         if n == 0:
             return
         self._refuse_while_building()
@@ -746,10 +762,7 @@ class Room:
             if 0 <= added < n:
                 self.send(
                     member,
-                    {
-                        "type": "notice",
-                        "text": f"Added {added} of {n} bots: the road has no safe gap for more.",
-                    },
+                    Notice(text=f"Added {added} of {n} bots: the road has no safe gap for more."),
                 )
 
         if self.phase == "lobby":  # nothing ticks the lobby's road: change it off the loop
@@ -760,7 +773,7 @@ class Room:
             changed(change())
             self.announce()
 
-    def _cmd_incident(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_incident(self, member: Member, msg: HostCommand) -> None:
         self._require("driving", "paused")
         road = self.world.road() if hasattr(self.world, "road") else {}
         if len(road.get("incidents", ())) >= MAX_INCIDENTS:
@@ -770,11 +783,12 @@ class Room:
                 f"the road already has {MAX_INCIDENTS} incidents; wait for one to clear",
             )
         lanes = int(self.world.lanes)
-        lane = int(msg.get("lane", 0))
+        lane = msg.lane if msg.lane is not None else 0
         if lane >= lanes:
             raise ProtocolError("bad_value", f"this road has lanes 0–{lanes - 1}")
-        x = float(msg.get("x", self._incident_x())) % float(self.world.length)
-        self.world.inject_incident(lane, x, float(msg.get("seconds", 30.0)))
+        x = float(msg.x if msg.x is not None else self._incident_x()) % float(self.world.length)
+        seconds = float(msg.seconds if msg.seconds is not None else 30.0)
+        self.world.inject_incident(lane, x, seconds)
 
     def _incident_x(self) -> float:
         """By default the incident appears ahead of the host's car, or half-way round."""
@@ -783,25 +797,25 @@ class Room:
             return float(self.world.cars[host.car].x) + 400.0
         return float(self.world.length) / 2
 
-    def _cmd_lock(self, member: Member, msg: dict[str, Any]) -> None:
-        self.locked = bool(msg["value"])
+    def _cmd_lock(self, member: Member, msg: HostCommand) -> None:
+        self.locked = bool(msg.value)
         self.announce()
 
-    def _cmd_extend(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_extend(self, member: Member, msg: HostCommand) -> None:
         self._require("driving", "paused", "council")
-        seconds = float(msg["seconds"])
+        seconds = float(_needed(msg.seconds))
         if self.phase == "council":
             self.council.extend(seconds)
         else:
             self.seconds = min(self.seconds + seconds, 3 * 3600.0)
         self.announce()
 
-    def _cmd_message(self, member: Member, msg: dict[str, Any]) -> None:
-        text = clean_text(msg["text"], MAX_CHAT_CHARS)
+    def _cmd_message(self, member: Member, msg: HostCommand) -> None:
+        text = clean_text(_needed(msg.text), MAX_CHAT_CHARS)
         if text:
-            self.send_all({"type": "notice", "text": text})
+            self.send_all(Notice(text=text))
 
-    def _cmd_close(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_close(self, member: Member, msg: HostCommand) -> None:
         """The host ends the session: a round under way is ended and saved first (everyone
         gets its debrief), then everyone is told the room is closed."""
         if self.phase in ("driving", "paused"):
@@ -819,16 +833,16 @@ class Room:
             self._bot_takes(member)
             self.roster.remove(member)
             if member.conn is not None:
-                self.send(member, {"type": "bye", "reason": reason})
+                self.send(member, Bye(reason=reason))
                 member.conn.close(1000, reason[:100])
                 member.conn = None
         self.closed = True
 
-    def _cmd_decide(self, member: Member, msg: dict[str, Any]) -> None:
+    def _cmd_decide(self, member: Member, msg: HostCommand) -> None:
         self._require("council")
         council_mod = optional_module("server.council")
         try:
-            self.council.decide(msg["convention"], msg["option"])
+            self.council.decide(_needed(msg.convention), _needed(msg.option))
         except Exception as exc:
             if council_mod is not None and isinstance(exc, council_mod.CouncilError):
                 raise ProtocolError(exc.code, exc.message) from None
@@ -1346,7 +1360,7 @@ def save_failure(exc: BaseException) -> str:
     return text[:160]
 
 
-def fit_room_message(message: dict[str, Any]) -> bytes:
+def fit_room_message(message: RoomState) -> bytes:
     """The `room` message encoded within the frame limit, whatever the room holds.
 
     The member cap keeps the roster well inside a frame; should the council's vote list or
@@ -1356,24 +1370,41 @@ def fit_room_message(message: dict[str, Any]) -> bytes:
     refuses a roster longer than the cap, so it is never sent one.
     """
     players = sorted(
-        message.get("players", []),
+        message.players,
         key=lambda p: (p.get("role") != "host", not p.get("connected"), p.get("id", 0)),
     )
     if len(players) > MAX_ROOM_MEMBERS:
         keep = MAX_ROOM_MEMBERS
-        message = {**message, "players": players[:keep], "players_more": len(players) - keep}
+        message = replace(message, players=players[:keep], players_more=len(players) - keep)
     with contextlib.suppress(ProtocolError):
-        return encode(message)
-    council = message.get("council")
+        return message.encode()
+    council = message.council
     if isinstance(council, dict) and "votes" in council:
-        message = {**message, "council": {k: v for k, v in council.items() if k != "votes"}}
+        message = replace(message, council={k: v for k, v in council.items() if k != "votes"})
         with contextlib.suppress(ProtocolError):
-            return encode(message)
+            return message.encode()
     keep = min(len(players), MAX_ROOM_MEMBERS)
     while keep > 0:
         keep //= 2
-        trimmed = {**message, "players": players[:keep], "players_more": len(players) - keep}
+        trimmed = replace(message, players=players[:keep], players_more=len(players) - keep)
         with contextlib.suppress(ProtocolError):
-            return encode(trimmed)
-    bare = {k: v for k, v in message.items() if k not in ("council", "ring", "intro")}
-    return encode({**bare, "players": [], "players_more": len(players)})
+            return trimmed.encode()
+    bare = replace(
+        message, council=None, ring=None, intro=None, players=[], players_more=len(players)
+    )
+    return bare.encode()
+
+
+def _frame(message: ServerMessage | Mapping[str, Any]) -> bytes:
+    """A message's bytes, typed or (the debrief, membership messages) still a map."""
+    if isinstance(message, Mapping):
+        return encode(message)
+    return message.encode()
+
+
+def _needed(value: _T | None) -> _T:
+    """A host command's field that its command needs (`HOST_COMMAND_FIELDS`): every checked
+    `host` message has it; one built without it is refused like one sent without it."""
+    if value is None:
+        raise ProtocolError("missing_field", "that host command needs more fields")
+    return value

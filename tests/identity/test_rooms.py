@@ -9,6 +9,7 @@ import pytest
 
 from server.rooms import REJOIN_SECONDS, RosterError
 from shared import protocol as p
+from shared.messages import parse_client_message
 from tests.server.test_room import FakeConn, make_room
 
 
@@ -30,7 +31,7 @@ def test_an_away_player_gets_the_seat_back_by_name_and_the_host_is_told() -> Non
     host_conn = FakeConn()
     host = room.join("Host", "host", host_conn, wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     car = ana.car
     room.disconnect(ana)
     laptop = FakeConn()
@@ -64,7 +65,7 @@ def test_a_locked_room_still_gives_an_away_player_their_seat() -> None:
     room, _ = make_room()
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "lock", "value": True})
+    room.handle(host, parse_client_message({"type": "host", "command": "lock", "value": True}))
     room.disconnect(ana)
     assert room.join("Ana", "player", FakeConn()) is ana
     with pytest.raises(RosterError):
@@ -76,14 +77,14 @@ def test_a_driver_whose_seat_expired_still_owns_the_round() -> None:
     room, clock = make_room(store=store, analyser=lambda request: {"names": request.names})
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     car = ana.car
     assert car is not None
     room.disconnect(ana)
     clock.now += REJOIN_SECONDS + 1
     room.step()  # Ana's seat expires; a bot drives her car to the end
     assert room.roster.get(ana.player) is None
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert store.names == [{car: "Ana"}]
 
 
@@ -94,9 +95,9 @@ def test_close_mid_round_saves_the_debrief_then_tells_everyone() -> None:
     host = room.join("Host", "host", host_conn, wants_car=False)
     room.join("Ana", "player", ana_conn)
     room.join("Wall", "spectator", wall_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
-    room.handle(host, {"type": "host", "command": "close"})
+    room.handle(host, parse_client_message({"type": "host", "command": "close"}))
     assert len(store.names) == 1  # the round was saved
     for conn in (host_conn, ana_conn, wall_conn):
         kinds = [f["type"] for f in conn.frames]
@@ -111,7 +112,7 @@ def test_close_in_the_lobby_tells_everyone_at_once() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana_conn = FakeConn()
     room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "close"})
+    room.handle(host, parse_client_message({"type": "host", "command": "close"}))
     assert ana_conn.last("bye")["reason"] == "the host closed the room"
     assert room.empty
 
@@ -121,7 +122,7 @@ def test_only_the_host_may_close() -> None:
     room.join("Host", "host", FakeConn(), wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(ana, {"type": "host", "command": "close"})
+    room.handle(ana, parse_client_message({"type": "host", "command": "close"}))
     assert ana_conn.last("error")["code"] == "forbidden"
     assert not room.closed
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgpack
 
+from shared.messages import CLIENT_TYPES, SERVER_TYPES, decode_client_frame, decode_server_frame
 from shared.protocol import decode, encode, parse_client_frame, parse_server_frame
 
 CORPUS = Path(__file__).parent.parent / "data" / "frames.msgpack"
@@ -30,3 +31,11 @@ def test_every_recorded_frame_encodes_to_the_same_bytes() -> None:
         parse = parse_client_frame if side == "client" else parse_server_frame
         parse(frame)  # a valid message of its side
         assert encode(decode(frame)) == frame
+
+
+def test_every_recorded_frame_is_a_typed_message_that_encodes_to_the_same_bytes() -> None:
+    for side, frame in corpus():
+        message = decode_client_frame(frame) if side == "client" else decode_server_frame(frame)
+        types = CLIENT_TYPES if side == "client" else SERVER_TYPES
+        assert type(message) is types[msgpack.unpackb(frame)["type"]]
+        assert message.encode() == frame

@@ -40,7 +40,7 @@ def test_bad_messages_get_a_code(fields: dict, code: str) -> None:
 
 def test_protocol_99_is_refused() -> None:
     with pytest.raises(p.ProtocolError) as err:
-        p.check_protocol_version({"protocol": 99})
+        p.check_protocol_version(99)
     assert err.value.code == "protocol"
 
 

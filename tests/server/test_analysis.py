@@ -24,6 +24,7 @@ from server.round import (
     pack_request,
 )
 from server.store import Store
+from shared.messages import parse_client_message
 from shared.sim.scenario import SCENARIO_DIR, register_scenario
 from tests.server.test_room import FakeConn
 from tests.support.server_client import WireClient
@@ -49,7 +50,7 @@ def a_request(scenario: str, checkpoint_every: int = 0) -> AnalysisRequest:
 
     room = Room("ABCDE", clock=time.monotonic, scenario=scenario, bots=8, seed=4, analyser=analyser)
     host = room.join("Host", "host", FakeConn(), wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     if checkpoint_every:
         room.observers["recorder"].checkpoint_ticks = checkpoint_every
     while room.phase == "driving":
@@ -86,9 +87,9 @@ def test_inputs_that_cannot_be_pickled_are_analysed_on_the_thread(tmp_path: Path
     request.names = Names(request.names)
     server = GameServer(manual=True, analysis_workers=1)
     payload = server.analyse(request)
-    assert server.analyses == {"process": 0, "thread": 1}
+    assert server.analysis.ran == {"process": 0, "thread": 1}
     assert payload["round"] == 1 and payload["drivers"]
-    assert server._pool is None  # nothing was started for it
+    assert server.analysis.pool is None  # nothing was started for it
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ async def test_the_debrief_is_analysed_in_a_process_after_the_round_is_saved(
     debrief = await host.until("debrief")  # the analysis process answers; no sleeping here
     assert debrief["round"] == 1 and name.startswith(debrief["scenario"])  # the file's own name
     assert "error" not in debrief and "cards" in debrief and "diagram" in debrief
-    assert server.analyses == {"process": 1, "thread": 0}
+    assert server.analysis.ran == {"process": 1, "thread": 0}
     assert server.store.load_round(room.game_id, 1)["seed"] == room.seed  # saved before sending
     await host.close()
 
@@ -136,7 +137,11 @@ def test_an_analysis_process_ends_when_its_server_is_killed() -> None:
 
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     watcher = subprocess.Popen(
-        [sys.executable, "-c", f"from server.net import exit_with; exit_with({server.pid}, 0.05)"],
+        [
+            sys.executable,
+            "-c",
+            f"from server.net_analysis import exit_with; exit_with({server.pid}, 0.05)",
+        ],
         cwd=Path(__file__).resolve().parents[2],
     )
     try:

@@ -22,6 +22,7 @@ import pytest
 from server.net import GameServer, Limits
 from server.store import Store
 from shared import protocol as p
+from shared.messages import RoomState, parse_client_message
 from tests.support.fake_world import fake_factory
 from tests.support.server_client import WireClient
 
@@ -196,8 +197,10 @@ def test_half_open_handshakes_are_counted_per_address() -> None:
                 sock.setblocking(False)
                 await loop.sock_connect(sock, ("127.0.0.1", server.port))
                 socks.append(sock)
-            await until(lambda: server.handshakes_refused >= 32, "the extra sockets are refused")
-            assert server._handshakes.get("127.0.0.2") == 8
+            await until(
+                lambda: server.gate.handshakes_refused >= 32, "the extra sockets are refused"
+            )
+            assert server.gate._handshakes.get("127.0.0.2") == 8
             honest = await WireClient.open(f"ws://127.0.0.1:{server.port}")
             await honest.send({"type": "ping", "t": 1})
             assert (await honest.until("pong"))["t"] == 1
@@ -323,14 +326,14 @@ def test_a_host_looping_start_end_next_is_bounded_by_cost(tmp_path: Path) -> Non
                         await a.send({"type": "host", "command": command})
                 clock.now += 0.05
                 await server.advance(1)
-                most_waiting = max(most_waiting, server.analyses_waiting)
+                most_waiting = max(most_waiting, server.analysis.waiting)
                 got = (await honest.until("snapshot"))["tick"]
                 tick = got if tick is None else tick + 1
                 assert got == tick
             assert most_waiting <= limits.analyses_waiting
             # the address's budget for costly commands ran out before the last attacker's turn
             await attackers[-1].until("error", code="rate_limited")
-            await until(lambda: server.analyses_waiting == 0, "the analyses are done")
+            await until(lambda: server.analysis.waiting == 0, "the analyses are done")
             saved = store.list_games()
             rounds = sum(g["rounds"] for g in saved)
             # the clock stood still: the burst of the address's budget is all it could spend
@@ -482,9 +485,9 @@ def test_a_single_scenario_room_debrief_stays_in_a_frame_after_many_rounds() -> 
     )
     host = room.join("Host", "host", Conn(), wants_car=True)
     for _ in range(HISTORY_ROUNDS + 20):
-        room.handle(host, {"type": "host", "command": "start"})
-        room.handle(host, {"type": "host", "command": "end"})
-        room.handle(host, {"type": "host", "command": "next"})
+        room.handle(host, parse_client_message({"type": "host", "command": "start"}))
+        room.handle(host, parse_client_message({"type": "host", "command": "end"}))
+        room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     assert len(room.history) == HISTORY_ROUNDS
     assert max(compared) == HISTORY_ROUNDS and len(compared) == HISTORY_ROUNDS + 20
     assert room.round_no == HISTORY_ROUNDS + 20
@@ -559,19 +562,18 @@ def test_a_room_message_too_big_for_a_frame_is_cut_to_fit() -> None:
         for i in range(700)
         for convention in ("passing", "signal", "following", "merge", "speed_limit", "hazards")
     ]
-    message = {
-        "type": "room",
-        "code": "KX7PQ",
-        "phase": "council",
-        "players": players,
-        "scenario": "ring",
-        "rulebook": {},
-        "round": 1,
-        "rounds": 3,
-        "locked": False,
-        "clock": 1.0,
-        "council": {"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
-    }
+    message = RoomState(
+        code="KX7PQ",
+        phase="council",
+        players=players,
+        scenario="ring",
+        rulebook={},
+        round=1,
+        rounds=3,
+        locked=False,
+        clock=1.0,
+        council={"votes": votes, "tallies": {"speed_limit": {"none": 700}}},
+    )
     data = fit_room_message(message)
     assert len(data) <= p.MAX_FRAME_BYTES
     sent = p.parse_server_frame(data)
@@ -597,7 +599,7 @@ def test_a_snapshot_too_big_for_a_frame_is_skipped_and_the_room_goes_on() -> Non
 
     room = Room("KX7PQ", clock=lambda: 0.0, scenario="x", world_factory=fake_factory)
     host = room.join("Host", "host", Conn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.world.add_bots(6000)  # the whole ring for the host: far more than a frame holds
     tick = room.world.tick
     sent.clear()
@@ -628,9 +630,12 @@ def test_a_host_cannot_pile_up_incidents_past_what_a_room_message_carries() -> N
         world_factory=default_world_factory,
     )
     host = room.join("Host", "host", Conn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for i in range(MAX_INCIDENTS + 5):
-        room.handle(host, {"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i})
+        room.handle(
+            host,
+            parse_client_message({"type": "host", "command": "incident", "lane": 0, "x": 50.0 * i}),
+        )
     assert len(room.world.road()["incidents"]) == MAX_INCIDENTS
     errors = [m for m in map(p.decode, sent) if m["type"] == "error"]
     assert len(errors) == 5 and all(e["code"] == "bad_state" for e in errors)

@@ -17,6 +17,7 @@ from client.widgets.hud import speed_line
 from client.widgets.road import View, compose_frame
 from server.feed import WINDOW_TICKS, FeedCoalescer, feed_text, shock_incident_text
 from shared.lanes import lane_name, lane_number
+from shared.messages import parse_client_message
 from shared.sim.events import Event
 from tests.server.test_room import FakeConn, make_room
 
@@ -53,7 +54,7 @@ def test_a_stop_is_one_coalesced_line_and_watchers_only_count_it() -> None:
     host = room.join("Host", "host", host_conn, wants_car=False)
     room.join("Sam", "spectator", spec_conn)
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     car = ana.car
     assert car is not None
     later = 4 + WINDOW_TICKS + 1  # the next stop, after the window: a new event
@@ -117,7 +118,7 @@ def test_every_surface_names_the_same_lane_the_same_way() -> None:
     room, _ = make_room()
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=False)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     scripted(room, {0: [("incident_start", None, index)]})
     room.step()
     surfaces["room"] = feed_lines(conn, "incident_start")[0]["text"]

@@ -238,7 +238,7 @@ def test_connections_per_address_are_capped() -> None:
             assert (await a.until("pong"))["t"] == 1
             await a.close()
             for _ in range(500):  # until the server has noticed the close (not a timing bet)
-                if server._per_address.get("127.0.0.1", 0) < 2:
+                if server.gate._per_address.get("127.0.0.1", 0) < 2:
                     break
                 await asyncio.sleep(0.01)
             d = await WireClient.open(url)

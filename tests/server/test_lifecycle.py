@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from server.rooms import RosterError
 from server.round import Room
 from shared import protocol as p
+from shared.messages import parse_client_message
 from tests.server.test_room import Clock, FakeConn
 from tests.support.fake_world import fake_factory
 
@@ -70,7 +71,7 @@ class RoomLife(RuleBasedStateMachine):
     def leave(self, i: int) -> None:
         members = self._members()
         m = members[i % len(members)]
-        self.room.handle(m, {"type": "leave"})
+        self.room.handle(m, parse_client_message({"type": "leave"}))
         self.gone.add(m.player)
 
     @precondition(lambda self: len(self.room.roster) > 0)
@@ -90,7 +91,7 @@ class RoomLife(RuleBasedStateMachine):
             "option": "right",
         }
         before = (self.room.phase, self.room.locked)
-        self.room.handle(m, p.validate(msg, p.CLIENT_MESSAGES))
+        self.room.handle(m, parse_client_message(msg))
         if not m.is_host and self.room.roster.get(m.player) is m:
             assert (self.room.phase, self.room.locked) == before
         if command == "kick" and self.room.roster.get(target.player) is None:
@@ -102,7 +103,7 @@ class RoomLife(RuleBasedStateMachine):
         members = self._members()
         value = {"gap": 2, "assist": "off"}.get(action)
         msg = {"type": "control", "action": action, **({"value": value} if value else {})}
-        self.room.handle(members[i % len(members)], p.validate(msg, p.CLIENT_MESSAGES))
+        self.room.handle(members[i % len(members)], parse_client_message(msg))
 
     @rule(ticks=st.integers(1, 30), seconds=st.sampled_from([0.0, 0.05, 60.0]))
     def tick(self, ticks: int, seconds: float) -> None:
@@ -139,7 +140,8 @@ def test_a_slow_client_is_skipped_not_waited_for() -> None:
 
     from websockets.protocol import OPEN
 
-    from server.net import Client, Limits, binary_frame_header
+    from server.net import Limits
+    from server.net_conn import Client, binary_frame_header
 
     class Transport:
         def __init__(self) -> None:
@@ -177,7 +179,7 @@ def test_removing_bots_spares_a_dropped_players_car() -> None:
     room = Room("ABCDE", clock=Clock(), scenario="x", world_factory=fake_factory)
     host = room.join("Host", "host", FakeConn(), wants_car=True)
     room.disconnect(host)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert host.car is not None and room.world.cars[host.car].controller == "bot"
-    room.handle(host, {"type": "host", "command": "bots", "value": -1})
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": -1}))
     assert room.world.cars[host.car].controller == "bot"  # still there, a bot driving it

@@ -24,6 +24,7 @@ from server.replays import world_from_stored
 from server.round import Room
 from server.store import MIGRATIONS, Store, StoreError, encode_log
 from shared import protocol as p
+from shared.messages import parse_client_message
 from shared.sim.scenario import ScenarioError, load_scenario, parse_scenario, register_scenario
 from shared.sim.world import World
 from tests.server.test_room import Clock, FakeConn
@@ -75,15 +76,15 @@ def play_round(room: Room) -> tuple[FakeConn, Any]:
     host_conn, ana_conn = FakeConn(), FakeConn()
     host = room.join("Host", "host", host_conn, wants_car=True)
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     actions = {10: "brake", 25: "left", 40: "faster", 55: "right"}
     for tick in range(TICKS):
         if tick in actions:
-            room.handle(ana, {"type": "control", "action": actions[tick]})
+            room.handle(ana, parse_client_message({"type": "control", "action": actions[tick]}))
         room.step()
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert room.phase == "debrief" and ana_conn.last("debrief")["round"] == 1
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     return ana_conn, room.world
 
 

@@ -9,6 +9,7 @@ import pytest
 from server.rooms import REJOIN_SECONDS, RosterError
 from server.round import Room
 from shared import protocol as p
+from shared.messages import parse_client_message
 from tests.support.fake_world import fake_factory
 
 
@@ -55,7 +56,7 @@ def test_a_round_from_lobby_to_debrief() -> None:
     room.join("Ben", "player", ben_conn)
     assert ana_conn.last("joined")["role"] == "player"
     assert host_conn.last("room")["phase"] == "lobby"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert ana_conn.last("room")["phase"] == "driving"
     assert ana.car is not None and host.car is None
     room.step()
@@ -63,22 +64,22 @@ def test_a_round_from_lobby_to_debrief() -> None:
     assert snap["you"]["car"] == ana.car and len(snap["ring"]) == p.RING_SEGMENTS
     assert "you" not in host_conn.last("snapshot")  # the host watches the whole ring
     lane_before = snap["you"]["lane"]
-    room.handle(ana, {"type": "control", "action": "left"})
+    room.handle(ana, parse_client_message({"type": "control", "action": "left"}))
     room.step()
     assert ana_conn.last("snapshot")["you"]["lane"] == lane_before + 1
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     for conn in (host_conn, ana_conn, ben_conn):
         assert conn.last("room")["phase"] == "debrief"
         assert conn.last("debrief")["round"] == 1
     first_seed = room.seed
     # a room of one scenario has no last round: next is the same road again, a new seed
-    room.handle(host, {"type": "host", "command": "next"})
+    room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     again = ana_conn.last("room")
     assert again["phase"] == "lobby" and again["step"] == 2 and again["scenario"] == "test-road"
     assert room.seed != first_seed
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert ana_conn.last("debrief")["round"] == 2
 
 
@@ -91,14 +92,14 @@ def test_a_program_room_finishes_after_its_last_step() -> None:
         if phase == "finished":
             break
         if phase == "lobby":
-            room.handle(host, {"type": "host", "command": "start"})
+            room.handle(host, parse_client_message({"type": "host", "command": "start"}))
         elif phase == "council":
-            room.handle(host, {"type": "host", "command": "end"})
+            room.handle(host, parse_client_message({"type": "host", "command": "end"}))
         elif phase == "driving":
             room.step()
-            room.handle(host, {"type": "host", "command": "end"})
+            room.handle(host, parse_client_message({"type": "host", "command": "end"}))
         elif phase == "debrief":
-            room.handle(host, {"type": "host", "command": "next"})
+            room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     assert conn.last("room")["phase"] == "finished"
     assert room.round_no == 2  # the quick program's two rounds, then the end
 
@@ -107,7 +108,7 @@ def test_round_ends_when_its_time_is_up() -> None:
     room, _ = make_room()
     conn = FakeConn()
     host = room.join("Solo", "host", conn, wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert host.car is not None
     room.seconds = 20.0  # the round's length as a program would set it, shortened
     ticks = int(room.seconds / 0.05)
@@ -124,11 +125,11 @@ def test_non_host_commands_are_refused_and_change_nothing(command: str) -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
     before = (room.phase, room.locked, len(room.world.cars), len(room.roster), room.world.tick)
     msg: dict[str, Any] = {"type": "host", "command": command, "player": host.player, "value": 3}
-    room.handle(ana, p.validate(msg, p.CLIENT_MESSAGES))
+    room.handle(ana, parse_client_message(msg))
     assert ana_conn.last("error")["code"] == "forbidden"
     after = (room.phase, room.locked, len(room.world.cars), len(room.roster), room.world.tick)
     assert before == after
@@ -138,7 +139,7 @@ def test_disconnected_car_is_driven_by_a_bot_until_rejoin() -> None:
     room, clock = make_room()
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     car = ana.car
     assert car is not None
     room.disconnect(ana)
@@ -180,17 +181,19 @@ def test_lock_kick_and_chat() -> None:
     host = room.join("Host", "host", host_conn, wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "lock", "value": True})
+    room.handle(host, parse_client_message({"type": "host", "command": "lock", "value": True}))
     with pytest.raises(RosterError):
         room.join("Late", "player", FakeConn())
-    room.handle(ana, {"type": "chat", "text": "hi\x07 [b]all[/b]"})
+    room.handle(ana, parse_client_message({"type": "chat", "text": "hi\x07 [b]all[/b]"}))
     assert host_conn.last("chat") == {
         "type": "chat",
         "player": ana.player,
         "name": "Ana",
         "text": "hi [b]all[/b]",
     }
-    room.handle(host, {"type": "host", "command": "kick", "player": ana.player})
+    room.handle(
+        host, parse_client_message({"type": "host", "command": "kick", "player": ana.player})
+    )
     assert ana_conn.last("bye")["reason"].startswith("kicked")
     assert ana_conn.closed is not None
     assert room.roster.get(ana.player) is None
@@ -203,7 +206,7 @@ def test_host_leaving_hands_the_room_on() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "leave"})
+    room.handle(host, parse_client_message({"type": "leave"}))
     assert ana.role == "host" and ana_conn.last("room")["host"] == ana.player
 
 
@@ -211,9 +214,9 @@ def test_a_full_road_takes_fewer_bots_and_the_host_is_told() -> None:
     room = Room("ABCDE", clock=Clock(), scenario="ring")  # the real world: 22 cars on 230 m
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=False)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     n = len(room.world.cars)
-    room.handle(host, {"type": "host", "command": "bots", "value": 20})
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": 20}))
     added = len(room.world.cars) - n
     assert 0 <= added < 20
     text = conn.last("notice")["text"]
@@ -224,21 +227,23 @@ def test_bots_pause_resume_incident_extend() -> None:
     room, _ = make_room()
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=True)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     n = len(room.world.cars)
-    room.handle(host, {"type": "host", "command": "bots", "value": 4})
-    room.handle(host, {"type": "host", "command": "bots", "value": -2})
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": 4}))
+    room.handle(host, parse_client_message({"type": "host", "command": "bots", "value": -2}))
     assert len(room.world.cars) == n + 2
-    room.handle(host, {"type": "host", "command": "pause"})
+    room.handle(host, parse_client_message({"type": "host", "command": "pause"}))
     tick = room.world.tick
     room.step()
     assert room.world.tick == tick and conn.last("room")["phase"] == "paused"
-    room.handle(host, {"type": "host", "command": "incident", "lane": 1, "x": 50.0})
+    room.handle(
+        host, parse_client_message({"type": "host", "command": "incident", "lane": 1, "x": 50.0})
+    )
     assert room.world.incidents == [(1, 50.0, 30.0)]
-    room.handle(host, {"type": "host", "command": "incident", "lane": 3})
+    room.handle(host, parse_client_message({"type": "host", "command": "incident", "lane": 3}))
     assert conn.last("error")["code"] == "bad_value"
-    room.handle(host, {"type": "host", "command": "resume"})
-    room.handle(host, {"type": "host", "command": "extend", "seconds": 60})
+    room.handle(host, parse_client_message({"type": "host", "command": "resume"}))
+    room.handle(host, parse_client_message({"type": "host", "command": "extend", "seconds": 60}))
     assert room.seconds == 300.0
     room.step()
     assert room.world.tick == tick + 1
@@ -249,9 +254,9 @@ def test_controls_out_of_phase_or_without_car_are_errors() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     spec_conn = FakeConn()
     spec = room.join("Proj", "spectator", spec_conn)
-    room.handle(spec, {"type": "control", "action": "left"})
+    room.handle(spec, parse_client_message({"type": "control", "action": "left"}))
     assert spec_conn.last("error")["code"] == "no_car"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
     assert "you" not in spec_conn.last("snapshot")
     assert len(spec_conn.last("snapshot")["cars"]) == len(room.world.cars)
@@ -291,10 +296,10 @@ def test_a_players_controls_only_move_their_own_car() -> None:
     host = room.join("Host", "host", FakeConn(), wants_car=False)
     ana = room.join("Ana", "player", FakeConn())
     ben = room.join("Ben", "player", FakeConn())
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     before = {car.id: (car.lane, car.target_speed) for car in room.world.cars.values()}
     for action in ("left", "faster", "faster"):
-        room.handle(ana, {"type": "control", "action": action})
+        room.handle(ana, parse_client_message({"type": "control", "action": action}))
     room.step()
     changed = {
         car.id for car in room.world.cars.values() if (car.lane, car.target_speed) != before[car.id]
@@ -309,12 +314,12 @@ def test_chat_is_rate_limited_per_member() -> None:
     ana_conn = FakeConn()
     ana = room.join("Ana", "player", ana_conn)
     for i in range(20):
-        room.handle(ana, {"type": "chat", "text": f"line {i}"})
+        room.handle(ana, parse_client_message({"type": "chat", "text": f"line {i}"}))
     assert len(host_conn.of("chat")) == 8
     assert ana_conn.last("error")["code"] == "rate_limited"
     clock.now += 1.0
-    room.handle(ana, {"type": "chat", "text": "later"})
-    room.handle(ana, {"type": "chat", "text": "later"})
+    room.handle(ana, parse_client_message({"type": "chat", "text": "later"}))
+    room.handle(ana, parse_client_message({"type": "chat", "text": "later"}))
     assert len(host_conn.of("chat")) == 10
 
 
@@ -330,7 +335,7 @@ def test_a_single_round_room_lasts_as_long_as_its_scenario_says() -> None:
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=True)
     assert room.seconds == 30.0 and conn.last("room")["seconds"] == 30.0
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert conn.last("room")["clock"] == 30.0
     for _ in range(599):
         room.step()
@@ -374,7 +379,7 @@ def test_car_less_watchers_share_one_whole_ring_frame() -> None:
     host = room.join("Host", "host", host_conn, wants_car=False)
     room.join("Proj", "spectator", spec_conn)
     room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     room.step()
     assert host_conn.raw is spec_conn.raw  # encoded once, sent to both
     assert len(host_conn.last("snapshot")["cars"]) == len(room.world.cars)
@@ -390,16 +395,16 @@ def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly()
     host_conn, ana_conn = FakeConn(), FakeConn()
     host = room.join("Host", "host", host_conn, wants_car=False)
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     assert ana_conn.last("error")["code"] == "bad_state"  # nothing played yet
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for tick in range(60):
         if tick == 20:
-            room.handle(ana, {"type": "control", "action": "brake"})
+            room.handle(ana, parse_client_message({"type": "control", "action": "brake"}))
         room.step()
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert ana_conn.last("debrief")["round"] == 1
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     replay = ana_conn.last("replay")
     assert replay["round"] == 1 and replay["scenario"] == "ring" and replay["ticks"] == 60
     assert replay["names"] == {str(ana.car): "Ana"}
@@ -409,8 +414,28 @@ def test_a_member_gets_the_debriefed_rounds_inputs_and_they_rebuild_it_exactly()
         c.id: (c.x, c.v) for c in room.world.cars.values()
     }
     # one copy per member every few seconds: the frame is tens of kilobytes
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     assert ana_conn.last("error")["code"] == "rate_limited"
     clock.now += 6
-    room.handle(ana, {"type": "replay"})
+    room.handle(ana, parse_client_message({"type": "replay"}))
     assert len(ana_conn.of("replay")) == 2
+
+
+def test_the_typed_room_message_has_the_keys_the_server_always_sent() -> None:
+    """The `room` frame's keys, in the order of the frames recorded in tests/data/frames.msgpack
+    (the bytes of a map depend on its order): a typed RoomState must not move them."""
+    sent: list[bytes] = []
+
+    class RawConn(FakeConn):
+        def send(self, data: bytes) -> bool:
+            sent.append(data)
+            return True
+
+    room, _ = make_room()
+    room.join("Host", "host", RawConn())
+    frame = p.decode(sent[-1])
+    assert list(frame) == [
+        *("type", "code", "phase", "players", "scenario", "rulebook", "round", "rounds"),
+        *("locked", "clock", "scoring", "program", "host", "title", "seconds", "step", "steps"),
+        *("intro", "ring"),
+    ]

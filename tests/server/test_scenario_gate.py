@@ -9,6 +9,7 @@ import pytest
 
 from server.net import GameServer, Limits
 from server.round import default_world_factory
+from shared.messages import parse_client_message
 from shared.sim.scenario import (
     SCENARIO_DIR,
     ScenarioError,
@@ -81,7 +82,7 @@ def test_a_scenario_rooms_round_takes_the_scenarios_own_length(tmp_path: Path) -
     conn = FakeConn()
     host = room.join("Host", "host", conn, wants_car=True)
     assert conn.last("room")["seconds"] == 2.0
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     while room.phase == "driving":
         room.step()
     assert room.world.tick == 40

@@ -78,15 +78,13 @@ def test_percentile_by_nearest_rank() -> None:
 
 def test_rooms_tick_in_groups_spread_over_the_period_each_at_20_hz() -> None:
     from server.net import TICK_GROUPS, GameServer
-    from shared import protocol as p
+    from shared.messages import Create
     from tests.server.test_room import FakeConn
     from tests.support.fake_world import fake_factory
 
     server = GameServer(manual=True, world_factory=fake_factory, analysis_workers=0)
-    create = {"type": "create", "protocol": 1, "name": "Host", "scenario": "test-road"}
-    rooms = [
-        server._create(FakeConn(), p.parse_client_frame(p.encode(create)))[0] for _ in range(12)
-    ]
+    create = Create(protocol=1, name="Host", scenario="test-road")
+    rooms = [server.create_room(FakeConn(), create)[0] for _ in range(12)]
     ticks = {room.code: 0 for room in rooms}
     for room in rooms:
 

@@ -10,6 +10,7 @@ from typing import Any
 from server.round import Room
 from server.store import Store
 from shared import protocol as p
+from shared.messages import parse_client_message
 from tests.server.test_room import FakeConn
 
 
@@ -36,13 +37,13 @@ def test_a_real_round_is_saved_before_its_debrief(tmp_path: Path) -> None:
     host_conn, ana_conn = Watch(), FakeConn()
     host = room.join("Host", "host", host_conn, wants_car=True)
     ana = room.join("Ana", "player", ana_conn)
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert set(room.observers) == {"metrics", "adherence", "recorder"}
     room.seconds = 4.0
     room.step()
     first = ana_conn.last("snapshot")
     assert first["you"]["car"] == ana.car
-    room.handle(ana, {"type": "control", "action": "signal_left"})
+    room.handle(ana, parse_client_message({"type": "control", "action": "signal_left"}))
     while room.phase == "driving":
         room.step()
     assert room.phase == "debrief"
@@ -67,25 +68,31 @@ def test_team_scoring_rounds_show_the_team_figures() -> None:
     player_conn = FakeConn()
     ana = room.join("Ana", "player", player_conn)
     assert conn.last("room")["rounds"] == 3 and conn.last("room")["scoring"] == "individual"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for _ in range(20):
         room.step()
     assert not any("team" in s for s in player_conn.of("snapshot"))
     assert any("team" in s for s in conn.of("snapshot"))  # the host always has them
-    room.handle(host, {"type": "host", "command": "end"})
-    room.handle(host, {"type": "host", "command": "next"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
+    room.handle(host, parse_client_message({"type": "host", "command": "next"}))
     assert room.phase == "lobby" and room.plan.kind == "council"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert conn.last("room")["phase"] == "council"
-    room.handle(ana, {"type": "propose", "convention": "passing", "option": "right"})
-    room.handle(host, {"type": "vote", "convention": "passing", "option": "right"})
-    room.handle(ana, {"type": "vote", "convention": "merge", "option": "sideways"})
+    room.handle(
+        ana, parse_client_message({"type": "propose", "convention": "passing", "option": "right"})
+    )
+    room.handle(
+        host, parse_client_message({"type": "vote", "convention": "passing", "option": "right"})
+    )
+    room.handle(
+        ana, parse_client_message({"type": "vote", "convention": "merge", "option": "sideways"})
+    )
     assert player_conn.last("error")["code"] in ("bad_option", "bad_value", "unknown_option")
     council = conn.last("room")["council"]
     assert council["tallies"]["passing"] == {"right": 2}
-    room.handle(host, {"type": "host", "command": "end"})
+    room.handle(host, parse_client_message({"type": "host", "command": "end"}))
     assert room.phase == "lobby" and room.rulebook["passing"] == "right"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     assert room.plan.scoring == "team"
     for _ in range(20):
         room.step()
@@ -100,7 +107,7 @@ def test_host_and_spectators_see_team_figures_in_individual_rounds() -> None:
     room.join("Ana", "player", ana_conn)
     room.join("Projector", "spectator", proj_conn)
     assert room.plan.scoring == "individual"
-    room.handle(host, {"type": "host", "command": "start"})
+    room.handle(host, parse_client_message({"type": "host", "command": "start"}))
     for _ in range(25):
         room.step()
     for conn in (host_conn, proj_conn):

@@ -13,6 +13,7 @@ import pytest
 from server.history_cli import run_history
 from server.round import Room
 from server.store import Store
+from shared.messages import parse_client_message
 from tests.server.test_room import FakeConn
 from tests.support.solo import damper_controls, follower_controls
 
@@ -31,7 +32,7 @@ def solo_round(
     room = Room("SOLO1", clock=time.monotonic, scenario=scenario, seed=seed, store=store)
     conn = FakeConn()
     me = room.join("Ana", "host", conn, wants_car=True)
-    room.handle(me, {"type": "host", "command": "start"})
+    room.handle(me, parse_client_message({"type": "host", "command": "start"}))
     room.seconds = seconds
     while room.phase == "driving":
         world = room.world
@@ -39,7 +40,7 @@ def solo_round(
             msg = {"type": "control", "action": action}
             if value is not None:
                 msg["value"] = value
-            room.handle(me, msg)
+            room.handle(me, parse_client_message(msg))
         room.step()
     return room, conn, store
 
