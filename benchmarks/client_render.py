@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from textual import constants  # noqa: E402
 
-from client.app import InterlaneApp, Plan, ServerMessage  # noqa: E402
+from client.app import InterlaneApp  # noqa: E402
+from client.events import ServerMessage  # noqa: E402
+from client.plan import Plan  # noqa: E402
 from client.screens.drive import DriveScreen  # noqa: E402
 from client.widgets.road import RoadView  # noqa: E402
 from tests.support.fakes import joined, room, snapshot  # noqa: E402
@@ -34,7 +36,7 @@ CARS_IN_VIEW = 60
 
 
 async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
-    app = InterlaneApp(Plan(kind="solo", name="Bench"), connect=False)
+    app = InterlaneApp(Plan(kind="solo", name="Bench"))
     async with app.run_test(size=size) as pilot:
         app.post_message(ServerMessage(joined()))
         app.post_message(ServerMessage(room("driving")))

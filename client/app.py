@@ -1,11 +1,11 @@
 """The Textual app: owns the one server connection, the client state and which screen shows.
 
-Screens never talk to the network themselves. The app runs `client.net.Connection` as an
-exclusive async worker on Textual's loop, folds every validated server message into
-`app.state`, posts it to the active screen as a `ServerMessage`, and switches screens when
-the room's phase changes (lobby → council → drive → debrief). Screens send with
-`self.app.send({...})`. The screen modules import this one (for the messages above), so
-`show_screen` imports them where it first needs them.
+Screens never talk to the network themselves. The app runs its link (`client.net.Connection`,
+or a test's fake) as an exclusive async worker on Textual's loop, folds every validated
+server message into `app.state`, posts it to the active screen as a `ServerMessage`
+(client/events.py), and switches screens when the room's phase changes (lobby → council →
+drive → debrief; client/routing.py). Screens send with `self.app.send({...})`. What the
+client says first is client/opening.py; what ctrl+q asks, client/quitting.py.
 """
 
 from __future__ import annotations
@@ -13,139 +13,46 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
+from client.events import ConnectionStatus, ServerMessage
 from client.net import (
     FATAL_ERRORS,
     GIVE_UP_SECONDS,
-    SEAT_KEPT_SECONDS,
     Connection,
-    fmt_span,
-    hello,
+    Link,
+    OpenLink,
+    lost_sentence,
+    refusal,
 )
-from client.screens.confirm import Answer, Choice, RoomEnded, end_round_question
-from client.screens.replay import ReplayScreen, RoundSource
+from client.opening import create_message, join_message, opening
+from client.plan import Plan
+from client.quitting import quit_question
+from client.routing import new_screen, screen_key
+from client.screens.confirm import Choice, RoomEnded, end_round_question
 from client.state import ClientState
 from client.tokens import SeatStore
-from shared.protocol import PROTOCOL_VERSION, ProtocolError
+from shared.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from client.screens.replay import RoundSource
 
 ERROR_REPEAT_SECONDS = 3.0
 CLOSE_WAIT_SECONDS = 60.0  # a host who ends the room waits this long for the debrief at most
-LIVE_PHASES = ("driving", "paused", "council")
-REFUSAL_HINTS = {
-    "locked": " (ask the host to unlock it)",
-    "no_room": " (check the code, and --server if the room is on another machine)",
-    "finished": " (ask the host for the code of the next room)",
-    "full": " (ask the host to make room)",
-}
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the app should do once it starts: which server, and create / join / watch."""
-
-    kind: str  # "solo" | "host" | "join" | "spectate" | "connect" | "replay"
-    url: str | None = None
-    name: str = "Player"
-    code: str | None = None
-    role: str = "player"  # for join: "player" | "spectator"
-    scenario: str | None = None
-    program: str | None = None
-    bots: int | None = None
-    seed: int | None = None
-    play: bool = False  # the creator drives too (solo)
-    autostart: bool = False  # start the round as soon as the room exists (solo)
-    game: str | None = None  # replay: game id
-    round_no: int | None = None
-    db: str | None = None
-    cafile: str | None = None  # PEM file of certificates to trust for wss:// (self-signed)
-    separate_server: bool = False  # host: the room lives on an `interlane server` elsewhere
-
-    @property
-    def keeps_seat(self) -> bool:
-        """Whether this client's token is kept on disk: every room on a server that outlives
-        this process (not the embedded server of solo or a local host)."""
-        return self.kind in ("join", "spectate", "connect") or (
-            self.kind == "host" and self.separate_server
-        )
-
-
-class ServerMessage(Message, bubble=False):
-    """One validated message from the server (a dict with a "type")."""
-
-    def __init__(self, msg: dict[str, Any]) -> None:
-        super().__init__()
-        self.msg = msg
-
-
-class ConnectionStatus(Message, bubble=False):
-    """The connection changed: state is connecting | connected | lost | closed."""
-
-    def __init__(self, state: str, text: str) -> None:
-        super().__init__()
-        self.state = state
-        self.text = text
-
-
-def new_screen(key: str, rounds: RoundSource | None = None) -> Screen[None]:
-    """A fresh screen for `key`: connect | lobby | drive | council | debrief | host |
-    spectator | replay. Each reads `self.app.state` / `self.app.plan` and receives
-    `ServerMessage`s while it is active."""
-    # imported here, not at the top: each screen module imports this one
-    from client.screens.connect import ConnectScreen
-    from client.screens.council import CouncilScreen
-    from client.screens.debrief import DebriefScreen
-    from client.screens.drive import DriveScreen
-    from client.screens.host import HostScreen
-    from client.screens.lobby import LobbyScreen
-    from client.screens.spectator import SpectatorScreen
-
-    match key:
-        case "connect":
-            return ConnectScreen()
-        case "lobby":
-            return LobbyScreen()
-        case "drive":
-            return DriveScreen()
-        case "council":
-            return CouncilScreen()
-        case "debrief":
-            return DebriefScreen()
-        case "host":
-            return HostScreen()
-        case "spectator":
-            return SpectatorScreen()
-        case "replay":
-            return ReplayScreen(rounds=rounds)
-    raise ValueError(f"no screen {key!r}")
-
-
-def screen_key(phase: str | None, role: str | None, driving: bool) -> str:
-    """Which screen a member sees in a phase. `driving`: this member has a car."""
-    if phase in ("debrief", "finished"):
-        return "debrief"
-    if role == "spectator":
-        return "spectator" if phase in ("driving", "paused") else "lobby"
-    if phase == "council":
-        return "council"
-    if role == "host" and not driving:
-        return "host"
-    if phase in ("driving", "paused"):
-        return "drive"
-    return "lobby"
 
 
 class InterlaneApp(App[int]):
-    """One game client. `clock` is injectable so tests and snapshots can freeze time."""
+    """One game client. `clock` is injectable so tests and snapshots can freeze time, and
+    `link` (what opens the connection) so tests can drive the app without a network."""
 
-    CSS_PATH = "interlane.tcss"
+    CSS_PATH = Path(__file__).with_name("interlane.tcss")  # absolute: the same for subclasses
     TITLE = "Interlane"
 
     def __init__(
@@ -153,8 +60,8 @@ class InterlaneApp(App[int]):
         plan: Plan,
         *,
         clock: Callable[[], float] = time.monotonic,
-        connect: bool = True,
         rounds: RoundSource | None = None,
+        link: OpenLink = Connection,
     ) -> None:
         """`rounds`: where the replay screen reads stored rounds (client/launch.py hands in
         the history file's reader; without one, only rounds a server sends can be replayed)."""
@@ -163,8 +70,8 @@ class InterlaneApp(App[int]):
         self.plan = plan
         self.clock = clock
         self.state = ClientState()
-        self.connection: Connection | None = None
-        self._connect = connect
+        self.connection: Link | None = None
+        self._open_link = link
         self._screen_key: str | None = None
         self._started: set[tuple[object, object]] = set()  # steps this client auto-started
         self._last_error: tuple[str, float] = ("", float("-inf"))
@@ -187,7 +94,7 @@ class InterlaneApp(App[int]):
             self.plan.kind, "lobby"
         )
         self.show_screen(first)
-        if self._connect and self.plan.url and self.plan.kind != "connect":
+        if self.plan.url and self.plan.kind != "connect":
             self.start_connection(self.plan)
 
     def start_connection(self, plan: Plan) -> None:
@@ -224,7 +131,7 @@ class InterlaneApp(App[int]):
         assert self.plan.url is not None
         if self.connection is not None:
             self.connection.stop()
-        self.connection = Connection(
+        self.connection = self._open_link(
             self.plan.url,
             on_message=lambda msg: self.post_message(ServerMessage(msg)),
             on_status=lambda state, text: self.post_message(ConnectionStatus(state, text)),
@@ -243,43 +150,8 @@ class InterlaneApp(App[int]):
         return msg["code"] in FATAL_ERRORS
 
     def _opening(self) -> list[dict[str, Any]]:
-        """First messages on a fresh socket: rejoin with our token once we have one."""
-        plan, state = self.plan, self.state
-        messages: list[dict[str, Any]] = [hello(plan.name)]
-        if state.code and state.token:
-            role = "spectator" if state.role == "spectator" else "player"
-            messages.append(self._join_message(state.code, role, state.token))
-        elif plan.kind in ("solo", "host"):
-            messages.append(self._create_message())
-        elif plan.code:
-            messages.append(self._join_message(plan.code, plan.role))
-        return messages
-
-    def _create_message(self) -> dict[str, Any]:
-        plan = self.plan
-        create: dict[str, Any] = {
-            "type": "create",
-            "protocol": PROTOCOL_VERSION,
-            "name": plan.name,
-            "play": plan.play,
-        }
-        for key in ("scenario", "program", "bots", "seed"):
-            value = getattr(plan, key)
-            if value is not None:
-                create[key] = value
-        return create
-
-    def _join_message(self, code: str, role: str, token: str | None = None) -> dict[str, Any]:
-        join = {
-            "type": "join",
-            "protocol": PROTOCOL_VERSION,
-            "code": code,
-            "name": self.plan.name,
-            "role": role,
-        }
-        if token:
-            join["token"] = token
-        return join
+        """First messages on a fresh socket (client/opening.py)."""
+        return opening(self.plan, self.state)
 
     def _seat_is_over(self, code: str) -> bool:
         """The server forgot the seat read from disk: the token expired, or (for a host) the
@@ -295,9 +167,9 @@ class InterlaneApp(App[int]):
         state.token = None
         if plan.kind == "host":
             state.code = None
-            self.send(self._create_message())
+            self.send(create_message(plan))
         elif plan.code:
-            self.send(self._join_message(plan.code, plan.role))
+            self.send(join_message(plan.name, plan.code, plan.role))
 
     # -- sending ------------------------------------------------------------------------
 
@@ -333,15 +205,8 @@ class InterlaneApp(App[int]):
         elif kind == "error" and msg["code"] == "token" and self.state.code:
             # our seat expired (away too long): join the same room afresh
             self.state.token = None
-            self.send(
-                {
-                    "type": "join",
-                    "protocol": PROTOCOL_VERSION,
-                    "code": self.state.code,
-                    "name": self.plan.name,
-                    "role": "spectator" if self.state.role == "spectator" else "player",
-                }
-            )
+            role = "spectator" if self.state.role == "spectator" else "player"
+            self.send(join_message(self.plan.name, self.state.code, role))
             self.notify(msg["message"], title="Server", severity="warning", markup=False)
         elif kind == "error" and self._reconnecting and msg["code"] in FATAL_ERRORS:
             self._refused = msg["code"]  # the final notice says it (see on_connection_status)
@@ -375,8 +240,7 @@ class InterlaneApp(App[int]):
             return False  # the connect form shows the error next to its fields
         if msg["code"] not in FATAL_ERRORS:
             return False
-        hint = REFUSAL_HINTS.get(msg["code"], "")
-        self.leave_with(f"interlane {self.plan.kind}: {msg['message']}{hint}", 1)
+        self.leave_with(f"interlane {self.plan.kind}: {refusal(msg)}", 1)
         return True
 
     def leave_with(self, sentence: str, code: int) -> None:
@@ -421,19 +285,9 @@ class InterlaneApp(App[int]):
     def _show_lost(self, detail: str) -> None:
         """The notice that stays while the connection is lost, updated by each retry."""
         connection = self.connection
-        lost_at = getattr(connection, "lost_at", None)  # None: not lost, or a test's fake
-        elapsed = 0.0
-        if lost_at is not None:
-            elapsed = asyncio.get_running_loop().time() - lost_at
-        if self.state.role == "spectator":
-            kept = "this view comes back by itself when the server is back"
-        elif elapsed < 1.0:
-            kept = "your seat is kept for 2 minutes"
-        elif elapsed < SEAT_KEPT_SECONDS:
-            kept = f"your seat is kept for another {fmt_span(SEAT_KEPT_SECONDS - elapsed)}"
-        else:
-            kept = "your seat may be gone by now"
-        sentence = f"Lost the connection to the server; retrying… {kept}.\n{detail}."
+        lost_at = connection.lost_at if connection is not None else None  # None: not lost
+        elapsed = 0.0 if lost_at is None else asyncio.get_running_loop().time() - lost_at
+        sentence = lost_sentence(self.state.role == "spectator", elapsed, detail)
         try:
             top = self.screen
         except ScreenStackError:
@@ -586,73 +440,11 @@ class InterlaneApp(App[int]):
             return
         if isinstance(top, Choice):
             return  # a question is already on screen: answer it
-        question = None if isinstance(top, RoomEnded) else self._quit_question()
+        question = None if isinstance(top, RoomEnded) else quit_question(self.plan, self.state)
         if question is None:
             self.exit()
             return
         self.push_screen(question, self._quit_answered)
-
-    def _quit_question(self) -> Choice | None:
-        plan, state = self.plan, self.state
-        if state.player is None or state.phase in (None, "finished"):
-            return None
-        live = state.phase in LIVE_PHASES
-        what = self._what_is_on()
-        others = any(
-            p.get("connected") and p.get("id") != state.player
-            for p in (state.room or {}).get("players", ())
-            if isinstance(p, dict)
-        )
-        if plan.kind == "solo":  # nobody else is on this road: no one to tell or close on
-            if not live:
-                return None
-            return Choice(
-                f"Quit while {what} is under way? End it properly: it is saved to your solo "
-                "history (interlane history). Quit at once: this attempt is lost.",
-                [
-                    Answer("e", "End it properly", "close"),
-                    Answer("q", "Quit at once", "quit"),
-                    Answer("n", "Keep driving", "stay"),
-                ],
-            )
-        keep = Answer("n", "Keep hosting" if state.role == "host" else "Keep driving", "stay")
-        if state.role == "host" and plan.kind == "host":
-            close = Answer("e", "End it properly", "close")
-            if plan.separate_server:
-                saved = f"the debrief of {what} is saved and " if live else ""
-                return Choice(
-                    f"Leave room {state.code}? End it properly ({saved}everyone is told the "
-                    "room is closed), or leave it running on its server: run the same command "
-                    "again to take it back.",
-                    [close, Answer("l", "Leave it running", "quit"), keep],
-                )
-            if not live and not others:
-                return None
-            return Choice(
-                f"Quit while {what} is under way? End it properly: the debrief is saved and "
-                "everyone is told. Quitting at once closes this server for everyone."
-                if live
-                else "Quit? This closes the room for everyone in it.",
-                [close, Answer("q", "Quit at once", "quit"), keep],
-            )
-        if not live or state.role == "spectator":
-            return None
-        back = "run the same command again within 2 minutes to take your seat back."
-        if state.phase == "council":
-            back = back[0].upper() + back[1:]
-        else:
-            back = f"A bot drives your car until you are back: {back}"
-        return Choice(
-            f"Leave {what}? {back}",
-            [Answer("y", "Leave", "quit"), keep],
-        )
-
-    def _what_is_on(self) -> str:
-        """What quitting would cut short, as the questions name it: the council, round 2."""
-        if self.state.phase == "council":
-            return "the council"
-        number = (self.state.room or {}).get("round")
-        return f"round {number}" if isinstance(number, int) and number > 0 else "the round"
 
     def _quit_answered(self, value: str | None) -> None:
         if value == "quit":

@@ -99,7 +99,7 @@ def _local_program(command: str, program: str | None) -> tuple[str | None, bool]
 
 def run_solo(args: argparse.Namespace) -> int:
     """`interlane solo`: embedded server on loopback, create a room, drive, bots around."""
-    from client.app import Plan
+    from client.plan import Plan
 
     # like `host`: a scenario asked for wins over a program; neither: the solo ladder, whose
     # first road shows stop-and-go waves within a minute (docs/programs.md, "The solo ladder")
@@ -131,7 +131,7 @@ def run_solo(args: argparse.Namespace) -> int:
 def run_host(args: argparse.Namespace) -> int:
     """`interlane host`: a server others can reach, and this terminal as its dashboard;
     with --server, a room on a running `interlane server` (this terminal only hosts)."""
-    from client.app import Plan
+    from client.plan import Plan
 
     if getattr(args, "server", None):
         return _host_remote(args)
@@ -162,7 +162,7 @@ def run_host(args: argparse.Namespace) -> int:
 def _host_remote(args: argparse.Namespace) -> int:
     """The dashboard of a room on a separate server. Scenarios and programs are the
     server's (a local file cannot be sent), so only names are passed on."""
-    from client.app import Plan
+    from client.plan import Plan
 
     for option in ("scenario", "program"):
         value = getattr(args, option)
@@ -194,7 +194,7 @@ def _host_remote(args: argparse.Namespace) -> int:
 
 def run_join(args: argparse.Namespace) -> int:
     """`interlane join CODE`: straight in with --name, else the join form filled in."""
-    from client.app import Plan
+    from client.plan import Plan
 
     name = clean_name(args.name or "")
     url = args.server
@@ -217,7 +217,7 @@ def run_join(args: argparse.Namespace) -> int:
 
 def run_spectate(args: argparse.Namespace) -> int:
     """`interlane spectate CODE`: the projector view; no car, no name needed."""
-    from client.app import Plan
+    from client.plan import Plan
 
     plan = Plan(
         kind="spectate",
@@ -232,7 +232,7 @@ def run_spectate(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     """`interlane replay GAME`: scrub a stored round (the replay screen reads the store)."""
-    from client.app import Plan
+    from client.plan import Plan
     from server.history_cli import missing_db  # a check before the TUI opens
 
     if missing_db("replay", args.db):

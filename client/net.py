@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -57,6 +57,14 @@ FATAL_ERRORS = frozenset(
 )
 """Server error codes after which reconnecting would only fail again."""
 
+REFUSAL_HINTS = {
+    "locked": " (ask the host to unlock it)",
+    "no_room": " (check the code, and --server if the room is on another machine)",
+    "finished": " (ask the host for the code of the next room)",
+    "full": " (ask the host to make room)",
+}
+"""What to do about a join refused for good, said after the server's own sentence."""
+
 BAD_FRAMES_BURST = 20.0
 BAD_FRAMES_PER_SECOND = 1.0
 """Frames the client cannot accept that it forgives (a burst, then one a second); a server
@@ -87,6 +95,38 @@ OnMessage = Callable[[dict[str, Any]], object]  # what it returns is ignored
 OnStatus = Callable[[str, str], object]  # (state, human sentence); returns ignored
 Opening = Callable[[], Sequence[dict[str, Any]]]  # the first messages on a fresh socket
 IsFatal = Callable[[dict[str, Any]], bool]  # an `error` message after which to stop
+
+
+class Link(Protocol):
+    """What the app needs of its connection: `Connection` on a network, a fake in tests
+    (tests/client/test_harness.py), so that both are driven through the same calls."""
+
+    lost_at: float | None  # loop time the link was lost (None: it is up, or never was)
+    fatal: str | None  # why it stopped for good, once it has
+
+    def send(self, message: dict[str, Any]) -> bool: ...
+
+    def stop(self) -> None: ...
+
+    async def drop(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+
+class OpenLink(Protocol):
+    """How the app opens its link: `Connection` itself, or a test's stand-in for it."""
+
+    def __call__(
+        self,
+        url: str,
+        on_message: OnMessage,
+        on_status: OnStatus,
+        opening: Opening,
+        *,
+        is_fatal: IsFatal | None,
+        cafile: str | None,
+        give_up_after: float,
+    ) -> Link: ...
 
 
 def trust_context(cafile: str | None) -> ssl.SSLContext | None:
@@ -339,6 +379,25 @@ def route_url(url: str, opening: Sequence[dict[str, Any]]) -> str:
 def hello(name: str) -> dict[str, Any]:
     """The first message on every socket."""
     return {"type": "hello", "protocol": PROTOCOL_VERSION, "name": name}
+
+
+def refusal(error: dict[str, Any]) -> str:
+    """An `error` that refused a join or create for good, with what to do about it."""
+    return f"{error['message']}{REFUSAL_HINTS.get(error['code'], '')}"
+
+
+def lost_sentence(spectator: bool, elapsed: float, detail: str) -> str:
+    """The notice while the link is lost, `elapsed` seconds after the drop: how long the
+    server keeps the seat (docs/protocol.md, "Limits"), and the latest retry's `detail`."""
+    if spectator:
+        kept = "this view comes back by itself when the server is back"
+    elif elapsed < 1.0:
+        kept = "your seat is kept for 2 minutes"
+    elif elapsed < SEAT_KEPT_SECONDS:
+        kept = f"your seat is kept for another {fmt_span(SEAT_KEPT_SECONDS - elapsed)}"
+    else:
+        kept = "your seat may be gone by now"
+    return f"Lost the connection to the server; retrying… {kept}.\n{detail}."
 
 
 def fmt_span(seconds: float) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,17 +266,6 @@ def _sanitize_damper(raw: dict[Any, Any]) -> dict[str, Any]:
     return clean
 
 
-def you_value(you: Mapping[str, Any] | None, *keys: str, default: Any = None) -> Any:
-    """The first of `keys` present in the `you` map: the server names a few fields two ways."""
-    if not you:
-        return default
-    for key in keys:
-        value = you.get(key)
-        if value is not None:
-            return value
-    return default
-
-
 @dataclass
 class ClientState:
     """What the app knows about the game; the single place screens read it from."""
@@ -366,18 +354,18 @@ class ClientState:
                 # the room's clock was read just before this; time going back is a new round's
                 # road, whose room message came while the last round's snapshot was current
                 self.room_t = float(msg["t"])
-            you = self.you
-            car = you_value(you, "car", "id")
+            you = self.you or {}
+            car = you.get("car")
             if isinstance(car, int):
                 self.car = car
             if isinstance(msg.get("team"), dict):
                 self.team = msg["team"]
-            score = you_value(you, "score")
+            score = you.get("score")
             if isinstance(score, dict):
                 self.individual = score
             elif isinstance(score, int | float):
                 self.individual = {"score": score}
-            damper = you_value(you, "damper")
+            damper = you.get("damper")
             if isinstance(damper, dict):
                 self.damper = damper
             self.interpolator.push(msg, arrived)

@@ -7,15 +7,13 @@ sentence next to the field instead of a round trip and an error from the server.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
-from client.app import ConnectionStatus, ServerMessage
+from client.events import ConnectionStatus, ServerMessage
+from client.screens.base import GameScreen
 from shared.protocol import CODE_ALPHABET, CODE_LENGTH, clean_name
 
 
@@ -31,14 +29,13 @@ def check_form(server: str, code: str, name: str) -> str | None:
     return None
 
 
-class ConnectScreen(Screen):
+class ConnectScreen(GameScreen):
     """A small form; submitting it starts the app's connection."""
 
     BINDINGS = [("escape", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
-        plan = app.plan
+        plan = self.app.plan
         with Vertical(id="connect"):
             yield Static(Text("Join an Interlane room", style="bold"), id="connect-title")
             with Horizontal(classes="connect-row"):
@@ -70,7 +67,7 @@ class ConnectScreen(Screen):
             self.submit()
 
     def submit(self) -> None:
-        app: Any = self.app
+        app = self.app
         server = self.query_one("#connect-server", Input).value.strip()
         code = self.query_one("#connect-code", Input).value.strip().upper()
         name = self.query_one("#connect-name", Input).value

@@ -18,21 +18,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from client.events import ServerMessage
+from client.screens.base import GameScreen
 from client.screens.confirm import end_council_question
-from client.screens.roomview import (
-    app_state,
-    fmt_clock,
-    int_or_none,
-    message_of,
-    my_player,
-    my_role,
-    plain,
-    players_of,
-)
+from client.screens.roomview import fmt_clock, int_or_none, plain, players_of
 from client.widgets.feed import EventFeed
 from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE, CONVENTIONS, Convention
@@ -54,7 +46,7 @@ def _tally(state: dict[str, Any], convention: str, option: str) -> int:
     return 0
 
 
-class CouncilScreen(Screen[None]):
+class CouncilScreen(GameScreen):
     """Catalogue with votes, proposals, chat and countdown; host decides, extends, ends."""
 
     DEFAULT_CSS = """
@@ -76,12 +68,8 @@ class CouncilScreen(Screen[None]):
         Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
-    def __init__(
-        self, role: str | None = None, player: int | None = None, name: str | None = None
-    ) -> None:
+    def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
-        self._role = role
-        self._player = player
         self.room: dict[str, Any] | None = None
         self.remaining: float | None = None
 
@@ -89,12 +77,11 @@ class CouncilScreen(Screen[None]):
 
     @property
     def is_host(self) -> bool:
-        role = self._role if self._role is not None else my_role(self.app)
-        return role == "host"
+        return self.app.state.role == "host"
 
     @property
     def player(self) -> int | None:
-        return self._player if self._player is not None else my_player(self.app)
+        return self.app.state.player
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.is_host or action not in HOST_ACTIONS
@@ -134,8 +121,8 @@ class CouncilScreen(Screen[None]):
         return options
 
     def on_mount(self) -> None:
-        room = app_state(self.app, "room")
-        if isinstance(room, dict):
+        room = self.app.state.room
+        if room is not None:
             self.apply_room(room)
         else:
             self._show_status()
@@ -272,11 +259,9 @@ class CouncilScreen(Screen[None]):
 
     # -- incoming ----------------------------------------------------------------------
 
-    def on_server_message(self, event: Any) -> None:
+    def on_server_message(self, event: ServerMessage) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
-        msg = message_of(event)
-        if msg is not None:
-            self.handle(msg)
+        self.handle(event.msg)
 
     def handle(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
@@ -318,11 +303,11 @@ class CouncilScreen(Screen[None]):
         if choice is None:
             return
         convention, key = choice
-        if (self._role if self._role is not None else my_role(self.app)) == "spectator":
+        if self.app.state.role == "spectator":
             self.notify("Spectators watch the council; players vote.", severity="warning")
             return
         kind = "vote" if self._is_tabled(convention, key) else "propose"
-        self.app.send({"type": kind, "convention": convention, "option": key})  # type: ignore[attr-defined]
+        self.app.send({"type": kind, "convention": convention, "option": key})
         title = CONVENTIONS[convention].option(key).label
         self.notify(f"{'Voted' if kind == 'vote' else 'Proposed'}: {title}", timeout=2)
 
@@ -338,7 +323,7 @@ class CouncilScreen(Screen[None]):
     def _on_say(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if text:
-            self.app.send({"type": "chat", "text": text})  # type: ignore[attr-defined]
+            self.app.send({"type": "chat", "text": text})
         event.input.value = ""
         self.query_one("#council-options", OptionList).focus()
 
@@ -348,12 +333,12 @@ class CouncilScreen(Screen[None]):
             self.notify("Highlight an option to decide.", severity="warning")
             return
         convention, key = choice
-        self.app.send(  # type: ignore[attr-defined]
+        self.app.send(
             {"type": "host", "command": "decide", "convention": convention, "option": key}
         )
 
     def action_extend(self) -> None:
-        self.app.send({"type": "host", "command": "extend", "seconds": EXTEND_SECONDS})  # type: ignore[attr-defined]
+        self.app.send({"type": "host", "command": "extend", "seconds": EXTEND_SECONDS})
 
     def action_end_council(self) -> None:
         """Ending the council cuts the vote short for everyone: ask first, as the host
@@ -361,6 +346,6 @@ class CouncilScreen(Screen[None]):
 
         def answered(value: str | None) -> None:
             if value == "end":
-                self.app.send({"type": "host", "command": "end"})  # type: ignore[attr-defined]
+                self.app.send({"type": "host", "command": "end"})
 
         self.app.push_screen(end_council_question(), answered)

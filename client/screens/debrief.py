@@ -21,7 +21,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     Label,
@@ -30,7 +29,9 @@ from textual.widgets import (
     TabPane,
 )
 
-from client.screens.roomview import app_state, is_current, message_of, my_car, my_role
+from client.events import ServerMessage
+from client.screens.base import GameScreen
+from client.screens.roomview import is_current
 from client.widgets.cards import InsightCard, card_body
 from client.widgets.charts import AxisSparkline, TeamFigures, axis_for
 from client.widgets.debrief_format import (
@@ -74,7 +75,7 @@ SERIES: tuple[tuple[str, str], ...] = (
 TABS = Binding.Group("tabs", compact=True)
 
 
-class DebriefScreen(Screen[None]):
+class DebriefScreen(GameScreen):
     """Diagram (after a guess), behaviour over time, wave roots, cards, you vs the team."""
 
     DEFAULT_CSS = """
@@ -115,20 +116,9 @@ class DebriefScreen(Screen[None]):
         Binding("question_mark", "keys", "Keys", key_display="?"),
     ]
 
-    def __init__(
-        self,
-        payload: dict[str, Any] | None = None,
-        *,
-        projector: bool | None = None,
-        role: str | None = None,
-        car: int | None = None,
-        name: str | None = None,
-    ) -> None:
+    def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
-        self.payload: dict[str, Any] = payload or {}
-        self._projector = projector
-        self._role = role
-        self._car = car
+        self.payload: dict[str, Any] = {}
         self.card_index = 0
         self.window_index = -1
         self.guess: tuple[float, float] | None = None
@@ -137,17 +127,15 @@ class DebriefScreen(Screen[None]):
 
     @property
     def role(self) -> str | None:
-        return self._role if self._role is not None else my_role(self.app)
+        return self.app.state.role
 
     @property
     def car(self) -> int | None:
-        return self._car if self._car is not None else my_car(self.app)
+        return self.app.state.car
 
     @property
     def projector(self) -> bool:
         """Projector layout for spectators and for a host who does not drive."""
-        if self._projector is not None:
-            return self._projector
         return self.role == "spectator" or (self.role == "host" and self.car is None)
 
     @property
@@ -210,19 +198,17 @@ class DebriefScreen(Screen[None]):
     def on_mount(self) -> None:
         if self.projector:
             self.add_class("-projector")
-        if not self.payload:
-            stored = app_state(self.app, "debrief")
-            if isinstance(stored, dict):
-                self.payload = stored
+        if not self.payload and self.app.state.debrief is not None:
+            self.payload = self.app.state.debrief
         self.show_payload()
         self.query_one("#diagram", SpaceTime).focus()
 
     # -- incoming ----------------------------------------------------------------------
 
-    def on_server_message(self, event: Any) -> None:
+    def on_server_message(self, event: ServerMessage) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
-        msg = message_of(event)
-        if msg is None or not is_current(self):
+        msg = event.msg
+        if not is_current(self):
             return
         if msg.get("type") == "room":
             self._show_title()  # the program may have ended: no next step to offer
@@ -279,8 +265,7 @@ class DebriefScreen(Screen[None]):
         self.query_one("#rulebook", Static).update(rulebook_text(self.payload.get("rulebook")))
 
     def _finished(self) -> bool:
-        room = app_state(self.app, "room")
-        return isinstance(room, dict) and room.get("phase") == "finished"
+        return self.app.state.phase == "finished"
 
     def _roots(self) -> list[dict[str, Any]]:
         return roots_of(self.payload)
@@ -463,20 +448,19 @@ class DebriefScreen(Screen[None]):
         Solo and host games run their server in this process, so the round the debrief is
         about was committed to the same SQLite file just before the debrief arrived.
         """
-        plan = getattr(self.app, "plan", None)
-        code = app_state(self.app, "code")
+        plan, code = self.app.plan, self.app.state.code
         rnd = self.payload.get("round")
-        if getattr(plan, "kind", None) not in ("solo", "host") or not isinstance(code, str):
+        if plan.kind not in ("solo", "host") or code is None:
             return None
         if not isinstance(rnd, int) or isinstance(rnd, bool):
             return None
-        return getattr(plan, "db", None), code, rnd
+        return plan.db, code, rnd
 
     def _can_fetch_replay(self) -> bool:
         """A remote member asks the server for the round's inputs (see `replay` in
         docs/protocol.md) and rebuilds the round here; that needs a live connection."""
         rnd = self.payload.get("round")
-        connected = app_state(self.app, "connection") == "connected"
+        connected = self.app.state.connection == "connected"
         return connected and isinstance(rnd, int) and not isinstance(rnd, bool)
 
     def action_replay(self) -> None:
@@ -486,7 +470,7 @@ class DebriefScreen(Screen[None]):
         if source is not None:
             db, code, rnd = source
             self.app.push_screen(ReplayScreen(db=db, game=code, round_no=rnd))
-        elif self._can_fetch_replay() and self.app.send({"type": "replay"}):  # type: ignore[attr-defined]
+        elif self._can_fetch_replay() and self.app.send({"type": "replay"}):
             self.notify("Fetching the round from the server…", markup=False)
 
     def _open_fetched_replay(self, msg: dict[str, Any]) -> None:
@@ -496,12 +480,12 @@ class DebriefScreen(Screen[None]):
         if msg.get("round") != self.payload.get("round"):
             return  # an answer about another round than the one on screen
         stored = dict(msg)
-        stored.update(round_no=msg["round"], game_id=app_state(self.app, "code"))
+        stored.update(round_no=msg["round"], game_id=self.app.state.code)
         stored["debrief"] = self.payload
         self.app.push_screen(ReplayScreen(stored=stored))
 
     def action_next_round(self) -> None:
-        self.app.send({"type": "host", "command": "next"})  # type: ignore[attr-defined]
+        self.app.send({"type": "host", "command": "next"})
 
 
 __all__ = ["DebriefScreen", "card_body"]

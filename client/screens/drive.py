@@ -14,10 +14,10 @@ from typing import Any
 from textual import constants
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 
-from client.app import ConnectionStatus, ServerMessage
-from client.state import finite, you_value
+from client.events import ConnectionStatus, ServerMessage
+from client.screens.base import GameScreen
+from client.state import finite
 from client.widgets.feed import EventFeed, slow_ahead
 from client.widgets.footer import key_footer
 from client.widgets.hud import Hud, clock_text, kmh
@@ -28,7 +28,7 @@ FRAME_SECONDS = max(1 / 40, 1 / constants.MAX_FPS)
 BLINK_HZ = 1.25
 
 
-class DriveScreen(Screen):
+class DriveScreen(GameScreen):
     """Your car on the shared road."""
 
     # A terminal 34 rows or taller gets a taller minimap (client/interlane.tcss), so the
@@ -68,7 +68,7 @@ class DriveScreen(Screen):
         yield key_footer()
 
     def on_mount(self) -> None:
-        state = self.app.state  # type: ignore[attr-defined]
+        state = self.app.state
         self._phase = state.phase
         room = state.room or {}
         title = room.get("title") or room.get("scenario")
@@ -90,7 +90,7 @@ class DriveScreen(Screen):
     # -- drawing ------------------------------------------------------------------------
 
     def _frame(self) -> None:
-        app: Any = self.app
+        app = self.app
         state = app.state
         now = app.clock()
         cars = state.interpolator.cars_at(now)
@@ -100,7 +100,7 @@ class DriveScreen(Screen):
                 self._centre_x = car.x
                 break
         else:
-            x = finite(you_value(state.you, "x"))
+            x = finite((state.you or {}).get("x"))
             if x is not None:
                 self._centre_x = x
         road = state.road
@@ -116,8 +116,7 @@ class DriveScreen(Screen):
         self.query_one(RoadView).show(view)
 
     def _update_hud(self) -> None:
-        app: Any = self.app
-        state = app.state
+        state = self.app.state
         snapshot = state.snapshot or {}
         room = state.room or {}
         lanes = lanes_of(state.road, ())
@@ -177,8 +176,7 @@ class DriveScreen(Screen):
         self._update_hud()
 
     def _on_snapshot(self, snap: dict[str, Any]) -> None:
-        app: Any = self.app
-        state = app.state
+        state = self.app.state
         tick = snap.get("tick")
         if tick == self._last_tick:
             return
@@ -187,7 +185,7 @@ class DriveScreen(Screen):
         feed = self.query_one(EventFeed)
         feed.add_events(snap.get("events") or (), t if isinstance(t, int | float) else None)
         you = state.you
-        x = finite(you_value(you, "x"))
+        x = finite((you or {}).get("x"))
         length = float(state.road.get("length") or 0.0)
         self.query_one(Minimap).show(
             snap.get("ring") or (),
@@ -196,7 +194,7 @@ class DriveScreen(Screen):
             state.road,
         )
         if x is not None:
-            v = finite(you_value(you, "v"), 0.0)
+            v = finite((you or {}).get("v"), 0.0)
             found = slow_ahead(snap.get("ring") or (), length, x, kmh(v))
             if found and not self._warned_ahead:
                 metres, speed = found
@@ -211,8 +209,7 @@ class DriveScreen(Screen):
     # -- actions ------------------------------------------------------------------------
 
     def _send(self, message: dict[str, Any]) -> None:
-        app: Any = self.app
-        if not app.send(message):
+        if not self.app.send(message):
             self.notify("Not connected: that key did nothing.", severity="warning", markup=False)
 
     def action_control(self, action: str) -> None:
@@ -222,14 +219,13 @@ class DriveScreen(Screen):
         self._send({"type": "control", "action": "gap", "value": int(value)})
 
     def action_toggle_assist(self) -> None:
-        app: Any = self.app
-        assist = you_value(app.state.you, "assist", default=True)
+        assist = (self.app.state.you or {}).get("assist", True)
         self._send({"type": "control", "action": "assist", "value": "off" if assist else "on"})
 
     def action_pause(self) -> None:
-        app: Any = self.app
-        if app.state.role != "host":
+        state = self.app.state
+        if state.role != "host":
             self.notify("Only the host can pause the round.", markup=False)
             return
-        command = "resume" if app.state.phase == "paused" else "pause"
+        command = "resume" if state.phase == "paused" else "pause"
         self._send({"type": "host", "command": command})

@@ -17,21 +17,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.coordinate import Coordinate
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
+from client.events import ServerMessage
+from client.screens.base import GameScreen
 from client.screens.confirm import end_round_question
 from client.screens.roomview import (
     PlayerRow,
-    app_state,
     fmt_clock,
-    message_of,
-    my_role,
     phase_label,
     plain,
     plain_text,
     players_of,
-    seconds_left,
 )
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
@@ -125,7 +123,7 @@ class ConfirmKick(ModalScreen[bool]):
         self.dismiss(event.button.id == "kick-yes")
 
 
-class HostScreen(Screen[None]):
+class HostScreen(GameScreen):
     """Host dashboard: code, ring overview, team figures, roster and controls."""
 
     DEFAULT_CSS = """
@@ -161,9 +159,8 @@ class HostScreen(Screen[None]):
         Binding("j", "join_card", "Join card", show=False),
     ]
 
-    def __init__(self, role: str | None = None, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
-        self._role = role
         self.room: dict[str, Any] | None = None
         self.snapshot: dict[str, Any] | None = None
 
@@ -172,8 +169,7 @@ class HostScreen(Screen[None]):
     @property
     def is_host(self) -> bool:
         """Only the host gets the controls; anyone else sees the overview only."""
-        role = self._role if self._role is not None else my_role(self.app)
-        return role == "host"
+        return self.app.state.role == "host"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in HOST_ACTIONS:
@@ -215,23 +211,20 @@ class HostScreen(Screen[None]):
         table.add_column("Car", key="car")
         table.add_column("Status", key="status")
         self._show_controls()
-        room = app_state(self.app, "room")
-        if isinstance(room, dict):
-            self.apply_room(room)
+        state = self.app.state
+        if state.room is not None:
+            self.apply_room(state.room)
         else:
             self._show_status()
-        snapshot = app_state(self.app, "snapshot")
-        if isinstance(snapshot, dict):
-            self.apply_snapshot(snapshot)
+        if state.snapshot is not None:
+            self.apply_snapshot(state.snapshot)
         self.query_one("#host-players", DataTable).focus()
 
     # -- incoming ----------------------------------------------------------------------
 
-    def on_server_message(self, event: Any) -> None:
+    def on_server_message(self, event: ServerMessage) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
-        msg = message_of(event)
-        if msg is not None:
-            self.handle(msg)
+        self.handle(event.msg)
 
     def handle(self, msg: dict[str, Any]) -> None:
         """Apply one server message to the dashboard."""
@@ -271,7 +264,7 @@ class HostScreen(Screen[None]):
         self._show_status()
 
     def _show_doors(self, code: str) -> None:
-        line = summary(app_state(self.app, "welcome"), code) if code else ""
+        line = summary(self.app.state.welcome, code) if code else ""
         doors = self.query_one("#host-doors", Static)
         doors.display = bool(line)
         doors.update(Text(f"{line}  (j: join card)", style="dim") if line else "")
@@ -279,7 +272,7 @@ class HostScreen(Screen[None]):
     def action_join_card(self) -> None:
         code = self.room.get("code") if isinstance(self.room, dict) else None
         if isinstance(code, str) and code:
-            self.app.push_screen(JoinCardScreen(app_state(self.app, "welcome"), code))
+            self.app.push_screen(JoinCardScreen(self.app.state.welcome, code))
 
     def apply_snapshot(self, snapshot: dict[str, Any], feed: bool = True) -> None:
         self.snapshot = snapshot
@@ -323,7 +316,7 @@ class HostScreen(Screen[None]):
                 # nothing runs yet: say how long the coming round will be
                 text.append(f"  {fmt_clock(length)} round")
             elif room.get("phase") in ("driving", "paused", "council"):
-                text.append(f"  {fmt_clock(seconds_left(self.app, room))} left")
+                text.append(f"  {fmt_clock(self.app.state.seconds_left())} left")
             scenario = room.get("scenario")
             if isinstance(scenario, str):
                 text.append("  ")
@@ -361,7 +354,7 @@ class HostScreen(Screen[None]):
     # -- outgoing ----------------------------------------------------------------------
 
     def _host(self, command: str, **fields: Any) -> None:
-        self.app.send({"type": "host", "command": command, **fields})  # type: ignore[attr-defined]
+        self.app.send({"type": "host", "command": command, **fields})
 
     def action_keys(self) -> None:
         from client.screens.help import HelpScreen

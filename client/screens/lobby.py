@@ -13,10 +13,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
 
-from client.app import ConnectionStatus, ServerMessage
+from client.events import ConnectionStatus, ServerMessage
+from client.screens.base import GameScreen
 from client.screens.roomview import plain
 from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE
@@ -60,7 +60,7 @@ def player_rows(players: list[Any]) -> list[tuple[Text, Text, Text, Text]]:
     return rows
 
 
-class LobbyScreen(Screen):
+class LobbyScreen(GameScreen):
     """Room code, players, scenario, rulebook and — for the host — the start button."""
 
     # Below 100 columns the rules go under the roster (client/interlane.tcss) rather than
@@ -100,8 +100,7 @@ class LobbyScreen(Screen):
         self.refresh_room()
 
     def refresh_room(self) -> None:
-        app: Any = self.app
-        state = app.state
+        state = self.app.state
         room = state.room or {}
         code = self.query_one("#lobby-code", Static)
         if state.code:
@@ -152,12 +151,11 @@ class LobbyScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Players do not see a start key they cannot use (the footer hides it)."""
         if action == "start":
-            app: Any = self.app
-            return app.state.role == "host"
+            return self.app.state.role == "host"
         return True
 
     def action_start(self) -> None:
-        app: Any = self.app
+        app = self.app
         if app.state.role != "host":
             self.notify("Only the host starts the round.", markup=False)
             return

@@ -16,7 +16,7 @@ that no network connection is needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,10 +24,10 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
-from client.screens.roomview import app_state, fmt_clock, plain
+from client.screens.base import GameScreen
+from client.screens.roomview import fmt_clock, plain
 from client.state import CarView
 from client.widgets.footer import key_footer
 from client.widgets.ring_overview import RingOverview
@@ -72,7 +72,7 @@ def build_frames(
     progress: Callable[[int, int], None] | None = None,
     *,
     from_network: bool = False,
-) -> tuple[list[Frame], dict[str, Any]]:
+) -> tuple[list[Frame], Mapping[str, Any]]:
     """Replay a stored round (the history file's, or a server's `replay` message when
     `from_network`: then its scenario is a name or a document, never a file to open) into
     frames, and the road's map."""
@@ -99,7 +99,7 @@ JUMP = Binding.Group("±10 s", compact=True)
 FOLLOW = Binding.Group("car", compact=True)
 
 
-class ReplayScreen(Screen[None]):
+class ReplayScreen(GameScreen):
     """A stored round, frame by frame, following one car; scrub, play, jump to wave roots."""
 
     DEFAULT_CSS = """
@@ -145,7 +145,7 @@ class ReplayScreen(Screen[None]):
         self._rounds = rounds
         self._db, self._game, self._round_no = db, game, round_no
         self.frames: list[Frame] = []
-        self.road: dict[str, Any] = {}
+        self.road: Mapping[str, Any] = {}
         self.index = 0
         self.follow: int | None = None
         self.playing = False
@@ -170,19 +170,12 @@ class ReplayScreen(Screen[None]):
 
     def _source(self) -> tuple[str | None, int | str | None, int | None]:
         db, game, round_no = self._db, self._game, self._round_no
-        plan = getattr(self.app, "plan", None)
-        if game is None and plan is not None:
-            game = getattr(plan, "game", None)
-            round_no = getattr(plan, "round_no", None) if round_no is None else round_no
-            db = getattr(plan, "db", None) if db is None else db
+        plan = self.app.plan
+        if game is None:
+            game = plan.game
+            round_no = plan.round_no if round_no is None else round_no
+            db = plan.db if db is None else db
         return db, game if isinstance(game, int | str) else None, round_no
-
-    def _app_rounds(self) -> RoundSource | None:
-        """The source of stored rounds the app was given by client/launch.py, if any."""
-        from client.app import InterlaneApp  # here: client.app imports this module
-
-        app = self.app
-        return app.rounds if isinstance(app, InterlaneApp) else None
 
     @work(thread=True, exclusive=True, group="replay")
     def _load(self) -> None:
@@ -193,7 +186,7 @@ class ReplayScreen(Screen[None]):
                 db, game, round_no = self._source()
                 if game is None:
                     raise ValueError("no game chosen: try `interlane history`, then replay GAME")
-                rounds = self._rounds if self._rounds is not None else self._app_rounds()
+                rounds = self._rounds if self._rounds is not None else self.app.rounds
                 if rounds is None:
                     raise ValueError("this client cannot read the history file")
                 stored = rounds(db, game, round_no)
@@ -217,7 +210,7 @@ class ReplayScreen(Screen[None]):
             Text(f"This round cannot be replayed: {plain(message, 300)}", style="bold")
         )
 
-    def _loaded(self, stored: dict[str, Any], frames: list[Frame], road: dict[str, Any]) -> None:
+    def _loaded(self, stored: dict[str, Any], frames: list[Frame], road: Mapping[str, Any]) -> None:
         self.stored, self.frames, self.road = stored, frames, road
         names = given if isinstance(given := stored.get("names"), dict) else {}
         self.names = {int(k): plain(v, 40) for k, v in names.items() if str(k).isdigit()}
@@ -368,7 +361,7 @@ class ReplayScreen(Screen[None]):
     def _roots(self) -> list[dict[str, Any]]:
         debrief = (self.stored or {}).get("debrief")
         if not isinstance(debrief, dict):
-            debrief = app_state(self.app, "debrief") or {}
+            debrief = self.app.state.debrief or {}
         return [r for r in debrief.get("roots") or [] if isinstance(r, dict)]
 
     def action_next_root(self) -> None:

@@ -1,9 +1,8 @@
 """Reading the room for the facilitator, projector, council and debrief screens.
 
 These screens are fed by the app's plumbing (a `ServerMessage` per server message and the
-latest `room`/`snapshot`/`debrief` in `app.state`) and by tests with plain dicts, so the
-parsing they share lives here: pull the message out of an event, read the app's state
-without caring whether it is an object or a dict, normalise the player list, and turn
+latest `room`/`snapshot`/`debrief` in `app.state`, docs/architecture.md), so the parsing
+they share lives here: normalise the player list, format clocks and phases, and turn
 untrusted names and chat into text that shows literally (never markup, never terminal
 control sequences).
 """
@@ -15,30 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.screen import Screen
 
 
-def message_of(event: Any) -> dict[str, Any] | None:
-    """The message dict carried by a `ServerMessage` event (or the dict itself)."""
-    if isinstance(event, dict):
-        return event
-    for attr in ("msg", "message", "data", "payload"):
-        value = getattr(event, attr, None)
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-def app_state(app: Any, key: str) -> Any:
-    """`app.state.<key>` or `app.state[key]`, or None when the app keeps no such thing."""
-    state = getattr(app, "state", None)
-    if state is None:
-        return None
-    if isinstance(state, dict):
-        return state.get(key)
-    return getattr(state, key, None)
-
-
-def is_current(screen: Any) -> bool:
+def is_current(screen: Screen[Any]) -> bool:
     """Whether a screen should act on a server message the app forwarded to it: mounted (its
     widgets exist) and still the app's screen (a switch may be taking it down). Messages it
     skips are in the app's state, which a screen reads when it mounts."""
@@ -46,44 +25,6 @@ def is_current(screen: Any) -> bool:
         return bool(screen.is_mounted) and screen.app.screen is screen
     except Exception:  # the app is closing down: no screen stack any more
         return False
-
-
-def my_role(app: Any) -> str | None:
-    """The role this client joined with ("host", "player" or "spectator"), if known."""
-    role = app_state(app, "role")
-    if isinstance(role, str):
-        return role
-    joined = app_state(app, "joined")
-    if isinstance(joined, dict) and isinstance(joined.get("role"), str):
-        return joined["role"]
-    return None
-
-
-def my_player(app: Any) -> int | None:
-    """This client's player id, if known."""
-    for key in ("player", "player_id"):
-        value = app_state(app, key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    joined = app_state(app, "joined")
-    if isinstance(joined, dict):
-        value = joined.get("player")
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-def my_car(app: Any) -> int | None:
-    """This client's car id, if it has one."""
-    value = app_state(app, "car")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    joined = app_state(app, "joined")
-    if isinstance(joined, dict):
-        value = joined.get("car")
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
 
 
 def plain(value: Any, limit: int = 200) -> str:
@@ -108,23 +49,6 @@ def plain(value: Any, limit: int = 200) -> str:
 def plain_text(value: Any, style: str = "", limit: int = 200) -> Text:
     """`plain()` wrapped in a Text so that no widget parses it as markup."""
     return Text(plain(value, limit), style=style)
-
-
-def seconds_left(app: Any, room: dict[str, Any] | None) -> Any:
-    """Seconds left in the phase: the app's running count if it keeps one, else the room's.
-
-    The server sends `room.clock` only when the room changes; the app's state counts it
-    down by snapshot time in between, so the clock keeps moving while cars drive.
-    """
-    counter = getattr(getattr(app, "state", None), "seconds_left", None)
-    if callable(counter):
-        try:
-            value = counter()
-        except Exception:  # a half-built state must not take the dashboard down
-            value = None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-    return room.get("clock") if isinstance(room, dict) else None
 
 
 def fmt_clock(seconds: Any) -> str:
@@ -185,7 +109,8 @@ def phase_label(room: dict[str, Any] | None) -> str:
     """A summary of where the room is, like "driving · round 2/4 · Shared rules"."""
     if not isinstance(room, dict):
         return "waiting for the server"
-    phase = room.get("phase") if isinstance(room.get("phase"), str) else "?"
+    given = room.get("phase")
+    phase = given if isinstance(given, str) else "?"
     rnd, rounds = int_or_none(room.get("round")), int_or_none(room.get("rounds"))
     label = f"{phase} · round {rnd}/{rounds}" if rnd is not None and rounds else phase
     title = room.get("title")  # the program step's title, e.g. "Shared rules"

@@ -14,18 +14,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Digits, Static
 
-from client.screens.roomview import (
-    app_state,
-    fmt_clock,
-    is_current,
-    message_of,
-    phase_label,
-    plain,
-    seconds_left,
-)
+from client.events import ServerMessage
+from client.screens.base import GameScreen
+from client.screens.roomview import fmt_clock, is_current, phase_label, plain
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.feed import EventFeed
@@ -33,7 +26,7 @@ from client.widgets.joincard import JoinCardScreen, summary
 from client.widgets.ring_overview import RingOverview, legend_text
 
 
-class SpectatorScreen(Screen[None]):
+class SpectatorScreen(GameScreen):
     """Whole ring, big team figures, room code, phase and clock, event feed."""
 
     DEFAULT_CSS = """
@@ -76,20 +69,18 @@ class SpectatorScreen(Screen[None]):
         return text
 
     def on_mount(self) -> None:
-        room = app_state(self.app, "room")
-        if isinstance(room, dict):
-            self.apply_room(room)
+        state = self.app.state
+        if state.room is not None:
+            self.apply_room(state.room)
         else:
             self.query_one("#spec-phase", Static).update("waiting for the room…")
-        snapshot = app_state(self.app, "snapshot")
-        if isinstance(snapshot, dict):
-            self.apply_snapshot(snapshot)
+        if state.snapshot is not None:
+            self.apply_snapshot(state.snapshot)
 
-    def on_server_message(self, event: Any) -> None:
+    def on_server_message(self, event: ServerMessage) -> None:
         """The app forwards every server message here (see docs/architecture.md)."""
-        msg = message_of(event)
-        if msg is not None and is_current(self):
-            self.handle(msg)
+        if is_current(self):
+            self.handle(event.msg)
 
     def handle(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
@@ -114,11 +105,11 @@ class SpectatorScreen(Screen[None]):
             phase.append(plain(scenario, 40), style="italic")
         self.query_one("#spec-phase", Static).update(phase)
         join = "joining locked" if room.get("locked") else f"join: interlane join {plain(code, 8)}"
-        doors = summary(app_state(self.app, "welcome"), code) if code else ""
+        doors = summary(self.app.state.welcome, code) if code else ""
         if doors and not room.get("locked"):
             join += f"  ·  {doors}  (j: QR code)"
         self.query_one("#spec-join", Static).update(Text(join, style="dim"))
-        self.query_one("#spec-clock", Digits).update(fmt_clock(seconds_left(self.app, room)))
+        self.query_one("#spec-clock", Digits).update(fmt_clock(self.app.state.seconds_left()))
         road = room.get("ring")
         if isinstance(road, dict):
             self.query_one("#spec-ring", RingOverview).set_road(road)
@@ -126,13 +117,13 @@ class SpectatorScreen(Screen[None]):
     def action_join_card(self) -> None:
         code = self.room.get("code") if isinstance(self.room, dict) else None
         if isinstance(code, str) and code:
-            self.app.push_screen(JoinCardScreen(app_state(self.app, "welcome"), code))
+            self.app.push_screen(JoinCardScreen(self.app.state.welcome, code))
 
     def apply_snapshot(self, snapshot: dict[str, Any]) -> None:
         self.query_one("#spec-ring", RingOverview).update_snapshot(snapshot)
         self.query_one("#spec-figures", TeamFigures).update_figures(team_or_ring(snapshot))
         if self.room is not None:
-            clock = fmt_clock(seconds_left(self.app, self.room))
+            clock = fmt_clock(self.app.state.seconds_left())
             self.query_one("#spec-clock", Digits).update(clock)
         t = snapshot.get("t")
         self.query_one("#spec-feed", EventFeed).add_events(

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from client.state import finite, you_value
+from client.state import finite
 from shared.conventions import CATALOGUE
 from shared.lanes import lane_name
 
@@ -88,20 +88,18 @@ def _phrase(*parts: str | tuple[str, str]) -> Text:
 
 
 def speed_pieces(you: Mapping[str, Any] | None, lanes: int) -> list[Piece]:
-    """Speed, target, gap, lane, signals, assist."""
+    """Speed, target, gap, lane, signals, assist: the snapshot's `you` map as the server
+    sends it (server/snapshots.py `you_detail`, docs/protocol.md)."""
     if not you:
         return [("", Text("waiting for your car…", style="italic"))]
     bar = "  │ "
-    v = finite(you_value(you, "v"), 0.0)
+    v = finite(you.get("v"), 0.0)
     pieces: list[Piece] = [("", _phrase((f"{kmh(v):>3} km/h", "bold")))]
-    target_kmh = finite(you_value(you, "target_kmh"))
-    if target_kmh is None:
-        target = finite(you_value(you, "target", "target_speed"))
-        target_kmh = kmh(target) if target is not None else None
+    target_kmh = finite(you.get("target_kmh"))
     if target_kmh is not None:
         pieces.append(("  ", _phrase(f"target {round(target_kmh)} km/h")))
-    gap_s = finite(you_value(you, "gap_s", "headway"))
-    setting = you_value(you, "gap_setting", "gap")
+    gap_s = finite(you.get("gap_s"))
+    setting = you.get("gap_setting")
     gap = _phrase("gap ")
     if gap_s is not None and gap_s < 99:
         gap.append(f"{gap_s:.1f} s", style="bold")
@@ -110,19 +108,19 @@ def speed_pieces(you: Mapping[str, Any] | None, lanes: int) -> list[Piece]:
     if isinstance(setting, int) and setting in GAP_NAMES:
         gap.append(f" ({GAP_NAMES[setting]})")
     pieces.append((bar, gap))
-    lane = finite(you_value(you, "lane"))
+    lane = finite(you.get("lane"))
     if lane is not None and -1 < lane < 16:
         pieces.append((bar, _phrase(f"{lane_name(int(lane + 0.5))} of {lanes}")))
-    signal = you_value(you, "signal", default=0)
-    if you_value(you, "hazard", default=False):
+    signal = you.get("signal", 0)
+    if you.get("hazard", False):
         pieces.append((bar, _phrase(("▲▼ HAZARDS", "bold"))))
-    elif signal == -1 or signal == "left":
+    elif signal == -1:
         pieces.append((bar, _phrase(("◀ signal left", "bold"))))
-    elif signal == 1 or signal == "right":
+    elif signal == 1:
         pieces.append((bar, _phrase(("signal right ▶", "bold"))))
-    assist = you_value(you, "assist", default=True)
+    assist = you.get("assist", True)
     pieces.append((bar, _phrase(("ASSIST", "bold") if assist else ("MANUAL", "reverse"))))
-    if you_value(you, "crashed", default=False):
+    if you.get("crashed", False):
         pieces.append((bar, _phrase(("╳ CRASHED", "bold reverse"))))
     return pieces
 
@@ -142,7 +140,7 @@ def scores_pieces(
     pieces: list[Piece] = []
     if clock:
         pieces.append(("", _phrase((f"Round {clock}", "bold"))))
-    distance = finite(you_value(you, "distance", "distance_m"))
+    distance = finite((you or {}).get("distance"))
     mine = _phrase("You ")
     if distance is not None:
         mine.append(f"{distance / 1000:.2f} km", style="bold")

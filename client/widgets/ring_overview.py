@@ -9,7 +9,7 @@ a distance scale. It only draws what the last snapshot said; it keeps no clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.segment import Segment
@@ -74,7 +74,7 @@ class RingOverview(Widget):
         self.lanes: int = 1
         self.you: int | None = None
 
-    def set_road(self, road: dict[str, Any] | None) -> None:
+    def set_road(self, road: Mapping[str, Any] | None) -> None:
         """Take the ring length and lane count from a `room` message's `ring` (world.road())."""
         if not isinstance(road, dict):
             return

@@ -278,7 +278,8 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
     """The whole client (InterlaneApp, its screens) against a scripted hostile server: the
     frames that crashed the council and debrief screens are dropped and counted, and the
     valid frames around them still reach the screens."""
-    from client.app import InterlaneApp, Plan
+    from client.app import InterlaneApp
+    from client.plan import Plan
     from client.screens.debrief import DebriefScreen
     from server.council import Council
     from tests.support.screens import debrief_msg
@@ -340,7 +341,7 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
         async with app.run_test(size=(120, 40)) as pilot:
             await until_app(pilot, lambda: app.connection is not None)
             conn = app.connection
-            assert conn is not None
+            assert isinstance(conn, Connection)
             await until_app(pilot, lambda: conn.bad_frames == bad and app.state.debrief)
             await until_app(pilot, lambda: isinstance(app.screen, DebriefScreen))
             await pilot.pause()

@@ -24,7 +24,7 @@ from tests.support.waiting import wait_for
 
 
 def council_app(role: str = "player", player: int = 2) -> Harness:
-    return Harness(CouncilScreen, role=role, player=player, messages=(council_room(),))
+    return Harness(role=role, player=player, messages=(council_room(),))
 
 
 async def highlight(pilot: Any, app: Harness, convention: str, option: str) -> None:
@@ -171,9 +171,13 @@ async def test_player_has_no_host_tools() -> None:
 
 
 async def test_spectator_cannot_vote_in_the_council() -> None:
-    app = Harness(CouncilScreen, role="spectator", player=4, messages=(council_room(),))
+    """Spectators wait out the council in the lobby (client.routing.screen_key): nothing to vote."""
+    from client.screens.lobby import LobbyScreen
+
+    app = Harness(role="spectator", player=4, messages=(council_room(),))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, CouncilScreen))
+        await wait_for(pilot, lambda: app.state.phase == "council")
+        await wait_for(pilot, lambda: isinstance(app.screen, LobbyScreen))
         await pilot.press("enter")
         await pilot.pause()
         assert app.sent == []

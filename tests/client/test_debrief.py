@@ -11,7 +11,6 @@ from client.widgets.spacetime import SpaceTime
 from tests.support.harness import (
     ESC_SHOWN,
     EVIL_NAME,
-    Harness,
     room_msg,
     screen_text,
 )
@@ -121,7 +120,7 @@ async def test_projector_layout_one_card_at_a_time_and_host_next() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         screen = app.screen
-        assert screen.projector
+        assert isinstance(screen, DebriefScreen) and screen.projector
         assert not screen.query("#you")
         await pilot.press("r", "4")
         await wait_for(pilot, lambda: len(screen.query(InsightCard)) == 1)
@@ -159,7 +158,7 @@ async def test_player_cannot_send_next() -> None:
 
 async def test_empty_round_says_so() -> None:
     payload = debrief_msg(roots=[], cards=[], series={}, rounds=[], diagram=None)
-    app = Harness(lambda: DebriefScreen(), role="player", car=11, messages=(payload,))
+    app = debrief_app(payload=payload)
     async with app.run_test(size=(100, 36)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await pilot.press("r")

@@ -18,7 +18,6 @@ async def test_the_reveal_and_the_waves_tab_name_the_hosts_incident() -> None:
     assert payload is not None and payload["roots"][0]["kind"] == "incident"
     cost = payload["roots"][0]["counterfactual"]["cost_vs"]
     app = Harness(
-        lambda: DebriefScreen(),
         role="host",
         car=None,
         messages=(room_msg(phase="debrief"), {"type": "debrief", **payload}),

@@ -9,18 +9,13 @@ from typing import Any
 from textual.widgets import DataTable
 
 from client.screens.debrief import DebriefScreen, plural
-from tests.support.harness import EVIL_NAME, Harness, room_msg, screen_text
-from tests.support.screens import debrief_msg
+from tests.support.harness import EVIL_NAME, Harness, screen_text
+from tests.support.screens import debrief_app, debrief_msg
 from tests.support.waiting import wait_for
 
 
 def app_for(**over: Any) -> Harness:
-    return Harness(
-        lambda: DebriefScreen(),
-        role="player",
-        car=11,
-        messages=(room_msg(phase="debrief"), debrief_msg(**over)),
-    )
+    return debrief_app(payload=debrief_msg(**over))
 
 
 def verdict(app: Harness) -> str:

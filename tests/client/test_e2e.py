@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.net import Connection
+from client.plan import Plan
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
@@ -100,7 +102,7 @@ async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any, 
         await driving(pilot)
         car, token = app.state.car, app.state.token
         connection = app.connection
-        assert connection is not None
+        assert isinstance(connection, Connection)
         attempts = connection.attempts
         if how == "client closes":
             await connection.drop()
@@ -109,8 +111,8 @@ async def test_dropped_connection_reconnects_and_gets_the_car_back(server: Any, 
         # the "lost" state can be over before a check sees it: count the connection attempts
         await wait_for(pilot, lambda: connection.attempts > attempts, timeout=20)
         await wait_for(pilot, lambda: app.state.connection == "connected", timeout=20)
-        tick = app.state.snapshot["tick"]
-        await wait_for(pilot, lambda: app.state.snapshot["tick"] > tick + 5)
+        tick = (app.state.snapshot or {})["tick"]
+        await wait_for(pilot, lambda: (app.state.snapshot or {})["tick"] > tick + 5)
         assert app.state.token == token
         assert app.state.car == car and you(app)["car"] == car
         assert isinstance(app.screen, DriveScreen)
@@ -189,8 +191,8 @@ async def test_solo_host_pauses_and_resumes_with_p(server: Any) -> None:
         await wait_for(pilot, lambda: "PAUSED" in str(hud.render()))
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state.phase == "driving")
-        tick = app.state.snapshot["tick"]
-        await wait_for(pilot, lambda: app.state.snapshot["tick"] > tick)
+        tick = (app.state.snapshot or {})["tick"]
+        await wait_for(pilot, lambda: (app.state.snapshot or {})["tick"] > tick)
 
 
 async def test_solo_next_after_the_debrief_drives_the_road_again(server: Any) -> None:
@@ -202,13 +204,18 @@ async def test_solo_next_after_the_debrief_drives_the_road_again(server: Any) ->
         await driving(pilot)
         assert app.send({"type": "host", "command": "end"})
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=40)
-        await wait_for(pilot, lambda: app.state.room and app.state.room["phase"] == "debrief")
+        await wait_for(
+            pilot, lambda: app.state.room and (app.state.room or {})["phase"] == "debrief"
+        )
         await pilot.press("n")
         await wait_for(
             pilot,
-            lambda: app.state.room["phase"] == "driving" and app.state.room["round"] == 2,
+            lambda: (
+                (app.state.room or {})["phase"] == "driving"
+                and (app.state.room or {})["round"] == 2
+            ),
             timeout=20,
         )
         await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.you)
-        assert app.state.room["scenario"] == "open-road"
+        assert (app.state.room or {})["scenario"] == "open-road"
         assert you(app)["car"] == app.state.car

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from textual.widgets import Button, DataTable, Input
 
+from client.plan import Plan
 from client.screens.confirm import Choice
 from client.screens.host import CONTROLS, ConfirmKick, HostScreen
 from client.widgets.bigcode import render_rows
 from tests.support.harness import (
     ESC_SHOWN,
     EVIL_NAME,
+    URL,
     Harness,
     room_msg,
     screen_text,
@@ -32,12 +36,24 @@ EXPECTED = {
 }
 
 
-# the phase in which the server takes each command (server/room/commands.py); the controls follow it
-PHASE = {"btn-start": "lobby", "btn-resume": "paused", "btn-next": "debrief"}
+# the phase in which the server takes each command (server/room/commands.py); the controls
+# follow it (at the debrief the host sees the debrief screen, whose own `n` is tested in
+# test_debrief.py)
+PHASE = {"btn-start": "lobby", "btn-resume": "paused", "btn-next": "lobby"}
 
 
 def host_app(role: str = "host", phase: str = "driving") -> Harness:
-    return Harness(HostScreen, role=role, messages=(room_msg(phase=phase), snapshot_msg()))
+    return Harness(role=role, messages=(room_msg(phase=phase), snapshot_msg()))
+
+
+def dashboard_at(app: Harness, phase: str) -> Callable[[], bool]:
+    """Whether the dashboard is on screen and has taken in a room in `phase`."""
+
+    def check() -> bool:
+        screen = app.screen
+        return isinstance(screen, HostScreen) and (screen.room or {}).get("phase") == phase
+
+    return check
 
 
 @pytest.mark.parametrize("button_id", sorted(EXPECTED))
@@ -58,14 +74,13 @@ async def test_keys_send_the_same_messages() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         for phase, keys in (
-            ("lobby", ("s",)),
+            ("lobby", ("s", "n")),
             ("driving", ("p",)),
             ("paused", ("r", "e")),
-            ("debrief", ("n",)),
             ("driving", ("plus", "b", "B", "i", "l")),
         ):
             app.feed(room_msg(phase=phase))
-            await wait_for(pilot, lambda phase=phase: app.screen.room["phase"] == phase)
+            await wait_for(pilot, dashboard_at(app, phase))
             await pilot.press(*keys)
             if "e" in keys:  # ending a round asks first
                 await wait_for(pilot, lambda: isinstance(app.screen, Choice))
@@ -75,10 +90,10 @@ async def test_keys_send_the_same_messages() -> None:
         commands = [(m["command"], m.get("value")) for m in app.sent]
         assert commands == [
             ("start", None),
+            ("next", None),
             ("pause", None),
             ("resume", None),
             ("end", None),
-            ("next", None),
             ("extend", None),
             ("bots", 5),
             ("bots", -5),
@@ -139,11 +154,13 @@ async def test_broadcast_message_sends_text_literally() -> None:
 
 
 async def test_non_host_sees_no_controls_and_keys_do_nothing() -> None:
-    app = host_app(role="player")
+    """A member who is not the host is never shown the dashboard (client.routing.screen_key):
+    a spectator in the same room gets the projector view, with none of the controls."""
+    from client.screens.spectator import SpectatorScreen
+
+    app = host_app(role="spectator")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
-        assert not app.screen.query_one("#host-controls").display
-        assert not app.screen.query_one("#host-broadcast").display
+        await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))
         await pilot.press("s", "e", "b", "i", "k", "l", "m")
         await pilot.pause()
         assert app.sent == []
@@ -179,14 +196,13 @@ async def test_team_figures_follow_snapshots() -> None:
 
 async def test_controls_appear_once_the_server_says_we_are_host() -> None:
     """The real app opens the dashboard before `joined` arrives: the role comes later."""
-    app = Harness(HostScreen, role="", messages=())
+    app = Harness(role="", plan=Plan(kind="host", url=URL, name="Ana"))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HostScreen))
         controls = app.screen.query_one("#host-controls")
         assert not controls.display
         await pilot.press("s")
         assert app.sent == []
-        app.state.role = "host"
         app.feed({"type": "joined", "code": "HXK7P", "role": "host", "token": "t", "player": 1})
         app.feed(room_msg(phase="lobby"))
         await wait_for(pilot, lambda: controls.display)

@@ -105,7 +105,9 @@ def test_junk_in_nested_fields_never_crashes_the_drawing(road, you, team, rows, 
     assert len(compose_frame(view, 80, 12)) == 12
     assert (
         len(
-            minimap_rows(state.snapshot["ring"], 80, state.road.get("length", 0.0), 0.0, state.road)
+            minimap_rows(
+                (state.snapshot or {})["ring"], 80, state.road.get("length", 0.0), 0.0, state.road
+            )
         )
         == 2
     )

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
 from client.cli import main
+from client.plan import Plan
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Digits, OptionList
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.confirm import Choice
 from client.screens.council import CouncilScreen, option_id
 from client.screens.debrief import DebriefScreen
@@ -218,6 +219,7 @@ async def test_a_remote_player_replays_the_round_from_the_debrief(server: Any) -
             replay = app.screen
             assert isinstance(replay, ReplayScreen)
             await wait_for(pilot, lambda: replay.loaded or replay.error is not None, timeout=30)
+            assert replay.stored is not None and car is not None
             assert replay.error is None and replay.frames[-1].tick == replay.stored["ticks"]
             assert replay.follow == car and replay.names.get(car) == EVIL_NAME
             assert EVIL_NAME in screen_text(app)  # the name, literally, in the status line

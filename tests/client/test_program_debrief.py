@@ -18,7 +18,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TabbedContent
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.debrief import DebriefScreen
 from tests.support.waiting import wait_for
 
@@ -43,8 +44,8 @@ async def run_program(pilot: Pilot, app: InterlaneApp, command: Callable[..., An
 
     async def ticks(n: int) -> None:
         await wait_for(pilot, lambda: app.state.snapshot is not None)
-        first = app.state.snapshot["tick"]
-        await wait_for(pilot, lambda: app.state.snapshot["tick"] >= first + n)
+        first = (app.state.snapshot or {})["tick"]
+        await wait_for(pilot, lambda: (app.state.snapshot or {})["tick"] >= first + n)
 
     await wait_for(pilot, lambda: phase(app) == "lobby")
     await host("start")
@@ -71,7 +72,7 @@ async def check_program_screen(pilot: Pilot, app: InterlaneApp) -> DebriefScreen
     await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
     screen = app.screen
     assert isinstance(screen, DebriefScreen)
-    program = app.state.debrief["program"]
+    program = (app.state.debrief or {})["program"]
     assert [r["round"] for r in program["rounds"]] == [1, 2]
     (change,) = program["changes"]
     assert change["round"] == 2 and change["rules"] == ["Passing side: Free → Keep right"]

@@ -40,7 +40,7 @@ def frames(seed: int, count: int) -> list[View]:
                 car[2] = rng.choice(FLAGS)
         views.append(
             View(
-                cars=tuple(CarView(i, x, lane, 20.0, f) for i, (x, lane, f) in cars.items()),
+                cars=tuple(CarView(i, x, lane, 20.0, int(f)) for i, (x, lane, f) in cars.items()),
                 road=ROAD,
                 centre_x=cars[1][0],
                 you=1,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from client.plan import Plan
 from client.screens.replay import SAMPLE_TICKS, ReplayScreen, build_frames
 from server.replays import load_stored
 from server.store import Store
@@ -31,8 +31,9 @@ def test_frames_match_the_original_round(stored_round: tuple[str, int, World]) -
         assert x == pytest.approx(car.x, abs=0.05) and v == pytest.approx(car.v, abs=0.005)
 
 
-async def replay_app(db: str, game: int, **kw: Any) -> Harness:
-    return Harness(lambda: ReplayScreen(db=db, game=game, rounds=load_stored, **kw), role="host")
+async def replay_app(db: str, game: int) -> Harness:
+    """`interlane replay GAME --db FILE`: the replay screen, no network."""
+    return Harness(role="", plan=Plan(kind="replay", game=str(game), db=db), rounds=load_stored)
 
 
 async def test_scrub_follow_and_jump_to_root(stored_round: tuple[str, int, World]) -> None:
@@ -92,12 +93,11 @@ async def test_missing_round_is_reported_not_raised(tmp_path: Path) -> None:
 
 async def test_the_app_opens_the_replay_from_its_plan(stored_round: tuple[str, int, World]) -> None:
     """`interlane replay GAME --db FILE` → Plan(kind="replay") → this screen, no network."""
-    from client.app import InterlaneApp, Plan
+    from client.app import InterlaneApp
+    from client.plan import Plan
 
     db, game, _ = stored_round
-    app = InterlaneApp(
-        Plan(kind="replay", game=str(game), db=db), connect=False, rounds=load_stored
-    )
+    app = InterlaneApp(Plan(kind="replay", game=str(game), db=db), rounds=load_stored)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         screen = app.screen

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.screens.council import CouncilScreen
+from client.plan import Plan
 from client.screens.help import HelpScreen
-from client.screens.host import HostScreen
 from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
 from client.widgets.minimap import Minimap
@@ -31,24 +30,22 @@ def footer(app: Any) -> str:
 
 
 async def test_host_footer_keeps_its_keys_at_80x24() -> None:
-    app = Harness(HostScreen, role="host", messages=(room_msg(), snapshot_msg()))
+    app = Harness(role="host", messages=(room_msg(), snapshot_msg()))
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: "m Message" in footer(app))
         line = footer(app)
         for key in ("p Pause", "e End", "+1 min", "±5 bots", "i Incident", "k Kick", "l Lock"):
             assert key in line, (key, line)
         assert "? Keys" in line
-        app.feed(room_msg(phase="lobby"))
-        await wait_for(pilot, lambda: "s Start" in footer(app))
-        app.feed(room_msg(phase="debrief"))
-        await wait_for(pilot, lambda: "n Next" in footer(app))
+        app.feed(room_msg(phase="lobby"))  # between steps: start this one or go to the next
+        await wait_for(pilot, lambda: "s Start" in footer(app) and "n Next" in footer(app))
         assert "m Message" in footer(app) and "k Kick" in footer(app)
 
 
 async def test_question_mark_lists_every_host_key() -> None:
     from client.screens.host import HostScreen as Screen
 
-    app = Harness(HostScreen, role="host", messages=(room_msg(), snapshot_msg()))
+    app = Harness(role="host", messages=(room_msg(), snapshot_msg()))
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, Screen))
         await pilot.press("question_mark")
@@ -76,7 +73,7 @@ async def test_debrief_footer_keeps_next_round_and_card_at_80x24() -> None:
 
 
 async def test_council_footer_and_chat_wrap_at_80x24() -> None:
-    app = Harness(CouncilScreen, role="host", player=1, messages=(council_room(),))
+    app = Harness(role="host", player=1, messages=(council_room(),))
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: "d Decide" in footer(app))
         line = footer(app)
@@ -114,9 +111,9 @@ async def test_drive_footer_at_80x24_and_room_used_at_120x40() -> None:
         line = footer(app)
         for key in ("↑ Faster", "↓ Slower", "← Lane left", "→ Lane right", "space Brake", "? Help"):
             assert key in line, (key, line)
-        hud = str(app.screen.query_one(Hud).render()).split("\n")
+        rows = str(app.screen.query_one(Hud).render()).split("\n")
         for phrase in ("avg 87 km/h", "delay 120 veh·s", "2 near misses", "no tail hazards"):
-            assert any(phrase in row for row in hud), (phrase, hud)  # wrapped between phrases
+            assert any(phrase in row for row in rows), (phrase, rows)  # wrapped between phrases
     app = frozen_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await drive_ready(pilot)
@@ -135,7 +132,7 @@ async def test_replay_footer_keeps_its_keys_at_80x24(stored_round: Any) -> None:
     from server.replays import load_stored
 
     db, game, _world = stored_round
-    app = Harness(lambda: ReplayScreen(db=db, game=game, rounds=load_stored), role="host")
+    app = Harness(role="", plan=Plan(kind="replay", game=str(game), db=db), rounds=load_stored)
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
         await wait_for(pilot, lambda: app.screen.loaded)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from tests.support.waiting import wait_for
 
 
 def spectator_app() -> Harness:
-    return Harness(SpectatorScreen, role="spectator", messages=(room_msg(), snapshot_msg()))
+    return Harness(role="spectator", messages=(room_msg(), snapshot_msg()))
 
 
 async def test_shows_code_phase_clock_and_figures() -> None:
@@ -76,6 +76,11 @@ async def test_bad_rows_in_a_snapshot_are_skipped() -> None:
     app = spectator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))
-        app.feed(snapshot_msg(cars=[[1, 2], "x", [1, 100, 50, 2000, 0], [2, "a", 1, 1, 1]]))
         ring = app.screen.query_one("#spec-ring", RingOverview)
-        await wait_for(pilot, lambda: len(ring.cars) == 1)
+        await wait_for(pilot, lambda: len(ring.cars) == 36)
+        bad = snapshot_msg(cars=[[1, 2], "x", [1, 100, 50, 2000, 0], [2, "a", 1, 1, 1]])
+        app.feed(bad)  # the connection refuses the frame (shared.protocol.SERVER_SHAPES)
+        await pilot.pause()
+        assert app.link.bad_frames == 1 and len(ring.cars) == 36
+        ring.update_snapshot(bad)  # and the ring, behind it, skips rows it cannot draw
+        assert len(ring.cars) == 1

@@ -21,7 +21,7 @@ from client.screens.debrief import DebriefScreen
 from server.report import render
 from shared.sim.events import crash_cause
 from tests.support.debrief import Played, play, stored_report
-from tests.support.harness import Harness
+from tests.support.harness import Harness, room_msg, seated
 from tests.support.waiting import wait_for
 
 
@@ -101,7 +101,9 @@ def test_the_crash_is_a_traced_root_with_a_counterfactual_cost(
 async def test_the_you_tab_shows_the_crash_caused(cut_in: tuple[Played, CutIn]) -> None:
     played, _ = cut_in
     msg = {"type": "debrief", **played.debrief}
-    app = Harness(lambda: DebriefScreen(), role="player", car=played.players[0], messages=(msg,))
+    car = played.players[0]
+    room = seated(room_msg(phase="debrief"), 2, car)
+    app = Harness(role="player", player=2, car=car, messages=(room, msg))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await pilot.press("r")

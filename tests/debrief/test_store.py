@@ -6,8 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -138,7 +139,8 @@ def test_a_failed_save_leaves_nothing_behind(tmp_path: Path, played: Played) -> 
             game,
             1,
             RoundInputs("ring", 1, None, None, None, []),
-            RoundOutcome(played.metrics, events=events()),
+            # a generator failing half-way, as a disk would: typed as the events it stands for
+            RoundOutcome(played.metrics, events=cast(Sequence[Event], events())),
             played.debrief,
         )
     assert store.round_numbers(game) == []

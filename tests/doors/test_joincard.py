@@ -7,11 +7,13 @@ from pathlib import Path
 import segno
 from textual.widgets import Static
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.host import HostScreen
 from client.screens.spectator import SpectatorScreen
 from client.widgets.joincard import JoinCardScreen, doors_of, qr_rows
 from server.doors.runner import DoorConfig
+from shared.protocol import PROTOCOL_VERSION
 from tests.support.doors import live_server, ssh_door
 from tests.support.harness import Harness, room_msg, screen_text
 from tests.support.waiting import wait_for
@@ -128,15 +130,19 @@ async def test_only_open_doors_are_shown(tmp_path: Path) -> None:
 
 async def test_projector_view_lists_the_doors() -> None:
     room = room_msg(phase="driving")
-    app = Harness(SpectatorScreen, role="spectator", messages=(room,))
-    app.state.welcome = {
+    welcome = {
         "type": "welcome",
+        "protocol": PROTOCOL_VERSION,
+        "server": "interlane",
+        "scenarios": [],
+        "programs": [],
         "doors": [
             {"kind": "ws", "host": LAN, "port": 8765, "announced": True},
             {"kind": "ssh", "host": LAN, "port": 2222, "fingerprint": "SHA256:" + "A" * 43},
             {"kind": "web", "host": LAN, "port": 8000},
         ],
     }
+    app = Harness(role="spectator", messages=(welcome, room))
     code = room["code"]
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, SpectatorScreen))

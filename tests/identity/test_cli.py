@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from shared import protocol as p
 from tests.support.server_client import WireClient
 from tests.support.tui_process import ROOT, TuiProcess
@@ -120,7 +121,7 @@ async def test_the_screenshot_goes_to_the_current_folder_without_downloads(
 
     monkeypatch.setattr(platformdirs, "user_downloads_dir", lambda: str(tmp_path / "none"))
     monkeypatch.chdir(tmp_path)
-    app = InterlaneApp(Plan(kind="connect", url="ws://127.0.0.1:9"), connect=False)
+    app = InterlaneApp(Plan(kind="connect", url="ws://127.0.0.1:9"))
     async with app.run_test(size=(80, 24)) as pilot:
         app.deliver_screenshot(filename="shot.svg")
         deadline = time.monotonic() + 10

@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import pytest
 from textual.screen import Screen
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.confirm import Choice, RoomEnded
 from client.screens.drive import DriveScreen
 from client.tokens import SeatStore

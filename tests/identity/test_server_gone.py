@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.net import Connection
+from client.plan import Plan
 from client.screens.confirm import RoomEnded
 from client.tokens import SeatStore
 from shared import protocol as p
@@ -123,11 +125,10 @@ async def test_a_killed_server_leaves_a_notice_then_a_final_one(
         else:
             assert "your seat is kept for" in shown.sentence
         # it stays through the retries, updated by each one
-        assert app.connection is not None
-        tried = app.connection.attempts
-        await wait_for(
-            pilot, lambda: app.connection is not None and app.connection.attempts > tried + 1
-        )
+        connection = app.connection
+        assert isinstance(connection, Connection)  # the real one: it retries by itself
+        tried = connection.attempts
+        await wait_for(pilot, lambda: connection.attempts > tried + 1)
         shown = notice(app)
         assert shown is not None and shown.lost and "attempt" in shown.sentence
         # a server comes back on the same port, but it is a new one: it has no room

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from client.app import InterlaneApp, Plan
+from client.app import InterlaneApp
+from client.plan import Plan
 from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud

@@ -4,34 +4,21 @@ debrief that speaks to one person."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from client.app import InterlaneApp, Plan, ServerMessage
-from client.net import Connection
+from client.plan import Plan
 from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
-from tests.support.harness import screen_text
+from tests.support.harness import URL, Harness, screen_text
 from tests.support.room import FakeConn
 from tests.support.solo import GROUP_WORDS, damper_controls, follower_controls, solo_round
 from tests.support.waiting import wait_for
-
-
-class RecordingConnection:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def send(self, message: dict[str, Any]) -> bool:
-        self.sent.append(message)
-        return True
-
-    def stop(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +41,14 @@ def driving_frames(conn: FakeConn) -> list[dict[str, Any]]:
     return [conn.last("joined"), rooms[-1], *ordered]
 
 
-def make_app() -> InterlaneApp:
-    app = InterlaneApp(Plan(kind="solo", name="Ana"), clock=lambda: 100.0, connect=False)
-    app.connection = cast(Connection, RecordingConnection())  # the two methods the app calls
-    return app
+def make_app() -> Harness:
+    """The real solo app, fed the server's own frames through the harness's connection."""
+    return Harness(role="", plan=Plan(kind="solo", url=URL, name="Ana"), clock=lambda: 100.0)
 
 
-async def drive_screen_text(pilot: Pilot, app: InterlaneApp, conn: FakeConn) -> tuple[str, str]:
+async def drive_screen_text(pilot: Pilot, app: Harness, conn: FakeConn) -> tuple[str, str]:
     for msg in driving_frames(conn):
-        app.post_message(ServerMessage(msg))
+        app.feed(msg)
     await wait_for(pilot, lambda: isinstance(app.screen, DriveScreen) and app.state.damper)
     await wait_for(pilot, lambda: "Damper:" in str(app.screen.query_one(Hud).render()))
     feed = app.screen.query_one(EventFeed)
@@ -93,10 +79,10 @@ async def test_the_solo_debrief_has_no_council_wording(damper_frames: FakeConn) 
     app = make_app()
     async with app.run_test(size=(120, 50)) as pilot:
         for msg in driving_frames(damper_frames)[:2]:
-            app.post_message(ServerMessage(msg))
+            app.feed(msg)
         debrief_room = next(r for r in damper_frames.of("room") if r["phase"] == "debrief")
-        app.post_message(ServerMessage(debrief_room))
-        app.post_message(ServerMessage(damper_frames.last("debrief")))
+        app.feed(debrief_room)
+        app.feed(damper_frames.last("debrief"))
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await wait_for(pilot, lambda: "Next challenge" in screen_text(app))
         top = screen_text(app)

@@ -144,6 +144,7 @@ def brake_at(seconds: float, presses: int = 8) -> Controls:
 def stored_report(played: Played, path: Path, code: str, program: str, host: str) -> dict[str, Any]:
     """Save `played` as round 1 of a new game in the history file at `path` and gather that
     game as `interlane report` does (what the report's renderers are given)."""
+    assert played.payload is not None, "the round was not analysed"
     with Store(path) as store:
         game = store.create_game(code, program, host)
         store.save_round(game, 1, played.stored_inputs, played.outcome, played.debrief)

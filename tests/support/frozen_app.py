@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from client.app import InterlaneApp, Plan, ServerMessage
+from client.app import InterlaneApp
+from client.events import ServerMessage
+from client.plan import Plan
 from client.screens.drive import DriveScreen
 from client.screens.lobby import LobbyScreen
 from client.widgets.road import RoadView
@@ -15,7 +17,7 @@ from tests.support.waiting import wait_for
 
 def frozen_app() -> InterlaneApp:
     """A solo app for Ana that never connects, its clock standing at 100 s."""
-    return InterlaneApp(Plan(kind="solo", name="Ana"), clock=lambda: 100.0, connect=False)
+    return InterlaneApp(Plan(kind="solo", name="Ana"), clock=lambda: 100.0)
 
 
 async def drive_ready(pilot: Pilot[int]) -> None:

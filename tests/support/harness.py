@@ -1,81 +1,230 @@
-"""A tiny stand-in for the real app, so the facilitator/projector/council/debrief screens can
-be driven by fixed message dicts: deterministic for pilots and snapshots, no network.
+"""The client harness: the real `InterlaneApp` with a fake connection, no network.
 
-It implements the plumbing contract of docs/architecture.md ("The client's plumbing"):
-`app.state` holds the latest room/snapshot/debrief, server messages reach the active screen
-as a `ServerMessage`, and `app.send()` is how screens talk (recorded here in `sent`).
+Screens are driven the way a server drives them (docs/architecture.md, "The client's
+plumbing"): each message a test feeds is encoded and decoded like a frame
+(`shared.protocol.parse_server_frame`, as client/net.py does) and handed to the callback the
+app gave its connection, so the app folds it into `app.state`, routes to the screen for the
+phase and forwards it there. What the screens send goes through `app.send` into the fake
+connection, which checks it as the real one does and records it in `sent`.
+
+`Harness` adds only test accessors to the app (`feed`, `sent`, `link`) and one caption:
+its TITLE is "Harness", the window title of the stored snapshot SVGs
+(tests/client/__snapshots__/), which Textual draws from the app's title; no screen shows it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import SimpleNamespace
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.app import App
-from textual.message import Message
+from textual.pilot import Pilot
 from textual.screen import Screen
 
-from shared.protocol import CLIENT_MESSAGES, SERVER_MESSAGES, pack_car, validate
+from client.app import InterlaneApp
+from client.net import IsFatal, OnMessage, OnStatus, Opening
+from client.plan import Plan
+from client.screens.replay import RoundSource
+from shared.protocol import (
+    CLIENT_MESSAGES,
+    SERVER_MESSAGES,
+    ProtocolError,
+    encode,
+    pack_car,
+    parse_server_frame,
+    validate,
+)
+from tests.support.waiting import wait_for
 
 EVIL_NAME = "[bold red]x[/]"
 ESC_NAME = "e\x1b[31mvil"
 ESC_SHOWN = "e\\x1b[31mvil"
+URL = "ws://harness.invalid"
+CODE = "HXK7P"
 
 
-class ServerMessage(Message):
-    """Same name (hence same handler, `on_server_message`) as the real app's message."""
-
-    def __init__(self, msg: dict[str, Any]) -> None:
-        super().__init__()
-        self.msg = msg
-
-
-class Harness(App[None]):
-    """Pushes one screen and feeds it messages; records what it sends."""
+class FakeLink:
+    """Stands in for client.net.Connection (the `client.net.Link` the app drives): it opens
+    at once, delivers the `first` messages, then whatever a test feeds, and records what
+    the app sends after checking it as `Connection.send` does."""
 
     def __init__(
         self,
-        make_screen: Callable[[], Screen[Any]],
+        url: str,
+        on_message: OnMessage,
+        on_status: OnStatus,
+        opening: Opening,
+        *,
+        is_fatal: IsFatal | None,
+        cafile: str | None,
+        give_up_after: float,
+        first: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.url = url
+        self.lost_at: float | None = None
+        self.fatal: str | None = None
+        self.opened: list[dict[str, Any]] = []  # what the app said first on the socket
+        self.sent: list[dict[str, Any]] = []  # what it sent since
+        self.bad_frames = 0  # frames the real check refused (dropped)
+        self._on_message = on_message
+        self._on_status = on_status
+        self._opening = opening
+        self._first = first if first is not None else []
+        self._up = False
+        self._stopped = asyncio.Event()
+
+    async def run(self) -> None:
+        self._on_status("connecting", f"Connecting to {self.url}…")
+        self.opened = [validate(msg, CLIENT_MESSAGES) for msg in self._opening()]
+        self._up = True
+        self._on_status("connected", f"Connected to {self.url}")
+        while self._first:  # (a list: messages fed before the link was up are added to it)
+            self.deliver(self._first.pop(0))
+        await self._stopped.wait()
+        self._up = False
+
+    @property
+    def up(self) -> bool:
+        return self._up
+
+    def deliver(self, msg: dict[str, Any]) -> None:
+        """One message from the server, through the real frame check: a frame it refuses
+        is dropped and counted, as `Connection` does."""
+        try:
+            clean = parse_server_frame(encode(msg))
+        except ProtocolError as exc:
+            self.bad_frames += 1
+            self._on_status("connected", f"Ignored a bad message from the server: {exc}")
+            return
+        self._on_message(clean)
+
+    def send(self, message: dict[str, Any]) -> bool:
+        clean = validate(message, CLIENT_MESSAGES)  # a screen must never send what is refused
+        if not self._up:
+            return False
+        self.sent.append(clean)
+        return True
+
+    def status(self, state: str, text: str) -> None:
+        """The link's state changes (connecting | connected | lost | closed), as
+        `Connection` reports it."""
+        self._on_status(state, text)
+
+    def close(self, reason: str) -> None:
+        """The server went away for good: the link says so as `Connection.run` does."""
+        self.fatal = reason
+        self.stop()
+        self._on_status("closed", f"Disconnected: {reason}")
+
+    def stop(self) -> None:
+        self._up = False
+        self._stopped.set()
+
+    async def drop(self) -> None:
+        self.stop()
+
+
+class Harness(InterlaneApp):
+    """The real app, joined to a room as `role` (no `joined` when role is empty), fed
+    `messages` once its fake connection is up. Which screen shows is the app's own routing
+    (`client.routing.screen_key`), so a test names the phase and role, not the screen."""
+
+    TITLE = "Harness"  # the stored snapshots' window caption (see the module docstring)
+
+    def __init__(
+        self,
         *,
         role: str = "host",
         player: int = 1,
         car: int | None = None,
         messages: tuple[dict[str, Any], ...] = (),
+        plan: Plan | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rounds: RoundSource | None = None,
     ) -> None:
-        super().__init__()
-        self.make_screen = make_screen
-        self.state = SimpleNamespace(
-            role=role, player=player, car=car, room=None, snapshot=None, debrief=None
-        )
-        self.sent: list[dict[str, Any]] = []
-        self.initial = messages
-        for msg in messages:
-            self._remember(msg)
+        if plan is None:
+            kind = "spectate" if role == "spectator" else "join"
+            joining = "spectator" if role == "spectator" else "player"
+            plan = Plan(kind=kind, url=URL, name="Ana", code=CODE, role=joining)
+        first = list(messages)
+        if role:
+            joined: dict[str, Any] = {
+                "type": "joined",
+                "code": CODE,
+                "role": role,
+                "token": "t0k",
+                "player": player,
+            }
+            if car is not None:
+                joined["car"] = car
+            first.insert(0, joined)
+        for msg in first:
+            validate(msg, SERVER_MESSAGES)  # fixtures must be messages a server could send
+        self.links: list[FakeLink] = []
+        self._early = first  # delivered once the first link is up
 
-    def _remember(self, msg: dict[str, Any]) -> None:
-        validate(msg, SERVER_MESSAGES)  # fixtures must be messages a server could send
-        if msg["type"] in ("room", "snapshot", "debrief"):
-            setattr(self.state, msg["type"], msg)
+        def open_link(
+            url: str,
+            on_message: OnMessage,
+            on_status: OnStatus,
+            opening: Opening,
+            *,
+            is_fatal: IsFatal | None,
+            cafile: str | None,
+            give_up_after: float,
+        ) -> FakeLink:
+            link = FakeLink(
+                url,
+                on_message,
+                on_status,
+                opening,
+                is_fatal=is_fatal,
+                cafile=cafile,
+                give_up_after=give_up_after,
+                first=None if self.links else self._early,
+            )
+            self.links.append(link)
+            return link
 
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen())
+        super().__init__(plan, clock=clock, rounds=rounds, link=open_link)
 
-    def send(self, msg: dict[str, Any]) -> None:
-        validate(msg, CLIENT_MESSAGES)  # a screen must never send what the server refuses
-        self.sent.append(msg)
+    @property
+    def link(self) -> FakeLink:
+        """The connection the app opened last."""
+        return self.links[-1]
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        """What the screens sent through `app.send` (the opening messages are not in it)."""
+        return self.link.sent if self.links else []
 
     def feed(self, msg: dict[str, Any]) -> None:
-        """Deliver a server message the way the real app does."""
-        self._remember(msg)
-        self.screen.post_message(ServerMessage(msg))
+        """Deliver a server message the way the real connection does (once it is up: fed
+        before, it waits for the link, as a server's first messages would)."""
+        if self.links and self.link.up:
+            self.link.deliver(msg)
+        else:
+            validate(msg, SERVER_MESSAGES)
+            self._early.append(msg)
+
+
+def shown(screen: type[Screen[Any]]) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """A snapshot's `run_before`: wait until the app's routing shows `screen`, settled."""
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen))
+        await pilot.pause()
+
+    return ready
 
 
 def room_msg(**over: Any) -> dict[str, Any]:
     """A fixed `room` message: three members, one with a markup name, one with an escape."""
     msg: dict[str, Any] = {
         "type": "room",
-        "code": "HXK7P",
+        "code": CODE,
         "phase": "driving",
         "players": [
             {"id": 1, "name": "Facilitator", "role": "host", "car": None, "connected": True},
@@ -93,6 +242,13 @@ def room_msg(**over: Any) -> dict[str, Any]:
     }
     msg.update(over)
     return msg
+
+
+def seated(room: dict[str, Any], player: int, car: int | None) -> dict[str, Any]:
+    """`room` with member `player` holding `car`: the app takes its car from the roster
+    (client/state.py), as it does from a real server."""
+    players = [{**p, "car": car} if p["id"] == player else p for p in room["players"]]
+    return {**room, "players": players}
 
 
 def snapshot_msg(**over: Any) -> dict[str, Any]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.screens.debrief import DebriefScreen
 from server.council import Council
-from tests.support.harness import ESC_NAME, EVIL_NAME, Harness, room_msg
+from tests.support.harness import ESC_NAME, EVIL_NAME, Harness, room_msg, seated
 
 TIMES, CELLS, T_BIN, X_BIN, LENGTH = 60, 40, 4.0, 50.0, 2000.0
 
@@ -246,14 +245,14 @@ def debrief_msg(**over: Any) -> dict[str, Any]:
     return msg
 
 
-def debrief_app(role: str = "player", car: int | None = 11, **kw: Any) -> Harness:
-    """The debrief screen of `debrief_msg()` as `role` in `car` (None: not driving)."""
-    return Harness(
-        lambda: DebriefScreen(**kw),
-        role=role,
-        car=car,
-        messages=(room_msg(phase="debrief"), debrief_msg()),
-    )
+def debrief_app(
+    role: str = "player", car: int | None = 11, payload: dict[str, Any] | None = None
+) -> Harness:
+    """The debrief of `payload` (default `debrief_msg()`) as member 1 (the host) or 2 (a
+    player), holding `car` in the roster (None: not driving)."""
+    me = 1 if role == "host" else 2
+    room = seated(room_msg(phase="debrief"), me, car)
+    return Harness(role=role, player=me, car=car, messages=(room, payload or debrief_msg()))
 
 
 def council_state() -> dict[str, Any]:

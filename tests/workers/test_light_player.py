@@ -25,7 +25,9 @@ from benchmarks.light_player import (
     walk_frames,
 )
 from server.net import GameServer, Limits
+from server.net_conn import Client
 from server.remote_bots import BotStats
+from server.room.roster import Member
 from shared.protocol import MAX_FRAME_BYTES, encode
 from tests.support.door_worker import PATIENCE, door_and_worker, until
 
@@ -145,7 +147,7 @@ def test_a_masked_server_frame_is_refused() -> None:
 # ---- against a real server ---------------------------------------------------------------
 
 
-def _member(server: GameServer, code: str, name: str):  # noqa: ANN202 (a server.room.roster.Member)
+def _member(server: GameServer, code: str, name: str) -> Member | None:
     room = server.registry.get(code)
     return next((m for m in room.roster if m.name == name), None) if room else None
 
@@ -193,7 +195,9 @@ async def test_a_light_player_joins_through_the_door_drives_answers_pings_and_en
 
         # the server's keepalive PINGs are answered: websockets measures each PONG's latency
         await until(lambda: ws.pings >= 2, "PINGs arrived")
-        await until(lambda: member.conn.ws.latency > 0, "the server saw a PONG")
+        conn = member.conn
+        assert isinstance(conn, Client)  # a real connection's Client, as the session made it
+        await until(lambda: conn.ws.latency > 0, "the server saw a PONG")
         assert stats.errors == {} and stats.disconnects == 0
 
         await server.stop()  # `bye`, then a closing handshake with every client
