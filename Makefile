@@ -21,13 +21,7 @@ $(shell rm -f $(VENV_READY))
 endif
 endif
 
-.PHONY: play test quick lint format typecheck typecheck-all bench clean constraints
-
-# The directories mypy checks clean today, and `make test` holds them to it. The rest of the
-# tree (client, server, tests/client, tests/server, tests/protocol) joins the list as it becomes
-# clean; `make typecheck-all` checks the whole tree (pyproject's [tool.mypy] files).
-MYPY_CLEAN := shared benchmarks tests/council tests/debrief tests/doors tests/identity tests/sim \
-    tests/solo tests/support tests/tooling tests/workers
+.PHONY: play test quick lint format typecheck bench clean constraints
 
 $(VENV_READY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Interlane needs Python 3.11 or newer")'
@@ -51,7 +45,7 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy $(MYPY_CLEAN)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 # A quick loop while working: the tests without the slow ones (pytest -m "not slow": the
@@ -68,10 +62,8 @@ format: $(STAMP_TEST)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The whole tree: a bare `mypy` checks what pyproject's [tool.mypy] `files` lists.
 typecheck: $(STAMP_TEST)
-	$(BIN)/mypy $(MYPY_CLEAN)
-
-typecheck-all: $(STAMP_TEST)
 	$(BIN)/mypy
 
 bench: $(STAMP_PLAY)

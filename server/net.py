@@ -43,7 +43,7 @@ from server.registry import Registry
 from server.room import Room
 from server.room.analysis import AnalysisRequest
 from server.room.lifecycle import default_world_factory, run_inline
-from server.room.roster import Member, RosterError
+from server.room.roster import Conn, Member, RosterError
 from server.ticker import Ticker
 from shared.messages import Bye, Create, Join, Welcome
 from shared.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError
@@ -298,8 +298,9 @@ class GameServer:
             doors=self.doors or None,
         )
 
-    def create_room(self, client: Client, msg: Create) -> tuple[Room, Member]:
-        """A new room with `client` as its host (`create`)."""
+    def create_room(self, client: Conn, msg: Create) -> tuple[Room, Member]:
+        """A new room with `client` as its host (`create`); the room needs only its `Conn`
+        side (send, close), so a test's fake connection can host one too."""
         if len(self.registry) >= self.limits.max_rooms:
             raise ProtocolError("full", "this server has no room for another game")
         code = self.registry.reserve_code()

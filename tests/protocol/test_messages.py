@@ -31,7 +31,7 @@ from tests.protocol.test_roundtrip import _ANY_INT, CLIENT, SERVER
 def rebuilt(message: Message) -> Message:
     """The same value built in code: its fields by name, no memory of a frame's key order."""
     fields = {name: getattr(message, name) for name in message.wire_fields()}
-    extra = {"extra": dict(message.extras())} if message.extras() else {}
+    extra: dict[str, Any] = {"extra": dict(message.extras())} if message.extras() else {}
     return type(message)(**fields, **extra)
 
 

@@ -34,9 +34,9 @@ def value_for(spec: p.Field) -> st.SearchStrategy[Any]:
             hi = int(spec.maximum) if spec.maximum is not None else 2**31
             options.append(st.integers(lo, hi))
         elif kind is float:
-            lo = spec.minimum if spec.minimum is not None else -p.MAX_WIRE_NUMBER
-            hi = spec.maximum if spec.maximum is not None else p.MAX_WIRE_NUMBER
-            options.append(st.floats(lo, hi, allow_nan=False, allow_infinity=False))
+            low = spec.minimum if spec.minimum is not None else -p.MAX_WIRE_NUMBER
+            high = spec.maximum if spec.maximum is not None else p.MAX_WIRE_NUMBER
+            options.append(st.floats(low, high, allow_nan=False, allow_infinity=False))
         elif kind is str:
             options.append(st.text(max_size=min(spec.max_len or 40, 40)))
         elif kind is list:

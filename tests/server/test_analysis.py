@@ -57,15 +57,18 @@ def a_request(scenario: str, checkpoint_every: int = 0) -> AnalysisRequest:
 
 def test_a_packed_request_unpacks_to_worlds_that_run_on_identically(tmp_path: Path) -> None:
     request = a_request(short_scenario(tmp_path), checkpoint_every=20)
+    assert request.outcome.recording is not None, "the round was recorded"
     checkpoints = request.outcome.recording.checkpoints
     assert checkpoints, "the round kept world copies"
     back = pickle.loads(pack_request(request))
     assert isinstance(back, AnalysisRequest)
     assert back.inputs.log == request.inputs.log
     assert back.outcome.metrics == request.outcome.metrics
-    assert sorted(back.outcome.recording.checkpoints) == sorted(checkpoints)
+    recording = back.outcome.recording
+    assert recording is not None, "the recording travels with the request"
+    assert sorted(recording.checkpoints) == sorted(checkpoints)
     for tick, original in checkpoints.items():
-        mine, theirs = copy.deepcopy(original), back.outcome.recording.checkpoints[tick]
+        mine, theirs = copy.deepcopy(original), recording.checkpoints[tick]
         for _ in range(100):  # every car's own random generator must have come through exactly
             mine.step({})
             theirs.step({})
@@ -125,6 +128,7 @@ async def test_the_debrief_is_analysed_in_a_process_after_the_round_is_saved(
     assert debrief["round"] == 1 and name.startswith(debrief["scenario"])  # the file's own name
     assert "error" not in debrief and "cards" in debrief and "diagram" in debrief
     assert server.analysis.ran == {"process": 1, "thread": 0}
+    assert isinstance(server.store, Store) and room.game_id is not None
     assert server.store.load_round(room.game_id, 1)["seed"] == room.seed  # saved before sending
     await host.close()
 

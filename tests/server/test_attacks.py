@@ -338,6 +338,7 @@ def test_a_host_looping_start_end_next_is_bounded_by_cost(tmp_path: Path) -> Non
             rounds = sum(g["rounds"] for g in saved)
             # the clock stood still: the burst of the address's budget is all it could spend
             assert rounds <= limits.costly_burst
+            assert tick is not None
             for _ in range(40):
                 clock.now += 0.05
                 await server.advance(1)
@@ -428,7 +429,7 @@ def test_a_room_whose_tick_raises_is_paused_and_kept() -> None:
             assert "paused" in notice["text"]
             await host.until("room", phase="paused")
             await server.advance(20)
-            assert server.registry.get(room.code) is room and not room.closed
+            assert not room.closed and server.registry.get(room.code) is room
             await host.send({"type": "ping", "t": 1})
             assert (await host.until("pong"))["t"] == 1
             await host.close()

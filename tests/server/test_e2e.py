@@ -9,6 +9,7 @@ from http.client import HTTPConnection
 import pytest
 
 from server.net import GameServer, Limits
+from server.room import Room
 from server.room.lifecycle import default_world_factory
 from shared import protocol as p
 from tests.support.fake_world import fake_factory
@@ -106,6 +107,7 @@ async def test_host_players_control_rejoin_and_end(server: GameServer) -> None:
 
 def room_car_controller(server: GameServer, code: str, car: int) -> str:
     room = server.registry.get(code)
+    assert isinstance(room, Room) and room.world is not None
     return room.world.cars[car].controller
 
 
@@ -118,7 +120,8 @@ async def test_non_host_host_command_over_the_wire(server: GameServer) -> None:
     await ana.until("joined")
     await ana.send({"type": "host", "command": "start"})
     assert (await ana.until("error"))["code"] == "forbidden"
-    assert server.registry.get(code).phase == "lobby"
+    room = server.registry.get(code)
+    assert isinstance(room, Room) and room.phase == "lobby"
     await host.close()
     await ana.close()
 

@@ -16,6 +16,7 @@ import pytest
 from server.embedded import start_embedded
 from server.net import GameServer, Limits
 from server.remote_bots import BotBrain, BotStats, drive_bot
+from server.room import Room
 from shared import protocol as p
 from tests.support.fake_world import fake_factory
 from tests.support.server_client import WireClient
@@ -90,6 +91,7 @@ async def test_remote_bots_join_and_drive() -> None:
             for i in range(3)
         ]
         room = server.registry.get(code)
+        assert isinstance(room, Room)
         while len(room.roster) < 4:
             await asyncio.sleep(0.01)
         await host.send({"type": "host", "command": "start"})
@@ -101,7 +103,9 @@ async def test_remote_bots_join_and_drive() -> None:
             await asyncio.sleep(0.01)
         assert stats.joined == 3 and stats.controls > 0 and not stats.errors
         cars = [m.car for m in room.roster if m.role == "player"]
-        assert all(c is not None and room.world.cars[c].controller == "player" for c in cars)
+        world = room.world
+        assert world is not None
+        assert all(c is not None and world.cars[c].controller == "player" for c in cars)
         stop.set()
         await host.send({"type": "host", "command": "end"})
         await asyncio.wait_for(asyncio.gather(*bots), 10)

@@ -25,7 +25,7 @@ def test_snapshot_tick_reads_the_servers_frames(tick: int) -> None:
 
 def test_snapshot_tick_leaves_everything_else_to_the_full_parse() -> None:
     frame = server_frame(300)
-    others = [
+    others: list[bytes | str] = [
         p.encode({"tick": 3, "type": "snapshot", "t": 0.1, "cars": [], "ring": [], "events": []}),
         p.encode({"type": "pong", "t": 1.0}),
         p.encode({"type": "snapshot", "tick": -3}),

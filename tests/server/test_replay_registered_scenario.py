@@ -156,6 +156,7 @@ def test_a_built_in_scenario_travels_by_name_only(tmp_path: Path) -> None:
     ana_conn, world = play_round(room)
     replay = ana_conn.last("replay")
     assert replay["scenario"] == "ring" and "scenario_doc" not in replay
+    assert room.game_id is not None
     stored = store.load_round(room.game_id, 1)
     assert stored["scenario_doc"] is None
     assert end_state(world_from_stored(stored)) == end_state(world)
@@ -191,6 +192,7 @@ def test_a_replay_too_big_for_a_frame_is_refused_as_before(
     assert error["code"] == "bad_state" and "too long" in error["message"]
     registry.clear()
     path.unlink()
+    assert room.game_id is not None
     stored = store.load_round(room.game_id, 1)  # the history file has no frame limit
     assert end_state(world_from_stored(stored)) == end_state(world)
     store.close()

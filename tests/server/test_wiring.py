@@ -52,6 +52,7 @@ def test_a_real_round_is_saved_before_its_debrief(tmp_path: Path) -> None:
     assert debrief["round"] == 1 and debrief["scenario"] == "open-road"
     names = {d["name"] for d in debrief["drivers"] if d["kind"] == "player"}
     assert names == {"Host", "Ana"}
+    assert room.game_id is not None, "the round's game was saved"
     saved = store.load_round(room.game_id, 1)
     assert saved["seed"] == room.seed
     snapshots = ana_conn.of("snapshot")

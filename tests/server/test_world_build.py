@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from server.net import GameServer
 from server.room import Room
 from server.room.lifecycle import run_inline
@@ -148,7 +150,9 @@ def test_the_same_scenario_and_seed_build_the_same_world_off_the_loop() -> None:
     asyncio.run(scenario())
 
 
-def test_a_failed_build_tells_the_host_and_start_tries_again() -> None:
+def test_a_failed_build_tells_the_host_and_start_tries_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     calls: list[int] = []
 
     def flaky(*args: Any) -> tuple[Any, Any]:
@@ -159,7 +163,7 @@ def test_a_failed_build_tells_the_host_and_start_tries_again() -> None:
 
     told: list[str] = []
     room = Room("ABCD", clock=time.monotonic, program="quick", world_factory=flaky)
-    room.tell_host = told.append  # type: ignore[method-assign]
+    monkeypatch.setattr(room, "tell_host", told.append)
     room.builder = run_inline
     room.step_index = 2
     room.lifecycle.prepare_step()
