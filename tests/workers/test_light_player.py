@@ -1,6 +1,6 @@
-"""The load benchmark's light players (benchmarks/light_player.py) are the same client to the
-server as websockets' one: they join through the front door's redirect, read every frame,
-drive with their controls, answer the keepalive and close cleanly."""
+"""The load benchmark's light players (benchmarks/load/light_player.py) are the same client
+to the server as websockets' one: they join through the front door's redirect, read every
+frame, drive with their controls, answer the keepalive and close cleanly."""
 
 from __future__ import annotations
 
@@ -14,16 +14,8 @@ from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from benchmarks.light_player import (
-    OP_BINARY,
-    OP_PING,
-    Alarms,
-    LightPlayer,
-    LightSocket,
-    client_frame,
-    drain_forever,
-    walk_frames,
-)
+from benchmarks.load.light_player import Alarms, LightPlayer, drain_forever
+from benchmarks.load.light_socket import OP_BINARY, OP_PING, LightSocket, client_frame, walk_frames
 from server.net import GameServer, Limits
 from server.net_conn import Client
 from server.remote_bots import BotStats
@@ -138,7 +130,7 @@ def test_client_frames_are_masked_as_rfc_6455_requires(payload: bytes) -> None:
 
 
 def test_a_masked_server_frame_is_refused() -> None:
-    from benchmarks.light_player import FrameError
+    from benchmarks.load.light_socket import FrameError
 
     with pytest.raises(FrameError):
         walk_frames(client_frame(OP_PING, b"x"), 0, 7)
@@ -229,7 +221,7 @@ async def test_a_light_player_asked_to_stop_leaves_with_a_closing_handshake() ->
 
 
 async def test_a_wrong_code_is_refused_by_the_front_door() -> None:
-    from benchmarks.light_player import HandshakeError
+    from benchmarks.load.light_socket import HandshakeError
 
     async with door_and_worker() as cluster:
         with pytest.raises(HandshakeError, match="404"):
