@@ -209,9 +209,9 @@ class InterlaneApp(App[int]):
             return False
 
     # -- receiving ----------------------------------------------------------------------
-    # One handler per kind of server message (client/events.py): each folds the message
-    # into `app.state` first (`_fold`), reacts as that kind asks, then forwards the event to
-    # the screen in play, which reads the state already updated.
+    # One handler per kind of server message (client/events.py): a kind that changes the
+    # state is folded into `app.state` first (`_fold`), then the app reacts as that kind asks
+    # and forwards the event to the screen in play, which reads the state already updated.
 
     def _fold(self, message: ServerMessage) -> None:
         self.state.apply(message, self.clock())
