@@ -2,10 +2,11 @@
 
 Screens never talk to the network themselves. The app runs its link (`client.net.Connection`,
 or a test's fake) as an exclusive async worker on Textual's loop, folds every validated
-server message into `app.state`, posts it to the active screen as a `ServerMessage`
-(client/events.py), and switches screens when the room's phase changes (lobby → council →
-drive → debrief; client/routing.py). Screens send with `self.app.send({...})`. What the
-client says first is client/opening.py; what ctrl+q asks, client/quitting.py.
+server message (a typed value, shared/messages/) into `app.state`, posts it to the active
+screen as the event of its kind (`WelcomeReceived`, `RoomUpdated`, … client/events.py), and
+switches screens when the room's phase changes (lobby → council → drive → debrief;
+client/routing.py). Screens send typed client messages with `self.app.send(HostCommand(...))`.
+What the client says first is client/opening.py; what ctrl+q asks, client/quitting.py.
 """
 
 from __future__ import annotations
@@ -17,18 +18,35 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from client.events import ConnectionStatus, ServerMessage
+from client import events
+from client.events import (
+    ByeReceived,
+    ChatReceived,
+    ConnectionStatus,
+    DebriefReady,
+    ErrorReceived,
+    JoinedRoom,
+    NoticeReceived,
+    PongReceived,
+    Received,
+    ReplayReceived,
+    RoomUpdated,
+    SnapshotReceived,
+    WelcomeReceived,
+    received,
+)
 from client.net import (
     FATAL_ERRORS,
     GIVE_UP_SECONDS,
     Connection,
     Link,
     OpenLink,
+    checked_frame,
     lost_sentence,
     refusal,
 )
@@ -39,7 +57,14 @@ from client.routing import new_screen, screen_key
 from client.screens.confirm import Choice, RoomEnded, end_round_question
 from client.state import ClientState
 from client.tokens import SeatStore
-from shared.protocol import ProtocolError
+from shared.messages import (
+    ClientMessage,
+    ErrorReply,
+    HostCommand,
+    ServerMessage,
+    decode_server_frame,
+)
+from shared.protocol import ProtocolError, encode
 
 if TYPE_CHECKING:
     from client.screens.replay import RoundSource
@@ -133,7 +158,7 @@ class InterlaneApp(App[int]):
             self.connection.stop()
         self.connection = self._open_link(
             self.plan.url,
-            on_message=lambda msg: self.post_message(ServerMessage(msg)),
+            on_message=lambda msg: self.post_message(received(msg)),
             on_status=lambda state, text: self.post_message(ConnectionStatus(state, text)),
             opening=self._opening,
             is_fatal=self._is_fatal,
@@ -142,14 +167,14 @@ class InterlaneApp(App[int]):
         )
         await self.connection.run()
 
-    def _is_fatal(self, msg: dict[str, Any]) -> bool:
+    def _is_fatal(self, msg: ErrorReply) -> bool:
         """An error after which reconnecting would only fail again. A host whose stored room
-        is gone creates a new one instead (see on_server_message)."""
-        if self._seat_from_disk and self.plan.kind == "host" and msg["code"] == "no_room":
+        is gone creates a new one instead (see `_on_error`)."""
+        if self._seat_from_disk and self.plan.kind == "host" and msg.code == "no_room":
             return False
-        return msg["code"] in FATAL_ERRORS
+        return msg.code in FATAL_ERRORS
 
-    def _opening(self) -> list[dict[str, Any]]:
+    def _opening(self) -> list[ClientMessage]:
         """First messages on a fresh socket (client/opening.py)."""
         return opening(self.plan, self.state)
 
@@ -173,72 +198,119 @@ class InterlaneApp(App[int]):
 
     # -- sending ------------------------------------------------------------------------
 
-    def send(self, message: dict[str, Any]) -> bool:
-        """Send one message to the server; False when offline (the intent is dropped)."""
+    def send(self, message: ClientMessage) -> bool:
+        """Send one typed message to the server; False when offline (the intent is dropped)."""
         if self.connection is None:
             return False
         try:
-            return self.connection.send(message)
+            return self.connection.send(checked_frame(message))
         except ProtocolError as exc:  # a screen built a bad message: say so, never crash
             self.notify(f"Not sent: {exc.message}", title="Bug", severity="error", markup=False)
             return False
 
     # -- receiving ----------------------------------------------------------------------
+    # One handler per kind of server message (client/events.py): a kind that changes the
+    # state is folded into `app.state` first (`_fold`), then the app reacts as that kind asks
+    # and forwards the event to the screen in play, which reads the state already updated.
 
-    async def on_server_message(self, event: ServerMessage) -> None:
+    def _fold(self, message: ServerMessage) -> None:
+        self.state.apply(message, self.clock())
+
+    @on(JoinedRoom)
+    def _on_joined(self, event: JoinedRoom) -> None:
         msg = event.msg
-        self.state.apply(msg, self.clock())
-        kind = msg["type"]
-        if kind == "joined":
-            self._seat_from_disk = False
-            if self._reconnecting:  # the seat is ours again: the notice goes
-                self._reconnecting = False
-                self._clear_lost_notice()
-                self.notify("Reconnected: back in the game.", title="Connection", markup=False)
-            if self.plan.keeps_seat and self.plan.url:
-                self.seats.save(
-                    self.plan.url, msg["code"], msg["token"], self.plan.name, msg["role"]
-                )
-        if kind == "error" and self._seat_from_disk and self._seat_is_over(msg["code"]):
+        self._fold(msg)
+        self._seat_from_disk = False
+        if self._reconnecting:  # the seat is ours again: the notice goes
+            self._reconnecting = False
+            self._clear_lost_notice()
+            self.notify("Reconnected: back in the game.", title="Connection", markup=False)
+        if self.plan.keeps_seat and self.plan.url:
+            self.seats.save(self.plan.url, msg.code, msg.token, self.plan.name, msg.role)
+        self._route_and_forward(event)
+
+    @on(RoomUpdated)
+    def _on_room(self, event: RoomUpdated) -> None:
+        msg = event.msg
+        self._fold(msg)
+        try:
+            self._route()
+        except ScreenStackError:  # the app is closing down: nothing to show any more
+            return
+        if self.plan.autostart:
+            # solo: every step starts as soon as its lobby is there (once per step, so a
+            # lobby announced twice, or a reconnect into a running round, starts nothing)
+            step = (msg.step, msg.round)
+            if step not in self._started:
+                self._started.add(step)
+                if msg.phase == "lobby" and self.state.role == "host":
+                    self.send(HostCommand(command="start"))
+        self._forward(event)
+
+    @on(DebriefReady)
+    def _on_debrief(self, event: DebriefReady) -> None:
+        self._fold(event.msg)
+        self._route_and_forward(event)
+
+    @on(ErrorReceived)
+    def _on_error(self, event: ErrorReceived) -> None:
+        msg = event.msg
+        if self._seat_from_disk and self._seat_is_over(msg.code):
             # the seat kept on disk is over (the server forgot it): start afresh, quietly
             self._fresh_start()
-        elif kind == "error" and msg["code"] == "token" and self.state.code:
+        elif msg.code == "token" and self.state.code:
             # our seat expired (away too long): join the same room afresh
             self.state.token = None
             role = "spectator" if self.state.role == "spectator" else "player"
             self.send(join_message(self.plan.name, self.state.code, role))
-            self.notify(msg["message"], title="Server", severity="warning", markup=False)
-        elif kind == "error" and self._reconnecting and msg["code"] in FATAL_ERRORS:
-            self._refused = msg["code"]  # the final notice says it (see on_connection_status)
-        elif kind == "error" and self.state.player is None and self._ends_without_room(msg):
+            self.notify(msg.message, title="Server", severity="warning", markup=False)
+        elif self._reconnecting and msg.code in FATAL_ERRORS:
+            self._refused = msg.code  # the final notice says it (see on_connection_status)
+        elif self.state.player is None and self._ends_without_room(msg):
             return
-        elif kind == "error":
-            self._toast_error(msg["message"])
-        elif kind == "notice":
-            self.notify(msg["text"], title="Notice", markup=False)
-        elif kind == "bye":
-            self._room_over(msg["reason"])
-        if kind in ("room", "joined", "debrief"):
-            try:
-                self._route()
-            except ScreenStackError:  # the app is closing down: nothing to show any more
-                return
-        if kind == "room" and self.plan.autostart:
-            # solo: every step starts as soon as its lobby is there (once per step, so a
-            # lobby announced twice, or a reconnect into a running round, starts nothing)
-            step = (msg.get("step"), msg.get("round"))
-            if step not in self._started:
-                self._started.add(step)
-                if msg["phase"] == "lobby" and self.state.role == "host":
-                    self.send({"type": "host", "command": "start"})
-        self._forward(ServerMessage(msg))
+        else:
+            self._toast_error(msg.message)
+        self._forward(event)
 
-    def _ends_without_room(self, msg: dict[str, Any]) -> bool:
+    @on(NoticeReceived)
+    def _on_notice(self, event: NoticeReceived) -> None:
+        self.notify(event.msg.text, title="Notice", markup=False)
+        self._forward(event)
+
+    @on(ByeReceived)
+    def _on_bye(self, event: ByeReceived) -> None:
+        self._room_over(event.msg.reason)
+        self._forward(event)
+
+    @on(WelcomeReceived)
+    @on(SnapshotReceived)
+    @on(ChatReceived)
+    @on(ReplayReceived)
+    @on(PongReceived)
+    def _on_plain(self, event: Received[ServerMessage]) -> None:
+        """The kinds the app itself does nothing more with: the state, then the screen."""
+        self._fold(event.msg)
+        self._forward(event)
+
+    @on(events.ServerMessage)
+    def _on_map(self, event: events.ServerMessage) -> None:
+        """A fabricated map (client/events.py `ServerMessage`): packed and read back as a
+        frame from a server is, then handled as the typed event of its kind."""
+        self.post_message(received(decode_server_frame(encode(event.msg))))
+
+    def _route_and_forward(self, event: Received[ServerMessage]) -> None:
+        try:
+            self._route()
+        except ScreenStackError:  # the app is closing down: nothing to show any more
+            return
+        self._forward(event)
+
+    def _ends_without_room(self, msg: ErrorReply) -> bool:
         """A join or create refused for good before this client was ever in the room: end
         with one sentence (printed by the launcher) and exit code 1, not an empty screen."""
         if self.plan.kind not in ("join", "spectate", "host"):
             return False  # the connect form shows the error next to its fields
-        if msg["code"] not in FATAL_ERRORS:
+        if msg.code not in FATAL_ERRORS:
             return False
         self.leave_with(f"interlane {self.plan.kind}: {refusal(msg)}", 1)
         return True
@@ -414,7 +486,7 @@ class InterlaneApp(App[int]):
 
     def action_pause(self) -> None:
         command = "resume" if self.state.phase == "paused" else "pause"
-        self.send({"type": "host", "command": command})
+        self.send(HostCommand(command=command))
 
     def action_end(self) -> None:
         """End the round early, after asking: a stray key must not cut a workshop round."""
@@ -422,7 +494,7 @@ class InterlaneApp(App[int]):
 
         def answered(value: str | None) -> None:
             if value == "end":
-                self.send({"type": "host", "command": "end"})
+                self.send(HostCommand(command="end"))
 
         self.push_screen(question, answered)
 
@@ -454,7 +526,7 @@ class InterlaneApp(App[int]):
 
     def close_room(self) -> None:
         """Host: end the round properly (debrief saved, everyone told), then quit."""
-        if not self.send({"type": "host", "command": "close"}):
+        if not self.send(HostCommand(command="close")):
             self.exit()
             return
         self._ending_room = True

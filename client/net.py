@@ -1,9 +1,10 @@
 """The client's one connection to a server: connect, speak first, read, reconnect.
 
 It runs as a coroutine on Textual's own event loop (the app starts it as an exclusive
-worker), so there are no threads and no locks: incoming frames are validated with
-`parse_server_frame` and handed to a callback; outgoing messages go through a queue that a
-writer task drains. When the socket drops it tells the app, waits with growing backoff and
+worker), so there are no threads and no locks: each incoming frame is decoded and checked
+once into its typed value (`shared.messages.decode_server_frame`) and handed to a callback;
+outgoing frames (typed client messages, encoded by `checked_frame`) go through a queue that
+a writer task drains. When the socket drops it tells the app, waits with growing backoff and
 connects again, and — once it holds a room code and a token — opens with a `join` carrying
 the token so the server hands the player's car back.
 
@@ -25,15 +26,18 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.frames import Frame, Opcode
 
-from shared.protocol import (
-    CLIENT_MESSAGES,
-    MAX_FRAME_BYTES,
-    PROTOCOL_VERSION,
-    ProtocolError,
-    encode,
-    parse_server_frame,
-    validate,
+from shared.messages import (
+    Bye,
+    ClientMessage,
+    Create,
+    ErrorReply,
+    Hello,
+    Join,
+    ServerMessage,
+    decode_server_frame,
+    parse_client_message,
 )
+from shared.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError
 from shared.ratelimit import Bucket
 
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -91,10 +95,18 @@ class GuardedClientConnection(ClientConnection):
         super().process_event(event)
 
 
-OnMessage = Callable[[dict[str, Any]], object]  # what it returns is ignored
+OnMessage = Callable[[ServerMessage], object]  # what it returns is ignored
 OnStatus = Callable[[str, str], object]  # (state, human sentence); returns ignored
-Opening = Callable[[], Sequence[dict[str, Any]]]  # the first messages on a fresh socket
-IsFatal = Callable[[dict[str, Any]], bool]  # an `error` message after which to stop
+Opening = Callable[[], Sequence[ClientMessage]]  # the first messages on a fresh socket
+IsFatal = Callable[[ErrorReply], bool]  # an `error` message after which to stop
+
+
+def checked_frame(message: ClientMessage) -> bytes:
+    """The bytes of a message this client is about to send, held to the schema the server
+    holds it to first (shared/messages/schema.py): a bug here should fail loudly, in tests,
+    not as a server's error. Raises ProtocolError."""
+    parse_client_message(message.as_map())
+    return message.encode()
 
 
 class Link(Protocol):
@@ -104,7 +116,7 @@ class Link(Protocol):
     lost_at: float | None  # loop time the link was lost (None: it is up, or never was)
     fatal: str | None  # why it stopped for good, once it has
 
-    def send(self, message: dict[str, Any]) -> bool: ...
+    def send(self, frame: bytes) -> bool: ...
 
     def stop(self) -> None: ...
 
@@ -162,7 +174,7 @@ class Connection:
         self.url = url
         self._give_up_after = give_up_after
         self.lost_at: float | None = None  # loop time the last session ended (None: in one)
-        self._is_fatal = is_fatal or (lambda msg: msg["code"] in FATAL_ERRORS)
+        self._is_fatal = is_fatal or (lambda msg: msg.code in FATAL_ERRORS)
         self._cafile = cafile
         self._on_message = on_message
         self._on_status = on_status
@@ -182,14 +194,13 @@ class Connection:
     def connected(self) -> bool:
         return self._ws is not None
 
-    def send(self, message: dict[str, Any]) -> bool:
-        """Queue a message for the server; False when not connected (the intent is dropped:
-        a steering key pressed while offline must not fire seconds later)."""
-        clean = validate(message, CLIENT_MESSAGES)  # a bug here should fail loudly, in tests
+    def send(self, frame: bytes) -> bool:
+        """Queue a frame (`checked_frame`) for the server; False when not connected (the
+        intent is dropped: a steering key pressed while offline must not fire seconds later)."""
         if self._ws is None:
             return False
         try:
-            self._outbox.put_nowait(encode(clean))
+            self._outbox.put_nowait(frame)
         except asyncio.QueueFull:
             return False
         return True
@@ -249,7 +260,7 @@ class Connection:
                 refusal = ROUTE_REFUSALS.get(exc.response.status_code)
                 if refusal is not None:  # a front door: the room is not (or no longer) there
                     self.fatal = refusal[1]
-                    self._on_message({"type": "error", "code": refusal[0], "message": refusal[1]})
+                    self._on_message(ErrorReply(code=refusal[0], message=refusal[1]))
                 reason = _describe(exc)
             except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
                 reason = _describe(exc)
@@ -284,11 +295,11 @@ class Connection:
             )
             await asyncio.sleep(delay)
 
-    async def _session(self, ws: ClientConnection, opening: list[dict[str, Any]]) -> None:
+    async def _session(self, ws: ClientConnection, opening: list[ClientMessage]) -> None:
         while not self._outbox.empty():  # intents queued for a dead socket are stale
             self._outbox.get_nowait()
         for message in opening:
-            await ws.send(encode(validate(message, CLIENT_MESSAGES)))
+            await ws.send(checked_frame(message))
         self._ws = ws
         self.ever_connected = True
         self.lost_at = None
@@ -310,7 +321,7 @@ class Connection:
         try:
             async for frame in ws:
                 try:
-                    msg = parse_server_frame(frame)
+                    msg = decode_server_frame(frame)
                 except ProtocolError as exc:
                     self.bad_frames += 1
                     if not bad.take(loop.time()):
@@ -321,10 +332,10 @@ class Connection:
                         return
                     self._on_status("connected", f"Ignored a bad message from the server: {exc}")
                     continue
-                if msg["type"] == "error" and self._is_fatal(msg):
-                    self.fatal = msg["message"]
-                if msg["type"] == "bye":
-                    self.fatal = msg["reason"] or "the server said goodbye"
+                if isinstance(msg, ErrorReply) and self._is_fatal(msg):
+                    self.fatal = msg.message
+                if isinstance(msg, Bye):
+                    self.fatal = msg.reason or "the server said goodbye"
                 try:
                     self._on_message(msg)
                 except Exception:  # a handler's bug must not end the connection
@@ -363,27 +374,27 @@ class Connection:
             await ws.send(data)
 
 
-def route_url(url: str, opening: Sequence[dict[str, Any]]) -> str:
+def route_url(url: str, opening: Sequence[ClientMessage]) -> str:
     """The address to open for these first messages: `/r/CODE` to join a room, `/new` to
     create one, so a front door can send the socket to the right worker (a single server
     ignores the path). docs/protocol.md, "Addresses"."""
     base = url.split("?", 1)[0].rstrip("/")
     for message in opening:
-        if message.get("type") == "join" and message.get("code"):
-            return f"{base}/r/{quote(str(message['code']), safe='')}"
-        if message.get("type") == "create":
+        if isinstance(message, Join) and message.code:
+            return f"{base}/r/{quote(message.code, safe='')}"
+        if isinstance(message, Create):
             return f"{base}/new"
     return url
 
 
-def hello(name: str) -> dict[str, Any]:
+def hello(name: str) -> Hello:
     """The first message on every socket."""
-    return {"type": "hello", "protocol": PROTOCOL_VERSION, "name": name}
+    return Hello(protocol=PROTOCOL_VERSION, name=name)
 
 
-def refusal(error: dict[str, Any]) -> str:
+def refusal(error: ErrorReply) -> str:
     """An `error` that refused a join or create for good, with what to do about it."""
-    return f"{error['message']}{REFUSAL_HINTS.get(error['code'], '')}"
+    return f"{error.message}{REFUSAL_HINTS.get(error.code, '')}"
 
 
 def lost_sentence(spectator: bool, elapsed: float, detail: str) -> str:

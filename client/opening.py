@@ -8,17 +8,16 @@ same seat for 2 minutes).
 
 from __future__ import annotations
 
-from typing import Any
-
 from client.net import hello
 from client.plan import Plan
 from client.state import ClientState
+from shared.messages import ClientMessage, Create, Join
 from shared.protocol import PROTOCOL_VERSION
 
 
-def opening(plan: Plan, state: ClientState) -> list[dict[str, Any]]:
+def opening(plan: Plan, state: ClientState) -> list[ClientMessage]:
     """First messages on a fresh socket: rejoin with our token once we have one."""
-    messages: list[dict[str, Any]] = [hello(plan.name)]
+    messages: list[ClientMessage] = [hello(plan.name)]
     if state.code and state.token:
         role = "spectator" if state.role == "spectator" else "player"
         messages.append(join_message(plan.name, state.code, role, state.token))
@@ -29,30 +28,19 @@ def opening(plan: Plan, state: ClientState) -> list[dict[str, Any]]:
     return messages
 
 
-def create_message(plan: Plan) -> dict[str, Any]:
+def create_message(plan: Plan) -> Create:
     """`create` a room as the plan says (solo and host)."""
-    create: dict[str, Any] = {
-        "type": "create",
-        "protocol": PROTOCOL_VERSION,
-        "name": plan.name,
-        "play": plan.play,
-    }
-    for key in ("scenario", "program", "bots", "seed"):
-        value = getattr(plan, key)
-        if value is not None:
-            create[key] = value
-    return create
+    return Create(
+        protocol=PROTOCOL_VERSION,
+        name=plan.name,
+        scenario=plan.scenario,
+        program=plan.program,
+        bots=plan.bots,
+        seed=plan.seed,
+        play=plan.play,
+    )
 
 
-def join_message(name: str, code: str, role: str, token: str | None = None) -> dict[str, Any]:
+def join_message(name: str, code: str, role: str, token: str | None = None) -> Join:
     """`join` room `code` as a player or spectator; with `token`, take a kept seat back."""
-    join = {
-        "type": "join",
-        "protocol": PROTOCOL_VERSION,
-        "code": code,
-        "name": name,
-        "role": role,
-    }
-    if token:
-        join["token"] = token
-    return join
+    return Join(protocol=PROTOCOL_VERSION, code=code, name=name, role=role, token=token or None)

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 def new_screen(key: str, rounds: RoundSource | None = None) -> Screen[None]:
     """A fresh screen for `key`: connect | lobby | drive | council | debrief | host |
-    spectator | replay. Each reads `self.app.state` / `self.app.plan` and receives
-    `ServerMessage`s while it is active."""
+    spectator | replay. Each reads `self.app.state` / `self.app.plan` and receives the
+    server's messages as typed events (client/events.py) while it is active."""
     # imported here, not at the top: each screen module imports the app
     from client.screens.connect import ConnectScreen
     from client.screens.council import CouncilScreen

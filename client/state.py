@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.messages import Debrief, Joined, RoomState, ServerMessage, Snapshot, Welcome
 from shared.protocol import (
     FLAG_PLAYER,
     unpack_car,
@@ -320,56 +321,80 @@ class ClientState:
                 names[p["car"]] = str(p.get("name", ""))
         return names
 
-    def apply(self, msg: dict[str, Any], arrived: float) -> None:
-        """Fold one validated server message into the state."""
-        kind = msg["type"]
-        if kind == "joined":
-            self.code = msg["code"]
-            self.role = msg["role"]
-            self.token = msg["token"]
-            self.player = msg["player"]
-            self.car = msg.get("car")
-        elif kind == "room":
-            self.room = msg
-            if "ring" in msg:
-                self._road = sanitize_road(msg["ring"])
-            for entry in msg["players"]:
-                if isinstance(entry, dict) and entry.get("id") == self.player:
-                    car = entry.get("car")
-                    self.car = car if isinstance(car, int) else None
-            self.room_t = self.snapshot.get("t") if self.snapshot else None
-            if msg["phase"] not in ("driving", "paused"):
-                self.team = None
-                self.damper = None
-            length = self.road.get("length")
-            if isinstance(length, int | float) and length > 0:
-                self.interpolator.length = float(length)
-        elif kind == "snapshot":
-            msg["you"] = _sanitize_you(msg.get("you"))
-            msg["ring"] = [finite(v, 0.0) for v in msg["ring"]]
-            if not isinstance(msg.get("team"), dict):
-                msg.pop("team", None)
-            self.snapshot = msg
-            if self.room is not None and (self.room_t is None or msg["t"] < self.room_t):
-                # the room's clock was read just before this; time going back is a new round's
-                # road, whose room message came while the last round's snapshot was current
-                self.room_t = float(msg["t"])
-            you = self.you or {}
-            car = you.get("car")
-            if isinstance(car, int):
-                self.car = car
-            if isinstance(msg.get("team"), dict):
-                self.team = msg["team"]
-            score = you.get("score")
-            if isinstance(score, dict):
-                self.individual = score
-            elif isinstance(score, int | float):
-                self.individual = {"score": score}
-            damper = you.get("damper")
-            if isinstance(damper, dict):
-                self.damper = damper
-            self.interpolator.push(msg, arrived)
-        elif kind == "debrief":
-            self.debrief = msg
-        elif kind == "welcome":
-            self.welcome = msg
+    def apply(self, message: ServerMessage, arrived: float) -> None:
+        """Fold one validated server message into the state. The room, snapshot, debrief
+        and welcome are kept as their checked maps (`checked_map`): the widgets read those."""
+        match message:
+            case Joined():
+                self.code = message.code
+                self.role = message.role
+                self.token = message.token
+                self.player = message.player
+                self.car = message.car
+            case RoomState():
+                self._apply_room(message)
+            case Snapshot():
+                self._apply_snapshot(snapshot_view(message), arrived)
+            case Debrief():
+                self.debrief = checked_map(message)
+            case Welcome():
+                self.welcome = checked_map(message)
+            case _:
+                pass  # chat, notices, replays, errors, pongs and byes change no state
+
+    def _apply_room(self, room: RoomState) -> None:
+        msg = checked_map(room)
+        self.room = msg
+        if "ring" in msg:
+            self._road = sanitize_road(msg["ring"])
+        for entry in room.players:
+            if isinstance(entry, dict) and entry.get("id") == self.player:
+                car = entry.get("car")
+                self.car = car if isinstance(car, int) else None
+        self.room_t = self.snapshot.get("t") if self.snapshot else None
+        if room.phase not in ("driving", "paused"):
+            self.team = None
+            self.damper = None
+        length = self.road.get("length")
+        if isinstance(length, int | float) and length > 0:
+            self.interpolator.length = float(length)
+
+    def _apply_snapshot(self, msg: dict[str, Any], arrived: float) -> None:
+        self.snapshot = msg
+        if self.room is not None and (self.room_t is None or msg["t"] < self.room_t):
+            # the room's clock was read just before this; time going back is a new round's
+            # road, whose room message came while the last round's snapshot was current
+            self.room_t = float(msg["t"])
+        you = self.you or {}
+        car = you.get("car")
+        if isinstance(car, int):
+            self.car = car
+        if isinstance(msg.get("team"), dict):
+            self.team = msg["team"]
+        score = you.get("score")
+        if isinstance(score, dict):
+            self.individual = score
+        elif isinstance(score, int | float):
+            self.individual = {"score": score}
+        damper = you.get("damper")
+        if isinstance(damper, dict):
+            self.damper = damper
+        self.interpolator.push(msg, arrived)
+
+
+def snapshot_view(snapshot: Snapshot) -> dict[str, Any]:
+    """A snapshot as the screens draw it: its checked map with `you` kept to plain values,
+    the ring's speeds as finite floats and `team` only when it is a map."""
+    msg = checked_map(snapshot)
+    msg["you"] = _sanitize_you(msg.get("you"))
+    msg["ring"] = [finite(v, 0.0) for v in msg["ring"]]
+    if not isinstance(msg.get("team"), dict):
+        msg.pop("team", None)
+    return msg
+
+
+def checked_map(message: ServerMessage) -> dict[str, Any]:
+    """A server message's fields as the map the screens render from: its wire map
+    (`Message.as_map`, unknown fields included) without the fields the server sent as nil,
+    which the schema check treats as absent (shared/messages/schema.py `validate`)."""
+    return {name: value for name, value in message.as_map().items() if value is not None}

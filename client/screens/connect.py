@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
-from client.events import ConnectionStatus, ServerMessage
+from client.events import ConnectionStatus, ErrorReceived
 from client.screens.base import GameScreen
 from shared.protocol import CODE_ALPHABET, CODE_LENGTH, clean_name
 
@@ -91,6 +91,5 @@ class ConnectScreen(GameScreen):
     def on_connection_status(self, event: ConnectionStatus) -> None:
         self.query_one("#connect-status", Static).update(Text(event.text))
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        if event.msg["type"] == "error":
-            self.query_one("#connect-status", Static).update(Text(event.msg["message"]))
+    def on_error_received(self, event: ErrorReceived) -> None:
+        self.query_one("#connect-status", Static).update(Text(event.msg.message))

@@ -21,13 +21,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from client.events import ServerMessage
+from client.events import ChatReceived, ErrorReceived, NoticeReceived, RoomUpdated
 from client.screens.base import GameScreen
 from client.screens.confirm import end_council_question
 from client.screens.roomview import fmt_clock, int_or_none, plain, players_of
+from client.state import checked_map
 from client.widgets.feed import EventFeed
 from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE, CONVENTIONS, Convention
+from shared.messages import Chat, HostCommand, Propose, Vote
 from shared.protocol import MAX_CHAT_CHARS
 
 EXTEND_SECONDS = 60
@@ -259,21 +261,23 @@ class CouncilScreen(GameScreen):
 
     # -- incoming ----------------------------------------------------------------------
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        """The app forwards every server message here (see docs/architecture.md)."""
-        self.handle(event.msg)
+    # The app forwards each server message here as the event of its kind
+    # (docs/architecture.md, "The client's plumbing").
 
-    def handle(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        chat = self.query_one("#council-chat", EventFeed)  # wraps long lines, never cuts them
-        if kind == "room":
-            self.apply_room(msg)
-        elif kind == "chat":
-            chat.add(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}", "chat")
-        elif kind == "notice":
-            chat.add(plain(msg.get("text")), "notice")
-        elif kind == "error":
-            chat.add(plain(msg.get("message")), "error")
+    def on_room_updated(self, event: RoomUpdated) -> None:
+        self.apply_room(checked_map(event.msg))
+
+    def _chat(self) -> EventFeed:
+        return self.query_one("#council-chat", EventFeed)  # wraps long lines, never cuts them
+
+    def on_chat_received(self, event: ChatReceived) -> None:
+        self._chat().add(f"{plain(event.msg.name, 40)}: {plain(event.msg.text)}", "chat")
+
+    def on_notice_received(self, event: NoticeReceived) -> None:
+        self._chat().add(plain(event.msg.text), "notice")
+
+    def on_error_received(self, event: ErrorReceived) -> None:
+        self._chat().add(plain(event.msg.message), "error")
 
     def apply_room(self, room: dict[str, Any]) -> None:
         self.room = room
@@ -306,10 +310,11 @@ class CouncilScreen(GameScreen):
         if self.app.state.role == "spectator":
             self.notify("Spectators watch the council; players vote.", severity="warning")
             return
-        kind = "vote" if self._is_tabled(convention, key) else "propose"
-        self.app.send({"type": kind, "convention": convention, "option": key})
+        tabled = self._is_tabled(convention, key)
+        kind = Vote if tabled else Propose
+        self.app.send(kind(convention=convention, option=key))
         title = CONVENTIONS[convention].option(key).label
-        self.notify(f"{'Voted' if kind == 'vote' else 'Proposed'}: {title}", timeout=2)
+        self.notify(f"{'Voted' if tabled else 'Proposed'}: {title}", timeout=2)
 
     def action_keys(self) -> None:
         from client.screens.help import HelpScreen
@@ -323,7 +328,7 @@ class CouncilScreen(GameScreen):
     def _on_say(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if text:
-            self.app.send({"type": "chat", "text": text})
+            self.app.send(Chat(text=text))
         event.input.value = ""
         self.query_one("#council-options", OptionList).focus()
 
@@ -333,12 +338,10 @@ class CouncilScreen(GameScreen):
             self.notify("Highlight an option to decide.", severity="warning")
             return
         convention, key = choice
-        self.app.send(
-            {"type": "host", "command": "decide", "convention": convention, "option": key}
-        )
+        self.app.send(HostCommand(command="decide", convention=convention, option=key))
 
     def action_extend(self) -> None:
-        self.app.send({"type": "host", "command": "extend", "seconds": EXTEND_SECONDS})
+        self.app.send(HostCommand(command="extend", seconds=EXTEND_SECONDS))
 
     def action_end_council(self) -> None:
         """Ending the council cuts the vote short for everyone: ask first, as the host
@@ -346,6 +349,6 @@ class CouncilScreen(GameScreen):
 
         def answered(value: str | None) -> None:
             if value == "end":
-                self.app.send({"type": "host", "command": "end"})
+                self.app.send(HostCommand(command="end"))
 
         self.app.push_screen(end_council_question(), answered)

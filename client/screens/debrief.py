@@ -29,9 +29,10 @@ from textual.widgets import (
     TabPane,
 )
 
-from client.events import ServerMessage
+from client.events import DebriefReady, ReplayReceived, RoomUpdated
 from client.screens.base import GameScreen
 from client.screens.roomview import is_current
+from client.state import checked_map
 from client.widgets.cards import InsightCard, card_body
 from client.widgets.charts import AxisSparkline, TeamFigures, axis_for
 from client.widgets.debrief_format import (
@@ -64,6 +65,7 @@ from client.widgets.debrief_text import (
 from client.widgets.footer import key_footer
 from client.widgets.solo_summary import solo_text
 from client.widgets.spacetime import Diagram, SpaceTime
+from shared.messages import HostCommand, ReplayRequest
 
 SERIES: tuple[tuple[str, str], ...] = (
     ("mean_kmh", "Mean speed (km/h)"),
@@ -205,23 +207,29 @@ class DebriefScreen(GameScreen):
 
     # -- incoming ----------------------------------------------------------------------
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        """The app forwards every server message here (see docs/architecture.md)."""
-        msg = event.msg
+    # The app forwards each server message here as the event of its kind
+    # (docs/architecture.md, "The client's plumbing"); a screen on its way out ignores them.
+
+    def on_room_updated(self, event: RoomUpdated) -> None:
         if not is_current(self):
             return
-        if msg.get("type") == "room":
-            self._show_title()  # the program may have ended: no next step to offer
-            self.refresh_bindings()
-            if self._finished() and self._program() is not None:
-                self._open_program()
-        elif msg.get("type") == "replay":
-            self._open_fetched_replay(msg)
-        elif msg.get("type") == "debrief":
-            if msg == self.payload:
-                return  # the same debrief again (after a reconnect): keep the reveal
-            self.payload = msg
-            self.show_payload()
+        self._show_title()  # the program may have ended: no next step to offer
+        self.refresh_bindings()
+        if self._finished() and self._program() is not None:
+            self._open_program()
+
+    def on_replay_received(self, event: ReplayReceived) -> None:
+        if is_current(self):
+            self._open_fetched_replay(checked_map(event.msg))
+
+    def on_debrief_ready(self, event: DebriefReady) -> None:
+        if not is_current(self):
+            return
+        msg = checked_map(event.msg)
+        if msg == self.payload:
+            return  # the same debrief again (after a reconnect): keep the reveal
+        self.payload = msg
+        self.show_payload()
 
     def show_payload(self) -> None:
         """Fill every section from the payload; a new payload starts with the question again."""
@@ -470,7 +478,7 @@ class DebriefScreen(GameScreen):
         if source is not None:
             db, code, rnd = source
             self.app.push_screen(ReplayScreen(db=db, game=code, round_no=rnd))
-        elif self._can_fetch_replay() and self.app.send({"type": "replay"}):
+        elif self._can_fetch_replay() and self.app.send(ReplayRequest()):
             self.notify("Fetching the round from the server…", markup=False)
 
     def _open_fetched_replay(self, msg: dict[str, Any]) -> None:
@@ -485,7 +493,7 @@ class DebriefScreen(GameScreen):
         self.app.push_screen(ReplayScreen(stored=stored))
 
     def action_next_round(self) -> None:
-        self.app.send({"type": "host", "command": "next"})
+        self.app.send(HostCommand(command="next"))
 
 
 __all__ = ["DebriefScreen", "card_body"]

@@ -15,14 +15,22 @@ from textual import constants
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from client.events import ConnectionStatus, ServerMessage
+from client.events import (
+    ChatReceived,
+    ConnectionStatus,
+    ErrorReceived,
+    NoticeReceived,
+    RoomUpdated,
+    SnapshotReceived,
+)
 from client.screens.base import GameScreen
-from client.state import finite
+from client.state import finite, snapshot_view
 from client.widgets.feed import EventFeed, slow_ahead
 from client.widgets.footer import key_footer
 from client.widgets.hud import Hud, clock_text, kmh
 from client.widgets.minimap import Minimap
 from client.widgets.road import RoadView, View, lanes_of
+from shared.messages import ClientMessage, Control, HostCommand
 
 FRAME_SECONDS = max(1 / 40, 1 / constants.MAX_FPS)
 BLINK_HZ = 1.25
@@ -149,26 +157,27 @@ class DriveScreen(GameScreen):
 
     # -- messages -----------------------------------------------------------------------
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        msg = event.msg
-        kind = msg["type"]
-        if kind == "snapshot":
-            self._on_snapshot(msg)
-        elif kind == "room":
-            phase = msg["phase"]
-            if phase != self._phase:
-                if phase == "paused":
-                    self.query_one(EventFeed).add("The host paused the round", "notice")
-                elif phase == "driving" and self._phase == "paused":
-                    self.query_one(EventFeed).add("The round goes on", "notice")
-                self._phase = phase
-            self._update_hud()
-        elif kind == "chat":
-            self.query_one(EventFeed).add(f"{msg['name']}: {msg['text']}", "chat")
-        elif kind == "notice":
-            self.query_one(EventFeed).add(msg["text"], "notice")
-        elif kind == "error":
-            self.query_one(EventFeed).add(msg["message"], "notice")
+    def on_snapshot_received(self, event: SnapshotReceived) -> None:
+        self._on_snapshot(snapshot_view(event.msg))
+
+    def on_room_updated(self, event: RoomUpdated) -> None:
+        phase = event.msg.phase
+        if phase != self._phase:
+            if phase == "paused":
+                self.query_one(EventFeed).add("The host paused the round", "notice")
+            elif phase == "driving" and self._phase == "paused":
+                self.query_one(EventFeed).add("The round goes on", "notice")
+            self._phase = phase
+        self._update_hud()
+
+    def on_chat_received(self, event: ChatReceived) -> None:
+        self.query_one(EventFeed).add(f"{event.msg.name}: {event.msg.text}", "chat")
+
+    def on_notice_received(self, event: NoticeReceived) -> None:
+        self.query_one(EventFeed).add(event.msg.text, "notice")
+
+    def on_error_received(self, event: ErrorReceived) -> None:
+        self.query_one(EventFeed).add(event.msg.message, "notice")
 
     def on_connection_status(self, event: ConnectionStatus) -> None:
         if event.text:
@@ -208,19 +217,19 @@ class DriveScreen(GameScreen):
 
     # -- actions ------------------------------------------------------------------------
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: ClientMessage) -> None:
         if not self.app.send(message):
             self.notify("Not connected: that key did nothing.", severity="warning", markup=False)
 
     def action_control(self, action: str) -> None:
-        self._send({"type": "control", "action": action})
+        self._send(Control(action=action))
 
     def action_gap(self, value: int) -> None:
-        self._send({"type": "control", "action": "gap", "value": int(value)})
+        self._send(Control(action="gap", value=int(value)))
 
     def action_toggle_assist(self) -> None:
         assist = (self.app.state.you or {}).get("assist", True)
-        self._send({"type": "control", "action": "assist", "value": "off" if assist else "on"})
+        self._send(Control(action="assist", value="off" if assist else "on"))
 
     def action_pause(self) -> None:
         state = self.app.state
@@ -228,4 +237,4 @@ class DriveScreen(GameScreen):
             self.notify("Only the host can pause the round.", markup=False)
             return
         command = "resume" if state.phase == "paused" else "pause"
-        self._send({"type": "host", "command": command})
+        self._send(HostCommand(command=command))

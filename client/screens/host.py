@@ -20,7 +20,15 @@ from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
-from client.events import ServerMessage
+from client.events import (
+    ChatReceived,
+    ErrorReceived,
+    JoinedRoom,
+    NoticeReceived,
+    RoomUpdated,
+    SnapshotReceived,
+    WelcomeReceived,
+)
 from client.screens.base import GameScreen
 from client.screens.confirm import end_round_question
 from client.screens.roomview import (
@@ -31,12 +39,14 @@ from client.screens.roomview import (
     plain_text,
     players_of,
 )
+from client.state import checked_map, snapshot_view
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.feed import EventFeed
 from client.widgets.footer import key_footer
 from client.widgets.joincard import JoinCardScreen, summary
 from client.widgets.ring_overview import RingOverview
+from shared.messages import HostCommand
 
 BOTS_STEP = 5
 EXTEND_SECONDS = 60
@@ -222,23 +232,31 @@ class HostScreen(GameScreen):
 
     # -- incoming ----------------------------------------------------------------------
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        """The app forwards every server message here (see docs/architecture.md)."""
-        self.handle(event.msg)
+    # The app forwards each server message here as the event of its kind
+    # (docs/architecture.md, "The client's plumbing").
 
-    def handle(self, msg: dict[str, Any]) -> None:
-        """Apply one server message to the dashboard."""
-        kind = msg.get("type")
-        if kind == "room":
-            self.apply_room(msg)
-        elif kind == "snapshot":
-            self.apply_snapshot(msg)
-        elif kind == "joined":
-            self._show_controls()
-        elif kind == "welcome" and isinstance(self.room, dict):
+    def on_room_updated(self, event: RoomUpdated) -> None:
+        self.apply_room(checked_map(event.msg))
+
+    def on_snapshot_received(self, event: SnapshotReceived) -> None:
+        self.apply_snapshot(snapshot_view(event.msg))
+
+    def on_joined_room(self, event: JoinedRoom) -> None:
+        self._show_controls()
+
+    def on_welcome_received(self, event: WelcomeReceived) -> None:
+        if isinstance(self.room, dict):
             self._show_doors(str(self.room.get("code") or ""))
-        elif kind in ("notice", "chat", "error"):
-            self._feed_message(msg)
+
+    def on_chat_received(self, event: ChatReceived) -> None:
+        line = f"{plain(event.msg.name, 40)}: {plain(event.msg.text)}"
+        self.query_one("#host-feed", EventFeed).add(line, "chat")
+
+    def on_notice_received(self, event: NoticeReceived) -> None:
+        self.query_one("#host-feed", EventFeed).add(plain(event.msg.text), "notice")
+
+    def on_error_received(self, event: ErrorReceived) -> None:
+        self.query_one("#host-feed", EventFeed).add(plain(event.msg.message), "error")
 
     def _show_controls(self) -> None:
         """Controls only for the host; the role may arrive (joined) after the screen opened."""
@@ -284,16 +302,6 @@ class HostScreen(GameScreen):
                 snapshot.get("events") or (), t if isinstance(t, int | float) else None
             )
         self._show_status()
-
-    def _feed_message(self, msg: dict[str, Any]) -> None:
-        feed = self.query_one("#host-feed", EventFeed)
-        kind = msg.get("type")
-        if kind == "chat":
-            feed.add(f"{plain(msg.get('name'), 40)}: {plain(msg.get('text'))}", "chat")
-        elif kind == "notice":
-            feed.add(plain(msg.get("text")), "notice")
-        else:
-            feed.add(plain(msg.get("message")), "error")
 
     def _show_status(self) -> None:
         room = self.room
@@ -354,7 +362,7 @@ class HostScreen(GameScreen):
     # -- outgoing ----------------------------------------------------------------------
 
     def _host(self, command: str, **fields: Any) -> None:
-        self.app.send({"type": "host", "command": command, **fields})
+        self.app.send(HostCommand(command=command, **fields))
 
     def action_keys(self) -> None:
         from client.screens.help import HelpScreen

@@ -10,16 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Static
 
-from client.events import ConnectionStatus, ServerMessage
+from client.events import (
+    ConnectionStatus,
+    ErrorReceived,
+    JoinedRoom,
+    Received,
+    RoomUpdated,
+    WelcomeReceived,
+)
 from client.screens.base import GameScreen
 from client.screens.roomview import plain
 from client.widgets.footer import key_footer
 from shared.conventions import CATALOGUE
+from shared.messages import HostCommand, ServerMessage
 
 PHASE_WORDS = {
     "lobby": "waiting in the lobby",
@@ -92,9 +101,13 @@ class LobbyScreen(GameScreen):
     def on_mount(self) -> None:
         self.refresh_room()
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        if event.msg["type"] in ("room", "joined", "welcome", "error"):
-            self.refresh_room()
+    @on(RoomUpdated)
+    @on(JoinedRoom)
+    @on(WelcomeReceived)
+    @on(ErrorReceived)
+    def _on_room_news(self, event: Received[ServerMessage]) -> None:
+        """Anything that changes what the lobby lists: redraw it from `app.state`."""
+        self.refresh_room()
 
     def on_connection_status(self, event: ConnectionStatus) -> None:
         self.refresh_room()
@@ -159,5 +172,5 @@ class LobbyScreen(GameScreen):
         if app.state.role != "host":
             self.notify("Only the host starts the round.", markup=False)
             return
-        if not app.send({"type": "host", "command": "start"}):
+        if not app.send(HostCommand(command="start")):
             self.notify("Not connected.", severity="warning", markup=False)

@@ -1,7 +1,7 @@
 """Reading the room for the facilitator, projector, council and debrief screens.
 
-These screens are fed by the app's plumbing (a `ServerMessage` per server message and the
-latest `room`/`snapshot`/`debrief` in `app.state`, docs/architecture.md), so the parsing
+These screens are fed by the app's plumbing (a typed event per server message,
+client/events.py, and the latest `room`/`snapshot`/`debrief` in `app.state`, docs/architecture.md), so the parsing
 they share lives here: normalise the player list, format clocks and phases, and turn
 untrusted names and chat into text that shows literally (never markup, never terminal
 control sequences).

@@ -16,9 +16,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from client.events import ServerMessage
+from client.events import ChatReceived, NoticeReceived, RoomUpdated, SnapshotReceived
 from client.screens.base import GameScreen
 from client.screens.roomview import fmt_clock, is_current, phase_label, plain
+from client.state import checked_map, snapshot_view
 from client.widgets.bigcode import BigCode
 from client.widgets.charts import TeamFigures, team_or_ring
 from client.widgets.feed import EventFeed
@@ -77,21 +78,24 @@ class SpectatorScreen(GameScreen):
         if state.snapshot is not None:
             self.apply_snapshot(state.snapshot)
 
-    def on_server_message(self, event: ServerMessage) -> None:
-        """The app forwards every server message here (see docs/architecture.md)."""
-        if is_current(self):
-            self.handle(event.msg)
+    # The app forwards each server message here as the event of its kind
+    # (docs/architecture.md, "The client's plumbing"); a screen on its way out ignores them.
 
-    def handle(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == "room":
-            self.apply_room(msg)
-        elif kind == "snapshot":
-            self.apply_snapshot(msg)
-        elif kind == "notice":
-            self.query_one("#spec-feed", EventFeed).add(plain(msg.get("text")), "notice")
-        elif kind == "chat":
-            name, text = plain(msg.get("name"), 40), plain(msg.get("text"))
+    def on_room_updated(self, event: RoomUpdated) -> None:
+        if is_current(self):
+            self.apply_room(checked_map(event.msg))
+
+    def on_snapshot_received(self, event: SnapshotReceived) -> None:
+        if is_current(self):
+            self.apply_snapshot(snapshot_view(event.msg))
+
+    def on_notice_received(self, event: NoticeReceived) -> None:
+        if is_current(self):
+            self.query_one("#spec-feed", EventFeed).add(plain(event.msg.text), "notice")
+
+    def on_chat_received(self, event: ChatReceived) -> None:
+        if is_current(self):
+            name, text = plain(event.msg.name, 40), plain(event.msg.text)
             self.query_one("#spec-feed", EventFeed).add(f"{name}: {text}", "chat")
 
     def apply_room(self, room: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from client.widgets.hud import scores_line, speed_line
 from client.widgets.minimap import minimap_rows
 from client.widgets.road import View, compose_frame, lanes_of
 from shared import protocol as p
+from shared.messages import ServerMessage, decode_server_frame
 
 SAFETY = 30.0
 
@@ -157,7 +158,7 @@ def test_hostile_server_frames_never_escape_the_receive_path(messages: list[dict
         state = ClientState()
         handled = 0
 
-        def on_message(msg: dict[str, Any]) -> None:
+        def on_message(msg: ServerMessage) -> None:
             nonlocal handled
             state.apply(msg, 0.1 * handled)
             draw_everything(state)
@@ -201,7 +202,7 @@ def test_the_reported_crashes_are_refused_at_the_gate() -> None:
     ]
     for message in bad:
         with pytest.raises(p.ProtocolError):
-            p.parse_server_frame(msgpack.packb(message, use_bin_type=True))
+            decode_server_frame(msgpack.packb(message, use_bin_type=True))
 
 
 def test_a_server_that_keeps_sending_bad_frames_is_left_with_a_message() -> None:

@@ -19,6 +19,7 @@ from client.screens.lobby import LobbyScreen
 from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
+from shared.messages import Control
 from tests.support.fakes import TRICKY_NAME, joined, room, snapshot
 from tests.support.harness import URL, Harness
 from tests.support.waiting import wait_for
@@ -210,7 +211,7 @@ async def test_a_bad_outgoing_message_is_refused_without_crashing() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.state.connection == "connected")
-        assert app.send({"type": "control", "action": "warp"}) is False
+        assert app.send(Control(action="warp")) is False
         await wait_for(pilot, lambda: bool(app._notifications))
 
 

@@ -18,6 +18,7 @@ from client.plan import Plan
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
+from shared.messages import HostCommand
 from tests.support.waiting import wait_for
 
 
@@ -202,7 +203,7 @@ async def test_solo_next_after_the_debrief_drives_the_road_again(server: Any) ->
     app = solo_app(server.url)
     async with app.run_test(size=(100, 30)) as pilot:
         await driving(pilot)
-        assert app.send({"type": "host", "command": "end"})
+        assert app.send(HostCommand(command="end"))
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=40)
         await wait_for(
             pilot, lambda: app.state.room and (app.state.room or {})["phase"] == "debrief"

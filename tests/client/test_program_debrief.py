@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 from client.app import InterlaneApp
 from client.plan import Plan
 from client.screens.debrief import DebriefScreen
+from shared.messages import parse_client_message
 from tests.support.waiting import wait_for
 
 PATIENCE = 60.0  # seconds a step may take on a loaded machine (a safety net only)
@@ -142,7 +143,7 @@ async def test_the_host_sees_the_program_debrief(server: Any) -> None:
     app = InterlaneApp(plan)
 
     async def command(msg: dict[str, Any]) -> None:
-        assert app.send(msg)
+        assert app.send(parse_client_message(msg))
 
     async with app.run_test(size=(120, 40)) as pilot:
         await run_program(pilot, app, command)

@@ -4,6 +4,7 @@ HUD lines, routing between screens, the join form and the reconnect schedule."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,14 +18,21 @@ from client.widgets.hud import rules_summary, speed_line
 from client.widgets.minimap import BARS, minimap_rows, speed_cell
 from client.widgets.road import View, compose_frame
 from shared.conventions import make_rulebook
+from shared.messages import ServerMessage, decode_server_frame
 from shared.protocol import (
     FLAG_BRAKING,
     FLAG_CRASHED,
     FLAG_HAZARD,
     FLAG_PLAYER,
     FLAG_SIGNAL_LEFT,
+    encode,
     pack_car,
 )
+
+
+def as_received(msg: dict[str, Any]) -> ServerMessage:
+    """A fabricated server message as the client's connection hands it on: a frame, read."""
+    return decode_server_frame(encode(msg))
 
 
 def snap(tick: int, rows: list) -> dict:
@@ -86,8 +94,8 @@ def test_wrap_delta_is_the_shortest_way_round(dx: float, length: float) -> None:
 
 def test_state_keeps_team_figures_between_snapshots_that_lack_them() -> None:
     state = ClientState()
-    state.apply({**snap(0, []), "team": {"flow_vph": 1200}}, 0.0)
-    state.apply(snap(1, []), 0.05)
+    state.apply(as_received({**snap(0, []), "team": {"flow_vph": 1200}}), 0.0)
+    state.apply(as_received(snap(1, [])), 0.05)
     assert state.team == {"flow_vph": 1200}
 
 
@@ -301,11 +309,11 @@ def test_the_round_clock_restarts_with_a_new_rounds_road() -> None:
     from tests.support.fakes import room, snapshot
 
     state = ClientState()
-    state.apply(room("driving"), 0.0)
-    state.apply(snapshot(300), 0.0)  # round 1 at t = 15 s
+    state.apply(as_received(room("driving")), 0.0)
+    state.apply(as_received(snapshot(300)), 0.0)  # round 1 at t = 15 s
     assert state.seconds_left() == 240.0
-    state.apply({**room("driving"), "round": 2, "clock": 15.0}, 0.0)
-    state.apply(snapshot(1), 0.0)  # round 2's first snapshot, t = 0.05 s
-    state.apply(snapshot(81), 0.0)  # 4 s later
+    state.apply(as_received({**room("driving"), "round": 2, "clock": 15.0}), 0.0)
+    state.apply(as_received(snapshot(1)), 0.0)  # round 2's first snapshot, t = 0.05 s
+    state.apply(as_received(snapshot(81)), 0.0)  # 4 s later
     left = state.seconds_left()
     assert left is not None and abs(left - 11.0) < 1e-6

@@ -18,6 +18,7 @@ from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from server.store import Store
+from shared.messages import HostCommand
 from tests.support.waiting import wait_for
 
 
@@ -41,7 +42,7 @@ async def test_the_damper_challenge_end_to_end(server: Any, tmp_path: Path) -> N
         assert room is not None and room["title"] == "Wave damper"
         await pilot.press("3")
         await wait_for(pilot, lambda: (app.state.you or {}).get("gap_setting") == 3)
-        app.send({"type": "host", "command": "end"})
+        app.send(HostCommand(command="end"))
         await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
         await wait_for(pilot, lambda: (app.state.debrief or {}).get("solo") is not None)
         debrief = app.state.debrief

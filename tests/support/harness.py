@@ -1,11 +1,13 @@
 """The client harness: the real `InterlaneApp` with a fake connection, no network.
 
 Screens are driven the way a server drives them (docs/architecture.md, "The client's
-plumbing"): each message a test feeds is encoded and decoded like a frame
-(`shared.protocol.parse_server_frame`, as client/net.py does) and handed to the callback the
-app gave its connection, so the app folds it into `app.state`, routes to the screen for the
-phase and forwards it there. What the screens send goes through `app.send` into the fake
-connection, which checks it as the real one does and records it in `sent`.
+plumbing"): each message a test feeds is encoded and decoded like a frame into its typed
+value (`shared.messages.decode_server_frame`, as client/net.py does) and handed to the
+callback the app gave its connection, so the app folds it into `app.state`, routes to the
+screen for the phase and forwards it there as the event of its kind. What the screens send
+(typed messages) goes through `app.send`, which encodes it, into the fake connection, which
+decodes the frame, checks it as the server's gate would and records it in `sent` as the
+clean map, so tests compare plain dicts.
 
 `Harness` adds only test accessors to the app (`feed`, `sent`, `link`) and one caption:
 its TITLE is "Harness", the window title of the stored snapshot SVGs
@@ -24,16 +26,17 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from client.app import InterlaneApp
-from client.net import IsFatal, OnMessage, OnStatus, Opening
+from client.net import IsFatal, OnMessage, OnStatus, Opening, checked_frame
 from client.plan import Plan
 from client.screens.replay import RoundSource
+from shared.messages import decode_server_frame
 from shared.protocol import (
     CLIENT_MESSAGES,
     SERVER_MESSAGES,
     ProtocolError,
+    decode,
     encode,
     pack_car,
-    parse_server_frame,
     validate,
 )
 from tests.support.waiting import wait_for
@@ -48,7 +51,7 @@ CODE = "HXK7P"
 class FakeLink:
     """Stands in for client.net.Connection (the `client.net.Link` the app drives): it opens
     at once, delivers the `first` messages, then whatever a test feeds, and records what
-    the app sends after checking it as `Connection.send` does."""
+    the app sends (its frames, decoded and checked as the server's gate checks them)."""
 
     def __init__(
         self,
@@ -77,7 +80,7 @@ class FakeLink:
 
     async def run(self) -> None:
         self._on_status("connecting", f"Connecting to {self.url}…")
-        self.opened = [validate(msg, CLIENT_MESSAGES) for msg in self._opening()]
+        self.opened = [_sent(checked_frame(msg)) for msg in self._opening()]
         self._up = True
         self._on_status("connected", f"Connected to {self.url}")
         while self._first:  # (a list: messages fed before the link was up are added to it)
@@ -93,15 +96,15 @@ class FakeLink:
         """One message from the server, through the real frame check: a frame it refuses
         is dropped and counted, as `Connection` does."""
         try:
-            clean = parse_server_frame(encode(msg))
+            clean = decode_server_frame(encode(msg))
         except ProtocolError as exc:
             self.bad_frames += 1
             self._on_status("connected", f"Ignored a bad message from the server: {exc}")
             return
         self._on_message(clean)
 
-    def send(self, message: dict[str, Any]) -> bool:
-        clean = validate(message, CLIENT_MESSAGES)  # a screen must never send what is refused
+    def send(self, frame: bytes) -> bool:
+        clean = _sent(frame)  # a screen must never send what is refused
         if not self._up:
             return False
         self.sent.append(clean)
@@ -124,6 +127,11 @@ class FakeLink:
 
     async def drop(self) -> None:
         self.stop()
+
+
+def _sent(frame: bytes) -> dict[str, Any]:
+    """A frame the app sent, as the clean map the server's gate would make of it."""
+    return validate(decode(frame), CLIENT_MESSAGES)
 
 
 class Harness(InterlaneApp):

@@ -19,6 +19,7 @@ import pytest
 from client.net import Connection, hello, route_url
 from server.frontdoor import FrontDoor, locate
 from server.store import Store
+from shared.messages import ClientMessage, Create, ErrorReply, Join, Joined, ServerMessage
 from tests.support.cluster import Cluster, create_room, join_room, until, worker_port
 
 
@@ -32,9 +33,9 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def test_route_url_puts_the_code_or_new_in_the_path() -> None:
-    join = {"type": "join", "code": "ab-cd", "name": "A", "role": "player", "protocol": 1}
+    join = Join(code="ab-cd", name="A", role="player", protocol=1)
     assert route_url("ws://h:1", [hello("A"), join]) == "ws://h:1/r/ab-cd"
-    assert route_url("ws://h:1/", [hello("A"), {"type": "create"}]) == "ws://h:1/new"
+    assert route_url("ws://h:1/", [hello("A"), Create(protocol=1, name="A")]) == "ws://h:1/new"
     assert route_url("ws://h:1", [hello("A")]) == "ws://h:1"
 
 
@@ -79,9 +80,9 @@ def joined_name(host: Any, hosts: list) -> str:
 
 
 async def test_an_unknown_code_gives_the_clients_usual_error(cluster: Cluster) -> None:
-    messages: list[dict[str, Any]] = []
+    messages: list[ServerMessage] = []
     statuses: list[tuple[str, str]] = []
-    join = {"type": "join", "protocol": 1, "code": "ZZZZZ", "name": "Ana", "role": "player"}
+    join = Join(protocol=1, code="ZZZZZ", name="Ana", role="player")
     conn = Connection(
         cluster.url,
         on_message=messages.append,
@@ -90,9 +91,7 @@ async def test_an_unknown_code_gives_the_clients_usual_error(cluster: Cluster) -
     )
     await asyncio.wait_for(conn.run(), 30)
     assert conn.fatal == "there is no room with that code"
-    assert messages == [
-        {"type": "error", "code": "no_room", "message": "there is no room with that code"}
-    ]
+    assert messages == [ErrorReply(code="no_room", message="there is no room with that code")]
     assert statuses[-1] == ("closed", "Disconnected: there is no room with that code")
 
 
@@ -116,21 +115,19 @@ async def test_a_killed_worker_tells_its_players_and_keeps_its_history(cluster: 
     survivor = next(w for w in cluster.health()["workers"] if w["port"] != port)
 
     # a player in that room, on the real client's connection, reconnecting through the door
-    messages: list[dict[str, Any]] = []
+    messages: list[ServerMessage] = []
     joined_event = asyncio.Event()
     state: dict[str, Any] = {}
 
-    def on_message(msg: dict[str, Any]) -> None:
+    def on_message(msg: ServerMessage) -> None:
         messages.append(msg)
-        if msg["type"] == "joined":
-            state.update(code=msg["code"], token=msg["token"])
+        if isinstance(msg, Joined):
+            state.update(code=msg.code, token=msg.token)
             joined_event.set()
 
-    def opening() -> list[dict[str, Any]]:
-        join = {"type": "join", "protocol": 1, "code": code, "name": "Ben", "role": "player"}
-        if state:
-            join["token"] = state["token"]
-        return [hello("Ben"), join]
+    def opening() -> list[ClientMessage]:
+        token = state.get("token")
+        return [hello("Ben"), Join(protocol=1, code=code, name="Ben", role="player", token=token)]
 
     conn = Connection(cluster.url, on_message, lambda s, t: None, opening)
     running = asyncio.create_task(conn.run())
@@ -141,7 +138,8 @@ async def test_a_killed_worker_tells_its_players_and_keeps_its_history(cluster: 
     await asyncio.wait_for(running, 30)
     told_after = time.monotonic() - killed
     assert conn.fatal is not None and "stopped" in conn.fatal
-    assert messages[-1]["type"] == "error" and messages[-1]["code"] == "room_closed"
+    last = messages[-1]
+    assert isinstance(last, ErrorReply) and last.code == "room_closed"
     assert told_after < 5.0, told_after
 
     # new rooms open on a live worker
