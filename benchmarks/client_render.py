@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from textual import constants  # noqa: E402
 
 from client.app import InterlaneApp  # noqa: E402
-from client.events import ServerMessage  # noqa: E402
 from client.plan import Plan  # noqa: E402
 from client.screens.drive import DriveScreen  # noqa: E402
 from client.widgets.road import RoadView  # noqa: E402
 from tests.support.fakes import joined, room, snapshot  # noqa: E402
+from tests.support.frozen_app import post  # noqa: E402
 
 CARS_IN_VIEW = 60
 
@@ -38,9 +38,9 @@ CARS_IN_VIEW = 60
 async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
     app = InterlaneApp(Plan(kind="solo", name="Bench"))
     async with app.run_test(size=size) as pilot:
-        app.post_message(ServerMessage(joined()))
-        app.post_message(ServerMessage(room("driving")))
-        app.post_message(ServerMessage(snapshot(0, extra=CARS_IN_VIEW - 9)))
+        post(app, joined())
+        post(app, room("driving"))
+        post(app, snapshot(0, extra=CARS_IN_VIEW - 9))
         while not isinstance(app.screen, DriveScreen):
             await pilot.pause(0.01)
         road = app.screen.query_one(RoadView)
@@ -61,7 +61,7 @@ async def run(seconds: float, size: tuple[int, int]) -> dict[str, float]:
             tick = 1
             next_at = wall0
             while time.monotonic() - wall0 < seconds:
-                app.post_message(ServerMessage(snapshot(tick, extra=CARS_IN_VIEW - 9, events=[])))
+                post(app, snapshot(tick, extra=CARS_IN_VIEW - 9, events=[]))
                 tick += 1
                 next_at += 0.05
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))

@@ -23,7 +23,6 @@ from textual.app import App, ScreenStackError, SystemCommand
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from client import events
 from client.events import (
     ByeReceived,
     ChatReceived,
@@ -62,9 +61,8 @@ from shared.messages import (
     ErrorReply,
     HostCommand,
     ServerMessage,
-    decode_server_frame,
 )
-from shared.protocol import ProtocolError, encode
+from shared.protocol import ProtocolError
 
 if TYPE_CHECKING:
     from client.screens.replay import RoundSource
@@ -291,12 +289,6 @@ class InterlaneApp(App[int]):
         """The kinds the app itself does nothing more with: the state, then the screen."""
         self._fold(event.msg)
         self._forward(event)
-
-    @on(events.ServerMessage)
-    def _on_map(self, event: events.ServerMessage) -> None:
-        """A fabricated map (client/events.py `ServerMessage`): packed and read back as a
-        frame from a server is, then handled as the typed event of its kind."""
-        self.post_message(received(decode_server_frame(encode(event.msg))))
 
     def _route_and_forward(self, event: Received[ServerMessage]) -> None:
         try:

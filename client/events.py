@@ -10,7 +10,7 @@ without importing the app.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from textual.message import Message
 
@@ -111,17 +111,6 @@ def received(msg: Typed) -> Received[Typed]:
             return PongReceived(msg)
         case Bye():
             return ByeReceived(msg)
-
-
-class ServerMessage(Message, bubble=False):
-    """A server message as a plain map, posted by a tool that fabricates messages without a
-    connection (benchmarks/client_render.py still does); the app checks it
-    (`shared.messages.parse_server_message`) and posts the typed event in its place. Delete
-    it once nothing posts it."""
-
-    def __init__(self, msg: dict[str, Any]) -> None:
-        super().__init__()
-        self.msg = msg
 
 
 class ConnectionStatus(Message, bubble=False):

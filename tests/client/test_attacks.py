@@ -27,6 +27,7 @@ from client.widgets.minimap import minimap_rows
 from client.widgets.road import View, compose_frame, lanes_of
 from shared import protocol as p
 from shared.messages import ServerMessage, decode_server_frame
+from tests.support.screens import debrief_ready
 
 SAFETY = 30.0
 
@@ -281,7 +282,6 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
     valid frames around them still reach the screens."""
     from client.app import InterlaneApp
     from client.plan import Plan
-    from client.screens.debrief import DebriefScreen
     from server.council import Council
     from tests.support.screens import debrief_msg
 
@@ -344,7 +344,7 @@ async def test_the_real_app_survives_the_red_teams_frames_on_its_council_and_deb
             conn = app.connection
             assert isinstance(conn, Connection)
             await until_app(pilot, lambda: conn.bad_frames == bad and app.state.debrief)
-            await until_app(pilot, lambda: isinstance(app.screen, DebriefScreen))
+            await until_app(pilot, lambda: debrief_ready(app))
             await pilot.pause()
             assert conn.failed_handlers == 0 and conn.fatal is None
             assert app.state.debrief == debrief

@@ -14,14 +14,14 @@ from tests.support.harness import (
     room_msg,
     screen_text,
 )
-from tests.support.screens import LENGTH, debrief_app, debrief_msg
+from tests.support.screens import LENGTH, debrief_app, debrief_msg, debrief_ready
 from tests.support.waiting import wait_for
 
 
 async def test_diagram_is_hidden_until_the_reveal() -> None:
     app = debrief_app()
     async with app.run_test(size=(100, 36)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         diagram = app.screen.query_one("#diagram", SpaceTime)
         assert not diagram.revealed
         assert "where do you think the jam started?" in screen_text(app)
@@ -40,7 +40,7 @@ async def test_diagram_is_hidden_until_the_reveal() -> None:
 async def test_guess_is_compared_with_the_costliest_root() -> None:
     app = debrief_app()
     async with app.run_test(size=(100, 36)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         diagram = app.screen.query_one("#diagram", SpaceTime)
         await pilot.press("up", "up", "left", "enter")
         await wait_for(pilot, lambda: diagram.revealed)
@@ -58,7 +58,7 @@ async def test_guess_is_compared_with_the_costliest_root() -> None:
 async def test_cards_show_pattern_idea_question_and_names_literally() -> None:
     app = debrief_app()
     async with app.run_test(size=(100, 50)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r", "4")
         tabs = app.screen.query_one("#debrief-tabs", TabbedContent)
         await wait_for(pilot, lambda: tabs.active == "tab-cards")
@@ -75,7 +75,7 @@ async def test_cards_show_pattern_idea_question_and_names_literally() -> None:
 async def test_waves_tab_lists_roots_and_counterfactuals() -> None:
     app = debrief_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r", "3")
         await wait_for(pilot, lambda: app.screen.query_one(TabbedContent).active == "tab-waves")
         roots = app.screen.query_one("#roots", DataTable)
@@ -90,7 +90,7 @@ async def test_waves_tab_lists_roots_and_counterfactuals() -> None:
 async def test_over_time_and_round_by_round() -> None:
     app = debrief_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("2")
         spark = app.screen.query_one("#spark-mean_kmh", Sparkline)
         assert list(spark.data or [])[:2] == [95.0, 95.0] and min(spark.data or [0]) == 65.0
@@ -105,7 +105,7 @@ async def test_over_time_and_round_by_round() -> None:
 async def test_own_figures_beside_the_team() -> None:
     app = debrief_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("5")
         table = app.screen.query_one("#you", DataTable)
         rows = {str(table.get_row_at(i)[0]): table.get_row_at(i) for i in range(table.row_count)}
@@ -118,7 +118,7 @@ async def test_own_figures_beside_the_team() -> None:
 async def test_projector_layout_one_card_at_a_time_and_host_next() -> None:
     app = debrief_app(role="host", car=None)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         screen = app.screen
         assert isinstance(screen, DebriefScreen) and screen.projector
         assert not screen.query("#you")
@@ -136,7 +136,7 @@ async def test_projector_layout_one_card_at_a_time_and_host_next() -> None:
 async def test_after_the_last_step_the_debrief_says_so_and_offers_no_next() -> None:
     app = debrief_app(role="host", car=None)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         assert "program is over" not in screen_text(app)
         app.feed(room_msg(phase="finished"))
         await wait_for(pilot, lambda: "the program is over" in screen_text(app))
@@ -150,7 +150,7 @@ async def test_after_the_last_step_the_debrief_says_so_and_offers_no_next() -> N
 async def test_player_cannot_send_next() -> None:
     app = debrief_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r", "n")
         await pilot.pause()
         assert app.sent == []
@@ -160,7 +160,7 @@ async def test_empty_round_says_so() -> None:
     payload = debrief_msg(roots=[], cards=[], series={}, rounds=[], diagram=None)
     app = debrief_app(payload=payload)
     async with app.run_test(size=(100, 36)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r")
         await wait_for(
             pilot, lambda: "No single brake, cut-in, crash or incident" in screen_text(app)
@@ -174,7 +174,7 @@ async def test_empty_round_says_so() -> None:
 async def test_a_new_debrief_asks_again() -> None:
     app = debrief_app()
     async with app.run_test(size=(100, 36)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         diagram = app.screen.query_one("#diagram", SpaceTime)
         await pilot.press("r")
         await wait_for(pilot, lambda: diagram.revealed)
@@ -189,7 +189,7 @@ async def test_a_new_debrief_asks_again() -> None:
 async def test_amplification_chain_of_the_highlighted_root() -> None:
     app = debrief_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r", "3")
         await wait_for(pilot, lambda: "4.1  3.2  3.9  4.4  5.0  5.2  6.0" in screen_text(app))
         assert "×1.12 as hard as the car ahead: the wave grew" in screen_text(app)
@@ -201,7 +201,7 @@ async def test_amplification_chain_of_the_highlighted_root() -> None:
 async def test_a_card_window_is_shown_on_the_diagram() -> None:
     app = debrief_app()
     async with app.run_test(size=(100, 36)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         diagram = app.screen.query_one("#diagram", SpaceTime)
         await pilot.press("v")  # nothing to point at before the reveal
         assert diagram.window is None

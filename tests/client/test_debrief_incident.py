@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from client.screens.debrief import DebriefScreen
 from tests.support.debrief import INCIDENT_TICK, SECONDS, InjectIncident, play
 from tests.support.harness import Harness, room_msg
+from tests.support.screens import debrief_ready
 from tests.support.waiting import wait_for
 
 
@@ -23,7 +23,7 @@ async def test_the_reveal_and_the_waves_tab_name_the_hosts_incident() -> None:
         messages=(room_msg(phase="debrief"), {"type": "debrief", **payload}),
     )
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r")
         verdict = lambda: str(app.screen.query_one("#guess-result").render())  # noqa: E731
         await wait_for(pilot, lambda: "costliest wave" in verdict())

@@ -8,9 +8,9 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from client.screens.debrief import DebriefScreen, plural
+from client.screens.debrief import plural
 from tests.support.harness import EVIL_NAME, Harness, screen_text
-from tests.support.screens import debrief_app, debrief_msg
+from tests.support.screens import debrief_app, debrief_msg, debrief_ready
 from tests.support.waiting import wait_for
 
 
@@ -27,7 +27,7 @@ async def test_the_reveal_names_the_waves_tabs_first_root_with_its_cost() -> Non
     roots[0]["material"], roots[1]["material"] = True, False
     app = app_for(roots=roots, material_vs=20.0, jam={"found": True, "limit_kmh": 30})
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r")
         await wait_for(pilot, lambda: "costliest wave" in verdict(app))
         assert f"began with {EVIL_NAME}'s brake" in verdict(app)
@@ -42,7 +42,7 @@ async def test_an_immaterial_costliest_root_is_not_headlined() -> None:
     roots[0]["material"] = roots[1]["material"] = False
     app = app_for(roots=roots, material_vs=60.0, jam={"found": True, "limit_kmh": 30})
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r")
         await wait_for(pilot, lambda: "No single brake" in verdict(app))
         assert "60 vehicle-seconds or more" in verdict(app)
@@ -54,7 +54,7 @@ async def test_a_round_without_a_jam_asks_where_traffic_was_slowest() -> None:
     no_jam = {"found": False, "limit_kmh": 30.0, "start": None, "slowest": slowest}
     app = app_for(roots=[], cards=[], jam=no_jam)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         text = str(app.screen.query_one("#reveal-prompt").render())
         assert "no real jam this round" in text and "jam started" not in text
         assert "where and when do you think the traffic was slowest?" in text
@@ -68,7 +68,7 @@ async def test_a_crash_root_reads_as_a_crash_and_counts_read_right() -> None:
     roots[0].update(kind="crash", reached=1, material=True)
     app = app_for(roots=roots, material_vs=20.0)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r")
         await wait_for(pilot, lambda: f"{EVIL_NAME}'s crash at 1:22" in verdict(app))
         await pilot.press("3")
@@ -82,7 +82,7 @@ async def test_the_program_tab_is_there_only_after_a_programs_last_round() -> No
 
     app = app_for()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         tabs = app.screen.query_one("#debrief-tabs", TabbedContent)
         assert not tabs.get_tab("tab-program").display
         await pilot.press("6")

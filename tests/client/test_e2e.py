@@ -19,6 +19,7 @@ from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from client.widgets.road import RoadView
 from shared.messages import HostCommand
+from tests.support.screens import debrief_ready
 from tests.support.waiting import wait_for
 
 
@@ -198,13 +199,12 @@ async def test_solo_host_pauses_and_resumes_with_p(server: Any) -> None:
 
 async def test_solo_next_after_the_debrief_drives_the_road_again(server: Any) -> None:
     """A solo player's `n` on the debrief is another round on the same road, started at once."""
-    from client.screens.debrief import DebriefScreen
 
     app = solo_app(server.url)
     async with app.run_test(size=(100, 30)) as pilot:
         await driving(pilot)
         assert app.send(HostCommand(command="end"))
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=40)
+        await wait_for(pilot, lambda: debrief_ready(app), timeout=40)
         await wait_for(
             pilot, lambda: app.state.room and (app.state.room or {})["phase"] == "debrief"
         )

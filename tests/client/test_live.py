@@ -30,6 +30,7 @@ from client.widgets.spacetime import SpaceTime
 from server.replays import load_stored
 from shared.protocol import FLAG_PLAYER, PROTOCOL_VERSION
 from tests.support.harness import EVIL_NAME, screen_text
+from tests.support.screens import debrief_ready
 from tests.support.server_client import WireClient
 
 
@@ -104,7 +105,7 @@ async def test_host_dashboard_runs_a_round_to_its_debrief(server: Any, tmp_path:
             await pilot.press("e")  # asks first
             await wait_for(pilot, lambda: isinstance(app.screen, Choice))
             await pilot.press("y")
-            await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=30)
+            await wait_for(pilot, lambda: debrief_ready(app), timeout=30)
             screen = app.screen
             assert isinstance(screen, DebriefScreen)
             await wait_for(pilot, lambda: "diagram" in screen.payload, timeout=30)
@@ -207,7 +208,7 @@ async def test_a_remote_player_replays_the_round_from_the_debrief(server: Any) -
             car = app.state.car
             await wait_for(pilot, lambda: app.state.snapshot and app.state.snapshot["tick"] > 40)
             await host.send({"type": "host", "command": "end"})
-            await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout=30)
+            await wait_for(pilot, lambda: debrief_ready(app), timeout=30)
             screen = app.screen
             assert isinstance(screen, DebriefScreen)
             await wait_for(pilot, lambda: "diagram" in screen.payload, timeout=30)

@@ -22,6 +22,7 @@ from client.app import InterlaneApp
 from client.plan import Plan
 from client.screens.debrief import DebriefScreen
 from shared.messages import parse_client_message
+from tests.support.screens import debrief_ready
 from tests.support.waiting import wait_for
 
 PATIENCE = 60.0  # seconds a step may take on a loaded machine (a safety net only)
@@ -70,7 +71,7 @@ async def run_program(pilot: Pilot, app: InterlaneApp, command: Callable[..., An
 
 
 async def check_program_screen(pilot: Pilot, app: InterlaneApp) -> DebriefScreen:
-    await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+    await wait_for(pilot, lambda: debrief_ready(app))
     screen = app.screen
     assert isinstance(screen, DebriefScreen)
     program = (app.state.debrief or {})["program"]

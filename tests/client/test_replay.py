@@ -47,10 +47,11 @@ async def test_scrub_follow_and_jump_to_root(stored_round: tuple[str, int, World
         assert screen.error is None
         me = next(iter(screen.names))
         assert screen.follow == me  # starts on the player's car
-        assert f"car {me} ({EVIL_NAME})" in screen_text(app)
+        # loading ends in a worker; the screen paints its first frame after: wait for it
+        await wait_for(pilot, lambda: f"car {me} ({EVIL_NAME})" in screen_text(app))
         await pilot.press("right", "right", "pagedown")
         assert screen.index == 2 + 20
-        assert "0:11 / 0:20" in screen_text(app)
+        await wait_for(pilot, lambda: "0:11 / 0:20" in screen_text(app))
         await pilot.press("end")
         assert screen.frame is not None and screen.frame.tick == TICKS
         car = screen.followed_car()
@@ -59,7 +60,7 @@ async def test_scrub_follow_and_jump_to_root(stored_round: tuple[str, int, World
         assert screen.follow != me
         await pilot.press("w")
         assert screen.follow == me and screen.index == 0
-        assert f"{EVIL_NAME}'s brake at 0:05" in screen_text(app)
+        await wait_for(pilot, lambda: f"{EVIL_NAME}'s brake at 0:05" in screen_text(app))
 
 
 async def test_play_advances_and_stops_at_the_end(stored_round: tuple[str, int, World]) -> None:

@@ -17,6 +17,7 @@ from client.screens.debrief import DebriefScreen
 from client.screens.host import HostScreen
 from client.screens.spectator import SpectatorScreen
 from tests.support.harness import Harness, room_msg, shown, snapshot_msg
+from tests.support.screens import debrief_ready
 from tests.support.waiting import wait_for
 
 SIZES = [(80, 24), (120, 40)]
@@ -28,7 +29,7 @@ async def DEBRIEF(pilot: Pilot[Any]) -> None:  # noqa: N802  (a constant-like ho
     a solo or host game, the footer offers `p Replay` too (DebriefScreen._can_fetch_replay)."""
     app = pilot.app
     assert isinstance(app, Harness)
-    await shown(DebriefScreen)(pilot)
+    await wait_for(pilot, lambda: debrief_ready(app))
     app.link.close("the server stopped")
     await wait_for(pilot, lambda: isinstance(app.screen, RoomEnded))
     await pilot.press("escape")

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from client.screens.debrief import DebriefScreen
 from server.report import render
 from shared.sim.events import crash_cause
 from tests.support.debrief import Played, play, stored_report
 from tests.support.harness import Harness, room_msg, seated
+from tests.support.screens import debrief_ready
 from tests.support.waiting import wait_for
 
 
@@ -105,7 +105,7 @@ async def test_the_you_tab_shows_the_crash_caused(cut_in: tuple[Played, CutIn]) 
     room = seated(room_msg(phase="debrief"), 2, car)
     app = Harness(role="player", player=2, car=car, messages=(room, msg))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await pilot.press("r")
         await pilot.press("5")
         table = app.screen.query_one("#you", DataTable)

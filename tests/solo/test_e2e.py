@@ -14,11 +14,11 @@ from typing import Any
 
 from client.app import InterlaneApp
 from client.plan import Plan
-from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.hud import Hud
 from server.store import Store
 from shared.messages import HostCommand
+from tests.support.screens import debrief_ready
 from tests.support.waiting import wait_for
 
 
@@ -43,7 +43,7 @@ async def test_the_damper_challenge_end_to_end(server: Any, tmp_path: Path) -> N
         await pilot.press("3")
         await wait_for(pilot, lambda: (app.state.you or {}).get("gap_setting") == 3)
         app.send(HostCommand(command="end"))
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await wait_for(pilot, lambda: (app.state.debrief or {}).get("solo") is not None)
         debrief = app.state.debrief
         assert debrief is not None

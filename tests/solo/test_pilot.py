@@ -11,12 +11,12 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from client.plan import Plan
-from client.screens.debrief import DebriefScreen
 from client.screens.drive import DriveScreen
 from client.widgets.feed import EventFeed
 from client.widgets.hud import Hud
 from tests.support.harness import URL, Harness, screen_text
 from tests.support.room import FakeConn
+from tests.support.screens import debrief_ready
 from tests.support.solo import GROUP_WORDS, damper_controls, follower_controls, solo_round
 from tests.support.waiting import wait_for
 
@@ -83,7 +83,7 @@ async def test_the_solo_debrief_has_no_council_wording(damper_frames: FakeConn) 
         debrief_room = next(r for r in damper_frames.of("room") if r["phase"] == "debrief")
         app.feed(debrief_room)
         app.feed(damper_frames.last("debrief"))
-        await wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await wait_for(pilot, lambda: debrief_ready(app))
         await wait_for(pilot, lambda: "Next challenge" in screen_text(app))
         top = screen_text(app)
         assert "Wave damper: You damped the waves" in top

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import App
+
+from client.screens.debrief import DebriefScreen
 from server.council import Council
 from tests.support.harness import ESC_NAME, EVIL_NAME, Harness, room_msg, seated
 
@@ -273,3 +276,14 @@ LONG_CHAT = (
     "I think keeping a gap wide enough to brake in is what stops the waves, so let us all "
     "vote for the two-second rule this time"
 )
+
+
+def debrief_ready(app: App[Any]) -> bool:
+    """The debrief screen is up and has taken in its payload.
+
+    The app shows the screen when the `room` says the phase is debrief and the payload
+    follows in its own message: a test that read the screen as soon as it appeared would
+    race the second message.
+    """
+    screen = app.screen
+    return isinstance(screen, DebriefScreen) and bool(screen.payload)
