@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import ssl
 import time
@@ -33,6 +34,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.frames import CloseCode
 
+from server.collector import Collector
 from server.net_analysis import Analyses, run_on
 from server.net_conn import Client, GuardedConnection
 from server.net_gate import Gate, Limits
@@ -109,6 +111,9 @@ class GameServer:
         self._builders = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interlane-build")
         self.stuck_closed = 0  # connections dropped for a write buffer that stayed full
         self._watch_task: asyncio.Task[None] | None = None
+        # full garbage collections would stall every room: see server/collector.py
+        self.collector = Collector()
+        self._collect_task: asyncio.Task[None] | None = None
         self.room_failures: dict[str, int] = {}
         self.clients: set[Client] = set()
         # the open doors (server.doors.runner), sent in `welcome` for the join card
@@ -152,6 +157,7 @@ class GameServer:
         )
         if not self.manual:
             self._tick_task = self._loop.create_task(self.ticker.run())
+            self._collect_task = self._loop.create_task(self.collector.run())
         self._watch_task = self._loop.create_task(self._watch_buffers())
         return self
 
@@ -179,6 +185,9 @@ class GameServer:
         self.ticker.stop()
         if self._watch_task is not None:
             self._watch_task.cancel()
+        if self._collect_task is not None:
+            self._collect_task.cancel()
+            gc.unfreeze()  # what was set aside is the collector's again
         if self._tick_task is not None:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -257,6 +266,7 @@ class GameServer:
                     room.send(member, Bye(reason=reason))
                 member.conn.close(1011 if reason else 1000, reason[:100])
         self.registry.remove(room.code)
+        self.collector.room_closed()
         self._group_of.pop(room.code, None)
         self._announce(room.code, False)
         self.room_failures.pop(room.code, None)
