@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING
 
 from server.room.phases import DRIVING
 from server.room.roster import Conn, Member, RosterError
-from shared.messages import Bye
+from shared.messages import Bye, Joined, Notice
 from shared.protocol import MAX_ROOM_MEMBERS
 
 if TYPE_CHECKING:
     from server.room.room import Room
+
+
+def joined(code: str, member: Member) -> Joined:
+    """The `joined` a member gets on arriving and on coming back (its car once it has one)."""
+    return Joined(
+        code=code, role=member.role, token=member.token, player=member.player, car=member.car
+    )
 
 
 class Membership:
@@ -44,17 +51,7 @@ class Membership:
             )
         car_wanted = role == "player" if wants_car is None else wants_car
         member = room.roster.add(name, role, conn, car_wanted)
-        room.send(
-            member,
-            {
-                "type": "joined",
-                "code": room.code,
-                "role": member.role,
-                "token": member.token,
-                "player": member.player,
-                **({"car": member.car} if member.car is not None else {}),
-            },
-        )
+        room.send(member, joined(room.code, member))
         if car_wanted and room.world is not None and room.phase in DRIVING:
             self.seat(member)
         if room.council is not None and role != "spectator":
@@ -78,23 +75,13 @@ class Membership:
         member = room.roster.rejoin(member.token, conn)
         host = room.host
         if host is not None and host is not member:
-            room.send(host, {"type": "notice", "text": f"{member.name} rejoined"})
+            room.send(host, Notice(text=f"{member.name} rejoined"))
         self.welcome_back(member)
         return member
 
     def welcome_back(self, member: Member) -> None:
         room = self.room
-        room.send(
-            member,
-            {
-                "type": "joined",
-                "code": room.code,
-                "role": member.role,
-                "token": member.token,
-                "player": member.player,
-                **({"car": member.car} if member.car is not None else {}),
-            },
-        )
+        room.send(member, joined(room.code, member))
         if member.car is not None and room.world is not None and member.car in room.world.cars:
             room.world.set_controller(member.car, "player")
         room.announce()
@@ -120,7 +107,7 @@ class Membership:
         if room.council is not None:
             room.council.leave(member.player)
         if member.conn is not None:
-            room.send(member, {"type": "bye", "reason": reason})
+            room.send(member, Bye(reason=reason))
             member.conn.close(1000, reason)
             member.conn = None
         self.ensure_host()
@@ -159,7 +146,7 @@ class Membership:
             candidates[0].role = "host"
             if room.council is not None:
                 room.council.set_host(candidates[0].player)
-            room.send(candidates[0], {"type": "notice", "text": "You are now the host."})
+            room.send(candidates[0], Notice(text="You are now the host."))
 
     def close_all(self, reason: str) -> None:
         """Tell every member `bye` and let them go; the server drops the room once empty."""

@@ -158,8 +158,8 @@ class Room:
     # ---- sending ---------------------------------------------------------------------
 
     def send(self, member: Member, message: ServerMessage | Mapping[str, Any]) -> None:
-        """One message to one member (if connected). The room's own messages are typed; the
-        debrief and the membership messages are still composed as maps."""
+        """One message to one member (if connected). Messages are typed; the debrief payload
+        and the replay (docs/debrief.md) travel as the maps the analysis built."""
         if member.conn is not None:
             member.conn.send(frame(message))
 
