@@ -11,7 +11,6 @@ What the client says first is client/opening.py; what ctrl+q asks, client/quitti
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -19,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App, ScreenStackError, SystemCommand
+from textual.app import ScreenStackError, SystemCommand
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
+from client.endings import ConnectionEndings
 from client.events import (
     ByeReceived,
     ChatReceived,
@@ -46,8 +46,6 @@ from client.net import (
     Link,
     OpenLink,
     checked_frame,
-    lost_sentence,
-    refusal,
 )
 from client.opening import create_message, join_message, opening
 from client.plan import Plan
@@ -67,11 +65,10 @@ from shared.protocol import ProtocolError
 if TYPE_CHECKING:
     from client.screens.replay import RoundSource
 
-ERROR_REPEAT_SECONDS = 3.0
 CLOSE_WAIT_SECONDS = 60.0  # a host who ends the room waits this long for the debrief at most
 
 
-class InterlaneApp(App[int]):
+class InterlaneApp(ConnectionEndings):
     """One game client. `clock` is injectable so tests and snapshots can freeze time, and
     `link` (what opens the connection) so tests can drive the app without a network."""
 
@@ -296,128 +293,6 @@ class InterlaneApp(App[int]):
         except ScreenStackError:  # the app is closing down: nothing to show any more
             return
         self._forward(event)
-
-    def _ends_without_room(self, msg: ErrorReply) -> bool:
-        """A join or create refused for good before this client was ever in the room: end
-        with one sentence (printed by the launcher) and exit code 1, not an empty screen."""
-        if self.plan.kind not in ("join", "spectate", "host"):
-            return False  # the connect form shows the error next to its fields
-        if msg.code not in FATAL_ERRORS:
-            return False
-        self.leave_with(f"interlane {self.plan.kind}: {refusal(msg)}", 1)
-        return True
-
-    def leave_with(self, sentence: str, code: int) -> None:
-        """Quit the TUI; the launcher prints `sentence` on stderr and exits with `code`."""
-        if self.exit_message is None:
-            self.exit_message = sentence
-            if self.connection is not None:
-                self.connection.stop()
-            self.exit(code, return_code=code)
-
-    def _room_over(self, reason: str) -> None:
-        """The server said `bye`: the room (or the server) is gone for this client."""
-        plan, state = self.plan, self.state
-        if plan.url and state.code:
-            self.seats.forget(plan.url, state.code)
-        if self._ending_room:
-            self.exit(0)  # the host ended the room on purpose: the debrief is saved
-            return
-        if state.player is None:
-            self.leave_with(f"interlane {plan.kind}: {reason}", 1)
-            return
-        self._tell_ended(f"You are no longer in room {state.code}: {reason}.")
-
-    def _tell_ended(self, sentence: str, lost: bool = False) -> None:
-        try:
-            if isinstance(self.screen, RoomEnded):
-                if not self.screen.lost:
-                    return
-                self.pop_screen()  # "retrying" gives way to "it is over"
-        except ScreenStackError:
-            return
-
-        def answered(value: str | None) -> None:
-            if value == "quit":
-                if self.gone is not None:
-                    self.leave_with(self.gone, 1)
-                else:
-                    self.exit(0)
-
-        self.push_screen(RoomEnded(sentence, lost=lost), answered)
-
-    def _show_lost(self, detail: str) -> None:
-        """The notice that stays while the connection is lost, updated by each retry."""
-        connection = self.connection
-        lost_at = connection.lost_at if connection is not None else None  # None: not lost
-        elapsed = 0.0 if lost_at is None else asyncio.get_running_loop().time() - lost_at
-        sentence = lost_sentence(self.state.role == "spectator", elapsed, detail)
-        try:
-            top = self.screen
-        except ScreenStackError:
-            return
-        if isinstance(top, RoomEnded):
-            if top.lost:
-                top.say(sentence)
-            return  # a final notice stays
-        self._tell_ended(sentence, lost=True)
-
-    def _server_gone(self, text: str) -> None:
-        """The retries are over (no answer, or the server came back without our room): one
-        final notice; quitting then ends the process with that sentence and exit code 1."""
-        plan, state = self.plan, self.state
-        reason = (self.connection.fatal if self.connection else None) or text
-        if self._refused in ("no_room", "room_closed") and state.code:
-            sentence = f"The server is gone: it came back without room {state.code} ({reason})."
-        else:
-            sentence = f"The server is gone: {reason}."
-        if plan.url and state.code:
-            self.seats.forget(plan.url, state.code)  # nothing to come back to
-        self.gone = sentence
-        self._tell_ended(sentence)
-
-    def _clear_lost_notice(self) -> None:
-        try:
-            if isinstance(self.screen, RoomEnded) and self.screen.lost:
-                self.screen.dismiss("stay")
-        except ScreenStackError:
-            return
-
-    def _toast_error(self, text: str) -> None:
-        """One toast per distinct error every few seconds: a held key must not bury the screen."""
-        now = self.clock()
-        last_text, last_at = self._last_error
-        if text == last_text and now - last_at < ERROR_REPEAT_SECONDS:
-            return
-        self._last_error = (text, now)
-        self.notify(text, title="Server", severity="error", markup=False)
-
-    def on_connection_status(self, event: ConnectionStatus) -> None:
-        previous = self.state.connection
-        self.state.connection = event.state
-        self.state.connection_note = event.text
-        in_room = self.state.player is not None and self.gone is None
-        if event.state == "lost" and (self._reconnecting or (previous == "connected" and in_room)):
-            # every role: a frozen screen must not look like a quiet one
-            self._reconnecting = True
-            self._show_lost(event.text)
-        elif event.state == "lost" and previous == "connected":
-            self.notify(event.text, title="Connection", severity="warning", markup=False)
-        elif event.state == "connected":
-            if not self._reconnecting:  # else the notice stays until the seat is back
-                self._clear_lost_notice()
-                if self._was_connected and self.state.token:
-                    self.notify("Reconnected: back in the game.", title="Connection", markup=False)
-            self._was_connected = True  # a seat taken back at start-up is quiet
-        elif event.state == "closed" and self._reconnecting:
-            self._reconnecting = False
-            self._server_gone(event.text.removeprefix("Disconnected: "))
-        elif event.state == "closed":
-            if self.state.player is None and self.plan.kind in ("join", "spectate", "host"):
-                self.leave_with(f"interlane {self.plan.kind}: {event.text}", 1)
-                return
-            self._tell_ended(f"{event.text}.")
-        self._forward(ConnectionStatus(event.state, event.text))
 
     def _forward(self, message: Message) -> None:
         """Hand a message to the screen in play: the top one that is not a dialog, so the
