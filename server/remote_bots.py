@@ -18,6 +18,7 @@ import asyncio
 import random
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,8 @@ MAX_QUEUE = 0  # websockets stops reading the socket while a frame waits for the
 # How the server's SnapshotEncoder starts every snapshot: a small map whose first pairs are
 # "type": "snapshot" and "tick": <int>. msgpack allows any key order, so a frame laid out
 # otherwise is simply parsed in full.
-_SNAPSHOT_HEAD = b"\xa4type\xa8snapshot\xa4tick"
-_TICK_AT = 1 + len(_SNAPSHOT_HEAD)
+SNAPSHOT_HEAD = b"\xa4type\xa8snapshot\xa4tick"
+_TICK_AT = 1 + len(SNAPSHOT_HEAD)
 _UINT_BYTES = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}  # msgpack uint 8/16/32/64 markers
 
 
@@ -168,6 +169,13 @@ class BotStats:
     disconnects: int = 0
 
 
+def packed_snapshot(buf: bytes | bytearray, at: int = 0) -> bool:
+    """Whether the message at `at` starts as the server packs a snapshot: a small map (a
+    fixmap marker) whose first pairs are "type": "snapshot" and "tick". The caller checks
+    that the message is longer than the head (`_TICK_AT`)."""
+    return 0x80 <= buf[at] <= 0x8F and buf.startswith(SNAPSHOT_HEAD, at + 1)
+
+
 def snapshot_tick(frame: bytes | str) -> int | None:
     """The tick of a snapshot frame packed the way the server packs it, else None.
 
@@ -178,9 +186,7 @@ def snapshot_tick(frame: bytes | str) -> int | None:
     negative tick, a text frame, a frame cut short of its tick) means "parse it in full".
     The rest of a snapshot that is not looked at is not checked; one that is, is.
     """
-    if type(frame) is not bytes or len(frame) <= _TICK_AT:
-        return None
-    if not 0x80 <= frame[0] <= 0x8F or not frame.startswith(_SNAPSHOT_HEAD, 1):  # a fixmap
+    if type(frame) is not bytes or len(frame) <= _TICK_AT or not packed_snapshot(frame):
         return None
     marker = frame[_TICK_AT]
     if marker < 0x80:  # positive fixint
@@ -217,18 +223,61 @@ async def drive_bot(
 
 
 @dataclass
-class _Seat:
+class Seat:
     """What a bot keeps from one connection to the next."""
 
     token: str | None = None
     joined: bool = False  # joined on the current connection
 
 
+def brain_for(seed: int) -> BotBrain:
+    """The bot of `seed`: the same seed drives the same way (and at the same cruise)."""
+    return BotBrain(random.Random(seed), cruise_kmh=random.Random(seed).choice([90, 100, 110]))
+
+
+def join_message(code: str, name: str, seat: Seat) -> dict[str, Any]:
+    """The `join` a bot sends on each connection: with its seat's token after a drop."""
+    hello: dict[str, Any] = {
+        "type": "join",
+        "protocol": PROTOCOL_VERSION,
+        "code": code,
+        "name": name,
+        "role": "player",
+    }
+    if seat.token:
+        hello["token"] = seat.token
+    return hello
+
+
+def note_message(msg: Mapping[str, Any], brain: BotBrain, stats: BotStats, seat: Seat) -> bool:
+    """What a bot takes from a message that is not a snapshot (its seat, the road's lanes,
+    a refusal); False when it is to leave. The map may be unchecked (a light player's)."""
+    stats.other += 1
+    kind = msg.get("type")
+    if kind == "joined":
+        token = msg.get("token")
+        seat.token = token if isinstance(token, str) else None
+        seat.joined = True
+        stats.joined += 1
+    elif kind == "room" and isinstance(msg.get("ring"), dict):
+        lanes = msg["ring"].get("lanes")
+        if isinstance(lanes, int) and lanes > 0:
+            brain.lanes = lanes
+    elif kind == "error":
+        code = str(msg.get("code"))
+        stats.errors[code] = stats.errors.get(code, 0) + 1
+        if code in ("no_room", "locked", "finished", "protocol", "token"):
+            return False
+    elif kind == "bye":
+        return False
+    return True
+
+
 async def _drive(
     url: str, code: str, name: str, stats: BotStats, seed: int, stop: asyncio.Event | None
 ) -> None:
-    brain = BotBrain(random.Random(seed), cruise_kmh=random.Random(seed).choice([90, 100, 110]))
-    seat = _Seat()
+    brain = brain_for(seed)
+    seat = Seat()
     attempts = 0
     while attempts < 5 and not (stop is not None and stop.is_set()):
         attempts += 1
@@ -258,7 +307,7 @@ async def _play(
     name: str,
     brain: BotBrain,
     stats: BotStats,
-    seat: _Seat,
+    seat: Seat,
     stop: asyncio.Event | None,
 ) -> None:
     """Join and drive on one connection, until the bot leaves (returns) or it drops (raises).
@@ -282,16 +331,7 @@ async def _play(
     woke = False  # napped since the last wait
     tick_seconds = last_pace = TICK_SECONDS  # the server's pace lately, and the last seen
     last_tick, last_at = -1, 0.0  # the live snapshot the last nap began at, and when
-    hello: dict[str, Any] = {
-        "type": "join",
-        "protocol": PROTOCOL_VERSION,
-        "code": code,
-        "name": name,
-        "role": "player",
-    }
-    if seat.token:
-        hello["token"] = seat.token
-    await ws.send(encode(hello))
+    await ws.send(encode(join_message(code, name, seat)))
     while True:
         if stop is not None and stop.is_set():
             return
@@ -324,7 +364,7 @@ async def _play(
 
 
 async def _act(
-    ws: ClientConnection, frame: bytes | str, brain: BotBrain, stats: BotStats, seat: _Seat
+    ws: ClientConnection, frame: bytes | str, brain: BotBrain, stats: BotStats, seat: Seat
 ) -> bool:
     """Parse, check and act on one frame; False when the bot is to leave."""
     try:
@@ -340,23 +380,7 @@ async def _act(
             await ws.send(encode(control))
             stats.controls += 1
         return True
-    stats.other += 1
-    if kind == "joined":
-        seat.token = msg["token"]
-        seat.joined = True
-        stats.joined += 1
-    elif kind == "room" and isinstance(msg.get("ring"), dict):
-        lanes = msg["ring"].get("lanes")
-        if isinstance(lanes, int) and lanes > 0:
-            brain.lanes = lanes
-    elif kind == "error":
-        code_ = str(msg["code"])
-        stats.errors[code_] = stats.errors.get(code_, 0) + 1
-        if code_ in ("no_room", "locked", "finished", "protocol", "token"):
-            return False
-    elif kind == "bye":
-        return False
-    return True
+    return note_message(msg, brain, stats, seat)
 
 
 async def _leave(ws: ClientConnection) -> None:

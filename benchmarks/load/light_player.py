@@ -40,7 +40,6 @@ this module is the players, their shared timer and the room host's drain.
 from __future__ import annotations
 
 import asyncio
-import random
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,18 +51,25 @@ from benchmarks.load.light_socket import (
     HandshakeError,
     LightSocket,
 )
-from server.remote_bots import TICK_SECONDS, BotBrain, BotStats, snapshot_tick
-from shared.protocol import PROTOCOL_VERSION, ProtocolError, decode, encode
+from server.remote_bots import (
+    SNAPSHOT_HEAD,
+    TICK_SECONDS,
+    BotStats,
+    Seat,
+    brain_for,
+    join_message,
+    note_message,
+    packed_snapshot,
+    snapshot_tick,
+)
+from shared.protocol import ProtocolError, decode, encode
 
 IDLE_WAKE = 0.25  # seconds between drains when no snapshot says when the next is due
 MIN_WAKE, MAX_WAKE = 0.05, 0.5
 WAKE_LATE = 0.01  # a player wakes this long after its brain's snapshot should have come
 SLOT_SECONDS = 0.02  # wake-ups due within the same slot run together (Alarms)
 TICK_HEAD = 32  # bytes of a snapshot enough for snapshot_tick (its tick is at most 8 bytes)
-# how the server's snapshots start after their map's marker (server/remote_bots.py reads
-# their tick after it, snapshot_tick): the frames that are only counted are told by this
-SNAPSHOT_HEAD = b"\xa4type\xa8snapshot"
-HEAD_BYTES = 1 + len(SNAPSHOT_HEAD)
+HEAD_BYTES = 1 + len(SNAPSHOT_HEAD)  # a map's marker and the head of a packed snapshot
 
 
 T = TypeVar("T")
@@ -139,12 +145,8 @@ class LightPlayer:
         self, code: str, name: str, stats: BotStats, seed: int, stop: asyncio.Event | None = None
     ) -> None:
         self.code, self.name, self.stats, self.stop = code, name, stats, stop
-        # as remote_bots._drive seeds it: the same bot drives the same way
-        self.brain = BotBrain(
-            random.Random(seed), cruise_kmh=random.Random(seed).choice([90, 100, 110])
-        )
-        self.token: str | None = None
-        self.joined = False  # joined on the current connection
+        self.brain = brain_for(seed)  # as drive_bot's: the same bot drives the same way
+        self.seat = Seat()
         self.leaving = False
         self.ws: LightSocket | None = None  # the last connection
         self._driving: LightSocket | None = None  # the connection its wake-ups are for
@@ -170,21 +172,12 @@ class LightPlayer:
             if self.leaving:
                 return
             self.stats.disconnects += 1
-            if self.joined:
-                attempts, self.joined = 0, False
+            if self.seat.joined:
+                attempts, self.seat.joined = 0, False
             await asyncio.sleep(min(5.0, 0.5 * attempts))
 
     def _join(self, ws: LightSocket) -> None:
-        hello: dict[str, Any] = {
-            "type": "join",
-            "protocol": PROTOCOL_VERSION,
-            "code": self.code,
-            "name": self.name,
-            "role": "player",
-        }
-        if self.token:
-            hello["token"] = self.token
-        ws.send(encode(hello))
+        ws.send(encode(join_message(self.code, self.name, self.seat)))
         alarms().call_later(IDLE_WAKE, self._wake, ws)
 
     def _wake(self, ws: LightSocket) -> None:
@@ -201,12 +194,7 @@ class LightPlayer:
         for frame in frames:
             first, begin, end = frame
             # a snapshot as the server packs it: a small map, "type": "snapshot" first
-            if (
-                first == FINAL_BINARY
-                and end - begin > HEAD_BYTES
-                and 0x80 <= buf[begin] <= 0x8F
-                and buf.startswith(SNAPSHOT_HEAD, begin + 1)
-            ):
+            if first == FINAL_BINARY and end - begin > HEAD_BYTES and packed_snapshot(buf, begin):
                 stats.snapshots += 1
                 stats.snapshot_bytes += end - begin
                 latest = frame
@@ -259,24 +247,7 @@ class LightPlayer:
                 stats.snapshot_bytes += len(payload)
             self._decide(ws, msg)
             return True
-        stats.other += 1
-        if kind == "joined":
-            token = msg.get("token")
-            self.token = token if isinstance(token, str) else None
-            self.joined = True
-            stats.joined += 1
-        elif kind == "room" and isinstance(msg.get("ring"), dict):
-            lanes = msg["ring"].get("lanes")
-            if isinstance(lanes, int) and lanes > 0:
-                self.brain.lanes = lanes
-        elif kind == "error":
-            code = str(msg.get("code"))
-            stats.errors[code] = stats.errors.get(code, 0) + 1
-            if code in ("no_room", "locked", "finished", "protocol", "token"):
-                return False
-        elif kind == "bye":
-            return False
-        return True
+        return note_message(msg, self.brain, stats, self.seat)
 
     def _decide(self, ws: LightSocket, snapshot: dict[str, Any]) -> None:
         try:
